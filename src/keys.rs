@@ -1,0 +1,1 @@
+//! Key recipes and keyed hashing (being written).
