@@ -5,6 +5,8 @@
 //! derive keys from it (`crate::keys`). A value normalised differently at build and at
 //! query time is a resident silently missed, so nothing else may normalise.
 
+pub mod name;
+
 use crate::field::FieldKind;
 
 /// A calendar date, validated (no 31 February).
