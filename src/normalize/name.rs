@@ -234,6 +234,27 @@ fn split_words(mut words: Vec<Token<'_>>) -> FullName {
     }
 }
 
+/// A given-name column: the first word is the given name and later words are
+/// middle names (`Mary Jane` → `mary`, [`jane`]), as [`split_full`] would split them;
+/// leading titles are dropped. A hyphenated name stays one name (`Mary-Jane` →
+/// `maryjane`).
+pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
+    let mut words = tokens(raw);
+    strip_titles_and_suffixes(&mut words);
+    let mut folded = words.into_iter().map(|t| t.folded);
+    (folded.next(), folded.collect())
+}
+
+/// A family-name column: every word folded and joined (`de la Cruz` → `delacruz`,
+/// `Smith Jones` → `smithjones`), leading titles and trailing suffixes dropped
+/// (`Mr Smith Jr` → `smith`).
+pub fn family(raw: &str) -> Option<String> {
+    let mut words = tokens(raw);
+    strip_titles_and_suffixes(&mut words);
+    let last: String = words.iter().map(|t| t.folded.as_str()).collect();
+    (!last.is_empty()).then_some(last)
+}
+
 /// The nickname table: every group is one formal name and the names that stand for it.
 struct Nicknames {
     /// Group id → representative (formal) name.
@@ -457,6 +478,25 @@ mod tests {
         assert_eq!(split_full("Mr"), full(None, &[], Some("mr")));
         assert_eq!(split_full("Mr Smith"), full(None, &[], Some("smith")));
         assert_eq!(split_full("Smith,"), full(None, &[], Some("smith")));
+    }
+
+    #[test]
+    fn given_and_family_columns() {
+        assert_eq!(
+            split_given("Mary Jane"),
+            (Some("mary".into()), vec!["jane".into()])
+        );
+        assert_eq!(split_given("Mary-Jane"), (Some("maryjane".into()), vec![]));
+        assert_eq!(split_given("Mr. John"), (Some("john".into()), vec![]));
+        assert_eq!(split_given(" "), (None, vec![]));
+        assert_eq!(family("de la Cruz").as_deref(), Some("delacruz"));
+        assert_eq!(family("O'BRIEN").as_deref(), Some("obrien"));
+        assert_eq!(family("Smith Jr").as_deref(), Some("smith"));
+        assert_eq!(family("Junior").as_deref(), Some("junior"));
+        assert_eq!(family("-"), None);
+        // A full name and its columns agree.
+        let full = split_full("Maria de la Cruz");
+        assert_eq!(full.last, family("de la Cruz"));
     }
 
     #[test]
