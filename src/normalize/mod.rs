@@ -5,6 +5,15 @@
 //! derive keys from it (`crate::keys`). A value normalised differently at build and at
 //! query time is a resident silently missed, so nothing else may normalise.
 
+pub mod address;
+pub mod date;
+pub mod email;
+pub mod gender;
+pub mod ids;
+pub mod name;
+pub mod phone;
+pub mod postcode;
+
 use crate::field::FieldKind;
 
 /// A calendar date, validated (no 31 February).
@@ -47,4 +56,375 @@ pub struct Person {
     pub identifiers: Vec<(FieldKind, String)>,
     /// Year of the record's `record_date`, when it has one.
     pub record_year: Option<u16>,
+}
+
+/// Values systems write for "nothing here". Checked before any normaliser so that a
+/// thousand `N/A` account references never become one shared key.
+fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
+    let t = raw.trim();
+    if t.len() > 14 {
+        return false;
+    }
+    let mut buf = [0u8; 14];
+    let Some(lower) = buf.get_mut(..t.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(t.as_bytes());
+    lower.make_ascii_lowercase();
+    match &*lower {
+        b"" | b"null" | b"(null)" | b"<null>" | b"none" | b"nil" | b"n/a" | b"n.a." | b"#n/a"
+        | b"nan" | b"unknown" | b"not known" | b"-" | b"--" | b"?" | b"tbc" | b"undefined"
+        | b"not provided" | b"not recorded" => true,
+        // `Na` is also a family name.
+        b"na" => !matches!(
+            kind,
+            FieldKind::FirstName
+                | FieldKind::MiddleName
+                | FieldKind::LastName
+                | FieldKind::FullName
+        ),
+        _ => false,
+    }
+}
+
+fn push_unique<T: PartialEq>(values: &mut Vec<T>, value: Option<T>) {
+    if let Some(v) = value
+        && !values.contains(&v)
+    {
+        values.push(v);
+    }
+}
+
+impl Person {
+    /// Adds one raw value of the given kind, normalised. Values that do not
+    /// normalise (`N/A`, `31/02/1980`, an email without `@`) are left out, and a value
+    /// already present is not added twice.
+    ///
+    /// - `full_name` is split into given, middle and family names; a `first_name`
+    ///   column with several words gives a given name and middle names, as a full name
+    ///   would.
+    /// - `address` adds its folded line to `streets`, and the house number and UK
+    ///   postcode it contains; `street` adds its folded line and house number.
+    /// - `record_date` sets `record_year` (the first one wins); `ignore` adds nothing.
+    pub fn add(&mut self, kind: FieldKind, raw: &str) {
+        if is_placeholder(raw, kind) {
+            return;
+        }
+        match kind {
+            FieldKind::BankAccount => {
+                if let Some((sort, account)) = ids::gb_iban(raw) {
+                    self.push_id(FieldKind::SortCode, Some(sort));
+                    self.push_id(FieldKind::BankAccount, Some(account));
+                } else {
+                    self.push_id(kind, ids::bank_account(raw));
+                }
+            }
+            k if k.is_identifier() => self.push_id(k, canonical_identifier(k, raw)),
+            FieldKind::FirstName => {
+                let (first, middles) = name::split_given(raw);
+                push_unique(&mut self.first_names, first);
+                for m in middles {
+                    push_unique(&mut self.middle_names, Some(m));
+                }
+            }
+            FieldKind::MiddleName => {
+                let (first, middles) = name::split_given(raw);
+                for m in first.into_iter().chain(middles) {
+                    push_unique(&mut self.middle_names, Some(m));
+                }
+            }
+            FieldKind::LastName => push_unique(&mut self.last_names, name::family(raw)),
+            FieldKind::FullName => {
+                let full = name::split_full(raw);
+                push_unique(&mut self.first_names, full.first);
+                for m in full.middles {
+                    push_unique(&mut self.middle_names, Some(m));
+                }
+                push_unique(&mut self.last_names, full.last);
+            }
+            FieldKind::Dob => push_unique(&mut self.dobs, date::parse(raw)),
+            FieldKind::Gender => push_unique(&mut self.genders, gender::canonical(raw)),
+            FieldKind::HouseNumber => {
+                push_unique(&mut self.house_numbers, address::house_number(raw));
+            }
+            FieldKind::Street | FieldKind::Address => {
+                push_unique(&mut self.streets, non_empty(address::fold_line(raw)));
+                push_unique(&mut self.house_numbers, address::house_number(raw));
+                if kind == FieldKind::Address {
+                    push_unique(&mut self.postcodes, postcode::find_in(raw));
+                }
+            }
+            FieldKind::Town => push_unique(&mut self.towns, non_empty(address::fold_line(raw))),
+            FieldKind::Postcode => push_unique(&mut self.postcodes, postcode::canonical(raw)),
+            FieldKind::RecordDate if self.record_year.is_none() => {
+                self.record_year = date::record_year(raw);
+            }
+            FieldKind::Ignore => {}
+            // Identifiers are all handled above.
+            _ => {}
+        }
+    }
+
+    fn push_id(&mut self, kind: FieldKind, value: Option<String>) {
+        if let Some(v) = value
+            && !self.identifiers.iter().any(|(k, x)| *k == kind && *x == v)
+        {
+            self.identifiers.push((kind, v));
+        }
+    }
+
+    /// The canonical values of one identifier kind, in the order they were added.
+    pub fn identifiers_of(&self, kind: FieldKind) -> impl Iterator<Item = &str> {
+        self.identifiers
+            .iter()
+            .filter(move |(k, _)| *k == kind)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether nothing that could identify a person was added (`record_year` alone
+    /// does not count).
+    pub fn is_empty(&self) -> bool {
+        self.first_names.is_empty()
+            && self.middle_names.is_empty()
+            && self.last_names.is_empty()
+            && self.dobs.is_empty()
+            && self.genders.is_empty()
+            && self.house_numbers.is_empty()
+            && self.streets.is_empty()
+            && self.towns.is_empty()
+            && self.postcodes.is_empty()
+            && self.identifiers.is_empty()
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn canonical_identifier(kind: FieldKind, raw: &str) -> Option<String> {
+    match kind {
+        FieldKind::Email => email::canonical(raw),
+        FieldKind::Phone => phone::canonical(raw),
+        FieldKind::NiNumber => ids::ni_number(raw),
+        FieldKind::AccountRef => ids::account_ref(raw),
+        FieldKind::Uprn => ids::uprn(raw),
+        FieldKind::BankAccount => ids::bank_account(raw),
+        FieldKind::SortCode => ids::sort_code(raw),
+        FieldKind::CardNumber => ids::card_number(raw),
+        FieldKind::Passport => ids::passport(raw),
+        FieldKind::DrivingLicence => ids::driving_licence(raw),
+        FieldKind::Username => ids::username(raw),
+        FieldKind::Ip => ids::ip(raw),
+        _ => None,
+    }
+}
+
+/// The canonical text of one value, for display and comparison: what
+/// [`Person::add`] would store, written out (`+447911123456`, `SW1A1AA`,
+/// `1980-02-03`, `john a smith` for a full name, `m` for a gender, a record date's
+/// ISO date or year). `None` when the value does not normalise or the kind is `ignore`.
+pub fn canonical(kind: FieldKind, raw: &str) -> Option<String> {
+    if is_placeholder(raw, kind) {
+        return None;
+    }
+    let join = |parts: Vec<String>| non_empty(parts.join(" "));
+    match kind {
+        k if k.is_identifier() => canonical_identifier(k, raw),
+        FieldKind::FirstName | FieldKind::MiddleName => {
+            let (first, middles) = name::split_given(raw);
+            join(first.into_iter().chain(middles).collect())
+        }
+        FieldKind::LastName => name::family(raw),
+        FieldKind::FullName => {
+            let full = name::split_full(raw);
+            join(
+                full.first
+                    .into_iter()
+                    .chain(full.middles)
+                    .chain(full.last)
+                    .collect(),
+            )
+        }
+        FieldKind::Dob => date::parse(raw).map(|d| d.iso()),
+        FieldKind::Gender => gender::canonical(raw).map(|g| char::from(g).to_string()),
+        FieldKind::HouseNumber => address::house_number(raw),
+        FieldKind::Street | FieldKind::Address | FieldKind::Town => {
+            non_empty(address::fold_line(raw))
+        }
+        FieldKind::Postcode => postcode::canonical(raw),
+        FieldKind::RecordDate => date::parse(raw)
+            .map(|d| d.iso())
+            .or_else(|| date::record_year(raw).map(|y| y.to_string())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn person(values: &[(FieldKind, &str)]) -> Person {
+        let mut p = Person::default();
+        for (k, v) in values {
+            p.add(*k, v);
+        }
+        p
+    }
+
+    #[test]
+    fn add_dispatches_every_kind() {
+        let p = person(&[
+            (FieldKind::FullName, "Mrs Jane A. O'Brien"),
+            (FieldKind::Dob, "03/02/1980"),
+            (FieldKind::Gender, "F"),
+            (FieldKind::Email, "Jane.OBrien@Example.com"),
+            (FieldKind::Phone, "07911 123456"),
+            (FieldKind::NiNumber, "ab 12 34 56 c"),
+            (FieldKind::Address, "Flat 3, 12a High St, London SW1A 1AA"),
+            (FieldKind::Town, "London"),
+            (FieldKind::RecordDate, "14/07/2006"),
+            (FieldKind::Ignore, "whatever"),
+        ]);
+        assert_eq!(p.first_names, vec!["jane"]);
+        assert_eq!(p.middle_names, vec!["a"]);
+        assert_eq!(p.last_names, vec!["obrien"]);
+        assert_eq!(
+            p.dobs,
+            vec![Date {
+                year: 1980,
+                month: 2,
+                day: 3
+            }]
+        );
+        assert_eq!(p.genders, vec![b'f']);
+        assert_eq!(p.house_numbers, vec!["12a"]);
+        assert_eq!(p.postcodes, vec!["SW1A1AA"]);
+        assert_eq!(p.streets, vec!["flat 3 12a high street london"]);
+        assert_eq!(p.towns, vec!["london"]);
+        assert_eq!(p.record_year, Some(2006));
+        assert_eq!(
+            p.identifiers,
+            vec![
+                (FieldKind::Email, "jane.obrien@example.com".to_string()),
+                (FieldKind::Phone, "+447911123456".to_string()),
+                (FieldKind::NiNumber, "AB123456".to_string()),
+            ]
+        );
+        assert!(!p.is_empty());
+    }
+
+    #[test]
+    fn duplicates_and_placeholders_are_not_added() {
+        let p = person(&[
+            (FieldKind::Phone, "07911 123456"),
+            (FieldKind::Phone, "+44 7911 123456"),
+            (FieldKind::LastName, "O'BRIEN"),
+            (FieldKind::FullName, "Jane O'Brien"),
+            (FieldKind::Postcode, "sw1a1aa"),
+            (FieldKind::Postcode, "SW1A 1AA"),
+            (FieldKind::AccountRef, "N/A"),
+            (FieldKind::Email, "null"),
+            (FieldKind::Dob, "31/02/1980"),
+            (FieldKind::Town, "--"),
+        ]);
+        assert_eq!(p.identifiers.len(), 1);
+        assert_eq!(p.last_names, vec!["obrien"]);
+        assert_eq!(p.postcodes, vec!["SW1A1AA"]);
+        assert!(p.dobs.is_empty() && p.towns.is_empty());
+        assert!(person(&[(FieldKind::LastName, "Na")]).last_names == vec!["na"]);
+    }
+
+    #[test]
+    fn columns_and_full_names_agree() {
+        let a = person(&[
+            (FieldKind::FirstName, "Mary Jane"),
+            (FieldKind::LastName, "de la Cruz"),
+        ]);
+        let b = person(&[(FieldKind::FullName, "Ms Mary Jane de la Cruz")]);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn iban_gives_sort_code_and_account() {
+        let p = person(&[(FieldKind::BankAccount, "GB29 NWBK 6016 1331 9268 19")]);
+        assert_eq!(
+            p.identifiers_of(FieldKind::SortCode).collect::<Vec<_>>(),
+            ["601613"]
+        );
+        assert_eq!(
+            p.identifiers_of(FieldKind::BankAccount).collect::<Vec<_>>(),
+            ["31926819"]
+        );
+    }
+
+    #[test]
+    fn empty_person() {
+        assert!(Person::default().is_empty());
+        let p = person(&[(FieldKind::RecordDate, "2006"), (FieldKind::Email, "n/a")]);
+        assert!(p.is_empty());
+        assert_eq!(p.record_year, Some(2006));
+    }
+
+    #[test]
+    fn canonical_text_per_kind() {
+        let c = |k, v| canonical(k, v);
+        assert_eq!(
+            c(FieldKind::Phone, "+44 (0)20 7946 0018").as_deref(),
+            Some("+442079460018")
+        );
+        assert_eq!(
+            c(FieldKind::FullName, "SMITH, Mr John A").as_deref(),
+            Some("john a smith")
+        );
+        assert_eq!(
+            c(FieldKind::Dob, "3 Feb 1980").as_deref(),
+            Some("1980-02-03")
+        );
+        assert_eq!(c(FieldKind::Gender, "female").as_deref(), Some("f"));
+        assert_eq!(c(FieldKind::RecordDate, "2006").as_deref(), Some("2006"));
+        assert_eq!(
+            c(FieldKind::RecordDate, "14/7/2006").as_deref(),
+            Some("2006-07-14")
+        );
+        assert_eq!(
+            c(FieldKind::Postcode, "sw1a 1aa").as_deref(),
+            Some("SW1A1AA")
+        );
+        assert_eq!(
+            c(FieldKind::Street, "12 High St.").as_deref(),
+            Some("12 high street")
+        );
+        assert_eq!(c(FieldKind::Ignore, "x"), None);
+        assert_eq!(c(FieldKind::Email, "N/A"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn add_never_panics(s in "\\PC{0,40}") {
+            let mut p = Person::default();
+            for kind in FieldKind::ALL {
+                p.add(kind, &s);
+                if let Some(c) = canonical(kind, &s) {
+                    prop_assert!(!c.is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn canonical_is_idempotent_where_it_applies(s in "\\PC{0,40}") {
+            // Kinds whose canonical text is itself a valid raw value of the kind.
+            for kind in [
+                FieldKind::Email, FieldKind::Phone, FieldKind::NiNumber, FieldKind::AccountRef,
+                FieldKind::Uprn, FieldKind::BankAccount, FieldKind::SortCode,
+                FieldKind::CardNumber, FieldKind::Passport, FieldKind::DrivingLicence,
+                FieldKind::Username, FieldKind::Ip, FieldKind::LastName, FieldKind::Dob,
+                FieldKind::Gender, FieldKind::Street, FieldKind::Town, FieldKind::Postcode,
+            ] {
+                if let Some(c) = canonical(kind, &s) {
+                    prop_assert_eq!(canonical(kind, &c), Some(c.clone()), "{}", kind);
+                }
+            }
+        }
+    }
 }

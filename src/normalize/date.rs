@@ -1,0 +1,438 @@
+//! Dates as people and systems write them, read UK day-first: `03/02/1980` is
+//! 3 February 1980.
+//!
+//! Accepted: numeric dates with `/`, `-`, `.` or spaces (`03/02/1980`, `3-2-80`,
+//! `1980-02-03`, `1980/02/03`), eight digits (`19800203`, and `03021980` when that
+//! cannot be year-first), month names in any order (`3 Feb 1980`, `3rd February
+//! 1980`, `February 3, 1980`, `03-FEB-80`, `Sunday 3 February 1980`), and any of
+//! these followed by a time (`1980-02-03T10:22:00Z`, `03/02/1980 00:00:00`).
+//!
+//! Decisions, fixed so that an index built one year and queried the next agree:
+//! - **Two-digit years** pivot at 30: `00`–`29` are 2000–2029, `30`–`99` are
+//!   1930–1999. Archive records (2006–2020) and most dates of birth land right; a
+//!   resident born before 1930 written with two digits does not.
+//! - **US order**: a numeric date is day-first; only when that is impossible and
+//!   month-first is possible (`02/13/1980`) is it read month-first. Matching also
+//!   compares dates with day and month swapped, for the ambiguous ones.
+//! - Years outside 1800–2200 and impossible dates (`31/02/1980`, month 13) are `None`.
+//!
+//! ```
+//! use leakscope::normalize::date;
+//! let d = date::parse("3rd February 1980").map(|d| d.iso());
+//! assert_eq!(d.as_deref(), Some("1980-02-03"));
+//! assert_eq!(date::parse("03/02/1980"), date::parse("1980-02-03T10:22:00Z"));
+//! ```
+
+use super::Date;
+
+const MIN_YEAR: u16 = 1800;
+const MAX_YEAR: u16 = 2200;
+
+impl Date {
+    /// A validated date: `None` for month 13, 31 February, or a year outside
+    /// 1800–2200.
+    pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
+        let ok = (MIN_YEAR..=MAX_YEAR).contains(&year)
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month);
+        ok.then_some(Date { year, month, day })
+    }
+
+    /// The ISO 8601 text, `1980-02-03`.
+    pub fn iso(&self) -> String {
+        let mut s = String::with_capacity(10);
+        let b = self.digits();
+        for (i, &c) in b.iter().enumerate() {
+            if i == 4 || i == 6 {
+                s.push('-');
+            }
+            s.push(c as char);
+        }
+        s
+    }
+
+    /// The date as eight ASCII digits `YYYYMMDD`, without allocating (what keys hash).
+    pub fn digits(&self) -> [u8; 8] {
+        let y = self.year;
+        let digit = |v: u16| b'0' + (v % 10) as u8;
+        [
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            b'0' + self.month / 10,
+            b'0' + self.month % 10,
+            b'0' + self.day / 10,
+            b'0' + self.day % 10,
+        ]
+    }
+
+    /// Parses exactly `YYYY-MM-DD` (what [`Date::iso`] writes).
+    pub fn parse_iso(s: &str) -> Option<Date> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return None;
+        }
+        Date::new(
+            num(b.get(0..4)?)?,
+            u8::try_from(num(b.get(5..7)?)?).ok()?,
+            u8::try_from(num(b.get(8..10)?)?).ok()?,
+        )
+    }
+
+    /// The same calendar date with day and month exchanged, when that is a date and
+    /// a different one (`1980-02-03` → `1980-03-02`): the usual US/UK confusion.
+    pub fn swapped(&self) -> Option<Date> {
+        (self.day != self.month)
+            .then(|| Date::new(self.year, self.day, self.month))
+            .flatten()
+    }
+}
+
+fn num(b: &[u8]) -> Option<u16> {
+    if b.is_empty() || b.len() > 4 {
+        return None;
+    }
+    b.iter().try_fold(0u16, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + u16::from(c - b'0'))
+    })
+}
+
+fn is_leap(year: u16) -> bool {
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// One word of a date.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Tok {
+    /// A number and how many digits it was written with.
+    Num(u16, u8),
+    /// A month name.
+    Month(u8),
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// A month from its name or an abbreviation of at least three letters (`Feb`,
+/// `Sept`, `febr`).
+fn month_of(word: &str) -> Option<u8> {
+    if word.len() < 3 {
+        return None;
+    }
+    let w = word.to_ascii_lowercase();
+    let i = MONTHS.iter().position(|m| m.starts_with(&w))?;
+    u8::try_from(i + 1).ok()
+}
+
+fn is_weekday(word: &str) -> bool {
+    word.len() >= 3 && {
+        let w = word.to_ascii_lowercase();
+        WEEKDAYS.iter().any(|d| d.starts_with(&w))
+    }
+}
+
+/// Cuts a trailing time: from the `T` or space before the first `hh:` onwards.
+fn strip_time(s: &str) -> &str {
+    let Some(colon) = s.find(':') else {
+        return s;
+    };
+    let head = s.get(..colon).unwrap_or(s);
+    match head.rfind(|c: char| c == 'T' || c == 't' || c.is_whitespace()) {
+        Some(cut) => s.get(..cut).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// Up to three date words; `None` on anything else (a stray word, a fourth number).
+fn tokenize(s: &str) -> Option<([Tok; 3], usize)> {
+    let mut toks = [Tok::Num(0, 0); 3];
+    let mut n = 0;
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = *b.get(i)?;
+        if c.is_ascii_digit() {
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            let digits = b.get(start..i)?;
+            *toks.get_mut(n)? = Tok::Num(num(digits)?, u8::try_from(digits.len()).ok()?);
+            n += 1;
+            // An ordinal suffix right after a day number: 3rd, 21st.
+            let rest = b.get(i..).unwrap_or_default();
+            if rest.len() >= 2 {
+                let suf = [rest[0].to_ascii_lowercase(), rest[1].to_ascii_lowercase()];
+                let after = rest.get(2).copied();
+                if matches!(&suf, b"st" | b"nd" | b"rd" | b"th")
+                    && !after.is_some_and(|a| a.is_ascii_alphabetic())
+                {
+                    i += 2;
+                }
+            }
+        } else if c.is_ascii_alphabetic() {
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                i += 1;
+            }
+            let word = s.get(start..i)?;
+            if let Some(m) = month_of(word) {
+                *toks.get_mut(n)? = Tok::Month(m);
+                n += 1;
+            } else if !is_weekday(word) {
+                return None;
+            }
+        } else if matches!(c, b'/' | b'-' | b'.' | b',' | b' ' | b'\t') {
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    Some((toks, n))
+}
+
+fn full_year(value: u16, width: u8) -> Option<u16> {
+    match width {
+        2 if value < 30 => Some(2000 + value),
+        2 => Some(1900 + value),
+        4 => Some(value),
+        _ => None,
+    }
+}
+
+fn day_month(day: u16, month: u16, year: u16) -> Option<Date> {
+    Date::new(year, u8::try_from(month).ok()?, u8::try_from(day).ok()?)
+}
+
+/// The date in `raw`, read as the module documentation describes; `None` when it is
+/// not a date or not a possible one.
+pub fn parse(raw: &str) -> Option<Date> {
+    let s = strip_time(raw.trim());
+    let b = s.as_bytes();
+    if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+        return eight_digits(b);
+    }
+    let (toks, n) = tokenize(s)?;
+    match (n, toks) {
+        (3, [Tok::Num(y, 4), Tok::Num(m, 1..=2), Tok::Num(d, 1..=2)]) => day_month(d, m, y),
+        (
+            3,
+            [
+                Tok::Num(a, 1..=2),
+                Tok::Num(b, 1..=2),
+                Tok::Num(y, w @ (2 | 4)),
+            ],
+        ) => {
+            let year = full_year(y, w)?;
+            day_month(a, b, year).or_else(|| day_month(b, a, year))
+        }
+        (3, [Tok::Num(d, 1..=2), Tok::Month(m), Tok::Num(y, w)])
+        | (3, [Tok::Month(m), Tok::Num(d, 1..=2), Tok::Num(y, w)]) => {
+            day_month(d, u16::from(m), full_year(y, w)?)
+        }
+        (3, [Tok::Num(y, 4), Tok::Month(m), Tok::Num(d, 1..=2)]) => day_month(d, u16::from(m), y),
+        _ => None,
+    }
+}
+
+fn eight_digits(b: &[u8]) -> Option<Date> {
+    let ymd = || day_month(num(b.get(6..8)?)?, num(b.get(4..6)?)?, num(b.get(0..4)?)?);
+    let dmy = || day_month(num(b.get(0..2)?)?, num(b.get(2..4)?)?, num(b.get(4..8)?)?);
+    ymd().or_else(dmy)
+}
+
+/// The year a record was made, from its `record_date`: any date [`parse`] reads, or
+/// just a year (`2006`) or a year and month (`2006-07`, `07/2006`).
+pub fn record_year(raw: &str) -> Option<u16> {
+    if let Some(d) = parse(raw) {
+        return Some(d.year);
+    }
+    let (toks, n) = tokenize(strip_time(raw.trim()))?;
+    let year = match (n, toks) {
+        (1, [Tok::Num(y, 4), ..])
+        | (2, [Tok::Num(y, 4), Tok::Num(_, 1..=2), _])
+        | (2, [Tok::Num(_, 1..=2), Tok::Num(y, 4), _])
+        | (2, [Tok::Month(_), Tok::Num(y, 4), _]) => y,
+        _ => return None,
+    };
+    (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(year)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(y: u16, m: u8, day: u8) -> Option<Date> {
+        Some(Date {
+            year: y,
+            month: m,
+            day,
+        })
+    }
+
+    #[test]
+    fn every_listed_format_is_3_february_1980() {
+        for raw in [
+            "03/02/1980",
+            "3/2/1980",
+            "03-02-1980",
+            "03.02.1980",
+            "03 02 1980",
+            "1980-02-03",
+            "1980/02/03",
+            "1980-2-3",
+            "19800203",
+            "03021980",
+            "3 Feb 1980",
+            "3 feb 1980",
+            "3rd February 1980",
+            "3RD FEBRUARY 1980",
+            "February 3, 1980",
+            "Feb 3rd, 1980",
+            "03-FEB-80",
+            "03-Feb-1980",
+            "1980 Feb 3",
+            "Sunday 3 February 1980",
+            "Sun, 3 Feb 1980",
+            "1980-02-03T10:22:00Z",
+            "1980-02-03T10:22:00.123+01:00",
+            "1980-02-03 00:00:00",
+            "03/02/1980 00:00",
+            "  03/02/80 ",
+        ] {
+            assert_eq!(parse(raw), d(1980, 2, 3), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn two_digit_years_pivot_at_30() {
+        assert_eq!(parse("01/01/29"), d(2029, 1, 1));
+        assert_eq!(parse("01/01/30"), d(1930, 1, 1));
+        assert_eq!(parse("14/07/06"), d(2006, 7, 14));
+        assert_eq!(parse("14 Jul 99"), d(1999, 7, 14));
+    }
+
+    #[test]
+    fn us_order_only_when_day_first_is_impossible() {
+        assert_eq!(parse("02/13/1980"), d(1980, 2, 13));
+        assert_eq!(parse("02/03/1980"), d(1980, 3, 2));
+    }
+
+    #[test]
+    fn impossible_and_non_dates() {
+        for raw in [
+            "",
+            "31/02/1980",
+            "29/02/1981",
+            "13/13/1980",
+            "00/01/1980",
+            "1980-13-01",
+            "1980-02-30",
+            "32 Jan 1980",
+            "3 Foo 1980",
+            "3 Feb",
+            "1980",
+            "03/02/1980/4",
+            "0001-01-01",
+            "12345678",
+            "3 Ma 1980",
+            "n/a",
+            "1980—02—03",
+            "3/2/5",
+        ] {
+            assert_eq!(parse(raw), None, "{raw:?}");
+        }
+        assert_eq!(parse("29/02/1980"), d(1980, 2, 29));
+        assert_eq!(parse("29/02/2000"), d(2000, 2, 29));
+        assert_eq!(parse("29/02/1900"), None);
+    }
+
+    #[test]
+    fn iso_round_trip_and_swap() {
+        let date = Date::new(1980, 2, 3);
+        assert_eq!(date.map(|x| x.iso()).as_deref(), Some("1980-02-03"));
+        assert_eq!(Date::parse_iso("1980-02-03"), date);
+        assert_eq!(Date::parse_iso("1980-2-3"), None);
+        assert_eq!(date.and_then(|x| x.swapped()), Date::new(1980, 3, 2));
+        assert_eq!(Date::new(1980, 2, 13).and_then(|x| x.swapped()), None);
+        assert_eq!(Date::new(1980, 5, 5).and_then(|x| x.swapped()), None);
+        assert_eq!(date.map(|x| x.digits()), Some(*b"19800203"));
+    }
+
+    #[test]
+    fn record_years() {
+        assert_eq!(record_year("2006"), Some(2006));
+        assert_eq!(record_year("2006-07"), Some(2006));
+        assert_eq!(record_year("07/2006"), Some(2006));
+        assert_eq!(record_year("July 2006"), Some(2006));
+        assert_eq!(record_year("14/07/2006 09:30"), Some(2006));
+        assert_eq!(record_year("14/07/06"), Some(2006));
+        assert_eq!(record_year("06"), None);
+        assert_eq!(record_year("1066"), None);
+        assert_eq!(record_year("soon"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_iso_is_a_fixed_point(s in "\\PC{0,30}") {
+            if let Some(date) = parse(&s) {
+                let iso = date.iso();
+                prop_assert_eq!(parse(&iso), Some(date));
+                prop_assert_eq!(Date::parse_iso(&iso), Some(date));
+            }
+            let _ = record_year(&s);
+        }
+
+        #[test]
+        fn valid_dates_parse_in_every_format(y in 1900u16..2100, m in 1u8..=12, day in 1u8..=31) {
+            if let Some(date) = Date::new(y, m, day) {
+                let mon = MONTHS[usize::from(m - 1)];
+                for raw in [
+                    format!("{day:02}/{m:02}/{y}"),
+                    format!("{day}.{m}.{y}"),
+                    format!("{y}-{m:02}-{day:02}"),
+                    format!("{y}{m:02}{day:02}"),
+                    format!("{day} {} {y}", &mon[..3]),
+                    format!("{mon} {day}, {y}"),
+                    format!("{y}-{m:02}-{day:02}T12:00:00Z"),
+                ] {
+                    prop_assert_eq!(parse(&raw), Some(date), "{}", raw);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Email addresses: the canonical form every email key is made from, and the alias
+//! that catches `jane+council@gmail.com` and `j.a.n.e@googlemail.com` as `jane@gmail.com`.
+//!
+//! ```
+//! use leakscope::normalize::email;
+//! assert_eq!(email::canonical(" Jane.Doe+tax@GMail.com ").as_deref(), Some("jane.doe+tax@gmail.com"));
+//! assert_eq!(email::alias("jane.doe+tax@gmail.com").as_deref(), Some("janedoe@gmail.com"));
+//! ```
+
+/// Trimmed and lower-cased, when it looks like an email: one `@`, a non-empty local
+/// part without spaces or control characters, and a domain of dot-separated labels
+/// (letters, digits, hyphens) with at least one dot. A `mailto:` prefix and
+/// surrounding angle brackets are removed. Anything else is `None`.
+pub fn canonical(raw: &str) -> Option<String> {
+    let mut s = raw.trim();
+    if let Some(inner) = s.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+        s = inner.trim();
+    }
+    if s.len() > 7
+        && s.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+    {
+        s = s.get(7..)?.trim();
+    }
+    let (local, domain) = s.split_once('@')?;
+    if local.is_empty()
+        || local.len() > 64
+        || local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+    {
+        return None;
+    }
+    if !valid_domain(domain) {
+        return None;
+    }
+    if s.is_ascii() {
+        Some(s.to_ascii_lowercase())
+    } else {
+        Some(s.to_lowercase())
+    }
+}
+
+fn valid_domain(domain: &str) -> bool {
+    if domain.len() > 253 || !domain.contains('.') {
+        return false;
+    }
+    domain.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    })
+}
+
+/// The address mail really goes to, for providers known to ignore parts of it: the
+/// `+tag` is dropped everywhere, and for `gmail.com` / `googlemail.com` dots in the
+/// local part are dropped too and the domain is `gmail.com`. `None` when the alias
+/// is the canonical address itself. Expects a [`canonical`] address.
+pub fn alias(canonical: &str) -> Option<String> {
+    let mut out = String::with_capacity(canonical.len());
+    alias_into(canonical, &mut out).then_some(out)
+}
+
+/// [`alias`] appending to `out`; returns whether an alias (different from the input)
+/// was written. On `false`, `out` is left as it was.
+pub(crate) fn alias_into(canonical: &str, out: &mut impl Extend<char>) -> bool {
+    let Some((local, domain)) = canonical.rsplit_once('@') else {
+        return false;
+    };
+    let (base, tagged) = match local.split_once('+') {
+        Some((base, _)) if !base.is_empty() => (base, true),
+        _ => (local, false),
+    };
+    let gmail = domain == "gmail.com" || domain == "googlemail.com";
+    let dotted = gmail && base.contains('.');
+    let renamed = gmail && domain != "gmail.com";
+    if !(tagged || dotted || renamed) {
+        return false;
+    }
+    if gmail && base.bytes().all(|b| b == b'.') {
+        return false;
+    }
+    if gmail {
+        out.extend(base.chars().filter(|&c| c != '.'));
+        out.extend("@gmail.com".chars());
+    } else {
+        out.extend(base.chars());
+        out.extend(std::iter::once('@'));
+        out.extend(domain.chars());
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn canonical_accepts_real_addresses() {
+        assert_eq!(
+            canonical("  Jane.Doe@Example.CO.UK ").as_deref(),
+            Some("jane.doe@example.co.uk")
+        );
+        assert_eq!(
+            canonical("<j.smith@camden.gov.uk>").as_deref(),
+            Some("j.smith@camden.gov.uk")
+        );
+        assert_eq!(canonical("MAILTO:bob@x.org").as_deref(), Some("bob@x.org"));
+        assert_eq!(
+            canonical("zoë@exämple.de").as_deref(),
+            Some("zoë@exämple.de")
+        );
+        assert_eq!(
+            canonical("o'brien+tax@btinternet.com").as_deref(),
+            Some("o'brien+tax@btinternet.com")
+        );
+    }
+
+    #[test]
+    fn canonical_rejects_what_is_not_an_email() {
+        for bad in [
+            "",
+            "jane",
+            "jane@",
+            "@example.com",
+            "jane@localhost",
+            "jane@@example.com",
+            "jane@exa@mple.com",
+            "jane doe@example.com",
+            "jane@example..com",
+            "jane@.example.com",
+            "jane@example.com.",
+            "jane@-example.com",
+            "n/a",
+            "jane@exam_ple.com",
+        ] {
+            assert_eq!(canonical(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn alias_drops_tags_and_gmail_dots() {
+        assert_eq!(
+            alias("jane.doe+council@gmail.com").as_deref(),
+            Some("janedoe@gmail.com")
+        );
+        assert_eq!(
+            alias("j.a.n.e@googlemail.com").as_deref(),
+            Some("jane@gmail.com")
+        );
+        assert_eq!(
+            alias("jane@googlemail.com").as_deref(),
+            Some("jane@gmail.com")
+        );
+        assert_eq!(
+            alias("jane.doe+tax@outlook.com").as_deref(),
+            Some("jane.doe@outlook.com")
+        );
+        assert_eq!(alias("jane.doe@outlook.com"), None);
+        assert_eq!(alias("janedoe@gmail.com"), None);
+        // A local part that is only a tag keeps it.
+        assert_eq!(alias("+tag@example.com"), None);
+        assert_eq!(alias("not an email"), None);
+        assert_eq!(alias(".+x@gmail.com"), None);
+    }
+
+    #[test]
+    fn alias_of_variants_agree() {
+        let a = canonical("Jane.Doe+Tax@gmail.com").and_then(|c| alias(&c));
+        let b = canonical("janedoe@googlemail.com").and_then(|c| alias(&c));
+        assert_eq!(a.as_deref(), Some("janedoe@gmail.com"));
+        assert_eq!(b.as_deref(), Some("janedoe@gmail.com"));
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_is_idempotent(s in "\\PC{0,40}") {
+            if let Some(c) = canonical(&s) {
+                prop_assert_eq!(canonical(&c), Some(c.clone()));
+                if let Some(a) = alias(&c) {
+                    prop_assert_ne!(&a, &c);
+                    prop_assert_eq!(alias(&a), None);
+                }
+            }
+        }
+
+        #[test]
+        fn canonical_of_email_shapes(local in "[A-Za-z0-9._+-]{1,20}", dom in "[A-Za-z0-9]{1,10}\\.[A-Za-z]{2,6}") {
+            let raw = format!(" {local}@{dom} ");
+            let c = canonical(&raw);
+            prop_assert_eq!(c, Some(format!("{local}@{dom}").to_lowercase()));
+        }
+    }
+}

@@ -1,0 +1,597 @@
+//! Personal names: folding to comparable ASCII, splitting a full name into given,
+//! middle and family names, nickname groups (Bill ~ William) and a phonetic code.
+//!
+//! Every name that reaches a key goes through [`fold`] first, so `O'BRIEN`,
+//! `O'Brien` and `OBrien` are one value, and `Siân` is `sian`.
+//!
+//! ```
+//! use leakscope::normalize::name;
+//! assert_eq!(name::fold("O'Brien-Jones").as_deref(), Some("obrienjones"));
+//! let full = name::split_full("SMITH, Mr John A.");
+//! assert_eq!(full.first.as_deref(), Some("john"));
+//! assert_eq!(full.middles, vec!["a".to_string()]);
+//! assert_eq!(full.last.as_deref(), Some("smith"));
+//! assert!(name::same_given("bill", "william"));
+//! assert_eq!(name::given_key("billy"), "william");
+//! ```
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use rphonetic::{DoubleMetaphone, Encoder};
+
+/// Folds a name to lower-case ASCII letters: accents and other scripts are
+/// transliterated (`Siân` → `sian`, `Łukasz` → `lukasz`), and everything that is
+/// not a letter (apostrophes, hyphens, spaces, digits) is dropped, so `O'Brien` →
+/// `obrien` and `Smith-Jones` → `smithjones`. `None` when nothing is left.
+pub fn fold(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    fold_into(raw, &mut out);
+    if out.is_empty() { None } else { Some(out) }
+}
+
+/// [`fold`] appending to `out`; the building block that lets callers reuse a buffer.
+pub(crate) fn fold_into(raw: &str, out: &mut String) {
+    if raw.is_ascii() {
+        out.extend(
+            raw.bytes()
+                .filter(u8::is_ascii_alphabetic)
+                .map(|b| b.to_ascii_lowercase() as char),
+        );
+        return;
+    }
+    for c in raw.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                out.push(c.to_ascii_lowercase());
+            }
+        } else if let Some(t) = deunicode::deunicode_char(c) {
+            out.extend(
+                t.chars()
+                    .filter(char::is_ascii_alphabetic)
+                    .map(|c| c.to_ascii_lowercase()),
+            );
+        }
+    }
+}
+
+/// A full name split into its parts, each already [`fold`]ed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FullName {
+    /// The given name (`john`), if one was written.
+    pub first: Option<String>,
+    /// Middle names and initials, in order (`a` for `John A. Smith`).
+    pub middles: Vec<String>,
+    /// The family name, with its particles joined (`delacruz`, `vanderberg`).
+    pub last: Option<String>,
+}
+
+/// Titles dropped when they lead a name (folded forms).
+const TITLES: &[&str] = &[
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "master",
+    "mstr",
+    "dr",
+    "doctor",
+    "prof",
+    "professor",
+    "rev",
+    "revd",
+    "reverend",
+    "fr",
+    "father",
+    "sir",
+    "dame",
+    "lady",
+    "lord",
+    "hon",
+    "rt",
+    "capt",
+    "captain",
+    "col",
+    "colonel",
+    "maj",
+    "major",
+    "lt",
+    "sgt",
+    "cllr",
+    "councillor",
+    "canon",
+];
+
+/// Suffixes dropped when they end a name (folded forms).
+const SUFFIXES: &[&str] = &[
+    "jr", "jnr", "junior", "sr", "snr", "senior", "ii", "iii", "iv", "esq", "phd", "obe", "mbe",
+    "cbe", "kbe", "dbe", "qc", "kc",
+];
+
+/// Lower-case words that belong to the family name that follows them.
+const PARTICLES: &[&str] = &[
+    "van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "dos", "das",
+    "ter", "ten", "bin", "ibn", "al", "el", "ap", "st",
+];
+
+/// One word of a name: as written (for the case heuristic) and folded.
+struct Token<'a> {
+    raw: &'a str,
+    folded: String,
+}
+
+fn tokens(raw: &str) -> Vec<Token<'_>> {
+    raw.split(|c: char| c.is_whitespace() || matches!(c, '.' | ',' | ';' | '(' | ')' | '/'))
+        .filter_map(|w| fold(w).map(|folded| Token { raw: w, folded }))
+        .collect()
+}
+
+/// Drops leading titles and trailing suffixes, always keeping at least one word
+/// (a person may be called `Major` or `Junior`).
+fn strip_titles_and_suffixes(words: &mut Vec<Token<'_>>) {
+    let lead = words
+        .iter()
+        .take_while(|t| TITLES.contains(&t.folded.as_str()))
+        .count()
+        .min(words.len().saturating_sub(1));
+    words.drain(..lead);
+    while words.len() > 1
+        && words
+            .last()
+            .is_some_and(|t| SUFFIXES.contains(&t.folded.as_str()))
+    {
+        words.pop();
+    }
+}
+
+/// A word written entirely in capitals (at least two letters), as surnames are in
+/// `SMITH John`.
+fn is_shouted(raw: &str) -> bool {
+    let mut letters = 0;
+    for c in raw.chars() {
+        if c.is_lowercase() {
+            return false;
+        }
+        if c.is_alphabetic() {
+            letters += 1;
+        }
+    }
+    letters >= 2
+}
+
+/// Splits a full name into given, middle and family names.
+///
+/// Rules, in order:
+/// - `Family, Given Middle` (a comma) puts the family name first, unless what follows
+///   the comma is only a suffix (`John Smith, Jr`).
+/// - Leading titles (`Mr`, `Dr.`, `Rev`, `Sir`…) and trailing suffixes (`Jr`, `III`,
+///   `OBE`…) are dropped.
+/// - `SMITH John` (first word in capitals, a later one not) is family-name first.
+/// - Otherwise the last word is the family name, together with the particles before
+///   it (`Maria de la Cruz` → `delacruz`), the first is the given name and the rest are
+///   middle names.
+/// - A single word is taken as the family name: family names carry more of the keys.
+pub fn split_full(raw: &str) -> FullName {
+    if let Some((head, tail)) = raw.split_once(',') {
+        let mut given = tokens(tail);
+        given.retain(|t| !TITLES.contains(&t.folded.as_str()));
+        given.retain(|t| !SUFFIXES.contains(&t.folded.as_str()));
+        let mut family = tokens(head);
+        strip_titles_and_suffixes(&mut family);
+        if !given.is_empty() && !family.is_empty() {
+            let last: String = family.iter().map(|t| t.folded.as_str()).collect();
+            let mut given = given.into_iter().map(|t| t.folded);
+            return FullName {
+                first: given.next(),
+                middles: given.collect(),
+                last: Some(last),
+            };
+        }
+        if given.is_empty() {
+            return split_words(family);
+        }
+    }
+    let mut words = tokens(raw);
+    strip_titles_and_suffixes(&mut words);
+    split_words(words)
+}
+
+fn split_words(mut words: Vec<Token<'_>>) -> FullName {
+    match words.len() {
+        0 => return FullName::default(),
+        1 => {
+            return FullName {
+                first: None,
+                middles: Vec::new(),
+                last: words.pop().map(|t| t.folded),
+            };
+        }
+        _ => {}
+    }
+    let family_first = is_shouted(words[0].raw) && words[1..].iter().any(|t| !is_shouted(t.raw));
+    if family_first {
+        let mut rest = words.into_iter();
+        let last = rest.next().map(|t| t.folded);
+        return FullName {
+            first: rest.next().map(|t| t.folded),
+            middles: rest.map(|t| t.folded).collect(),
+            last,
+        };
+    }
+    // Particles join the family name, but the given name is never taken.
+    let mut start = words.len() - 1;
+    while start > 1 && PARTICLES.contains(&words[start - 1].folded.as_str()) {
+        start -= 1;
+    }
+    let last: String = words[start..].iter().map(|t| t.folded.as_str()).collect();
+    words.truncate(start);
+    let mut given = words.into_iter().map(|t| t.folded);
+    FullName {
+        first: given.next(),
+        middles: given.collect(),
+        last: Some(last),
+    }
+}
+
+/// A given-name column: the first word is the given name and later words are
+/// middle names (`Mary Jane` → `mary`, [`jane`]), as [`split_full`] would split them;
+/// leading titles are dropped. A hyphenated name stays one name (`Mary-Jane` →
+/// `maryjane`).
+pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
+    let mut words = tokens(raw);
+    strip_titles_and_suffixes(&mut words);
+    let mut folded = words.into_iter().map(|t| t.folded);
+    (folded.next(), folded.collect())
+}
+
+/// A family-name column: every word folded and joined (`de la Cruz` → `delacruz`,
+/// `Smith Jones` → `smithjones`), leading titles and trailing suffixes dropped
+/// (`Mr Smith Jr` → `smith`).
+pub fn family(raw: &str) -> Option<String> {
+    let mut words = tokens(raw);
+    strip_titles_and_suffixes(&mut words);
+    let last: String = words.iter().map(|t| t.folded.as_str()).collect();
+    (!last.is_empty()).then_some(last)
+}
+
+/// The nickname table: every group is one formal name and the names that stand for it.
+struct Nicknames {
+    /// Group id → representative (formal) name.
+    formal: Vec<String>,
+    /// Folded name → the groups it belongs to, sorted.
+    groups: HashMap<String, Vec<u16>>,
+}
+
+const NICKNAMES_CSV: &str = include_str!("../../data/nicknames.csv");
+
+/// Reads `formal,nickname` rows; comment, blank, header and malformed lines are
+/// skipped (the table ships with the binary and a test checks it is clean).
+fn parse_nicknames(text: &str) -> Nicknames {
+    let mut formal: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, Vec<u16>> = HashMap::new();
+    let mut ids: HashMap<String, u16> = HashMap::new();
+    for line in text.lines() {
+        let Some((f, n)) = parse_row(line) else {
+            continue;
+        };
+        let id = match ids.get(&f) {
+            Some(&id) => id,
+            None => {
+                let Ok(id) = u16::try_from(formal.len()) else {
+                    break;
+                };
+                formal.push(f.clone());
+                ids.insert(f.clone(), id);
+                groups.entry(f).or_default().push(id);
+                id
+            }
+        };
+        groups.entry(n).or_default().push(id);
+    }
+    for g in groups.values_mut() {
+        g.sort_unstable();
+        g.dedup();
+    }
+    Nicknames { formal, groups }
+}
+
+fn parse_row(line: &str) -> Option<(String, String)> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') || line == "formal,nickname" {
+        return None;
+    }
+    let (f, n) = line.split_once(',')?;
+    if n.contains(',') {
+        return None;
+    }
+    Some((fold(f)?, fold(n)?))
+}
+
+fn nicknames() -> &'static Nicknames {
+    static TABLE: OnceLock<Nicknames> = OnceLock::new();
+    TABLE.get_or_init(|| parse_nicknames(NICKNAMES_CSV))
+}
+
+/// The nickname groups a folded given name belongs to: `bill` and `william` are both
+/// in the William group; `al` is in the Alan, Albert, Alexander and Alfred groups; a
+/// name outside the table is in none (empty slice).
+pub fn given_groups(folded: &str) -> &'static [u16] {
+    nicknames()
+        .groups
+        .get(folded)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Whether two folded given names can be the same person's: equal, or sharing a
+/// nickname group (`bill` / `william`, `kate` / `catherine`, `al` / `alfred`).
+pub fn same_given(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (ga, gb) = (given_groups(a), given_groups(b));
+    // Both lists are sorted and tiny.
+    ga.iter().any(|g| gb.binary_search(g).is_ok())
+}
+
+/// The name a folded given name is keyed under: the formal name of its group
+/// (`bill`, `billy`, `will` → `william`; `kathryn` → `katherine`), or the name itself
+/// when it is in no group or in several (`al`).
+pub fn given_key(folded: &str) -> String {
+    given_key_ref(folded).to_string()
+}
+
+/// [`given_key`] without allocating: the key borrows the table or the input.
+pub fn given_key_ref(folded: &str) -> &str {
+    let table = nicknames();
+    match table.groups.get(folded).map(Vec::as_slice) {
+        Some(&[g]) => table
+            .formal
+            .get(usize::from(g))
+            .map_or(folded, String::as_str),
+        _ => folded,
+    }
+}
+
+/// The primary Double Metaphone code of a folded name (`smith` and `smyth` → `SM0`),
+/// at most four characters; empty for an empty name. Input that is not folded is
+/// folded first: the encoder slices its input by bytes and panics on other scripts.
+pub fn phonetic(folded: &str) -> String {
+    if folded.bytes().all(|b| b.is_ascii_lowercase()) {
+        DoubleMetaphone::default().encode(folded)
+    } else {
+        fold(folded).map_or_else(String::new, |f| DoubleMetaphone::default().encode(&f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn full(first: Option<&str>, middles: &[&str], last: Option<&str>) -> FullName {
+        FullName {
+            first: first.map(str::to_string),
+            middles: middles.iter().map(|s| s.to_string()).collect(),
+            last: last.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn fold_removes_case_accents_and_punctuation() {
+        assert_eq!(fold("O'Brien").as_deref(), Some("obrien"));
+        assert_eq!(fold("O'BRIEN").as_deref(), Some("obrien"));
+        assert_eq!(fold("Smith-Jones").as_deref(), Some("smithjones"));
+        assert_eq!(fold("  Siân ").as_deref(), Some("sian"));
+        assert_eq!(fold("Zoë").as_deref(), Some("zoe"));
+        assert_eq!(fold("Łukasz").as_deref(), Some("lukasz"));
+        assert_eq!(fold("Müller").as_deref(), Some("muller"));
+        assert_eq!(fold("Strauß").as_deref(), Some("strauss"));
+        assert_eq!(fold("Ó Súilleabháin").as_deref(), Some("osuilleabhain"));
+        assert_eq!(fold("Mary Jane").as_deref(), Some("maryjane"));
+        assert_eq!(fold(""), None);
+        assert_eq!(fold(" -' "), None);
+        assert_eq!(fold("123"), None);
+    }
+
+    #[test]
+    fn split_plain_and_titled_names() {
+        assert_eq!(
+            split_full("Mr John A. Smith"),
+            full(Some("john"), &["a"], Some("smith"))
+        );
+        assert_eq!(
+            split_full("Dr. Siân O'Brien-Jones"),
+            full(Some("sian"), &[], Some("obrienjones"))
+        );
+        assert_eq!(
+            split_full("Rt Hon Sir John Major"),
+            full(Some("john"), &[], Some("major"))
+        );
+        assert_eq!(
+            split_full("Rev. Canon Mary Ellen Smith"),
+            full(Some("mary"), &["ellen"], Some("smith"))
+        );
+        assert_eq!(
+            split_full("Mrs Jane Doe"),
+            full(Some("jane"), &[], Some("doe"))
+        );
+        assert_eq!(
+            split_full("John Smith Jr."),
+            full(Some("john"), &[], Some("smith"))
+        );
+        assert_eq!(
+            split_full("Henry Ford III"),
+            full(Some("henry"), &[], Some("ford"))
+        );
+    }
+
+    #[test]
+    fn split_family_name_first() {
+        assert_eq!(
+            split_full("SMITH, John"),
+            full(Some("john"), &[], Some("smith"))
+        );
+        assert_eq!(
+            split_full("Smith, Mr John Paul"),
+            full(Some("john"), &["paul"], Some("smith"))
+        );
+        assert_eq!(
+            split_full("de la Cruz, Maria"),
+            full(Some("maria"), &[], Some("delacruz"))
+        );
+        assert_eq!(
+            split_full("SMITH John"),
+            full(Some("john"), &[], Some("smith"))
+        );
+        assert_eq!(
+            split_full("John Smith, Jr"),
+            full(Some("john"), &[], Some("smith"))
+        );
+        // All capitals is not family-first.
+        assert_eq!(
+            split_full("JOHN SMITH"),
+            full(Some("john"), &[], Some("smith"))
+        );
+    }
+
+    #[test]
+    fn split_particles_join_family_name() {
+        assert_eq!(
+            split_full("Maria de la Cruz"),
+            full(Some("maria"), &[], Some("delacruz"))
+        );
+        assert_eq!(
+            split_full("Ludwig van Beethoven"),
+            full(Some("ludwig"), &[], Some("vanbeethoven"))
+        );
+        // A particle-like given name stays the given name.
+        assert_eq!(split_full("Al Smith"), full(Some("al"), &[], Some("smith")));
+    }
+
+    #[test]
+    fn split_degenerate_inputs() {
+        assert_eq!(split_full(""), FullName::default());
+        assert_eq!(split_full(" , "), FullName::default());
+        assert_eq!(split_full("Smith"), full(None, &[], Some("smith")));
+        assert_eq!(split_full("Mr"), full(None, &[], Some("mr")));
+        assert_eq!(split_full("Mr Smith"), full(None, &[], Some("smith")));
+        assert_eq!(split_full("Smith,"), full(None, &[], Some("smith")));
+    }
+
+    #[test]
+    fn given_and_family_columns() {
+        assert_eq!(
+            split_given("Mary Jane"),
+            (Some("mary".into()), vec!["jane".into()])
+        );
+        assert_eq!(split_given("Mary-Jane"), (Some("maryjane".into()), vec![]));
+        assert_eq!(split_given("Mr. John"), (Some("john".into()), vec![]));
+        assert_eq!(split_given(" "), (None, vec![]));
+        assert_eq!(family("de la Cruz").as_deref(), Some("delacruz"));
+        assert_eq!(family("O'BRIEN").as_deref(), Some("obrien"));
+        assert_eq!(family("Smith Jr").as_deref(), Some("smith"));
+        assert_eq!(family("Junior").as_deref(), Some("junior"));
+        assert_eq!(family("-"), None);
+        // A full name and its columns agree.
+        let full = split_full("Maria de la Cruz");
+        assert_eq!(full.last, family("de la Cruz"));
+    }
+
+    #[test]
+    fn nickname_groups() {
+        assert!(same_given("bill", "william"));
+        assert!(same_given("billy", "will"));
+        for n in [
+            "kate",
+            "katie",
+            "kathy",
+            "catherine",
+            "katherine",
+            "kathryn",
+        ] {
+            assert!(same_given(n, "katherine"), "{n}");
+            assert_eq!(given_key(n), "katherine", "{n}");
+        }
+        assert_eq!(given_key("bill"), "william");
+        assert_eq!(given_key("william"), "william");
+        for formal in ["alan", "albert", "alexander", "alfred"] {
+            assert!(same_given("al", formal), "{formal}");
+        }
+        assert_eq!(given_key("al"), "al");
+        assert_eq!(given_groups("al").len(), 4);
+        assert!(!same_given("alan", "alfred"));
+        assert!(!same_given("john", "james"));
+        assert!(same_given("zebedee", "zebedee"));
+        assert!(given_groups("zebedee").is_empty());
+        assert_eq!(given_key("zebedee"), "zebedee");
+    }
+
+    #[test]
+    fn nickname_table_is_clean() {
+        let mut rows = 0;
+        for line in NICKNAMES_CSV.lines() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') || t == "formal,nickname" {
+                continue;
+            }
+            let (f, n) = parse_row(line).unwrap_or_else(|| panic!("bad row {line:?}"));
+            // Already folded: the file is what the keys see.
+            assert_eq!(format!("{f},{n}"), t, "row not folded");
+            assert_ne!(f, n, "{line}");
+            rows += 1;
+        }
+        assert!(rows >= 300, "only {rows} rows");
+    }
+
+    #[test]
+    fn every_table_name_keys_stably() {
+        for name in nicknames().groups.keys() {
+            let k = given_key(name);
+            assert_eq!(given_key(&k), k, "{name}");
+            assert!(same_given(name, &k), "{name}");
+        }
+    }
+
+    #[test]
+    fn phonetic_codes() {
+        assert_eq!(phonetic("smith"), phonetic("smyth"));
+        assert_eq!(phonetic("catherine"), phonetic("kathryn"));
+        assert_ne!(phonetic("smith"), phonetic("jones"));
+        assert_eq!(phonetic(""), "");
+        assert!(phonetic("featherstonehaugh").len() <= 4);
+    }
+
+    proptest! {
+        #[test]
+        fn fold_is_idempotent_and_ascii(s in "\\PC{0,40}") {
+            if let Some(f) = fold(&s) {
+                prop_assert!(f.bytes().all(|b| b.is_ascii_lowercase()));
+                prop_assert_eq!(fold(&f), Some(f.clone()));
+            }
+        }
+
+        #[test]
+        fn split_never_panics_and_parts_are_folded(s in "\\PC{0,60}") {
+            let n = split_full(&s);
+            for part in n.first.iter().chain(n.middles.iter()).chain(n.last.iter()) {
+                prop_assert!(!part.is_empty());
+                prop_assert_eq!(fold(part), Some(part.clone()));
+            }
+            prop_assert!(n.first.is_none() || n.last.is_some());
+        }
+
+        #[test]
+        fn given_key_is_idempotent(s in "[a-z]{0,10}") {
+            let k = given_key(&s);
+            prop_assert!(same_given(&s, &k));
+            prop_assert_eq!(given_key(&k), k.clone());
+        }
+
+        #[test]
+        fn phonetic_never_panics(s in "\\PC{0,30}") {
+            let _ = phonetic(&s);
+        }
+    }
+}

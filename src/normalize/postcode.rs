@@ -1,0 +1,261 @@
+//! Postcodes: upper-case without spaces (`sw1a 1aa` → `SW1A1AA`), UK shapes checked
+//! against the Royal Mail format, foreign codes (`75008`, `K1A 0B6`) kept as written.
+//!
+//! ```
+//! use leakscope::normalize::postcode;
+//! assert_eq!(postcode::canonical("sw1a 1aa").as_deref(), Some("SW1A1AA"));
+//! assert!(postcode::is_uk("SW1A1AA"));
+//! assert_eq!(postcode::outward("SW1A1AA"), Some("SW1A"));
+//! assert_eq!(postcode::find_in("10 Downing St, London SW1A 2AA").as_deref(), Some("SW1A2AA"));
+//! ```
+
+/// The canonical postcode: ASCII letters upper-cased, spaces and hyphens removed.
+/// A UK shape is accepted as is; anything else is kept when it could be a foreign
+/// postal code (3 to 10 letters and digits, at least one digit). Other characters,
+/// or no digit at all (`London`, `N/A`), give `None`.
+pub fn canonical(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(8);
+    for b in raw.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                if out.len() == 10 {
+                    return None;
+                }
+                out.push(b.to_ascii_uppercase() as char);
+            }
+            b' ' | b'\t' | b'-' => {}
+            _ => return None,
+        }
+    }
+    if is_uk(&out) {
+        return Some(out);
+    }
+    (out.len() >= 3 && out.bytes().any(|b| b.is_ascii_digit())).then_some(out)
+}
+
+/// Whether a canonical postcode has a UK shape: an outward code (`A9`, `A99`, `AA9`,
+/// `AA99`, `A9A`, `AA9A`, with the letters Royal Mail allows in each position) and an
+/// inward code (`9AA`, without C, I, K, M, O or V), or the special `GIR0AA`.
+pub fn is_uk(canonical: &str) -> bool {
+    let b = canonical.as_bytes();
+    if !(5..=7).contains(&b.len()) {
+        return false;
+    }
+    if b == b"GIR0AA" {
+        return true;
+    }
+    let (out, inw) = b.split_at(b.len() - 3);
+    let inward_ok =
+        matches!(inw, [d, x, y] if d.is_ascii_digit() && inward_letter(*x) && inward_letter(*y));
+    inward_ok && outward_ok(out)
+}
+
+fn inward_letter(b: u8) -> bool {
+    b.is_ascii_uppercase() && !matches!(b, b'C' | b'I' | b'K' | b'M' | b'O' | b'V')
+}
+
+fn first_letter(b: u8) -> bool {
+    b.is_ascii_uppercase() && !matches!(b, b'Q' | b'V' | b'X')
+}
+
+fn second_letter(b: u8) -> bool {
+    b.is_ascii_uppercase() && !matches!(b, b'I' | b'J' | b'Z')
+}
+
+fn outward_ok(out: &[u8]) -> bool {
+    let digit = |b: &u8| b.is_ascii_digit();
+    match out {
+        [a, n] => first_letter(*a) && digit(n),
+        [a, n, m] if digit(n) && digit(m) => first_letter(*a),
+        [a, n, l] if digit(n) => first_letter(*a) && b"ABCDEFGHJKPSTUW".contains(l),
+        [a, b, n] => first_letter(*a) && second_letter(*b) && digit(n),
+        [a, b, n, m] if digit(m) => first_letter(*a) && second_letter(*b) && digit(n),
+        [a, b, n, l] => {
+            first_letter(*a) && second_letter(*b) && digit(n) && b"ABEHMNPRVWXY".contains(l)
+        }
+        _ => false,
+    }
+}
+
+/// The outward code (postcode district) of a canonical UK postcode: `SW1A` of
+/// `SW1A1AA`, `M1` of `M11AE`. `None` for a foreign code.
+pub fn outward(canonical: &str) -> Option<&str> {
+    if is_uk(canonical) {
+        canonical.get(..canonical.len() - 3)
+    } else {
+        None
+    }
+}
+
+/// The canonical UK postcode in a free address line (`Flat 3, 12a High St, London
+/// SW1A 1AA`), written with or without its space. The last one wins: a postcode ends
+/// an address.
+pub fn find_in(text: &str) -> Option<String> {
+    find_span(text).map(|(_, _, pc)| pc)
+}
+
+/// [`find_in`] with the byte range the postcode occupies in `text`.
+pub(crate) fn find_span(text: &str) -> Option<(usize, usize, String)> {
+    let bytes = text.as_bytes();
+    // Alphanumeric runs, scanned from the end.
+    let mut end = bytes.len();
+    let mut next: Option<(usize, usize)> = None;
+    while end > 0 {
+        while end > 0 && !bytes.get(end - 1).is_some_and(u8::is_ascii_alphanumeric) {
+            end -= 1;
+        }
+        if end == 0 {
+            break;
+        }
+        let mut start = end;
+        while start > 0 && bytes.get(start - 1).is_some_and(u8::is_ascii_alphanumeric) {
+            start -= 1;
+        }
+        let word = text.get(start..end)?;
+        // Runs never split a UTF-8 character: their bytes are ASCII.
+        if let Some((ns, ne)) = next
+            && (2..=4).contains(&word.len())
+            && ne - ns == 3
+            && start_of_word(bytes, start)
+        {
+            let mut pc = word.to_ascii_uppercase();
+            pc.push_str(&text.get(ns..ne)?.to_ascii_uppercase());
+            if is_uk(&pc) {
+                return Some((start, ne, pc));
+            }
+        }
+        if (5..=7).contains(&word.len()) && start_of_word(bytes, start) && end_of_word(bytes, end) {
+            let pc = word.to_ascii_uppercase();
+            if is_uk(&pc) {
+                return Some((start, end, pc));
+            }
+        }
+        next = end_of_word(bytes, end).then_some((start, end));
+        end = start;
+    }
+    None
+}
+
+/// A run of ASCII alphanumerics is a whole word unless a non-ASCII letter touches it
+/// (`Zoë12`): bytes ≥ 0x80 belong to a multi-byte character.
+fn start_of_word(bytes: &[u8], start: usize) -> bool {
+    start == 0 || bytes.get(start - 1).is_some_and(|b| b.is_ascii())
+}
+
+fn end_of_word(bytes: &[u8], end: usize) -> bool {
+    bytes.get(end).is_none_or(|b| b.is_ascii())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn uk_postcodes_of_every_shape() {
+        for (raw, want) in [
+            ("sw1a 1aa", "SW1A1AA"),
+            ("SW1A1AA", "SW1A1AA"),
+            (" Sw1A  1aA ", "SW1A1AA"),
+            ("M1 1AE", "M11AE"),
+            ("B33 8TH", "B338TH"),
+            ("CR2 6XH", "CR26XH"),
+            ("DN55 1PT", "DN551PT"),
+            ("W1A 0AX", "W1A0AX"),
+            ("EC1A 1BB", "EC1A1BB"),
+            ("GIR 0AA", "GIR0AA"),
+            ("BT1-1AA", "BT11AA"),
+        ] {
+            assert_eq!(canonical(raw).as_deref(), Some(want), "{raw}");
+            assert!(is_uk(want), "{want}");
+        }
+    }
+
+    #[test]
+    fn foreign_codes_are_kept_not_uk() {
+        for (raw, want) in [
+            ("75008", "75008"),
+            ("10115", "10115"),
+            ("K1A 0B6", "K1A0B6"),
+            ("1012 ab", "1012AB"),
+            ("90210-1234", "902101234"),
+            ("D02 X285", "D02X285"),
+        ] {
+            assert_eq!(canonical(raw).as_deref(), Some(want), "{raw}");
+            assert!(!is_uk(want), "{want}");
+            assert_eq!(outward(want), None);
+        }
+    }
+
+    #[test]
+    fn not_postcodes() {
+        for raw in [
+            "",
+            "London",
+            "N/A",
+            "12",
+            "SW1A 1AA!",
+            "12345678901",
+            "SW1A·1AA",
+        ] {
+            assert_eq!(canonical(raw), None, "{raw:?}");
+        }
+        // Letters Royal Mail never uses in those positions.
+        for bad in ["QA11AA", "SW1A1CA", "VA11AA", "AZ11AA", "A1I1AA", "AB1C1AA"] {
+            assert!(!is_uk(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn outward_codes() {
+        assert_eq!(outward("SW1A1AA"), Some("SW1A"));
+        assert_eq!(outward("M11AE"), Some("M1"));
+        assert_eq!(outward("DN551PT"), Some("DN55"));
+        assert_eq!(outward("75008"), None);
+    }
+
+    #[test]
+    fn postcodes_found_in_address_lines() {
+        for (line, want) in [
+            ("Flat 3, 12a High St, London SW1A 1AA", Some("SW1A1AA")),
+            ("12 High St London sw1a1aa", Some("SW1A1AA")),
+            ("1 Deansgate, Manchester, M3 1AZ.", Some("M31AZ")),
+            ("SW1A 1AA", Some("SW1A1AA")),
+            ("B33 8TH Birmingham", Some("B338TH")),
+            ("12 High Street, London", None),
+            ("Flat 3A, 12 High St", None),
+            ("", None),
+            ("Zoë12 3AB", None),
+        ] {
+            assert_eq!(find_in(line).as_deref(), want, "{line}");
+        }
+        let line = "12 High St, SW1A 1AA";
+        let (s, e, _) = find_span(line).unwrap_or_default();
+        assert_eq!(&line[s..e], "SW1A 1AA");
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_is_idempotent(s in "\\PC{0,12}") {
+            if let Some(c) = canonical(&s) {
+                prop_assert_eq!(canonical(&c), Some(c.clone()));
+            }
+        }
+
+        #[test]
+        fn find_in_never_panics_and_finds_uk(s in "\\PC{0,40}") {
+            if let Some(pc) = find_in(&s) {
+                prop_assert!(is_uk(&pc));
+                prop_assert_eq!(canonical(&pc), Some(pc.clone()));
+            }
+        }
+
+        #[test]
+        fn spaced_and_unspaced_agree(out in "[A-PR-UWYZ][A-HK-Y]?[0-9]", inw in "[0-9][ABD-HJLNP-UW-Z]{2}") {
+            let joined = canonical(&format!("{out}{inw}"));
+            prop_assert!(joined.as_deref().is_some_and(is_uk));
+            prop_assert_eq!(canonical(&format!(" {} {} ", out.to_lowercase(), inw)), joined.clone());
+            prop_assert_eq!(find_in(&format!("1 High St, {out} {inw}")), joined);
+        }
+    }
+}
