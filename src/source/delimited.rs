@@ -143,6 +143,16 @@ impl Delimited {
         fields: &mut Fields,
     ) -> Result<(), RejectReason> {
         let end = offset + len;
+        // The bytes must be a whole record: nothing of it before or after.
+        let starts = offset == self.data_start
+            || offset
+                .checked_sub(1)
+                .and_then(|i| data.get(i))
+                .is_some_and(|b| matches!(b, b'\n' | b'\r'));
+        let ends = matches!(data.get(end), None | Some(b'\n' | b'\r'));
+        if !starts || !ends {
+            return Err(RejectReason::FieldCount);
+        }
         match self.parse_one(data, offset, end, encoding, usize::MAX, fields) {
             Some(p) if p.offset == offset && p.len == len => p.status,
             _ => Err(RejectReason::FieldCount),
@@ -325,7 +335,7 @@ fn sniff_delimiter(data: &[u8], start: usize, extension: &str) -> u8 {
     let whole = end == data.len();
     let mut best: Option<(u8, (usize, usize, usize, bool))> = None;
     let mut fields = Fields::new();
-    for &d in &[b',', b'\t', b'|', b';'] {
+    for &d in b",\t|;" {
         let mut counts = Vec::new();
         let mut pos = start;
         while counts.len() < LINES {

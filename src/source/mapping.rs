@@ -556,7 +556,8 @@ fn dictionary(c: &str) -> Option<FieldKind> {
         | "applicationdate" | "dateofapplication" | "claimdate" | "dateofclaim" | "date"
         | "datereceived" | "received" | "submitted" | "submittedat" | "timestamp" | "entrydate"
         | "dateadded" | "added" | "signupdate" | "joined" | "joindate" | "datejoined"
-        | "startdate" => RecordDate,
+        | "startdate" | "tenancystart" | "moveindate" | "movedin" | "paymentdate" | "datepaid"
+        | "paidon" | "transactiondate" => RecordDate,
         _ => return None,
     })
 }
@@ -584,14 +585,28 @@ fn lookup_compact(c: &str) -> Option<FieldKind> {
     None
 }
 
+/// Dates that are not when the record was made.
+const OTHER_DATES: [&str; 8] = [
+    "birth", "expir", "due", "end", "leav", "death", "closed", "valid",
+];
+
 /// The kind a header name (or dotted JSON path) says, if it says one.
 pub fn kind_from_header(column: &str) -> Option<FieldKind> {
     let whole = compact(column);
     if whole.is_empty() {
         return None;
     }
+    let kind = kind_from_words(column, &whole);
+    if kind.is_none() && whole.ends_with("date") && !OTHER_DATES.iter().any(|w| whole.contains(w)) {
+        // `Claim Start Date`, `visit_date`: when something happened to the record.
+        return Some(FieldKind::RecordDate);
+    }
+    kind
+}
+
+fn kind_from_words(column: &str, whole: &str) -> Option<FieldKind> {
     if !NEEDS_PARENT.contains(&whole.trim_end_matches(|c: char| c.is_ascii_digit()))
-        && let Some(k) = lookup_compact(&whole)
+        && let Some(k) = lookup_compact(whole)
     {
         return Some(k);
     }
@@ -854,6 +869,9 @@ mod tests {
             ("bank.sort_code", Some(SortCode)),
             ("meta.created_at", Some(RecordDate)),
             ("Téléphone", Some(Phone)),
+            ("tenancy_start", Some(RecordDate)),
+            ("Claim Start Date", Some(RecordDate)),
+            ("Expiry Date", None),
             // Not people's data, or not saying which.
             ("Balance", None),
             ("Notes", None),

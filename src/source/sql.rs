@@ -993,8 +993,17 @@ impl Lexer<'_> {
         let mut last = body;
         let mut depth = 0usize;
         let (mut tuples, mut commas, mut arity) = (0usize, 0usize, 0usize);
+        // Whether the tuple list goes on: the parser stops at the first thing after
+        // it (`ON DUPLICATE KEY UPDATE …`), so no piece may start beyond that.
+        let mut in_list = true;
         let mut i = body;
         while i < d.len() {
+            if depth == 0
+                && in_list
+                && !(d[i].is_ascii_whitespace() || matches!(d[i], b',' | b'(' | b';'))
+            {
+                in_list = false;
+            }
             match d[i] {
                 q @ (b'\'' | b'"' | b'`') => {
                     match skip_quoted(d, i, d.len(), q, self.backslash && q != b'`') {
@@ -1004,7 +1013,7 @@ impl Lexer<'_> {
                     continue;
                 }
                 b'(' => {
-                    if depth == 0 {
+                    if depth == 0 && in_list {
                         if i - last >= chunk_size {
                             splits.push(i);
                             last = i;
@@ -1142,10 +1151,9 @@ impl Lexer<'_> {
 mod tests {
     use super::*;
 
-    fn rows(
-        sql: &str,
-        chunk: usize,
-    ) -> (Sql, Vec<(usize, Result<Vec<Vec<String>>, RejectReason>)>) {
+    type Row = (usize, Result<Vec<Vec<String>>, RejectReason>);
+
+    fn rows(sql: &str, chunk: usize) -> (Sql, Vec<Row>) {
         let data = sql.as_bytes();
         let s = Sql::open(data, 0, chunk);
         let mut out = Vec::new();
