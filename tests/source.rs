@@ -610,7 +610,7 @@ proptest! {
         prop_oneof![
             Just(b'"'), Just(b','), Just(b'\n'), Just(b'\r'), Just(b'\t'), Just(b'\''), Just(b'\\'),
             Just(b'('), Just(b')'), Just(b';'), Just(b'{'), Just(b'}'), Just(b':'), Just(b'['),
-            any::<u8>(), b'a'..b'z',
+            any::<u8>(), b'a'..=b'z',
         ],
         0..300,
     ), chunk in 1usize..64) {
