@@ -1,1 +1,937 @@
-//! (being written)
+//! Reading leaked dumps: files and directories in, records with byte offsets out.
+//!
+//! A leaked archive is a pile of CSV/TSV/PSV exports, JSON Lines, MySQL `INSERT`
+//! dumps and pg_dump `COPY` blocks, some gzip-compressed, in UTF-8 or
+//! Windows-1252. [`discover`] walks the `DUMP` arguments; [`SourceFile::open`]
+//! maps one file, detects its format and encoding and reads its columns (CSV
+//! header, `CREATE TABLE`, dotted JSON paths); [`SourceFile::scan`] parses every
+//! record in parallel on the current rayon pool, chunk by chunk, each chunk
+//! starting on a true record boundary so the result is exactly the sequential
+//! one. Every record keeps its byte offset and length so the match stage can
+//! re-read it as evidence with [`SourceFile::read_record`]. Bad rows never stop
+//! a scan: they come back as [`Reject`]s, each still holding a row number.
+//!
+//! [`mapping`] says what each column means ([`map_dataset`]); [`survey`] puts it
+//! all together for `leakscope index --dry-run`.
+//!
+//! ```
+//! use leakscope::source::{discover, SourceFile};
+//! # let dir = tempfile::tempdir()?;
+//! # std::fs::write(dir.path().join("tenants.csv"), "Name,E-mail\nJane Doe,jane@example.com\n")?;
+//! for (path, name) in discover(&[dir.path().to_path_buf()])? {
+//!     let file = SourceFile::open(&path, &name, None)?;
+//!     // One state per chunk: here, a count of records with an email.
+//!     let out = file.scan(|| 0u64, |n, rec| *n += u64::from(!rec.fields.get(1).is_empty()));
+//!     assert_eq!(out.states.iter().sum::<u64>(), 1);
+//!     assert_eq!(out.rows(0), 1);
+//!     let first = file.read_record(0, 20, 25)?; // offset and length from a RecordRef
+//!     assert_eq!(first.get(0), "Jane Doe");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod delimited;
+mod discover;
+mod encoding;
+mod fields;
+mod jsonl;
+pub mod mapping;
+mod sql;
+pub mod survey;
+
+pub use discover::{discover, is_dump_name};
+pub use encoding::TextEncoding;
+pub use fields::Fields;
+pub use mapping::{ColumnMap, MappingError, Origin, Overrides, map_dataset};
+pub use survey::{DatasetReport, survey};
+
+use delimited::Delimited;
+use flate2::read::MultiGzDecoder;
+use jsonl::Jsonl;
+use memmap2::Mmap;
+use rayon::prelude::*;
+use sql::Sql;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Records longer than this are rejected (offsets and lengths stay in `u32`).
+pub(crate) const MAX_RECORD_BYTES: usize = 1 << 30;
+
+/// The layout of a dump file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Delimited text with a header row: CSV, TSV, PSV or `;`-separated.
+    Delimited {
+        /// The field separator: `,`, tab, `|` or `;`.
+        delimiter: u8,
+    },
+    /// One JSON object per line.
+    JsonLines,
+    /// SQL `INSERT` statements (and possibly `COPY` blocks).
+    Sql,
+    /// A pg_dump with `COPY … FROM stdin` blocks and no `INSERT`s.
+    PgCopy,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Delimited { delimiter: b',' } => "csv",
+            Format::Delimited { delimiter: b'\t' } => "tsv",
+            Format::Delimited { delimiter: b'|' } => "psv",
+            Format::Delimited { delimiter: b';' } => "csv (;)",
+            Format::Delimited { .. } => "delimited",
+            Format::JsonLines => "jsonl",
+            Format::Sql => "sql",
+            Format::PgCopy => "pg-copy",
+        })
+    }
+}
+
+/// Why a record was rejected. `Display` gives a short reason for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectReason {
+    /// A CSV row, SQL tuple or COPY line with a different number of fields than
+    /// the header or table.
+    FieldCount,
+    /// A quoted CSV field that never closes.
+    UnterminatedQuote,
+    /// A JSON line that does not parse.
+    InvalidJson,
+    /// A JSON line that is valid JSON but not an object.
+    NotAnObject,
+    /// An SQL tuple whose values do not parse.
+    BadSqlTuple,
+    /// An SQL statement or COPY block cut short (usually a truncated file).
+    TruncatedStatement,
+    /// A field longer than the configured limit.
+    FieldTooLong,
+    /// A record longer than 1 GiB.
+    RecordTooLong,
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RejectReason::FieldCount => "wrong number of fields",
+            RejectReason::UnterminatedQuote => "unterminated quote",
+            RejectReason::InvalidJson => "invalid JSON",
+            RejectReason::NotAnObject => "JSON line is not an object",
+            RejectReason::BadSqlTuple => "unparseable SQL values",
+            RejectReason::TruncatedStatement => "truncated SQL statement",
+            RejectReason::FieldTooLong => "field over the length limit",
+            RejectReason::RecordTooLong => "record over 1 GiB",
+        })
+    }
+}
+
+/// A record that could not be read. It still occupies its row number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// Index into [`SourceFile::datasets`].
+    pub dataset: usize,
+    /// 1-based row within the dataset.
+    pub row: u64,
+    /// Byte offset of the record in [`SourceFile::path`].
+    pub offset: u64,
+    /// Byte length of the record.
+    pub len: u64,
+    /// Why it was rejected.
+    pub reason: RejectReason,
+}
+
+/// Reading a dump went wrong in a way the user must fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A `DUMP` argument or dump file does not exist.
+    #[error("{}: no such file or directory", path.display())]
+    NotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A file or directory could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A `.gz` file that does not decompress.
+    #[error("{}: not a readable gzip file: {source}", path.display())]
+    Gzip {
+        /// The compressed file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A file leakscope cannot read, and why.
+    #[error("{}: {message}", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Two dump files would get the same dataset name.
+    #[error(
+        "two dump files would both be named '{name}' ({} and {}); pass their common parent directory instead",
+        first.display(),
+        second.display()
+    )]
+    DuplicateName {
+        /// The dataset name.
+        name: String,
+        /// The first file.
+        first: PathBuf,
+        /// The second file.
+        second: PathBuf,
+    },
+    /// A dataset index that the file does not have.
+    #[error("{name}: no dataset number {dataset}")]
+    NoDataset {
+        /// The file's name.
+        name: String,
+        /// The index asked for.
+        dataset: usize,
+    },
+    /// `read_record` with an offset and length that do not hold a record.
+    #[error(
+        "{name}: no readable record at byte {offset} (+{len}): {reason}; has the dump changed since it was indexed?"
+    )]
+    RecordUnreadable {
+        /// The dataset's name.
+        name: String,
+        /// The offset asked for.
+        offset: u64,
+        /// The length asked for.
+        len: u32,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// How to read dump files.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Target chunk size in bytes for parallel parsing.
+    pub chunk_size: usize,
+    /// Fields longer than this (in bytes, as stored) reject their record.
+    pub max_field_bytes: usize,
+    /// Where gzip files are decompressed to (then memory-mapped). `None` keeps the
+    /// decompressed bytes in memory.
+    pub scratch: Option<PathBuf>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            chunk_size: 4 << 20,
+            max_field_bytes: 1 << 20,
+            scratch: None,
+        }
+    }
+}
+
+/// One dataset of a file: a CSV or JSON Lines file, or one table of an SQL dump.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatasetInfo {
+    /// `file.csv`, `sub/x.jsonl`, `archive.sql#residents`.
+    pub name: String,
+    /// Column names: trimmed header names, dotted JSON paths, SQL column names.
+    pub columns: Vec<String>,
+}
+
+/// One record as [`SourceFile::scan`] hands it to the visitor.
+#[derive(Debug)]
+pub struct RecordRef<'a> {
+    /// Index into [`SourceFile::datasets`].
+    pub dataset: usize,
+    /// The chunk being parsed (index into [`ScanOutput::states`]).
+    pub chunk: usize,
+    /// 0-based row within this chunk and dataset, rejects included.
+    pub local_row: u64,
+    /// Byte offset of the record in [`SourceFile::path`].
+    pub offset: u64,
+    /// Byte length of the record.
+    pub len: u32,
+    /// The values.
+    pub fields: &'a Fields,
+}
+
+/// What a scan produced: the visitor's state per chunk, the rejects, and the row
+/// counts needed to turn (chunk, local row) into dataset row numbers.
+#[derive(Debug)]
+pub struct ScanOutput<S> {
+    /// One state per chunk, in chunk (file) order.
+    pub states: Vec<S>,
+    /// Every rejected record, ordered by dataset and row.
+    pub rejects: Vec<Reject>,
+    /// `first_row[dataset][chunk]`: rows of the dataset before the chunk.
+    first_row: Vec<Vec<u64>>,
+    /// Rows (good and rejected) per dataset.
+    totals: Vec<u64>,
+}
+
+impl<S> ScanOutput<S> {
+    /// The 1-based dataset row of the record at `local_row` of `chunk`.
+    ///
+    /// # Panics
+    /// If `dataset` or `chunk` is out of range.
+    pub fn row(&self, dataset: usize, chunk: usize, local_row: u64) -> u64 {
+        self.first_row[dataset][chunk] + local_row + 1
+    }
+
+    /// Rows of a dataset, rejected ones included.
+    pub fn rows(&self, dataset: usize) -> u64 {
+        self.totals.get(dataset).copied().unwrap_or(0)
+    }
+
+    /// Rows of a dataset that were read (not rejected).
+    pub fn good_rows(&self, dataset: usize) -> u64 {
+        let bad = self.rejects.iter().filter(|r| r.dataset == dataset).count() as u64;
+        self.rows(dataset) - bad
+    }
+
+    /// How many records of a dataset were rejected, per reason.
+    pub fn rejects_by_reason(&self, dataset: usize) -> Vec<(RejectReason, u64)> {
+        let mut out: Vec<(RejectReason, u64)> = Vec::new();
+        for r in self.rejects.iter().filter(|r| r.dataset == dataset) {
+            match out.iter_mut().find(|(reason, _)| *reason == r.reason) {
+                Some((_, n)) => *n += 1,
+                None => out.push((r.reason, 1)),
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// What one chunk holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Chunk {
+    /// Records of a delimited or JSON Lines file in `start..end`.
+    Range { start: usize, end: usize },
+    /// One record known to be bad (a CSV quote that never closes).
+    Reject {
+        start: usize,
+        end: usize,
+        reason: RejectReason,
+    },
+    /// Slices of SQL data statements.
+    Sql { pieces: Vec<sql::Piece> },
+}
+
+/// What a parser found.
+pub(crate) enum Event<'a> {
+    Record {
+        dataset: usize,
+        offset: usize,
+        len: usize,
+        fields: &'a Fields,
+    },
+    Reject {
+        dataset: usize,
+        offset: usize,
+        len: usize,
+        reason: RejectReason,
+    },
+}
+
+enum Data {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Data {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Mapped(m) => m,
+            Data::Owned(v) => v,
+        }
+    }
+}
+
+enum Layout {
+    Delimited(Delimited),
+    Json(Jsonl),
+    Sql(Sql),
+}
+
+/// One dump file, mapped (or decompressed) and understood: format, encoding,
+/// datasets and columns.
+pub struct SourceFile {
+    path: PathBuf,
+    name: String,
+    data: Data,
+    format: Format,
+    encoding: TextEncoding,
+    datasets: Vec<DatasetInfo>,
+    layout: Layout,
+    options: ReadOptions,
+    warnings: Vec<String>,
+    chunks: OnceLock<Vec<Chunk>>,
+}
+
+impl fmt::Debug for SourceFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("path", &self.path)
+            .field("name", &self.name)
+            .field("format", &self.format)
+            .field("encoding", &self.encoding)
+            .field("datasets", &self.datasets)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SourceFile {
+    /// Open a dump file with default options, decompressing `.gz` into `scratch`.
+    ///
+    /// `name` is the dataset name base from [`discover`] (a trailing `.gz` is
+    /// dropped). Detects format and encoding and reads the columns.
+    pub fn open(
+        path: &Path,
+        name: &str,
+        scratch: Option<&Path>,
+    ) -> Result<SourceFile, SourceError> {
+        let options = ReadOptions {
+            scratch: scratch.map(Path::to_path_buf),
+            ..ReadOptions::default()
+        };
+        SourceFile::open_with(path, name, &options)
+    }
+
+    /// Open a dump file with explicit options.
+    pub fn open_with(
+        path: &Path,
+        name: &str,
+        options: &ReadOptions,
+    ) -> Result<SourceFile, SourceError> {
+        let io_err = |source: io::Error| {
+            if source.kind() == io::ErrorKind::NotFound {
+                SourceError::NotFound {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                SourceError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        if meta.is_dir() {
+            return Err(SourceError::Unsupported {
+                path: path.to_path_buf(),
+                message: "is a directory; pass it as a DUMP argument to read the files in it"
+                    .into(),
+            });
+        }
+        let data = if meta.len() == 0 {
+            Data::Owned(Vec::new())
+        } else {
+            // SAFETY: the map is read-only and private to this process. If another
+            // process truncates the file while it is mapped, reading the lost pages
+            // raises SIGBUS; like ripgrep, we accept that for the speed of mapping
+            // (dump files are evidence and not expected to change under us).
+            Data::Mapped(unsafe { Mmap::map(&file) }.map_err(io_err)?)
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let gz = file_name.to_ascii_lowercase().ends_with(".gz")
+            || data.bytes().starts_with(&[0x1f, 0x8b]);
+        let (data, read_path) = if gz {
+            gunzip(path, name, &data, options)?
+        } else {
+            (data, path.to_path_buf())
+        };
+        let name = strip_gz(name).to_string();
+        let inner = strip_gz(&file_name).to_string();
+        SourceFile::build(read_path, name, &inner, data, options)
+    }
+
+    /// Read a dump held in memory (tests, benchmarks, standard input). `name` also
+    /// decides the format by its extension.
+    pub fn from_bytes(
+        bytes: Vec<u8>,
+        name: &str,
+        options: &ReadOptions,
+    ) -> Result<SourceFile, SourceError> {
+        let name = strip_gz(name).to_string();
+        let inner = name.rsplit('/').next().unwrap_or(&name).to_string();
+        SourceFile::build(
+            PathBuf::from(&name),
+            name,
+            &inner,
+            Data::Owned(bytes),
+            options,
+        )
+    }
+
+    fn build(
+        path: PathBuf,
+        name: String,
+        file_name: &str,
+        data: Data,
+        options: &ReadOptions,
+    ) -> Result<SourceFile, SourceError> {
+        let bytes = data.bytes();
+        let encoding = encoding::detect(bytes);
+        let body = if bytes.starts_with(encoding::BOM) {
+            encoding::BOM.len()
+        } else {
+            0
+        };
+        let ext = extension(file_name);
+        let kind =
+            detect_kind(&ext, &bytes[body..]).map_err(|message| SourceError::Unsupported {
+                path: path.clone(),
+                message,
+            })?;
+        let mut warnings = Vec::new();
+        if bytes.len() == body {
+            warnings.push("empty file".to_string());
+        }
+        let (format, layout, datasets) = match kind {
+            Kind::Delimited => {
+                let d = Delimited::open(bytes, body, &ext, encoding);
+                let info = DatasetInfo {
+                    name: name.clone(),
+                    columns: d.columns.clone(),
+                };
+                (
+                    Format::Delimited {
+                        delimiter: d.delimiter,
+                    },
+                    Layout::Delimited(d),
+                    vec![info],
+                )
+            }
+            Kind::Json => {
+                let j = Jsonl::open(bytes, body, options.chunk_size);
+                let info = DatasetInfo {
+                    name: name.clone(),
+                    columns: j.columns.clone(),
+                };
+                (Format::JsonLines, Layout::Json(j), vec![info])
+            }
+            Kind::Sql => {
+                let s = Sql::open(bytes, body, options.chunk_size);
+                let infos = s
+                    .tables
+                    .iter()
+                    .map(|t| DatasetInfo {
+                        name: format!("{name}#{}", t.name),
+                        columns: t.columns.clone(),
+                    })
+                    .collect::<Vec<_>>();
+                if infos.is_empty() && bytes.len() > body {
+                    warnings.push("no INSERT or COPY data found".to_string());
+                }
+                warnings.extend(s.warnings.iter().cloned());
+                let format = if s.has_copy && !s.has_insert {
+                    Format::PgCopy
+                } else {
+                    Format::Sql
+                };
+                (format, Layout::Sql(s), infos)
+            }
+        };
+        Ok(SourceFile {
+            path,
+            name,
+            data,
+            format,
+            encoding,
+            datasets,
+            layout,
+            options: options.clone(),
+            warnings,
+            chunks: OnceLock::new(),
+        })
+    }
+
+    /// The file actually read (the decompressed copy for a `.gz` with a scratch
+    /// directory).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The dataset name base (`x.csv`, `archive.sql`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The detected format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The detected text encoding.
+    pub fn encoding(&self) -> TextEncoding {
+        self.encoding
+    }
+
+    /// Size in bytes of the data read (decompressed).
+    pub fn len_bytes(&self) -> u64 {
+        self.data.bytes().len() as u64
+    }
+
+    /// True for a file with no data at all (0 bytes, or only a BOM).
+    pub fn is_empty(&self) -> bool {
+        self.warnings.iter().any(|w| w == "empty file")
+    }
+
+    /// Things worth telling the user that are not rejects of any dataset.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The datasets: one for CSV/JSON Lines, one per table for SQL.
+    pub fn datasets(&self) -> &[DatasetInfo] {
+        &self.datasets
+    }
+
+    /// The options the file was opened with.
+    pub fn options(&self) -> &ReadOptions {
+        &self.options
+    }
+
+    fn chunks(&self) -> &[Chunk] {
+        self.chunks.get_or_init(|| {
+            let bytes = self.data.bytes();
+            let size = self.options.chunk_size;
+            match &self.layout {
+                Layout::Delimited(d) => d.plan(bytes, size),
+                Layout::Json(j) => j.plan(bytes, size),
+                Layout::Sql(s) => s.plan(size),
+            }
+        })
+    }
+
+    /// How many chunks a scan runs (one state each).
+    pub fn chunk_count(&self) -> usize {
+        self.chunks().len()
+    }
+
+    fn parse_chunk(&self, chunk: &Chunk, fields: &mut Fields, emit: &mut dyn FnMut(Event<'_>)) {
+        let bytes = self.data.bytes();
+        let (enc, max) = (self.encoding, self.options.max_field_bytes);
+        match &self.layout {
+            Layout::Delimited(d) => d.parse_chunk(bytes, chunk, enc, max, fields, emit),
+            Layout::Json(j) => j.parse_chunk(bytes, chunk, enc, max, fields, emit),
+            Layout::Sql(s) => s.parse_chunk(bytes, chunk, enc, max, fields, emit),
+        }
+    }
+
+    /// Parse every record in parallel (rayon, current pool). `init` makes one state
+    /// per chunk; `visit` sees each good record of that chunk in file order.
+    /// Rejected records are not visited; they are in [`ScanOutput::rejects`].
+    pub fn scan<S: Send>(
+        &self,
+        init: impl Fn() -> S + Sync,
+        visit: impl Fn(&mut S, &RecordRef<'_>) + Sync,
+    ) -> ScanOutput<S> {
+        let nd = self.datasets.len();
+        let per_chunk: Vec<(S, Vec<u64>, Vec<Reject>)> = self
+            .chunks()
+            .par_iter()
+            .enumerate()
+            .map(|(ci, chunk)| {
+                let mut state = init();
+                let mut counts = vec![0u64; nd];
+                let mut rejects = Vec::new();
+                let mut fields = Fields::new();
+                self.parse_chunk(chunk, &mut fields, &mut |event| match event {
+                    Event::Record {
+                        dataset,
+                        offset,
+                        len,
+                        fields,
+                    } => {
+                        let Some(n) = counts.get_mut(dataset) else {
+                            return;
+                        };
+                        let local_row = *n;
+                        *n += 1;
+                        visit(
+                            &mut state,
+                            &RecordRef {
+                                dataset,
+                                chunk: ci,
+                                local_row,
+                                offset: offset as u64,
+                                len: len as u32,
+                                fields,
+                            },
+                        );
+                    }
+                    Event::Reject {
+                        dataset,
+                        offset,
+                        len,
+                        reason,
+                    } => {
+                        let Some(n) = counts.get_mut(dataset) else {
+                            return;
+                        };
+                        // The local row for now; made global below.
+                        rejects.push(Reject {
+                            dataset,
+                            row: *n,
+                            offset: offset as u64,
+                            len: len as u64,
+                            reason,
+                        });
+                        *n += 1;
+                    }
+                });
+                (state, counts, rejects)
+            })
+            .collect();
+        let mut first_row = vec![Vec::with_capacity(per_chunk.len()); nd];
+        let mut totals = vec![0u64; nd];
+        let mut states = Vec::with_capacity(per_chunk.len());
+        let mut rejects = Vec::new();
+        for (state, counts, chunk_rejects) in per_chunk {
+            for r in chunk_rejects {
+                rejects.push(Reject {
+                    row: totals[r.dataset] + r.row + 1,
+                    ..r
+                });
+            }
+            for d in 0..nd {
+                first_row[d].push(totals[d]);
+                totals[d] += counts[d];
+            }
+            states.push(state);
+        }
+        rejects.sort_by_key(|r| (r.dataset, r.row));
+        ScanOutput {
+            states,
+            rejects,
+            first_row,
+            totals,
+        }
+    }
+
+    /// Re-read the record at `offset` (length `len`) of `dataset`, for evidence.
+    pub fn read_record(
+        &self,
+        dataset: usize,
+        offset: u64,
+        len: u32,
+    ) -> Result<Fields, SourceError> {
+        let info = self
+            .datasets
+            .get(dataset)
+            .ok_or_else(|| SourceError::NoDataset {
+                name: self.name.clone(),
+                dataset,
+            })?;
+        let unreadable = |reason: String| SourceError::RecordUnreadable {
+            name: info.name.clone(),
+            offset,
+            len,
+            reason,
+        };
+        let bytes = self.data.bytes();
+        let start = usize::try_from(offset).map_err(|_| unreadable("offset too large".into()))?;
+        let end = start
+            .checked_add(len as usize)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| unreadable(format!("the file has {} bytes", bytes.len())))?;
+        let mut fields = Fields::new();
+        let status = match &self.layout {
+            Layout::Delimited(d) => {
+                d.read_record(bytes, start, end - start, self.encoding, &mut fields)
+            }
+            Layout::Json(j) => {
+                j.parse_record(&bytes[start..end], self.encoding, usize::MAX, &mut fields)
+            }
+            Layout::Sql(s) => s.read_record(
+                bytes,
+                dataset,
+                start,
+                end - start,
+                self.encoding,
+                &mut fields,
+            ),
+        };
+        status.map_err(|r| unreadable(r.to_string()))?;
+        Ok(fields)
+    }
+
+    /// The first `n` good records of a dataset, for value sniffing.
+    pub fn sample(&self, dataset: usize, n: usize) -> Vec<Fields> {
+        let bytes = self.data.bytes();
+        if let Layout::Sql(s) = &self.layout {
+            return s.sample(bytes, dataset, n, self.encoding);
+        }
+        if dataset != 0 {
+            return Vec::new();
+        }
+        match &self.layout {
+            Layout::Delimited(d) => d.sample(bytes, n, self.encoding),
+            Layout::Json(j) => j.sample(bytes, n, self.encoding),
+            Layout::Sql(_) => Vec::new(),
+        }
+    }
+}
+
+fn strip_gz(name: &str) -> &str {
+    let n = name.len();
+    if n > 3 && name.is_char_boundary(n - 3) && name[n - 3..].eq_ignore_ascii_case(".gz") {
+        &name[..n - 3]
+    } else {
+        name
+    }
+}
+
+fn extension(file_name: &str) -> String {
+    match file_name.rsplit_once('.') {
+        Some((_, ext)) => ext.to_ascii_lowercase(),
+        None => String::new(),
+    }
+}
+
+enum Kind {
+    Delimited,
+    Json,
+    Sql,
+}
+
+/// The format family, from the extension and, where that says little, the content.
+fn detect_kind(ext: &str, body: &[u8]) -> Result<Kind, String> {
+    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
+    match ext {
+        "csv" | "tsv" | "psv" | "tab" => Ok(Kind::Delimited),
+        "jsonl" | "ndjson" => Ok(Kind::Json),
+        "sql" => Ok(Kind::Sql),
+        "json" => match first {
+            Some(b'[') => Err("a JSON array; only JSON Lines (one object per line) is read: convert it, e.g. with `jq -c '.[]'`".into()),
+            _ => Ok(Kind::Json),
+        },
+        _ => {
+            let head = &body[..body.len().min(4096)];
+            let upper = head.to_ascii_uppercase();
+            let has = |w: &[u8]| upper.windows(w.len()).any(|x| x == w);
+            if first == Some(b'{') {
+                Ok(Kind::Json)
+            } else if has(b"INSERT INTO") || has(b"CREATE TABLE") || has(b"FROM STDIN;") {
+                Ok(Kind::Sql)
+            } else {
+                Ok(Kind::Delimited)
+            }
+        }
+    }
+}
+
+/// Decompress a gzip file once: into the scratch directory (then mapped) or into
+/// memory.
+fn gunzip(
+    path: &Path,
+    name: &str,
+    data: &Data,
+    options: &ReadOptions,
+) -> Result<(Data, PathBuf), SourceError> {
+    let gz_err = |source: io::Error| SourceError::Gzip {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut decoder = MultiGzDecoder::new(data.bytes());
+    match &options.scratch {
+        None => {
+            let mut out = Vec::new();
+            io::copy(&mut decoder, &mut out).map_err(gz_err)?;
+            Ok((Data::Owned(out), path.to_path_buf()))
+        }
+        Some(dir) => {
+            let io_err = |p: &Path| {
+                let p = p.to_path_buf();
+                move |source| SourceError::Io { path: p, source }
+            };
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            // Named by the dataset name (unique within a build) so a rebuild reuses
+            // the same file name rather than piling up copies.
+            let base = strip_gz(name);
+            let hash = xxhash_rust::xxh3::xxh3_64(base.as_bytes());
+            let ext = extension(base);
+            let target = dir.join(format!("gunzip-{hash:016x}.{ext}"));
+            let tmp = dir.join(format!("gunzip-{hash:016x}.{ext}.tmp"));
+            {
+                let mut out = io::BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
+                io::copy(&mut decoder, &mut out).map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    gz_err(e)
+                })?;
+                io::Write::flush(&mut out).map_err(io_err(&tmp))?;
+            }
+            std::fs::rename(&tmp, &target).map_err(io_err(&target))?;
+            let file = File::open(&target).map_err(io_err(&target))?;
+            let len = file.metadata().map_err(io_err(&target))?.len();
+            let data = if len == 0 {
+                Data::Owned(Vec::new())
+            } else {
+                // SAFETY: as for any dump file: read-only private map; a truncation of
+                // this scratch file by another process while mapped could SIGBUS.
+                Data::Mapped(unsafe { Mmap::map(&file) }.map_err(io_err(&target))?)
+            };
+            Ok((data, target))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_display() {
+        assert_eq!(Format::Delimited { delimiter: b',' }.to_string(), "csv");
+        assert_eq!(Format::Delimited { delimiter: b'\t' }.to_string(), "tsv");
+        assert_eq!(Format::Delimited { delimiter: b'|' }.to_string(), "psv");
+        assert_eq!(Format::JsonLines.to_string(), "jsonl");
+        assert_eq!(Format::Sql.to_string(), "sql");
+        assert_eq!(Format::PgCopy.to_string(), "pg-copy");
+    }
+
+    #[test]
+    fn gz_suffix_is_dropped_from_names() {
+        assert_eq!(strip_gz("a.csv.gz"), "a.csv");
+        assert_eq!(strip_gz("a.csv.GZ"), "a.csv");
+        assert_eq!(strip_gz("a.csv"), "a.csv");
+        assert_eq!(strip_gz(".gz"), ".gz");
+    }
+
+    #[test]
+    fn json_arrays_are_refused_with_advice() {
+        let err =
+            SourceFile::from_bytes(b"[{\"a\":1}]".to_vec(), "x.json", &ReadOptions::default())
+                .map(|_| ())
+                .unwrap_err();
+        assert!(err.to_string().contains("JSON Lines"), "{err}");
+    }
+
+    #[test]
+    fn content_decides_unknown_extensions() {
+        let open = |b: &[u8]| {
+            SourceFile::from_bytes(b.to_vec(), "dump.dat", &ReadOptions::default())
+                .map(|f| f.format())
+                .ok()
+        };
+        assert_eq!(open(b"{\"a\":1}\n"), Some(Format::JsonLines));
+        assert_eq!(open(b"INSERT INTO t VALUES (1);"), Some(Format::Sql));
+        assert_eq!(
+            open(b"a|b\n1|2\n"),
+            Some(Format::Delimited { delimiter: b'|' })
+        );
+    }
+}

@@ -1,0 +1,685 @@
+//! Delimited text (CSV, TSV, PSV, `;`): delimiter sniffing, the header, splitting
+//! a file into chunks on true record boundaries, and the record parser.
+//!
+//! Quoting follows RFC 4180 as the `csv` crate reads it: a field is quoted only
+//! when its first byte is `"`; inside, `""` is a quote; bytes after the closing
+//! quote up to the delimiter are kept; a `"` inside an unquoted field is literal.
+//!
+//! Splitting in parallel needs to know whether a byte lies inside a quoted field.
+//! That state changes only at `"` bytes, and which way depends only on the bytes
+//! next to each quote, so a block can be run from both possible start states by
+//! jumping from quote to quote (memchr); chaining the blocks' results gives the
+//! true state at every block start, hence chunk starts that the sequential parser
+//! would also see as record starts.
+
+use super::fields::Fields;
+use super::{Chunk, Event, RejectReason, TextEncoding};
+use memchr::{memchr, memchr2};
+use rayon::prelude::*;
+
+/// The quote byte.
+const QUOTE: u8 = b'"';
+
+/// How a delimited file is laid out.
+#[derive(Clone, Debug)]
+pub(crate) struct Delimited {
+    pub delimiter: u8,
+    pub columns: Vec<String>,
+    /// First byte of the first data record (after BOM and header).
+    pub data_start: usize,
+}
+
+/// One record as the parser found it.
+struct Parsed {
+    offset: usize,
+    len: usize,
+    next: usize,
+    status: Result<(), RejectReason>,
+}
+
+impl Delimited {
+    /// Read the header (or decide there is none) and sniff the delimiter.
+    /// `body_start` is where the text starts (after a BOM).
+    pub fn open(data: &[u8], body_start: usize, extension: &str, encoding: TextEncoding) -> Self {
+        let delimiter = sniff_delimiter(data, body_start, extension);
+        let mut fields = Fields::new();
+        let Some(header) = parse_raw(
+            data,
+            body_start,
+            data.len(),
+            delimiter,
+            usize::MAX,
+            &mut fields,
+        ) else {
+            return Delimited {
+                delimiter,
+                columns: Vec::new(),
+                data_start: data.len(),
+            };
+        };
+        fields.set_columns(fields.value_count());
+        fields.finish(encoding);
+        let values: Vec<String> = (0..fields.len())
+            .map(|i| fields.get(i).trim().to_string())
+            .collect();
+        if looks_like_data(&values) {
+            return Delimited {
+                delimiter,
+                columns: (1..=values.len()).map(|i| format!("column_{i}")).collect(),
+                data_start: header.offset,
+            };
+        }
+        let columns = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if v.is_empty() {
+                    format!("column_{}", i + 1)
+                } else {
+                    v
+                }
+            })
+            .collect();
+        Delimited {
+            delimiter,
+            columns,
+            data_start: header.next,
+        }
+    }
+
+    /// Chunks of about `chunk_size` bytes starting on true record boundaries.
+    pub fn plan(&self, data: &[u8], chunk_size: usize) -> Vec<Chunk> {
+        plan(data, self.data_start, self.delimiter, chunk_size)
+    }
+
+    /// Parse one chunk, reporting each record or reject.
+    pub fn parse_chunk(
+        &self,
+        data: &[u8],
+        chunk: &Chunk,
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) {
+        match *chunk {
+            Chunk::Range { start, end } => {
+                let mut pos = start;
+                while let Some(p) = self.parse_one(data, pos, end, encoding, max_field, fields) {
+                    pos = p.next;
+                    emit(match p.status {
+                        Ok(()) => Event::Record {
+                            dataset: 0,
+                            offset: p.offset,
+                            len: p.len,
+                            fields,
+                        },
+                        Err(reason) => Event::Reject {
+                            dataset: 0,
+                            offset: p.offset,
+                            len: p.len,
+                            reason,
+                        },
+                    });
+                }
+            }
+            Chunk::Reject { start, end, reason } => emit(Event::Reject {
+                dataset: 0,
+                offset: start,
+                len: end - start,
+                reason,
+            }),
+            Chunk::Sql { .. } => {}
+        }
+    }
+
+    /// Parse the record at exactly `offset..offset + len`.
+    pub fn read_record(
+        &self,
+        data: &[u8],
+        offset: usize,
+        len: usize,
+        encoding: TextEncoding,
+        fields: &mut Fields,
+    ) -> Result<(), RejectReason> {
+        let end = offset + len;
+        // The bytes must be a whole record: nothing of it before or after.
+        let starts = offset == self.data_start
+            || offset
+                .checked_sub(1)
+                .and_then(|i| data.get(i))
+                .is_some_and(|b| matches!(b, b'\n' | b'\r'));
+        let ends = matches!(data.get(end), None | Some(b'\n' | b'\r'));
+        if !starts || !ends {
+            return Err(RejectReason::FieldCount);
+        }
+        match self.parse_one(data, offset, end, encoding, usize::MAX, fields) {
+            Some(p) if p.offset == offset && p.len == len => p.status,
+            _ => Err(RejectReason::FieldCount),
+        }
+    }
+
+    /// The first `n` good records, read sequentially from the start.
+    pub fn sample(&self, data: &[u8], n: usize, encoding: TextEncoding) -> Vec<Fields> {
+        let mut out = Vec::new();
+        let mut fields = Fields::new();
+        let mut pos = self.data_start;
+        while out.len() < n {
+            let Some(p) = self.parse_one(data, pos, data.len(), encoding, usize::MAX, &mut fields)
+            else {
+                break;
+            };
+            if p.status.is_ok() {
+                out.push(fields.clone());
+            }
+            pos = p.next;
+        }
+        out
+    }
+
+    fn parse_one(
+        &self,
+        data: &[u8],
+        pos: usize,
+        end: usize,
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+    ) -> Option<Parsed> {
+        let mut p = parse_raw(data, pos, end, self.delimiter, max_field, fields)?;
+        if p.status.is_ok() {
+            let n = fields.value_count();
+            let want = self.columns.len();
+            if n > want && (want..n).all(|i| fields.value_len(i) == 0) {
+                // A trailing delimiter: common in hand-made exports, and loses nothing.
+                fields.truncate_values(want);
+            } else if n != want {
+                p.status = Err(RejectReason::FieldCount);
+            }
+        }
+        if p.status.is_ok() {
+            fields.set_columns(self.columns.len());
+            fields.finish(encoding);
+        }
+        Some(p)
+    }
+}
+
+/// Parse one record starting at `pos` (skipping blank lines) into `fields`, without
+/// checking its field count. `None` when only blank lines remain before `end`.
+fn parse_raw(
+    data: &[u8],
+    mut pos: usize,
+    end: usize,
+    delim: u8,
+    max_field: usize,
+    fields: &mut Fields,
+) -> Option<Parsed> {
+    let end = end.min(data.len());
+    while pos < end && matches!(data[pos], b'\n' | b'\r') {
+        pos += 1;
+    }
+    if pos >= end {
+        return None;
+    }
+    fields.begin(0);
+    let offset = pos;
+    let mut i = pos;
+    let mut status = Ok(());
+    let mut col = 0usize;
+    let rec_end;
+    let next;
+    loop {
+        let start = fields.mark();
+        if data[i] == QUOTE {
+            i += 1;
+            let mut closed = false;
+            while let Some(k) = memchr(QUOTE, &data[i..end]) {
+                fields.raw().extend_from_slice(&data[i..i + k]);
+                i += k + 1;
+                if i < end && data[i] == QUOTE {
+                    fields.raw().push(QUOTE);
+                    i += 1;
+                } else {
+                    closed = true;
+                    break;
+                }
+            }
+            if !closed {
+                fields.raw().extend_from_slice(&data[i..end]);
+                i = end;
+                status = Err(RejectReason::UnterminatedQuote);
+            }
+            // Text after the closing quote belongs to the field, as in the csv crate.
+            let s = i;
+            while i < end && !is_special(data[i], delim) {
+                i += 1;
+            }
+            fields.raw().extend_from_slice(&data[s..i]);
+        } else {
+            let s = i;
+            while i < end && !is_special(data[i], delim) {
+                i += 1;
+            }
+            fields.raw().extend_from_slice(&data[s..i]);
+        }
+        fields.push_value(col, start);
+        if fields.mark() - start > max_field && status.is_ok() {
+            status = Err(RejectReason::FieldTooLong);
+        }
+        col += 1;
+        if i >= end {
+            rec_end = end;
+            next = end;
+            break;
+        }
+        let b = data[i];
+        if b == delim {
+            i += 1;
+            if i >= end {
+                // A delimiter at the very end: one more, empty, field.
+                let start = fields.mark();
+                fields.push_value(col, start);
+                rec_end = end;
+                next = end;
+                break;
+            }
+            continue;
+        }
+        rec_end = i;
+        next = if b == b'\r' && data.get(i + 1) == Some(&b'\n') && i + 1 < end {
+            i + 2
+        } else {
+            i + 1
+        };
+        break;
+    }
+    let len = rec_end - offset;
+    if len > super::MAX_RECORD_BYTES && status.is_ok() {
+        status = Err(RejectReason::RecordTooLong);
+    }
+    Some(Parsed {
+        offset,
+        len,
+        next,
+        status,
+    })
+}
+
+#[inline(always)]
+fn is_special(b: u8, delim: u8) -> bool {
+    b == delim || b == b'\n' || b == b'\r'
+}
+
+/// Does a would-be header row hold data (an email, a date, a long number)?
+fn looks_like_data(values: &[String]) -> bool {
+    values.iter().any(|v| {
+        let digits = v.bytes().filter(u8::is_ascii_digit).count();
+        let at = v.find('@');
+        let email = at.is_some_and(|a| v.get(a..).is_some_and(|rest| rest.contains('.')));
+        email || digits >= 3
+    })
+}
+
+/// Pick the delimiter among `,` tab `|` `;` that splits the first lines most
+/// consistently into the most fields; the extension breaks ties.
+fn sniff_delimiter(data: &[u8], start: usize, extension: &str) -> u8 {
+    const SAMPLE: usize = 64 * 1024;
+    const LINES: usize = 50;
+    let preferred = match extension {
+        "tsv" | "tab" => b'\t',
+        "psv" => b'|',
+        _ => b',',
+    };
+    let end = data.len().min(start + SAMPLE);
+    let whole = end == data.len();
+    let mut best: Option<(u8, (usize, usize, usize, bool))> = None;
+    let mut fields = Fields::new();
+    for &d in b",\t|;" {
+        let mut counts = Vec::new();
+        let mut pos = start;
+        while counts.len() < LINES {
+            let Some(p) = parse_raw(data, pos, end, d, usize::MAX, &mut fields) else {
+                break;
+            };
+            if p.next >= end && !whole {
+                break; // possibly cut by the sample's end
+            }
+            counts.push(fields.value_count());
+            pos = p.next;
+        }
+        let Some(&first) = counts.first() else {
+            continue;
+        };
+        if first < 2 {
+            continue;
+        }
+        let agree = counts.iter().filter(|&&c| c == first).count();
+        // Consistency first (as a share of lines, in per mille), then field count.
+        let score = (
+            agree * 1000 / counts.len(),
+            first,
+            usize::from(d == preferred),
+            d == preferred,
+        );
+        if best.as_ref().is_none_or(|(_, s)| score > *s) {
+            best = Some((d, score));
+        }
+    }
+    best.map_or(preferred, |(d, _)| d)
+}
+
+/// Quote state between bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Q {
+    Out,
+    In,
+}
+
+/// What running the quote machine over one block found.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    end: Q,
+    /// First newline outside quotes.
+    first_nl: Option<usize>,
+    /// Last newline outside quotes (only when asked for).
+    last_nl: Option<usize>,
+    /// Last quote that changed the state.
+    last_transition: Option<usize>,
+}
+
+/// Run the quote state machine over `from..to` starting in `state`. `seg_start` is
+/// a record start (a quote there opens a field whatever precedes it).
+fn run(
+    data: &[u8],
+    seg_start: usize,
+    from: usize,
+    to: usize,
+    mut state: Q,
+    delim: u8,
+    want_last_nl: bool,
+) -> Run {
+    let mut r = Run {
+        end: state,
+        first_nl: None,
+        last_nl: None,
+        last_transition: None,
+    };
+    let mut pos = from;
+    while pos < to {
+        let hay = &data[pos..to];
+        match state {
+            Q::Out => {
+                let hit = if r.first_nl.is_none() || want_last_nl {
+                    memchr2(QUOTE, b'\n', hay)
+                } else {
+                    memchr(QUOTE, hay)
+                };
+                let Some(k) = hit else { break };
+                let p = pos + k;
+                pos = p + 1;
+                if data[p] == b'\n' {
+                    r.first_nl.get_or_insert(p);
+                    r.last_nl = Some(p);
+                } else if p == seg_start
+                    || matches!(data[p - 1], b'\n' | b'\r')
+                    || data[p - 1] == delim
+                {
+                    state = Q::In;
+                    r.last_transition = Some(p);
+                }
+            }
+            Q::In => {
+                let Some(k) = memchr(QUOTE, hay) else { break };
+                let p = pos + k;
+                if p + 1 < to && data[p + 1] == QUOTE {
+                    pos = p + 2;
+                } else {
+                    pos = p + 1;
+                    state = Q::Out;
+                    r.last_transition = Some(p);
+                }
+            }
+        }
+    }
+    r.end = state;
+    r
+}
+
+/// Give up recovering from unterminated quotes after this many: the rest of the
+/// file is then one rejected record, as a sequential reader would see it.
+const MAX_RECOVERIES: usize = 256;
+
+/// Split `data[start..]` into chunks that begin on record starts.
+pub(crate) fn plan(data: &[u8], start: usize, delim: u8, chunk_size: usize) -> Vec<Chunk> {
+    let chunk_size = chunk_size.max(1);
+    let mut out = Vec::new();
+    let mut seg = start;
+    let mut recoveries = 0;
+    while seg < data.len() {
+        if recoveries >= MAX_RECOVERIES {
+            out.push(Chunk::Range {
+                start: seg,
+                end: data.len(),
+            });
+            break;
+        }
+        match plan_segment(data, seg, delim, chunk_size, &mut out) {
+            None => break,
+            Some((r, reject_end, next)) => {
+                out.push(Chunk::Reject {
+                    start: r,
+                    end: reject_end,
+                    reason: RejectReason::UnterminatedQuote,
+                });
+                seg = next;
+                recoveries += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Plan `data[seg..]`. When it ends inside a quoted field, the chunks stop at the
+/// start of the record holding the unclosed quote, and the result says which bytes
+/// to reject (to the end of that quote's line) and where to resume.
+fn plan_segment(
+    data: &[u8],
+    seg: usize,
+    delim: u8,
+    chunk_size: usize,
+    out: &mut Vec<Chunk>,
+) -> Option<(usize, usize, usize)> {
+    let len = data.len();
+    let mut starts = vec![seg];
+    let mut nominal = seg;
+    loop {
+        nominal = nominal.saturating_add(chunk_size);
+        let mut b = nominal.max(starts.last().copied().unwrap_or(seg) + 1);
+        // A block never starts or ends next to a quote, so the machine never needs
+        // to look across a block edge.
+        while b < len && (data[b] == QUOTE || data[b - 1] == QUOTE) {
+            b += 1;
+        }
+        if b >= len {
+            break;
+        }
+        nominal = b;
+        starts.push(b);
+    }
+    let runs: Vec<(Run, Run)> = (0..starts.len())
+        .into_par_iter()
+        .map(|i| {
+            let from = starts[i];
+            let to = starts.get(i + 1).copied().unwrap_or(len);
+            rayon::join(
+                || run(data, seg, from, to, Q::Out, delim, false),
+                || run(data, seg, from, to, Q::In, delim, false),
+            )
+        })
+        .collect();
+    let mut state = Q::Out;
+    let mut bounds = vec![seg];
+    let mut true_runs = Vec::with_capacity(runs.len());
+    for (i, (out_run, in_run)) in runs.iter().enumerate() {
+        let r = if state == Q::Out { *out_run } else { *in_run };
+        if i > 0
+            && let Some(nl) = r.first_nl
+            && nl + 1 < len
+        {
+            bounds.push(nl + 1);
+        }
+        true_runs.push(r);
+        state = r.end;
+    }
+    if state == Q::Out {
+        push_ranges(&bounds, len, out);
+        return None;
+    }
+    // The file ends inside quotes: find the quote that never closed.
+    let q = true_runs.iter().rev().find_map(|r| r.last_transition)?;
+    let c = bounds
+        .iter()
+        .copied()
+        .filter(|&b| b <= q)
+        .max()
+        .unwrap_or(seg);
+    let r = run(data, seg, c, q, Q::Out, delim, true)
+        .last_nl
+        .map_or(c, |nl| nl + 1);
+    let kept: Vec<usize> = bounds.iter().copied().filter(|&b| b < r).collect();
+    push_ranges(&kept, r, out);
+    let (reject_end, next) = match memchr(b'\n', &data[q..]) {
+        Some(k) => {
+            let nl = q + k;
+            let e = if nl > r && data[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            (e, nl + 1)
+        }
+        None => (len, len),
+    };
+    Some((r, reject_end, next))
+}
+
+fn push_ranges(bounds: &[usize], end: usize, out: &mut Vec<Chunk>) {
+    for (i, &s) in bounds.iter().enumerate() {
+        let e = bounds.get(i + 1).copied().unwrap_or(end);
+        if s < e {
+            out.push(Chunk::Range { start: s, end: e });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(
+        data: &[u8],
+        chunk_size: usize,
+    ) -> Vec<(usize, usize, Result<Vec<String>, RejectReason>)> {
+        let d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
+        let mut fields = Fields::new();
+        let mut out = Vec::new();
+        for chunk in d.plan(data, chunk_size) {
+            d.parse_chunk(
+                data,
+                &chunk,
+                TextEncoding::Utf8,
+                usize::MAX,
+                &mut fields,
+                &mut |e| match e {
+                    Event::Record {
+                        offset,
+                        len,
+                        fields,
+                        ..
+                    } => out.push((
+                        offset,
+                        len,
+                        Ok((0..fields.len())
+                            .map(|c| fields.get(c).to_string())
+                            .collect()),
+                    )),
+                    Event::Reject {
+                        offset,
+                        len,
+                        reason,
+                        ..
+                    } => out.push((offset, len, Err(reason))),
+                },
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn sniffs_common_delimiters() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n1,2,3\n", 0, "txt"), b',');
+        assert_eq!(sniff_delimiter(b"a\tb\tc\n1\t2\t3\n", 0, "txt"), b'\t');
+        assert_eq!(sniff_delimiter(b"a|b\n1|2\n", 0, "txt"), b'|');
+        assert_eq!(sniff_delimiter(b"a;b;c\n\"x;y\";2;3\n", 0, "csv"), b';');
+        // Commas inside quotes do not count.
+        assert_eq!(
+            sniff_delimiter(b"name\tnote\nx\t\"a, b, c\"\n", 0, "csv"),
+            b'\t'
+        );
+        assert_eq!(sniff_delimiter(b"single\nx\n", 0, "tsv"), b'\t');
+    }
+
+    #[test]
+    fn quoted_fields_newlines_and_doubled_quotes() {
+        let data = b"a,b\n\"x,1\",\"he said \"\"hi\"\"\"\r\n\"multi\nline\",2\n";
+        let r = records(data, 1 << 20);
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            r[0].2,
+            Ok(vec!["x,1".to_string(), "he said \"hi\"".to_string()])
+        );
+        assert_eq!(r[1].2, Ok(vec!["multi\nline".to_string(), "2".to_string()]));
+        assert_eq!(&data[r[1].0..r[1].0 + r[1].1], b"\"multi\nline\",2");
+    }
+
+    #[test]
+    fn stray_quotes_are_literal_and_do_not_confuse_chunking() {
+        let data = b"a,b\n5'10\",x\n\"q\nq\",y\nz,\"w\n\"\n";
+        let whole = records(data, usize::MAX);
+        for size in 1..data.len() {
+            assert_eq!(records(data, size), whole, "chunk size {size}");
+        }
+        assert_eq!(whole[0].2, Ok(vec!["5'10\"".to_string(), "x".to_string()]));
+    }
+
+    #[test]
+    fn unclosed_quote_costs_one_row() {
+        // The file ends inside the quote opened on row 2: only that row is lost.
+        let data = b"a,b\n1,2\n\"oops,3\n4,5\r\n6,7";
+        let whole = records(data, usize::MAX);
+        assert_eq!(whole.len(), 4);
+        assert_eq!(whole[1].2, Err(RejectReason::UnterminatedQuote));
+        assert_eq!(&data[whole[1].0..whole[1].0 + whole[1].1], b"\"oops,3");
+        assert_eq!(whole[2].2, Ok(vec!["4".to_string(), "5".to_string()]));
+        assert_eq!(whole[3].2, Ok(vec!["6".to_string(), "7".to_string()]));
+        for size in 1..data.len() {
+            assert_eq!(records(data, size), whole, "chunk size {size}");
+        }
+        // A quote that closes later swallows the rows in between, as in the csv crate.
+        let data = b"a,b\n\"oops,3\n4,\"x\ny\"\n";
+        let whole = records(data, usize::MAX);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole[0].2, Err(RejectReason::FieldCount));
+        for size in 1..data.len() {
+            assert_eq!(records(data, size), whole, "chunk size {size}");
+        }
+    }
+
+    #[test]
+    fn headerless_file_gets_numbered_columns() {
+        let d = Delimited::open(b"jane@x.com,07911123456\n", 0, "csv", TextEncoding::Utf8);
+        assert_eq!(d.columns, ["column_1", "column_2"]);
+        assert_eq!(d.data_start, 0);
+    }
+}

@@ -1,0 +1,319 @@
+//! [`Fields`]: the values of one record, aligned to its dataset's columns.
+//!
+//! Parsers fill a `Fields` in two steps: raw bytes are appended value by value
+//! (already unescaped, still in the file's encoding), then [`Fields::finish`] turns
+//! them into UTF-8 text once per record. One `Fields` is reused for every record of
+//! a chunk, so the steady state allocates nothing.
+
+use super::TextEncoding;
+use encoding_rs::WINDOWS_1252;
+use std::fmt;
+
+/// Where one value sits in the record's text, and which column it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    col: u32,
+    start: u32,
+    end: u32,
+}
+
+/// Field values of one record, aligned to the dataset's columns.
+///
+/// A column may hold no value (missing, SQL `NULL`, JSON `null`), one value, or,
+/// for a JSON array, several. [`Fields::get`] gives the first value or `""`;
+/// [`Fields::values`] gives each of them.
+///
+/// `Debug` shows only counts: values are personal data and must not leak into logs.
+#[derive(Clone, Default)]
+pub struct Fields {
+    /// Final UTF-8 text of every value, back to back.
+    text: String,
+    /// Raw bytes collected by the parser before `finish`.
+    raw: Vec<u8>,
+    /// Values in column order (stable for several values of one column).
+    spans: Vec<Span>,
+    /// When not dense: values of column `c` are `spans[index[c]..index[c + 1]]`.
+    index: Vec<u32>,
+    /// Exactly one value per column, in order: `spans[c]` is column `c`.
+    dense: bool,
+    ncols: usize,
+}
+
+impl Fields {
+    /// An empty record with no columns.
+    pub fn new() -> Fields {
+        Fields::default()
+    }
+
+    /// The number of columns (of the dataset, not of values present).
+    pub fn len(&self) -> usize {
+        self.ncols
+    }
+
+    /// True when the dataset has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.ncols == 0
+    }
+
+    /// The (first) value of column `col`; `""` when missing, `NULL` or out of range.
+    pub fn get(&self, col: usize) -> &str {
+        self.values(col).next().unwrap_or("")
+    }
+
+    /// Every value of column `col`, in record order (several for JSON arrays).
+    pub fn values(&self, col: usize) -> impl Iterator<Item = &str> + '_ {
+        self.column_spans(col).iter().map(|s| {
+            self.text
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or("")
+        })
+    }
+
+    /// How many values column `col` holds in this record.
+    pub fn count(&self, col: usize) -> usize {
+        self.column_spans(col).len()
+    }
+
+    /// True when column `col` has at least one non-empty value.
+    pub fn has_value(&self, col: usize) -> bool {
+        self.values(col).any(|v| !v.is_empty())
+    }
+
+    /// All values as owned strings, one vector per column (for tests and tools).
+    pub fn to_vecs(&self) -> Vec<Vec<String>> {
+        (0..self.ncols)
+            .map(|c| self.values(c).map(str::to_string).collect())
+            .collect()
+    }
+
+    fn column_spans(&self, col: usize) -> &[Span] {
+        if col >= self.ncols {
+            return &[];
+        }
+        if self.dense {
+            return self.spans.get(col..col + 1).unwrap_or(&[]);
+        }
+        let (Some(&a), Some(&b)) = (self.index.get(col), self.index.get(col + 1)) else {
+            return &[];
+        };
+        self.spans.get(a as usize..b as usize).unwrap_or(&[])
+    }
+
+    /// Start a new record of a dataset with `ncols` columns.
+    pub(crate) fn begin(&mut self, ncols: usize) {
+        self.raw.clear();
+        self.spans.clear();
+        self.ncols = ncols;
+    }
+
+    /// Set the column count once the parser knows it (delimited files learn it
+    /// from the record itself before checking it against the header).
+    pub(crate) fn set_columns(&mut self, ncols: usize) {
+        self.ncols = ncols;
+    }
+
+    /// The raw byte buffer the parser appends value bytes to.
+    #[inline]
+    pub(crate) fn raw(&mut self) -> &mut Vec<u8> {
+        &mut self.raw
+    }
+
+    /// Where the next value starts in the raw buffer.
+    #[inline]
+    pub(crate) fn mark(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Close the value that started at `start` (a [`Fields::mark`]) for column `col`.
+    #[inline]
+    pub(crate) fn push_value(&mut self, col: usize, start: usize) {
+        self.spans.push(Span {
+            col: col as u32,
+            start: start as u32,
+            end: self.raw.len() as u32,
+        });
+    }
+
+    /// Append a whole value for column `col`.
+    #[cfg(test)]
+    pub(crate) fn push_bytes(&mut self, col: usize, bytes: &[u8]) {
+        let start = self.mark();
+        self.raw.extend_from_slice(bytes);
+        self.push_value(col, start);
+    }
+
+    /// The number of values collected so far in this record.
+    #[inline]
+    pub(crate) fn value_count(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The byte length of value `i` (in push order) before `finish`.
+    #[inline]
+    pub(crate) fn value_len(&self, i: usize) -> usize {
+        self.spans.get(i).map_or(0, |s| (s.end - s.start) as usize)
+    }
+
+    /// Drop the values from push index `n` on (e.g. empty trailing CSV fields).
+    pub(crate) fn truncate_values(&mut self, n: usize) {
+        self.spans.truncate(n);
+    }
+
+    /// Turn the raw bytes into text according to the file's encoding and index the
+    /// values by column.
+    pub(crate) fn finish(&mut self, encoding: TextEncoding) {
+        let whole_file_1252 = encoding == TextEncoding::Windows1252 && !self.raw.is_ascii();
+        if !whole_file_1252 {
+            let raw = std::mem::take(&mut self.raw);
+            match String::from_utf8(raw) {
+                Ok(text) => {
+                    // Keep both allocations cycling between `raw` and `text`.
+                    let old = std::mem::replace(&mut self.text, text);
+                    self.raw = old.into_bytes();
+                    self.raw.clear();
+                    self.index_columns();
+                    return;
+                }
+                Err(e) => self.raw = e.into_bytes(),
+            }
+        }
+        self.transcode(encoding);
+        self.index_columns();
+    }
+
+    /// Decode value by value: a Windows-1252 file decodes every value that way, a
+    /// UTF-8 or mixed file only the values that are not valid UTF-8.
+    fn transcode(&mut self, encoding: TextEncoding) {
+        self.text.clear();
+        for span in &mut self.spans {
+            let bytes = self
+                .raw
+                .get(span.start as usize..span.end as usize)
+                .unwrap_or(&[]);
+            let start = self.text.len();
+            match std::str::from_utf8(bytes) {
+                Ok(s) if encoding != TextEncoding::Windows1252 || s.is_ascii() => {
+                    self.text.push_str(s)
+                }
+                _ => self
+                    .text
+                    .push_str(&WINDOWS_1252.decode_without_bom_handling(bytes).0),
+            }
+            span.start = start as u32;
+            span.end = self.text.len() as u32;
+        }
+    }
+
+    fn index_columns(&mut self) {
+        self.dense = self.spans.len() == self.ncols
+            && self
+                .spans
+                .iter()
+                .enumerate()
+                .all(|(i, s)| s.col as usize == i);
+        if self.dense {
+            return;
+        }
+        // Stable: several values of one column keep their record order.
+        self.spans.sort_by_key(|s| s.col);
+        self.index.clear();
+        self.index.resize(self.ncols + 1, 0);
+        for s in &self.spans {
+            if let Some(slot) = self.index.get_mut(s.col as usize + 1) {
+                *slot += 1;
+            }
+        }
+        for c in 0..self.ncols {
+            self.index[c + 1] += self.index[c];
+        }
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Fields) -> bool {
+        self.ncols == other.ncols && (0..self.ncols).all(|c| self.values(c).eq(other.values(c)))
+    }
+}
+
+impl Eq for Fields {}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fields")
+            .field("columns", &self.ncols)
+            .field("values", &self.spans.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(ncols: usize, values: &[(usize, &[u8])], enc: TextEncoding) -> Fields {
+        let mut f = Fields::new();
+        f.begin(ncols);
+        for (c, v) in values {
+            f.push_bytes(*c, v);
+        }
+        f.finish(enc);
+        f
+    }
+
+    #[test]
+    fn dense_record_reads_back() {
+        let f = record(3, &[(0, b"a"), (1, b""), (2, b"ccc")], TextEncoding::Utf8);
+        assert_eq!(f.len(), 3);
+        assert_eq!(
+            (f.get(0), f.get(1), f.get(2), f.get(3)),
+            ("a", "", "ccc", "")
+        );
+        assert_eq!(f.count(1), 1);
+        assert!(!f.has_value(1));
+    }
+
+    #[test]
+    fn sparse_record_groups_values_by_column_in_order() {
+        let f = record(
+            3,
+            &[(2, b"x"), (0, b"p1"), (2, b"y"), (0, b"p2")],
+            TextEncoding::Utf8,
+        );
+        assert_eq!(f.values(0).collect::<Vec<_>>(), ["p1", "p2"]);
+        assert_eq!(f.count(1), 0);
+        assert_eq!(f.get(1), "");
+        assert_eq!(f.values(2).collect::<Vec<_>>(), ["x", "y"]);
+    }
+
+    #[test]
+    fn windows_1252_file_decodes_every_non_ascii_value() {
+        // "Zoë" and "Siân" as cp1252 bytes; C3 A9 is valid UTF-8 but, in a cp1252
+        // file, means "Ã©".
+        let f = record(
+            3,
+            &[(0, b"Zo\xEB"), (1, b"Si\xE2n"), (2, b"\xC3\xA9")],
+            TextEncoding::Windows1252,
+        );
+        assert_eq!((f.get(0), f.get(1), f.get(2)), ("Zoë", "Siân", "Ã©"));
+    }
+
+    #[test]
+    fn mixed_file_decodes_field_by_field() {
+        let f = record(
+            2,
+            &[(0, "Zoë".as_bytes()), (1, b"Si\xE2n")],
+            TextEncoding::Mixed,
+        );
+        assert_eq!((f.get(0), f.get(1)), ("Zoë", "Siân"));
+    }
+
+    #[test]
+    fn reuse_leaves_no_trace_of_the_previous_record() {
+        let mut f = record(2, &[(0, b"long value"), (1, b"x")], TextEncoding::Utf8);
+        f.begin(2);
+        f.push_bytes(1, b"y");
+        f.finish(TextEncoding::Utf8);
+        assert_eq!((f.get(0), f.get(1)), ("", "y"));
+        assert_eq!(format!("{f:?}"), "Fields { columns: 2, values: 1, .. }");
+    }
+}

@@ -1,0 +1,637 @@
+//! JSON Lines: one object per line, nested keys flattened to dotted paths.
+//!
+//! The parser is a small strict one of our own, because building a
+//! `serde_json::Value` per line would allocate for every node. It hands each
+//! scalar leaf to a sink with its path: arrays add no path segment, so every
+//! element of `contact.phones` is one more value of that column; `null` is no value.
+
+use super::fields::Fields;
+use super::{Chunk, Event, RejectReason, TextEncoding};
+use memchr::{memchr, memchr2};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
+/// Objects nested deeper than this are rejected rather than risking the stack.
+const MAX_DEPTH: u32 = 128;
+
+/// A JSON Lines file: its columns (dotted paths) and where its lines start.
+#[derive(Clone, Debug)]
+pub(crate) struct Jsonl {
+    pub columns: Vec<String>,
+    lookup: HashMap<Vec<u8>, u32, Xxh3DefaultBuilder>,
+    data_start: usize,
+}
+
+impl Jsonl {
+    /// Discover the columns: the union of leaf paths over the valid lines of the
+    /// file, in order of first appearance (computed per chunk in parallel, merged in
+    /// chunk order, which gives the sequential order).
+    pub fn open(data: &[u8], body_start: usize, chunk_size: usize) -> Jsonl {
+        let chunks = plan_lines(data, body_start, chunk_size);
+        let per_chunk: Vec<Vec<Vec<u8>>> = chunks
+            .par_iter()
+            .map(|c| {
+                let mut sink = PathSink::default();
+                if let Chunk::Range { start, end } = *c {
+                    for_each_line(data, start, end, |_, line| {
+                        sink.pending.clear();
+                        if parse_line(line, &mut sink).is_ok() {
+                            for p in sink.pending.drain(..) {
+                                if sink.seen.insert(p.clone()) {
+                                    sink.order.push(p);
+                                }
+                            }
+                        }
+                    });
+                }
+                sink.order
+            })
+            .collect();
+        let mut lookup = HashMap::with_hasher(Xxh3DefaultBuilder::new());
+        let mut columns = Vec::new();
+        for path in per_chunk.into_iter().flatten() {
+            if !lookup.contains_key(&path) {
+                lookup.insert(path.clone(), columns.len() as u32);
+                columns.push(String::from_utf8_lossy(&path).into_owned());
+            }
+        }
+        Jsonl {
+            columns,
+            lookup,
+            data_start: body_start,
+        }
+    }
+
+    /// Chunks of about `chunk_size` bytes ending at newlines (a JSON string never
+    /// holds a raw newline, so every newline ends a record).
+    pub fn plan(&self, data: &[u8], chunk_size: usize) -> Vec<Chunk> {
+        plan_lines(data, self.data_start, chunk_size)
+    }
+
+    /// Parse one chunk, reporting each record or reject.
+    pub fn parse_chunk(
+        &self,
+        data: &[u8],
+        chunk: &Chunk,
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) {
+        let Chunk::Range { start, end } = *chunk else {
+            return;
+        };
+        for_each_line(data, start, end, |offset, line| {
+            let status = self.parse_record(line, encoding, max_field, fields);
+            emit(match status {
+                Ok(()) => Event::Record {
+                    dataset: 0,
+                    offset,
+                    len: line.len(),
+                    fields,
+                },
+                Err(reason) => Event::Reject {
+                    dataset: 0,
+                    offset,
+                    len: line.len(),
+                    reason,
+                },
+            });
+        });
+    }
+
+    /// The first `n` good records.
+    pub fn sample(&self, data: &[u8], n: usize, encoding: TextEncoding) -> Vec<Fields> {
+        let mut out = Vec::new();
+        let mut fields = Fields::new();
+        let mut pos = self.data_start;
+        while out.len() < n && pos < data.len() {
+            let end = memchr(b'\n', &data[pos..]).map_or(data.len(), |k| pos + k + 1);
+            for_each_line(data, pos, end, |_, line| {
+                if self
+                    .parse_record(line, encoding, usize::MAX, &mut fields)
+                    .is_ok()
+                {
+                    out.push(fields.clone());
+                }
+            });
+            pos = end;
+        }
+        out
+    }
+
+    /// Parse the record at exactly `line`.
+    pub fn parse_record(
+        &self,
+        line: &[u8],
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+    ) -> Result<(), RejectReason> {
+        if line.len() > super::MAX_RECORD_BYTES {
+            return Err(RejectReason::RecordTooLong);
+        }
+        fields.begin(self.columns.len());
+        let mut sink = ValueSink {
+            lookup: &self.lookup,
+            fields,
+            max_field,
+            too_long: false,
+        };
+        parse_line(line, &mut sink)?;
+        if sink.too_long {
+            return Err(RejectReason::FieldTooLong);
+        }
+        fields.finish(encoding);
+        Ok(())
+    }
+}
+
+/// Chunks from `start`, each ending just after a newline (or at the end).
+fn plan_lines(data: &[u8], start: usize, chunk_size: usize) -> Vec<Chunk> {
+    let chunk_size = chunk_size.max(1);
+    let mut out = Vec::new();
+    let mut s = start;
+    while s < data.len() {
+        let nominal = s.saturating_add(chunk_size).min(data.len());
+        let e = match memchr(b'\n', &data[nominal.saturating_sub(1).max(s)..]) {
+            Some(k) => nominal.saturating_sub(1).max(s) + k + 1,
+            None => data.len(),
+        };
+        out.push(Chunk::Range { start: s, end: e });
+        s = e;
+    }
+    out
+}
+
+/// Call `f(offset, line)` for every non-blank line in `start..end` (without its
+/// line ending).
+fn for_each_line(data: &[u8], start: usize, end: usize, mut f: impl FnMut(usize, &[u8])) {
+    let mut pos = start;
+    while pos < end {
+        let nl = memchr(b'\n', &data[pos..end]).map_or(end, |k| pos + k);
+        let mut line = &data[pos..nl];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if !line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+            f(pos, line);
+        }
+        pos = nl + 1;
+    }
+}
+
+/// A scalar as found in the line.
+enum Leaf<'a> {
+    /// String contents between the quotes, still escaped if `escaped`.
+    Str { raw: &'a [u8], escaped: bool },
+    /// A number, `true` or `false`, as written.
+    Raw(&'a [u8]),
+}
+
+trait Sink {
+    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>);
+}
+
+/// Collects the paths of one chunk in first-appearance order.
+#[derive(Default)]
+struct PathSink {
+    seen: HashSet<Vec<u8>>,
+    order: Vec<Vec<u8>>,
+    /// New paths of the current line, kept only if the line is valid.
+    pending: Vec<Vec<u8>>,
+}
+
+impl Sink for PathSink {
+    fn leaf(&mut self, path: &[u8], _leaf: Leaf<'_>) {
+        if !self.seen.contains(path) && !self.pending.iter().any(|p| p == path) {
+            self.pending.push(path.to_vec());
+        }
+    }
+}
+
+/// Writes leaf values into a record's fields.
+struct ValueSink<'a> {
+    lookup: &'a HashMap<Vec<u8>, u32, Xxh3DefaultBuilder>,
+    fields: &'a mut Fields,
+    max_field: usize,
+    too_long: bool,
+}
+
+impl Sink for ValueSink<'_> {
+    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
+        // A path missing from the columns means the file changed since it was opened.
+        let Some(&col) = self.lookup.get(path) else {
+            return;
+        };
+        let start = self.fields.mark();
+        match leaf {
+            Leaf::Str {
+                raw,
+                escaped: false,
+            }
+            | Leaf::Raw(raw) => self.fields.raw().extend_from_slice(raw),
+            Leaf::Str { raw, escaped: true } => unescape(raw, self.fields.raw()),
+        }
+        if self.fields.mark() - start > self.max_field {
+            self.too_long = true;
+        }
+        self.fields.push_value(col as usize, start);
+    }
+}
+
+/// Parse one line: it must be exactly one JSON object.
+fn parse_line(line: &[u8], sink: &mut impl Sink) -> Result<(), RejectReason> {
+    let mut p = Parser {
+        s: line,
+        i: 0,
+        path: Vec::new(),
+        depth: 0,
+    };
+    p.ws();
+    let is_object = p.peek() == Some(b'{');
+    if is_object {
+        p.value(sink)?;
+    } else {
+        // Tell "valid JSON but not an object" apart from garbage.
+        p.value(&mut NullSink)?;
+    }
+    p.ws();
+    if p.i != line.len() {
+        return Err(RejectReason::InvalidJson);
+    }
+    if is_object {
+        Ok(())
+    } else {
+        Err(RejectReason::NotAnObject)
+    }
+}
+
+struct NullSink;
+
+impl Sink for NullSink {
+    fn leaf(&mut self, _path: &[u8], _leaf: Leaf<'_>) {}
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    path: Vec<u8>,
+    depth: u32,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8) -> Result<(), RejectReason> {
+        if self.peek() == Some(b) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(RejectReason::InvalidJson)
+        }
+    }
+
+    fn value(&mut self, sink: &mut impl Sink) -> Result<(), RejectReason> {
+        match self.peek().ok_or(RejectReason::InvalidJson)? {
+            b'{' => self.object(sink),
+            b'[' => self.array(sink),
+            b'"' => {
+                let (raw, escaped) = self.string()?;
+                sink.leaf(&self.path, Leaf::Str { raw, escaped });
+                Ok(())
+            }
+            b't' => self.literal(b"true", sink),
+            b'f' => self.literal(b"false", sink),
+            b'n' => {
+                let end = self.i + 4;
+                if self.s.get(self.i..end) == Some(b"null") {
+                    self.i = end;
+                    Ok(())
+                } else {
+                    Err(RejectReason::InvalidJson)
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let raw = self.number()?;
+                sink.leaf(&self.path, Leaf::Raw(raw));
+                Ok(())
+            }
+            _ => Err(RejectReason::InvalidJson),
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), RejectReason> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(RejectReason::InvalidJson);
+        }
+        self.i += 1;
+        self.ws();
+        Ok(())
+    }
+
+    fn object(&mut self, sink: &mut impl Sink) -> Result<(), RejectReason> {
+        self.enter()?;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(RejectReason::InvalidJson);
+            }
+            let (key, escaped) = self.string()?;
+            let base = self.path.len();
+            if base > 0 {
+                self.path.push(b'.');
+            }
+            if escaped {
+                unescape(key, &mut self.path);
+            } else {
+                self.path.extend_from_slice(key);
+            }
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            self.value(sink)?;
+            self.path.truncate(base);
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(RejectReason::InvalidJson),
+            }
+        }
+    }
+
+    fn array(&mut self, sink: &mut impl Sink) -> Result<(), RejectReason> {
+        self.enter()?;
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.value(sink)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(RejectReason::InvalidJson),
+            }
+        }
+    }
+
+    /// A string starting at the opening quote: its raw contents and whether they
+    /// hold escapes. Escapes are validated here so unescaping cannot fail.
+    fn string(&mut self) -> Result<(&'a [u8], bool), RejectReason> {
+        let s: &'a [u8] = self.s;
+        let start = self.i + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            let k =
+                memchr2(b'"', b'\\', s.get(i..).unwrap_or(&[])).ok_or(RejectReason::InvalidJson)?;
+            i += k;
+            if s[i] == b'"' {
+                self.i = i + 1;
+                return Ok((&s[start..i], escaped));
+            }
+            escaped = true;
+            match s.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') => {
+                    let hex = s.get(i + 2..i + 6).ok_or(RejectReason::InvalidJson)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(RejectReason::InvalidJson);
+                    }
+                    i += 6;
+                }
+                _ => return Err(RejectReason::InvalidJson),
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], sink: &mut impl Sink) -> Result<(), RejectReason> {
+        let end = self.i + word.len();
+        if self.s.get(self.i..end) != Some(word) {
+            return Err(RejectReason::InvalidJson);
+        }
+        sink.leaf(&self.path, Leaf::Raw(word));
+        self.i = end;
+        Ok(())
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Result<&'a [u8], RejectReason> {
+        let s: &'a [u8] = self.s;
+        let start = self.i;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while s.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i - from
+        };
+        if s.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match s.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => return Err(RejectReason::InvalidJson),
+        }
+        if s.get(i) == Some(&b'.') {
+            i += 1;
+            if digits(&mut i) == 0 {
+                return Err(RejectReason::InvalidJson);
+            }
+        }
+        if let Some(b'e' | b'E') = s.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = s.get(i) {
+                i += 1;
+            }
+            if digits(&mut i) == 0 {
+                return Err(RejectReason::InvalidJson);
+            }
+        }
+        self.i = i;
+        Ok(&s[start..i])
+    }
+}
+
+/// Append the unescaped form of validated string contents to `out`.
+fn unescape(raw: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < raw.len() {
+        let Some(k) = memchr(b'\\', &raw[i..]) else {
+            out.extend_from_slice(&raw[i..]);
+            return;
+        };
+        out.extend_from_slice(&raw[i..i + k]);
+        i += k;
+        let Some(&e) = raw.get(i + 1) else { return };
+        i += 2;
+        let c = match e {
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(raw, i);
+                i += 4;
+                let code = if (0xD800..0xDC00).contains(&hi)
+                    && raw.get(i) == Some(&b'\\')
+                    && raw.get(i + 1) == Some(&b'u')
+                    && (0xDC00..0xE000).contains(&hex4(raw, i + 2))
+                {
+                    let lo = hex4(raw, i + 2);
+                    i += 6;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                char::from_u32(code).unwrap_or('\u{FFFD}')
+            }
+            other => other as char,
+        };
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+fn hex4(raw: &[u8], i: usize) -> u32 {
+    raw.get(i..i + 4)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .unwrap_or(0xFFFD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(line: &str) -> Result<Vec<(String, String)>, RejectReason> {
+        struct Collect(Vec<(String, String)>);
+        impl Sink for Collect {
+            fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
+                let mut v = Vec::new();
+                match leaf {
+                    Leaf::Str { raw, escaped: true } => unescape(raw, &mut v),
+                    Leaf::Str { raw, .. } | Leaf::Raw(raw) => v.extend_from_slice(raw),
+                }
+                self.0.push((
+                    String::from_utf8_lossy(path).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                ));
+            }
+        }
+        let mut c = Collect(Vec::new());
+        parse_line(line.as_bytes(), &mut c).map(|()| c.0)
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn nested_objects_become_dotted_paths() {
+        assert_eq!(
+            leaves(
+                r#"{"id": 7, "claimant": {"name": {"first": "Zo\u00eb"}, "ok": true}, "x": null}"#
+            ),
+            Ok(pairs(&[
+                ("id", "7"),
+                ("claimant.name.first", "Zoë"),
+                ("claimant.ok", "true")
+            ]))
+        );
+    }
+
+    #[test]
+    fn arrays_give_several_values_for_one_path() {
+        assert_eq!(
+            leaves(
+                r#"{"contact": {"phones": ["0791", "0208"]}, "a": [{"b": 1}, {"b": 2}], "e": []}"#
+            ),
+            Ok(pairs(&[
+                ("contact.phones", "0791"),
+                ("contact.phones", "0208"),
+                ("a.b", "1"),
+                ("a.b", "2")
+            ]))
+        );
+    }
+
+    #[test]
+    fn escapes_and_surrogates() {
+        assert_eq!(
+            leaves(r#"{"s": "a\"b\\c\/d\n\ud83d\ude00\u0041"}"#),
+            Ok(pairs(&[("s", "a\"b\\c/d\n😀A")]))
+        );
+    }
+
+    #[test]
+    fn invalid_lines_are_told_apart() {
+        for bad in [
+            "{\"a\": 1",
+            "{\"a\" 1}",
+            "{\"a\": 01}",
+            "{\"a\": 1.}",
+            "{\"a\": tru}",
+            "{\"a\": \"x\\q\"}",
+            "{\"a\": 1} x",
+            "{a: 1}",
+            "{\"a\": 1,}",
+        ] {
+            assert_eq!(leaves(bad), Err(RejectReason::InvalidJson), "{bad}");
+        }
+        assert_eq!(leaves("[1, 2]"), Err(RejectReason::NotAnObject));
+        assert_eq!(leaves("\"x\""), Err(RejectReason::NotAnObject));
+        let deep = "{\"a\":".repeat(200) + "1" + &"}".repeat(200);
+        assert_eq!(leaves(&deep), Err(RejectReason::InvalidJson));
+    }
+
+    #[test]
+    fn columns_are_first_appearance_order_whatever_the_chunking() {
+        let data =
+            b"{\"b\":1}\n{\"a\":1,\"b\":2}\nnot json {\"z\":1}\n{\"c\":{\"d\":[1]}}\n{\"a\":3}\n";
+        let whole = Jsonl::open(data, 0, usize::MAX).columns;
+        assert_eq!(whole, ["b", "a", "c.d"]);
+        for size in 1..data.len() {
+            assert_eq!(Jsonl::open(data, 0, size).columns, whole);
+        }
+    }
+}

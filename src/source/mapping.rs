@@ -1,0 +1,1030 @@
+//! What each column means: detected from its header name, else from sniffed
+//! values, unless the user said otherwise with `--map COLUMN=KIND` or a
+//! `--mapping FILE.toml`.
+//!
+//! Precedence, most specific first: a mapping file's `[datasets."NAME".columns]`,
+//! then `--map`, then the mapping file's `[columns]`, then detection. Column names
+//! in overrides match exactly, or else ignoring ASCII case.
+//!
+//! ```
+//! use leakscope::field::FieldKind;
+//! use leakscope::source::{map_dataset, Origin, Overrides};
+//! let mut o = Overrides::new();
+//! o.add_map("Ref=ignore")?;
+//! let cols = ["E-mail Address", "Ref", "Balance"].map(String::from);
+//! let m = map_dataset("x.csv", &cols, &[], &o);
+//! assert_eq!((m[0].kind, m[0].origin), (Some(FieldKind::Email), Origin::Header));
+//! assert_eq!((m[1].kind, m[1].origin), (Some(FieldKind::Ignore), Origin::Given));
+//! assert_eq!((m[2].kind, m[2].origin), (None, Origin::None));
+//! # Ok::<(), leakscope::source::MappingError>(())
+//! ```
+
+use super::{DatasetInfo, Fields};
+use crate::field::{FieldKind, UnknownKind};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where a column's kind came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Recognised from the header name.
+    Header,
+    /// Sniffed from sample values.
+    Values,
+    /// Given by `--map` or a mapping file.
+    Given,
+    /// Not mapped: the column is the data class `other:<column>`.
+    None,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Header => "header",
+            Origin::Values => "values",
+            Origin::Given => "given",
+            Origin::None => "unmapped",
+        })
+    }
+}
+
+/// The meaning of one column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnMap {
+    /// The column name.
+    pub column: String,
+    /// Its kind; `None` = unmapped (data class `other:<column>`).
+    pub kind: Option<FieldKind>,
+    /// How the kind was decided.
+    pub origin: Origin,
+}
+
+impl ColumnMap {
+    /// The data class this column contributes when non-empty: the kind's name, or
+    /// `other:<column>` for an unmapped or ignored column.
+    pub fn data_class(&self) -> String {
+        match self.kind {
+            Some(k) if k != FieldKind::Ignore => k.name().to_string(),
+            _ => format!("other:{}", self.column),
+        }
+    }
+}
+
+impl fmt::Display for ColumnMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            Some(k) => write!(f, "{} -> {k} ({})", self.column, self.origin),
+            None => write!(f, "{} -> {} (unmapped)", self.column, self.data_class()),
+        }
+    }
+}
+
+/// A `--map` or mapping file the user must fix.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// `--map` without `=`.
+    #[error("--map '{given}': expected COLUMN=KIND, e.g. --map \"Post Code=postcode\"")]
+    BadMap {
+        /// What the user wrote.
+        given: String,
+    },
+    /// A kind that is not in the vocabulary.
+    #[error("{context}: {source}")]
+    Kind {
+        /// Where the kind was written.
+        context: String,
+        /// The unknown kind, with the valid ones.
+        source: UnknownKind,
+    },
+    /// The mapping file could not be read.
+    #[error("cannot read mapping file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The mapping file is not valid TOML or not shaped as expected.
+    #[error("mapping file {}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// User-given column kinds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--map`, for every dataset.
+    args: Vec<(String, FieldKind)>,
+    /// The mapping file's `[columns]`.
+    file_columns: Vec<(String, FieldKind)>,
+    /// The mapping file's `[datasets."NAME".columns]`.
+    datasets: Vec<(String, Vec<(String, FieldKind)>)>,
+}
+
+impl Overrides {
+    /// No overrides: everything is detected.
+    pub fn new() -> Overrides {
+        Overrides::default()
+    }
+
+    /// Overrides from the command line: repeated `--map` values and an optional
+    /// `--mapping` file.
+    pub fn from_cli(maps: &[String], file: Option<&Path>) -> Result<Overrides, MappingError> {
+        let mut o = Overrides::new();
+        for m in maps {
+            o.add_map(m)?;
+        }
+        if let Some(path) = file {
+            o.load_file(path)?;
+        }
+        Ok(o)
+    }
+
+    /// Add one `COLUMN=KIND` (applies to every dataset).
+    pub fn add_map(&mut self, spec: &str) -> Result<(), MappingError> {
+        let (column, kind) = spec.rsplit_once('=').ok_or_else(|| MappingError::BadMap {
+            given: spec.to_string(),
+        })?;
+        let column = column.trim();
+        if column.is_empty() {
+            return Err(MappingError::BadMap {
+                given: spec.to_string(),
+            });
+        }
+        let kind = kind
+            .parse::<FieldKind>()
+            .map_err(|source| MappingError::Kind {
+                context: format!("--map '{spec}'"),
+                source,
+            })?;
+        self.args.push((column.to_string(), kind));
+        Ok(())
+    }
+
+    /// Read a mapping file.
+    pub fn load_file(&mut self, path: &Path) -> Result<(), MappingError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.add_toml(&text, path)
+    }
+
+    /// Add the contents of a mapping file (`path` only names it in errors).
+    ///
+    /// ```toml
+    /// [columns]
+    /// "Post Code" = "postcode"
+    /// [datasets."archive.sql#residents".columns]
+    /// "claimant.name.first" = "first_name"
+    /// ```
+    pub fn add_toml(&mut self, text: &str, path: &Path) -> Result<(), MappingError> {
+        let file_err = |message: String| MappingError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let table: toml::Table = toml::from_str(text).map_err(|e| file_err(e.to_string()))?;
+        for (key, value) in &table {
+            match key.as_str() {
+                "columns" => {
+                    let t = value.as_table().ok_or_else(|| {
+                        file_err("[columns] must be a table of COLUMN = \"KIND\"".into())
+                    })?;
+                    let cols = columns_of(t, "[columns]", path)?;
+                    self.file_columns.extend(cols);
+                }
+                "datasets" => {
+                    let t = value.as_table().ok_or_else(|| {
+                        file_err(
+                            "[datasets] must hold tables like [datasets.\"NAME\".columns]".into(),
+                        )
+                    })?;
+                    for (name, ds) in t {
+                        let cols = ds
+                            .as_table()
+                            .and_then(|d| d.get("columns"))
+                            .and_then(toml::Value::as_table)
+                            .ok_or_else(|| {
+                                file_err(format!(
+                                    "dataset '{name}' needs a [datasets.\"{name}\".columns] table"
+                                ))
+                            })?;
+                        let cols =
+                            columns_of(cols, &format!("[datasets.\"{name}\".columns]"), path)?;
+                        self.datasets.push((name.clone(), cols));
+                    }
+                }
+                other => {
+                    return Err(file_err(format!(
+                        "unknown key '{other}'; expected [columns] or [datasets.\"NAME\".columns]"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when nothing was given.
+    pub fn is_empty(&self) -> bool {
+        self.args.is_empty() && self.file_columns.is_empty() && self.datasets.is_empty()
+    }
+
+    /// The user's kind for a column of a dataset, if any (most specific wins).
+    pub fn lookup(&self, dataset: &str, column: &str) -> Option<FieldKind> {
+        self.datasets
+            .iter()
+            .filter(|(name, _)| name == dataset)
+            .find_map(|(_, cols)| find(cols, column))
+            .or_else(|| find(&self.args, column))
+            .or_else(|| find(&self.file_columns, column))
+    }
+
+    /// Entries that name no column of the given datasets (likely typos), described
+    /// for a warning.
+    pub fn unmatched(&self, datasets: &[DatasetInfo]) -> Vec<String> {
+        let has = |ds: &DatasetInfo, col: &str| ds.columns.iter().any(|c| same_column(c, col));
+        let mut out = Vec::new();
+        for (col, _) in self.args.iter().chain(&self.file_columns) {
+            if !datasets.iter().any(|d| has(d, col)) {
+                out.push(format!("column '{col}' is in no dataset"));
+            }
+        }
+        for (name, cols) in &self.datasets {
+            match datasets.iter().find(|d| &d.name == name) {
+                None => out.push(format!("no dataset named '{name}'")),
+                Some(d) => {
+                    for (col, _) in cols {
+                        if !has(d, col) {
+                            out.push(format!("dataset '{name}' has no column '{col}'"));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn same_column(a: &str, b: &str) -> bool {
+    a == b || a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+fn find(list: &[(String, FieldKind)], column: &str) -> Option<FieldKind> {
+    // Later entries win over earlier ones, exact names over case-folded ones.
+    list.iter()
+        .rev()
+        .find(|(c, _)| c == column)
+        .or_else(|| list.iter().rev().find(|(c, _)| same_column(c, column)))
+        .map(|(_, k)| *k)
+}
+
+/// `COLUMN = "KIND"` pairs of a table; nested tables (an unquoted dotted key
+/// such as `claimant.name.first`) flatten back into dotted column names.
+fn columns_of(
+    t: &toml::Table,
+    context: &str,
+    path: &Path,
+) -> Result<Vec<(String, FieldKind)>, MappingError> {
+    let mut out = Vec::new();
+    flatten(t, "", context, path, &mut out)?;
+    Ok(out)
+}
+
+fn flatten(
+    t: &toml::Table,
+    prefix: &str,
+    context: &str,
+    path: &Path,
+    out: &mut Vec<(String, FieldKind)>,
+) -> Result<(), MappingError> {
+    for (k, v) in t {
+        let column = format!("{prefix}{k}");
+        match v {
+            toml::Value::String(kind) => {
+                let kind = kind
+                    .parse::<FieldKind>()
+                    .map_err(|source| MappingError::Kind {
+                        context: format!("mapping file {}, {context} \"{column}\"", path.display()),
+                        source,
+                    })?;
+                out.push((column, kind));
+            }
+            toml::Value::Table(inner) => flatten(inner, &format!("{column}."), context, path, out)?,
+            _ => {
+                return Err(MappingError::File {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "{context} \"{column}\": the kind must be a string such as \"email\""
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decide every column's kind: given, else from the header, else from values.
+pub fn map_dataset(
+    dataset: &str,
+    columns: &[String],
+    sample: &[Fields],
+    overrides: &Overrides,
+) -> Vec<ColumnMap> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let (kind, origin) = if let Some(k) = overrides.lookup(dataset, column) {
+                (Some(k), Origin::Given)
+            } else if let Some(k) = kind_from_header(column) {
+                (Some(k), Origin::Header)
+            } else if let Some(k) = (!never_sniff(column))
+                .then(|| kind_from_values(sample.iter().flat_map(|f| f.values(i))))
+                .flatten()
+            {
+                (Some(k), Origin::Values)
+            } else {
+                (None, Origin::None)
+            };
+            ColumnMap {
+                column: column.clone(),
+                kind,
+                origin,
+            }
+        })
+        .collect()
+}
+
+/// A header reduced to lower-case ASCII letters and digits, with any
+/// parenthesised note (`DOB (dd/mm/yyyy)`) dropped.
+fn compact(s: &str) -> String {
+    let mut depth = 0u32;
+    let mut out = String::with_capacity(s.len());
+    for c in deunicode::deunicode(s).chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            c if depth == 0 && c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whose the value is, or which one: words that prefix a header without
+/// changing what kind it is (`Customer Email`, `Home Phone`, `Claimant DOB`).
+const QUALIFIERS: [&str; 34] = [
+    "primary",
+    "home",
+    "work",
+    "personal",
+    "contact",
+    "main",
+    "alternative",
+    "alt",
+    "other",
+    "secondary",
+    "current",
+    "previous",
+    "prev",
+    "customer",
+    "cust",
+    "client",
+    "resident",
+    "claimant",
+    "applicant",
+    "tenant",
+    "accountholder",
+    "holder",
+    "person",
+    "patient",
+    "member",
+    "billing",
+    "mailing",
+    "correspondence",
+    "residential",
+    "your",
+    "the",
+    "registered",
+    "daytime",
+    "emergency",
+];
+
+/// Header words that say nothing on their own but do under a parent: `name.first`,
+/// `address.line1`, `phone.number`.
+const NEEDS_PARENT: [&str; 10] = [
+    "first", "last", "middle", "given", "family", "line", "number", "no", "num", "code",
+];
+
+/// Parents under which a name is not a person's.
+const NOT_PEOPLE: [&str; 14] = [
+    "company",
+    "organisation",
+    "organization",
+    "business",
+    "employer",
+    "school",
+    "bank",
+    "file",
+    "product",
+    "street",
+    "road",
+    "team",
+    "project",
+    "town",
+];
+
+/// The kind a compacted header names, by exact vocabulary.
+fn dictionary(c: &str) -> Option<FieldKind> {
+    use FieldKind::*;
+    Some(match c {
+        "email" | "emails" | "emailaddress" | "emailaddr" | "mail" | "emailid"
+        | "emailaddresses" => Email,
+        "phone" | "phones" | "phoneno" | "phonenumber" | "phonenum" | "phonenumbers" | "tel"
+        | "telno" | "telnumber" | "telephone" | "telephoneno" | "telephonenumber" | "mobile"
+        | "mobileno" | "mobilenumber" | "mobilephone" | "mob" | "cell" | "cellphone" | "cellno"
+        | "landline" | "contactnumber" | "contactno" | "contacttel" | "msisdn" | "phonemobile"
+        | "telmobile" => Phone,
+        "nino"
+        | "ni"
+        | "ninumber"
+        | "ninum"
+        | "nationalinsurance"
+        | "nationalinsuranceno"
+        | "nationalinsurancenumber"
+        | "nationalinsurancenum"
+        | "nationalinsnumber" => NiNumber,
+        "accountref"
+        | "accountreference"
+        | "acctref"
+        | "ref"
+        | "reference"
+        | "referenceno"
+        | "referencenumber"
+        | "customerref"
+        | "customerreference"
+        | "customerno"
+        | "customernumber"
+        | "claimref"
+        | "claimno"
+        | "claimnumber"
+        | "claimreference"
+        | "caseref"
+        | "caseno"
+        | "casenumber"
+        | "casereference"
+        | "counciltaxref"
+        | "counciltaxreference"
+        | "counciltaxaccount"
+        | "counciltaxaccountno"
+        | "counciltaxaccountnumber"
+        | "ctaxref"
+        | "ctaxaccount"
+        | "ssn"
+        | "socialsecuritynumber"
+        | "socialsecurityno"
+        | "membershipno"
+        | "membershipnumber"
+        | "tenancyref"
+        | "tenancyreference"
+        | "policyno"
+        | "policynumber"
+        | "applicationref"
+        | "applicationno"
+        | "applicationnumber"
+        | "benefitref" => AccountRef,
+        "uprn" => Uprn,
+        "accountno" | "accountnumber" | "accountnum" | "acctno" | "acctnumber" | "bankaccount"
+        | "bankaccountno" | "bankaccountnumber" | "bankacc" | "bankaccno" | "bankacct" => {
+            BankAccount
+        }
+        "sortcode" | "banksortcode" | "sortcd" => SortCode,
+        "cardnumber" | "cardno" | "cardnum" | "creditcard" | "creditcardnumber"
+        | "creditcardno" | "ccnumber" | "ccno" | "pan" | "debitcard" | "debitcardnumber" => {
+            CardNumber
+        }
+        "passport" | "passportno" | "passportnumber" | "passportnum" => Passport,
+        "drivinglicence"
+        | "drivinglicense"
+        | "drivinglicenceno"
+        | "drivinglicencenumber"
+        | "drivinglicenseno"
+        | "drivinglicensenumber"
+        | "licenceno"
+        | "licencenumber"
+        | "licenseno"
+        | "licensenumber"
+        | "dln"
+        | "driverlicense"
+        | "driverslicense"
+        | "driverlicence" => DrivingLicence,
+        "username" | "login" | "loginname" | "screenname" | "handle" | "nickname" => Username,
+        "ip" | "ipaddress" | "ipaddr" | "lastip" | "lastloginip" | "remoteaddr" | "remoteip"
+        | "clientip" | "signupip" | "regip" | "ipv4" | "ipv6" => Ip,
+        "firstname" | "forename" | "forenames" | "givenname" | "givennames" | "fname"
+        | "christianname" | "namefirst" | "namegiven" | "firstnames" | "namesfirst"
+        | "namesgiven" => FirstName,
+        "middlename" | "middlenames" | "middleinitial" | "mname" | "namemiddle" | "othernames" => {
+            MiddleName
+        }
+        "lastname" | "surname" | "familyname" | "lname" | "namelast" | "namefamily"
+        | "namesurname" | "namessurname" | "nameslast" => LastName,
+        "name" | "fullname" | "namefull" | "holdername" | "accountholdername" | "accountname"
+        | "personname" | "nameofholder" | "displayname" | "names" => FullName,
+        "dob" | "dateofbirth" | "birthdate" | "birthday" | "dobirth" | "bday" | "birthdt"
+        | "born" | "bornon" | "birth" => Dob,
+        "gender" | "sex" => Gender,
+        "houseno" | "housenumber" | "housenum" | "buildingnumber" | "buildingno"
+        | "streetnumber" | "streetno" | "doornumber" | "propertynumber" | "addressnumber" => {
+            HouseNumber
+        }
+        "street" | "streetname" | "road" | "roadname" | "thoroughfare" | "addressstreet" => Street,
+        "address" | "addressline" | "addr" | "addrline" | "fulladdress" | "postaladdress"
+        | "addresses" | "addresslines" | "propertyaddress" | "streetaddress" | "premises"
+        | "line" => Address,
+        "town" | "city" | "posttown" | "towncity" | "citytown" | "locality" | "addresstown"
+        | "addresscity" => Town,
+        "postcode" | "postalcode" | "zip" | "zipcode" | "pcode" | "postcd" | "postzip"
+        | "addresspostcode" => Postcode,
+        "dateopened" | "opened" | "openedon" | "opendate" | "accountopened" | "created"
+        | "createdat" | "createdon" | "createddate" | "datecreated" | "creationdate"
+        | "recorddate" | "registered" | "registeredon" | "dateregistered" | "registrationdate"
+        | "applicationdate" | "dateofapplication" | "claimdate" | "dateofclaim" | "date"
+        | "datereceived" | "received" | "submitted" | "submittedat" | "timestamp" | "entrydate"
+        | "dateadded" | "added" | "signupdate" | "joined" | "joindate" | "datejoined"
+        | "startdate" | "tenancystart" | "moveindate" | "movedin" | "paymentdate" | "datepaid"
+        | "paidon" | "transactiondate" => RecordDate,
+        _ => return None,
+    })
+}
+
+/// Look a compacted name up, also without trailing digits (`address1`,
+/// `phone2`) and without leading qualifiers (`customeremail`).
+fn lookup_compact(c: &str) -> Option<FieldKind> {
+    let undigit = |s: &str| {
+        s.trim_end_matches(|ch: char| ch.is_ascii_digit())
+            .to_string()
+    };
+    let mut cur = c.to_string();
+    for _ in 0..3 {
+        if let Some(k) = dictionary(&cur).or_else(|| dictionary(&undigit(&cur))) {
+            return Some(k);
+        }
+        match QUALIFIERS
+            .iter()
+            .find(|q| cur.starts_with(*q) && cur.len() > q.len())
+        {
+            Some(q) => cur = cur[q.len()..].to_string(),
+            None => return None,
+        }
+    }
+    None
+}
+
+/// Dates that are not when the record was made.
+const OTHER_DATES: [&str; 8] = [
+    "birth", "expir", "due", "end", "leav", "death", "closed", "valid",
+];
+
+/// The kind a header name (or dotted JSON path) says, if it says one.
+pub fn kind_from_header(column: &str) -> Option<FieldKind> {
+    let whole = compact(column);
+    if whole.is_empty() {
+        return None;
+    }
+    let kind = kind_from_words(column, &whole);
+    if kind.is_none() && whole.ends_with("date") && !OTHER_DATES.iter().any(|w| whole.contains(w)) {
+        // `Claim Start Date`, `visit_date`: when something happened to the record.
+        return Some(FieldKind::RecordDate);
+    }
+    kind
+}
+
+fn kind_from_words(column: &str, whole: &str) -> Option<FieldKind> {
+    if !NEEDS_PARENT.contains(&whole.trim_end_matches(|c: char| c.is_ascii_digit()))
+        && let Some(k) = lookup_compact(whole)
+    {
+        return Some(k);
+    }
+    // A dotted path: the last segment, read with its parent for context.
+    let mut segs = column.rsplit('.');
+    let last = compact(segs.next()?);
+    let parent = segs.next().map(compact).unwrap_or_default();
+    if parent.is_empty() {
+        return None;
+    }
+    if let Some(k) = lookup_compact(&format!("{parent}{last}")) {
+        return Some(k);
+    }
+    if NEEDS_PARENT.contains(&last.trim_end_matches(|c: char| c.is_ascii_digit())) {
+        return None;
+    }
+    let k = lookup_compact(&last)?;
+    if k == FieldKind::FullName && NOT_PEOPLE.contains(&parent.as_str()) {
+        return None;
+    }
+    Some(k)
+}
+
+/// Headers that are never mapped from their values, whatever they hold.
+fn never_sniff(column: &str) -> bool {
+    let c = compact(column);
+    const NEVER: [&str; 16] = [
+        "title",
+        "balance",
+        "notes",
+        "note",
+        "comments",
+        "comment",
+        "description",
+        "amount",
+        "status",
+        "id",
+        "type",
+        "category",
+        "memo",
+        "remarks",
+        "message",
+        "text",
+    ];
+    NEVER.contains(&c.as_str()) || c.starts_with("vehicle") || c.ends_with("id")
+}
+
+/// The kind most sample values have the shape of, if any (≥ 80% of at least
+/// two non-empty values).
+pub fn kind_from_values<'a>(values: impl Iterator<Item = &'a str>) -> Option<FieldKind> {
+    let values: Vec<&str> = values.map(str::trim).filter(|v| !v.is_empty()).collect();
+    if values.len() < 2 {
+        return None;
+    }
+    let share =
+        |f: &dyn Fn(&str) -> bool| values.iter().filter(|v| f(v)).count() * 5 >= values.len() * 4;
+    if share(&looks_like_email) {
+        return Some(FieldKind::Email);
+    }
+    if share(&looks_like_ni) {
+        return Some(FieldKind::NiNumber);
+    }
+    if share(&looks_like_postcode) {
+        return Some(FieldKind::Postcode);
+    }
+    if share(&|v| date_year(v).is_some()) {
+        let mut years: Vec<i32> = values.iter().filter_map(|v| date_year(v)).collect();
+        years.sort_unstable();
+        let median = years.get(years.len() / 2).copied().unwrap_or(0);
+        return Some(if median < 2005 {
+            FieldKind::Dob
+        } else {
+            FieldKind::RecordDate
+        });
+    }
+    if share(&looks_like_phone) {
+        return Some(FieldKind::Phone);
+    }
+    None
+}
+
+fn looks_like_email(v: &str) -> bool {
+    match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !v.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// Two letters, six digits, optional suffix letter (spaces ignored).
+fn looks_like_ni(v: &str) -> bool {
+    let s: Vec<u8> = v.bytes().filter(|b| *b != b' ').collect();
+    let stem = s.len() == 8 || (s.len() == 9 && s[8].is_ascii_alphabetic());
+    stem && s[..2].iter().all(u8::is_ascii_alphabetic) && s[2..8].iter().all(u8::is_ascii_digit)
+}
+
+/// UK postcode shape: `A9 9AA`, `A99 9AA`, `AA9 9AA`, `AA99 9AA`, `A9A 9AA`, `AA9A 9AA`.
+fn looks_like_postcode(v: &str) -> bool {
+    let s: Vec<u8> = v
+        .bytes()
+        .filter(|b| *b != b' ')
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    if !(5..=7).contains(&s.len()) {
+        return false;
+    }
+    let (outward, inward) = s.split_at(s.len() - 3);
+    let inward_ok = inward[0].is_ascii_digit() && inward[1..].iter().all(u8::is_ascii_alphabetic);
+    let outward_ok = match outward {
+        [a, d] => a.is_ascii_alphabetic() && d.is_ascii_digit(),
+        [a, b, c] => {
+            a.is_ascii_alphabetic()
+                && (b.is_ascii_alphanumeric())
+                && c.is_ascii_alphanumeric()
+                && (b.is_ascii_digit() || c.is_ascii_digit())
+        }
+        [a, b, c, d] => {
+            a.is_ascii_alphabetic()
+                && b.is_ascii_alphabetic()
+                && c.is_ascii_digit()
+                && d.is_ascii_alphanumeric()
+        }
+        _ => false,
+    };
+    inward_ok && outward_ok
+}
+
+/// A national or international phone number: 10 to 13 digits, starting with 0,
+/// `+` or 44 (separators ignored).
+fn looks_like_phone(v: &str) -> bool {
+    let plus = v.trim_start().starts_with('+');
+    if v.chars()
+        .any(|c| !(c.is_ascii_digit() || " -()+.".contains(c)))
+    {
+        return false;
+    }
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    (10..=13).contains(&digits.len())
+        && (plus || digits.starts_with('0') || digits.starts_with("44"))
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// The year of a date in a common shape (ISO, day-first with `/`, `-` or `.`,
+/// `YYYYMMDD`, `3 Feb 1980`), if it is one.
+fn date_year(v: &str) -> Option<i32> {
+    let v = v.trim();
+    // Drop a time part.
+    let date = v.split(['T', ' ']).next().unwrap_or(v);
+    let valid = |y: i32, m: u32, d: u32| {
+        (1900..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
+    };
+    let nums: Vec<&str> = date.split(['-', '/', '.']).collect();
+    if let [a, b, c] = nums.as_slice()
+        && [a, b, c]
+            .iter()
+            .all(|s| !s.is_empty() && s.bytes().all(|x| x.is_ascii_digit()))
+    {
+        let (a_n, b_n, c_n) = (
+            a.parse::<i32>().ok()?,
+            b.parse::<u32>().ok()?,
+            c.parse::<i32>().ok()?,
+        );
+        if a.len() == 4 {
+            let d = u32::try_from(c_n).ok()?;
+            return valid(a_n, b_n, d).then_some(a_n);
+        }
+        if c.len() == 4 {
+            let d = u32::try_from(a_n).ok()?;
+            // Day-first, or month-first when the "month" cannot be one.
+            return (valid(c_n, b_n, d) || valid(c_n, d, b_n)).then_some(c_n);
+        }
+        return None;
+    }
+    if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) {
+        let y = date.get(..4)?.parse().ok()?;
+        let m = date.get(4..6)?.parse().ok()?;
+        let d = date.get(6..8)?.parse().ok()?;
+        return valid(y, m, d).then_some(y);
+    }
+    // `3 Feb 1980`, `03-Feb-1980`, `Feb 3, 1980`.
+    let words: Vec<String> = v
+        .split([' ', '-', ',', '/'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.len() == 3 {
+        let month = words
+            .iter()
+            .position(|w| w.len() >= 3 && MONTHS.iter().any(|m| w.starts_with(m)))?;
+        let year: i32 = words.last()?.parse().ok()?;
+        let day_word = if month == 0 { &words[1] } else { &words[0] };
+        let day: u32 = day_word
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .parse()
+            .ok()?;
+        return valid(year, 1, day).then_some(year);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::TextEncoding;
+    use FieldKind::*;
+
+    #[test]
+    fn realistic_headers() {
+        let cases: &[(&str, Option<FieldKind>)] = &[
+            ("E-mail Address", Some(Email)),
+            ("email", Some(Email)),
+            ("Customer Email", Some(Email)),
+            ("D.O.B", Some(Dob)),
+            ("Date of Birth", Some(Dob)),
+            ("DOB (dd/mm/yyyy)", Some(Dob)),
+            ("Forename", Some(FirstName)),
+            ("Given Name", Some(FirstName)),
+            ("Surname", Some(LastName)),
+            ("Post Code", Some(Postcode)),
+            ("NINO", Some(NiNumber)),
+            ("NI Number", Some(NiNumber)),
+            ("Tel", Some(Phone)),
+            ("Telephone", Some(Phone)),
+            ("Mobile", Some(Phone)),
+            ("Home Phone", Some(Phone)),
+            ("Phone 2", Some(Phone)),
+            ("Date Opened", Some(RecordDate)),
+            ("Created", Some(RecordDate)),
+            ("Account Ref", Some(AccountRef)),
+            ("UPRN", Some(Uprn)),
+            ("Sort Code", Some(SortCode)),
+            ("Account No", Some(BankAccount)),
+            ("House No", Some(HouseNumber)),
+            ("Street", Some(Street)),
+            ("Street Name", Some(Street)),
+            ("Address Line 1", Some(Address)),
+            ("address_line_2", Some(Address)),
+            ("Town", Some(Town)),
+            ("City", Some(Town)),
+            ("Name", Some(FullName)),
+            ("Full Name", Some(FullName)),
+            ("Holder Name", Some(FullName)),
+            ("User Name", Some(Username)),
+            ("claimant.name.first", Some(FirstName)),
+            ("claimant.name.last", Some(LastName)),
+            ("claimant.name", Some(FullName)),
+            ("contact.phones", Some(Phone)),
+            ("contact.email", Some(Email)),
+            ("address.line1", Some(Address)),
+            ("address.postcode", Some(Postcode)),
+            ("bank.sort_code", Some(SortCode)),
+            ("meta.created_at", Some(RecordDate)),
+            ("Téléphone", Some(Phone)),
+            ("tenancy_start", Some(RecordDate)),
+            ("Claim Start Date", Some(RecordDate)),
+            ("Expiry Date", None),
+            // Not people's data, or not saying which.
+            ("Balance", None),
+            ("Notes", None),
+            ("Title", None),
+            ("Vehicle Registration", None),
+            ("Company Name", None),
+            ("company.name", None),
+            ("File Name", None),
+            ("email_verified", None),
+            ("id", None),
+            ("First", None),
+            ("line1", None),
+            ("", None),
+        ];
+        for (h, want) in cases {
+            assert_eq!(kind_from_header(h), *want, "{h}");
+        }
+    }
+
+    fn column(values: &[&str]) -> Vec<Fields> {
+        values
+            .iter()
+            .map(|v| {
+                let mut f = Fields::new();
+                f.begin(1);
+                f.push_bytes(0, v.as_bytes());
+                f.finish(TextEncoding::Utf8);
+                f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn value_sniffing() {
+        let sniff = |v: &[&str]| kind_from_values(v.iter().copied());
+        assert_eq!(sniff(&["a@x.com", "b@y.org", "", "c@z.co.uk"]), Some(Email));
+        assert_eq!(
+            sniff(&["SW1A 1AA", "m1 1ae", "B33 8TH", "CR2 6XH", "DN55 1PT"]),
+            Some(Postcode)
+        );
+        assert_eq!(
+            sniff(&["AB123456C", "QQ 12 34 56 A", "ab123456"]),
+            Some(NiNumber)
+        );
+        assert_eq!(sniff(&["03/02/1980", "1975-12-31", "19600101"]), Some(Dob));
+        assert_eq!(
+            sniff(&["2019-03-04", "2012-01-01T10:00:00", "3 Feb 2015"]),
+            Some(RecordDate)
+        );
+        assert_eq!(
+            sniff(&["07911 123456", "+44 20 7946 0000", "(020) 7946-0001"]),
+            Some(Phone)
+        );
+        // Not enough evidence, or nothing personal.
+        assert_eq!(sniff(&["a@x.com"]), None);
+        assert_eq!(sniff(&["12.50", "-3.00", "100"]), None);
+        assert_eq!(sniff(&["100023336956", "100023336957"]), None);
+        assert_eq!(sniff(&["AB12 CDE", "XY99 ZZZ"]), None);
+        assert_eq!(sniff(&["a@x.com", "no", "no", "no"]), None);
+    }
+
+    #[test]
+    fn mapping_uses_header_then_values_and_never_sniffs_notes() {
+        let cols = ["Contact", "Notes", "Forename", "Balance"].map(String::from);
+        let contact = column(&["a@x.com", "b@y.com"]);
+        let notes = column(&["a@x.com", "b@y.com"]);
+        let sample: Vec<Fields> = contact
+            .iter()
+            .zip(&notes)
+            .map(|(c, n)| {
+                let mut f = Fields::new();
+                f.begin(4);
+                f.push_bytes(0, c.get(0).as_bytes());
+                f.push_bytes(1, n.get(0).as_bytes());
+                f.push_bytes(2, b"Jane");
+                f.push_bytes(3, b"12.00");
+                f.finish(TextEncoding::Utf8);
+                f
+            })
+            .collect();
+        let m = map_dataset("x.csv", &cols, &sample, &Overrides::new());
+        let got: Vec<(Option<FieldKind>, Origin)> = m.iter().map(|c| (c.kind, c.origin)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(Email), Origin::Values),
+                (None, Origin::None),
+                (Some(FirstName), Origin::Header),
+                (None, Origin::None)
+            ]
+        );
+        assert_eq!(m[3].data_class(), "other:Balance");
+        assert_eq!(m[2].to_string(), "Forename -> first_name (header)");
+    }
+
+    #[test]
+    fn override_precedence() -> Result<(), MappingError> {
+        let mut o = Overrides::new();
+        o.add_map("Ref=ignore")?;
+        o.add_map("post code = postcode")?;
+        o.add_toml(
+            r#"
+            [columns]
+            Ref = "uprn"
+            Notes = "ignore"
+            claimant.name.first = "full_name"
+            [datasets."a.csv".columns]
+            Ref = "account_ref"
+            "#,
+            Path::new("m.toml"),
+        )?;
+        assert_eq!(o.lookup("a.csv", "Ref"), Some(AccountRef)); // dataset-specific
+        assert_eq!(o.lookup("b.csv", "Ref"), Some(Ignore)); // --map beats [columns]
+        assert_eq!(o.lookup("b.csv", "Notes"), Some(Ignore));
+        assert_eq!(o.lookup("b.csv", "Post Code"), Some(Postcode)); // case-insensitive
+        assert_eq!(o.lookup("b.csv", "claimant.name.first"), Some(FullName));
+        assert_eq!(o.lookup("b.csv", "Email"), None);
+        let cols = ["Ref".to_string(), "Email".to_string()];
+        let m = map_dataset("a.csv", &cols, &[], &o);
+        assert_eq!((m[0].kind, m[0].origin), (Some(AccountRef), Origin::Given));
+        assert_eq!((m[1].kind, m[1].origin), (Some(Email), Origin::Header));
+        let unmatched = o.unmatched(&[DatasetInfo {
+            name: "a.csv".into(),
+            columns: cols.to_vec(),
+        }]);
+        assert!(
+            unmatched.iter().any(|u| u.contains("'post code'")),
+            "{unmatched:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn override_errors_are_actionable() {
+        let mut o = Overrides::new();
+        let e = o.add_map("Ref").unwrap_err().to_string();
+        assert!(e.contains("COLUMN=KIND"), "{e}");
+        let e = o.add_map("Ref=emial").unwrap_err().to_string();
+        assert!(e.contains("'emial'") && e.contains("ni_number"), "{e}");
+        let e = o
+            .add_toml("[colums]\nx = \"email\"", Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key 'colums'"), "{e}");
+        let e = o
+            .add_toml("[columns]\nx = 3", Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must be a string"), "{e}");
+        let e = o
+            .add_toml("[columns]\nx = \"nope\"", Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'nope'") && e.contains("valid kinds"), "{e}");
+    }
+}

@@ -1,0 +1,1263 @@
+//! SQL dumps: MySQL-style `INSERT INTO t [(cols)] VALUES (…),(…);` and pg_dump's
+//! `COPY t (cols) FROM stdin;` blocks. Each table is one dataset.
+//!
+//! Opening the file lexes it once, sequentially, statement by statement: that is
+//! where tables and their columns come from (`CREATE TABLE`, INSERT column lists,
+//! COPY headers), and it notes tuple starts (or COPY line starts) about every
+//! chunk-size bytes inside long statements. Scanning then parses those pieces in
+//! parallel; a piece always starts on a tuple or line, so the parallel parse is
+//! the sequential one.
+
+use super::fields::Fields;
+use super::{Chunk, Event, RejectReason, TextEncoding};
+use memchr::{memchr, memchr2, memmem};
+use std::collections::HashMap;
+
+/// One table of the dump.
+#[derive(Clone, Debug)]
+pub(crate) struct Table {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Insert,
+    Copy,
+}
+
+/// A statement that carries rows.
+#[derive(Clone, Debug)]
+struct DataStmt {
+    kind: Kind,
+    dataset: u32,
+    layout: u32,
+    /// First byte of the rows (after `VALUES`, or the first COPY line).
+    body: usize,
+    /// End of the rows (after `;`, or before the `\.` line).
+    end: usize,
+    /// Tuple or line starts at which a chunk may begin.
+    splits: Vec<usize>,
+    /// No `;` or `\.` before the end of the file.
+    truncated: bool,
+}
+
+/// A slice of one data statement, parsed as a unit by one chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Piece {
+    stmt: u32,
+    from: usize,
+    to: usize,
+}
+
+/// An SQL dump's tables and data statements.
+#[derive(Clone, Debug)]
+pub(crate) struct Sql {
+    pub tables: Vec<Table>,
+    stmts: Vec<DataStmt>,
+    /// For each layout: tuple position → column index.
+    layouts: Vec<Vec<u32>>,
+    /// Strings take backslash escapes (MySQL; PostgreSQL only without
+    /// `standard_conforming_strings`).
+    backslash: bool,
+    pub has_insert: bool,
+    pub has_copy: bool,
+    /// Statements that looked like data but could not be read (not attributable to
+    /// a table, so not a reject of any dataset).
+    pub warnings: Vec<String>,
+}
+
+/// What the lexer learned about one table.
+#[derive(Default)]
+struct TableDraft {
+    name: String,
+    create: Option<Vec<String>>,
+    lists: Vec<Vec<String>>,
+    arity: usize,
+}
+
+impl Sql {
+    /// Lex the whole dump.
+    pub fn open(data: &[u8], body_start: usize, chunk_size: usize) -> Sql {
+        let chunk_size = chunk_size.max(1);
+        let head = &data[..data.len().min(1 << 16)];
+        let backslash = !contains_ci(head, b"standard_conforming_strings = on")
+            && !contains_ci(head, b"standard_conforming_strings=on");
+        let lx = Lexer { data, backslash };
+        let mut drafts: Vec<TableDraft> = Vec::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut table_of = |name: String, drafts: &mut Vec<TableDraft>| -> usize {
+            *by_name.entry(name.clone()).or_insert_with(|| {
+                drafts.push(TableDraft {
+                    name,
+                    ..TableDraft::default()
+                });
+                drafts.len() - 1
+            })
+        };
+        // Statements with their column list (None: positional) before layouts exist.
+        let mut pending: Vec<(DataStmt, Option<Vec<String>>)> = Vec::new();
+        let mut warnings = Vec::new();
+        let mut pos = body_start;
+        loop {
+            pos = lx.skip_space_and_comments(pos);
+            if pos >= data.len() {
+                break;
+            }
+            if data[pos] == b';' {
+                pos += 1;
+                continue;
+            }
+            let word = word_at(data, pos).to_ascii_uppercase();
+            match word.as_slice() {
+                b"INSERT" | b"REPLACE" => match lx.insert_header(pos + word.len()) {
+                    Some((table, cols, body)) => {
+                        let t = table_of(table, &mut drafts);
+                        let (end, truncated, splits, arity) = lx.insert_body(body, chunk_size);
+                        let d = &mut drafts[t];
+                        match &cols {
+                            Some(c) if !d.lists.contains(c) => d.lists.push(c.clone()),
+                            Some(_) => {}
+                            None => d.arity = d.arity.max(arity),
+                        }
+                        pending.push((
+                            DataStmt {
+                                kind: Kind::Insert,
+                                dataset: t as u32,
+                                layout: 0,
+                                body,
+                                end,
+                                splits,
+                                truncated,
+                            },
+                            cols,
+                        ));
+                        pos = end;
+                    }
+                    None => {
+                        warnings.push(format!(
+                            "byte {pos}: an INSERT statement whose table or VALUES could not be read was skipped"
+                        ));
+                        pos = lx.statement_end(pos).0;
+                    }
+                },
+                b"COPY" => match lx.copy_header(pos + 4) {
+                    Some((table, cols, after)) => {
+                        let t = table_of(table, &mut drafts);
+                        let body =
+                            memchr(b'\n', &data[after..]).map_or(data.len(), |k| after + k + 1);
+                        let (end, next, truncated) = copy_end(data, body);
+                        let splits = line_splits(data, body, end, chunk_size);
+                        if let Some(c) = &cols
+                            && !drafts[t].lists.contains(c)
+                        {
+                            drafts[t].lists.push(c.clone());
+                        }
+                        if cols.is_none() {
+                            // Without a column list, count the fields of the first line.
+                            let first = memchr(b'\n', &data[body..end]).map_or(end, |k| body + k);
+                            let n = if body < end {
+                                data[body..first].split(|&b| b == b'\t').count()
+                            } else {
+                                0
+                            };
+                            drafts[t].arity = drafts[t].arity.max(n);
+                        }
+                        pending.push((
+                            DataStmt {
+                                kind: Kind::Copy,
+                                dataset: t as u32,
+                                layout: 0,
+                                body,
+                                end,
+                                splits,
+                                truncated,
+                            },
+                            cols,
+                        ));
+                        pos = next;
+                    }
+                    None => pos = lx.statement_end(pos).0,
+                },
+                b"CREATE" => {
+                    let (end, _) = lx.statement_end(pos);
+                    if let Some((table, cols)) = lx.create_table(pos + 6, end) {
+                        let t = table_of(table, &mut drafts);
+                        drafts[t].create.get_or_insert(cols);
+                    }
+                    pos = end;
+                }
+                _ => pos = lx.statement_end(pos).0.max(pos + 1),
+            }
+        }
+        let mut tables = Vec::with_capacity(drafts.len());
+        for d in &drafts {
+            let mut columns = d.create.clone().unwrap_or_default();
+            for list in &d.lists {
+                for c in list {
+                    if find_column(&columns, c).is_none() {
+                        columns.push(c.clone());
+                    }
+                }
+            }
+            for i in columns.len()..d.arity {
+                columns.push(format!("column_{}", i + 1));
+            }
+            tables.push(Table {
+                name: d.name.clone(),
+                columns,
+            });
+        }
+        let mut layouts: Vec<Vec<u32>> = Vec::new();
+        let mut layout_ids: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut stmts = Vec::with_capacity(pending.len());
+        let (mut has_insert, mut has_copy) = (false, false);
+        for (mut st, cols) in pending {
+            let columns = &tables[st.dataset as usize].columns;
+            let layout: Vec<u32> = match cols {
+                Some(list) => list
+                    .iter()
+                    .map(|c| find_column(columns, c).unwrap_or(0) as u32)
+                    .collect(),
+                None => (0..columns.len() as u32).collect(),
+            };
+            st.layout = *layout_ids.entry(layout.clone()).or_insert_with(|| {
+                layouts.push(layout);
+                (layouts.len() - 1) as u32
+            });
+            has_insert |= st.kind == Kind::Insert;
+            has_copy |= st.kind == Kind::Copy;
+            stmts.push(st);
+        }
+        Sql {
+            tables,
+            stmts,
+            layouts,
+            backslash,
+            has_insert,
+            has_copy,
+            warnings,
+        }
+    }
+
+    /// Group statement pieces into chunks of about `chunk_size` bytes.
+    pub fn plan(&self, chunk_size: usize) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        let mut pieces = Vec::new();
+        let mut size = 0usize;
+        for (si, st) in self.stmts.iter().enumerate() {
+            let mut bounds = Vec::with_capacity(st.splits.len() + 2);
+            bounds.push(st.body);
+            bounds.extend(st.splits.iter().copied());
+            bounds.push(st.end);
+            for w in bounds.windows(2) {
+                if w[0] >= w[1] {
+                    continue;
+                }
+                pieces.push(Piece {
+                    stmt: si as u32,
+                    from: w[0],
+                    to: w[1],
+                });
+                size += w[1] - w[0];
+                if size >= chunk_size {
+                    out.push(Chunk::Sql {
+                        pieces: std::mem::take(&mut pieces),
+                    });
+                    size = 0;
+                }
+            }
+        }
+        if !pieces.is_empty() {
+            out.push(Chunk::Sql { pieces });
+        }
+        out
+    }
+
+    /// Parse one chunk, reporting each record or reject.
+    pub fn parse_chunk(
+        &self,
+        data: &[u8],
+        chunk: &Chunk,
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) {
+        let Chunk::Sql { pieces } = chunk else {
+            return;
+        };
+        for p in pieces {
+            self.parse_piece(data, *p, encoding, max_field, fields, &mut |e| {
+                emit(e);
+                true
+            });
+        }
+    }
+
+    /// The first `n` good records of table `dataset`.
+    pub fn sample(
+        &self,
+        data: &[u8],
+        dataset: usize,
+        n: usize,
+        encoding: TextEncoding,
+    ) -> Vec<Fields> {
+        let mut out = Vec::new();
+        let mut fields = Fields::new();
+        for (si, st) in self.stmts.iter().enumerate() {
+            if st.dataset as usize != dataset || out.len() >= n {
+                continue;
+            }
+            let piece = Piece {
+                stmt: si as u32,
+                from: st.body,
+                to: st.end,
+            };
+            self.parse_piece(data, piece, encoding, usize::MAX, &mut fields, &mut |e| {
+                if let Event::Record { fields, .. } = e {
+                    out.push(fields.clone());
+                }
+                out.len() < n
+            });
+        }
+        out
+    }
+
+    /// Parse the tuple or COPY line at exactly `offset..offset + len`.
+    pub fn read_record(
+        &self,
+        data: &[u8],
+        dataset: usize,
+        offset: usize,
+        len: usize,
+        encoding: TextEncoding,
+        fields: &mut Fields,
+    ) -> Result<(), RejectReason> {
+        let i = self.stmts.partition_point(|s| s.body <= offset);
+        let st = i
+            .checked_sub(1)
+            .and_then(|i| self.stmts.get(i))
+            .filter(|s| s.dataset as usize == dataset && offset + len <= s.end)
+            .ok_or(RejectReason::BadSqlTuple)?;
+        let layout = self.layout(st);
+        let ncols = self.ncols(st);
+        let bytes = data
+            .get(offset..offset + len)
+            .ok_or(RejectReason::BadSqlTuple)?;
+        match st.kind {
+            Kind::Insert => {
+                if tuple_end(data, offset, st.end, self.backslash) != TupleEnd::Closed(offset + len)
+                {
+                    return Err(RejectReason::BadSqlTuple);
+                }
+                parse_tuple(bytes, layout, ncols, self.backslash, usize::MAX, fields)?
+            }
+            Kind::Copy => parse_copy_line(bytes, layout, ncols, usize::MAX, fields)?,
+        }
+        fields.finish(encoding);
+        Ok(())
+    }
+
+    fn layout(&self, st: &DataStmt) -> &[u32] {
+        self.layouts
+            .get(st.layout as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn ncols(&self, st: &DataStmt) -> usize {
+        self.tables
+            .get(st.dataset as usize)
+            .map_or(0, |t| t.columns.len())
+    }
+
+    /// Parse one piece; `emit` returns false to stop early.
+    fn parse_piece(
+        &self,
+        data: &[u8],
+        piece: Piece,
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+        emit: &mut dyn FnMut(Event<'_>) -> bool,
+    ) {
+        let Some(st) = self.stmts.get(piece.stmt as usize) else {
+            return;
+        };
+        let dataset = st.dataset as usize;
+        let layout = self.layout(st);
+        let ncols = self.ncols(st);
+        let reject = |offset: usize, len: usize, reason| Event::Reject {
+            dataset,
+            offset,
+            len,
+            reason,
+        };
+        let mut pos = piece.from;
+        match st.kind {
+            Kind::Insert => loop {
+                while pos < piece.to && (data[pos].is_ascii_whitespace() || data[pos] == b',') {
+                    pos += 1;
+                }
+                if pos >= piece.to || data[pos] != b'(' {
+                    // `;`, the end, or a trailing clause such as ON DUPLICATE KEY UPDATE.
+                    return;
+                }
+                let (end, status) = match tuple_end(data, pos, st.end, self.backslash) {
+                    TupleEnd::Closed(e) => {
+                        let tuple = &data[pos..e];
+                        let s = if e - pos > super::MAX_RECORD_BYTES {
+                            Err(RejectReason::RecordTooLong)
+                        } else {
+                            parse_tuple(tuple, layout, ncols, self.backslash, max_field, fields)
+                        };
+                        (e, s)
+                    }
+                    TupleEnd::Broken(e) => (e, Err(RejectReason::TruncatedStatement)),
+                };
+                let more = match status {
+                    Ok(()) => {
+                        fields.finish(encoding);
+                        emit(Event::Record {
+                            dataset,
+                            offset: pos,
+                            len: end - pos,
+                            fields,
+                        })
+                    }
+                    Err(reason) => emit(reject(pos, end - pos, reason)),
+                };
+                if !more || end <= pos {
+                    return;
+                }
+                pos = end;
+            },
+            Kind::Copy => {
+                while pos < piece.to {
+                    let nl = memchr(b'\n', &data[pos..piece.to]).map(|k| pos + k);
+                    let line_end = nl.unwrap_or(piece.to);
+                    let mut line = &data[pos..line_end];
+                    if let [rest @ .., b'\r'] = line {
+                        line = rest;
+                    }
+                    let status = if nl.is_none() && st.truncated && line_end == st.end {
+                        Err(RejectReason::TruncatedStatement)
+                    } else if line.len() > super::MAX_RECORD_BYTES {
+                        Err(RejectReason::RecordTooLong)
+                    } else {
+                        parse_copy_line(line, layout, ncols, max_field, fields)
+                    };
+                    let more = if line.is_empty() {
+                        true
+                    } else {
+                        match status {
+                            Ok(()) => {
+                                fields.finish(encoding);
+                                emit(Event::Record {
+                                    dataset,
+                                    offset: pos,
+                                    len: line.len(),
+                                    fields,
+                                })
+                            }
+                            Err(reason) => emit(reject(pos, line.len(), reason)),
+                        }
+                    };
+                    if !more {
+                        return;
+                    }
+                    pos = line_end + 1;
+                }
+            }
+        }
+    }
+}
+
+/// Where a tuple starting at `(` ends.
+#[derive(Debug, PartialEq, Eq)]
+enum TupleEnd {
+    /// Just after its closing `)`.
+    Closed(usize),
+    /// Not closed before a `;` or the end of the statement: where to resume.
+    Broken(usize),
+}
+
+fn tuple_end(data: &[u8], start: usize, limit: usize, backslash: bool) -> TupleEnd {
+    let limit = limit.min(data.len());
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < limit {
+        match data[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                match skip_quoted(data, i, limit, q, backslash && q != b'`') {
+                    Some(e) => i = e,
+                    None => return TupleEnd::Broken(limit),
+                }
+            }
+            b'(' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+                if depth == 0 {
+                    return TupleEnd::Closed(i);
+                }
+            }
+            b';' => return TupleEnd::Broken(i),
+            _ => i += 1,
+        }
+    }
+    TupleEnd::Broken(limit)
+}
+
+/// Skip a quoted string or identifier starting at `start` (its opening quote).
+/// Returns the position after the closing quote, or None when it never closes.
+fn skip_quoted(data: &[u8], start: usize, limit: usize, q: u8, backslash: bool) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        let hay = data.get(i..limit)?;
+        let k = if backslash {
+            memchr2(q, b'\\', hay)
+        } else {
+            memchr(q, hay)
+        }?;
+        i += k;
+        if data[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        // A doubled quote is a quote inside the string.
+        if i + 1 < limit && data[i + 1] == q {
+            i += 2;
+            continue;
+        }
+        return Some(i + 1);
+    }
+}
+
+/// Parse the values of a complete tuple `( … )`.
+fn parse_tuple(
+    t: &[u8],
+    layout: &[u32],
+    ncols: usize,
+    backslash: bool,
+    max_field: usize,
+    fields: &mut Fields,
+) -> Result<(), RejectReason> {
+    fields.begin(ncols);
+    let bad = RejectReason::BadSqlTuple;
+    let inner_end = t.len().checked_sub(1).ok_or(bad)?;
+    let mut i = 1usize;
+    let mut n = 0usize;
+    let mut too_long = false;
+    loop {
+        while i < inner_end && t[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if n == 0 && i == inner_end {
+            break; // `()`
+        }
+        let start = fields.mark();
+        let mut present = true;
+        let b = *t.get(i).ok_or(bad)?;
+        // String, with optional prefix: E'…' (PostgreSQL escapes), N'…', _utf8mb4'…'.
+        let prefix = string_prefix(&t[i..inner_end]);
+        if let Some((skip, escapes)) = prefix {
+            i += skip;
+            let q = t[i];
+            i = read_string(
+                t,
+                i,
+                inner_end,
+                q,
+                escapes.unwrap_or(backslash),
+                fields.raw(),
+            )
+            .ok_or(bad)?;
+        } else if b == b'\'' || b == b'"' {
+            i = read_string(t, i, inner_end, b, backslash, fields.raw()).ok_or(bad)?;
+        } else {
+            // Unquoted: a number, NULL, TRUE, 0x…, X'…', or an expression such as NOW().
+            let s = i;
+            let mut depth = 0usize;
+            while i < inner_end {
+                match t[i] {
+                    b'(' => depth += 1,
+                    b')' => depth = depth.saturating_sub(1),
+                    b',' if depth == 0 => break,
+                    q @ (b'\'' | b'"') => {
+                        i = skip_quoted(t, i, inner_end, q, backslash).ok_or(bad)?;
+                        continue;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            let token = t[s..i].trim_ascii();
+            if token.is_empty() {
+                return Err(bad);
+            }
+            if token.eq_ignore_ascii_case(b"NULL") {
+                present = false;
+            } else {
+                fields.raw().extend_from_slice(token);
+            }
+        }
+        if present {
+            if let Some(&col) = layout.get(n) {
+                fields.push_value(col as usize, start);
+            }
+            too_long |= fields.mark() - start > max_field;
+        }
+        n += 1;
+        while i < inner_end && t[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= inner_end {
+            break;
+        }
+        if t[i] != b',' {
+            return Err(bad);
+        }
+        i += 1;
+    }
+    if n != layout.len() {
+        return Err(RejectReason::FieldCount);
+    }
+    if too_long {
+        return Err(RejectReason::FieldTooLong);
+    }
+    Ok(())
+}
+
+/// A string-literal prefix at the start of `s`: how many bytes to skip to reach the
+/// quote, and whether it forces backslash escapes on (`E'…'`).
+fn string_prefix(s: &[u8]) -> Option<(usize, Option<bool>)> {
+    match s {
+        [b'E' | b'e', b'\'', ..] => Some((1, Some(true))),
+        [b'N' | b'n', b'\'', ..] => Some((1, None)),
+        [b'_', rest @ ..] => {
+            let name = rest
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            let mut k = 1 + name;
+            while s.get(k).is_some_and(u8::is_ascii_whitespace) {
+                k += 1;
+            }
+            (name > 0 && s.get(k) == Some(&b'\'')).then_some((k, None))
+        }
+        _ => None,
+    }
+}
+
+/// Read a quoted string starting at `t[i]` (the quote) into `out`, unescaped.
+/// Returns the position after the closing quote.
+fn read_string(
+    t: &[u8],
+    mut i: usize,
+    limit: usize,
+    q: u8,
+    backslash: bool,
+    out: &mut Vec<u8>,
+) -> Option<usize> {
+    i += 1;
+    loop {
+        let hay = t.get(i..limit)?;
+        let k = if backslash {
+            memchr2(q, b'\\', hay)
+        } else {
+            memchr(q, hay)
+        }?;
+        out.extend_from_slice(&hay[..k]);
+        i += k;
+        if t[i] == b'\\' {
+            let e = *t.get(i + 1).filter(|_| i + 1 < limit)?;
+            match e {
+                b'0' => out.push(0),
+                b'b' => out.push(8),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'Z' => out.push(0x1A),
+                // MySQL keeps the backslash before % and _ (they escape LIKE patterns).
+                b'%' | b'_' => out.extend_from_slice(&[b'\\', e]),
+                other => out.push(other),
+            }
+            i += 2;
+            continue;
+        }
+        if i + 1 < limit && t[i + 1] == q {
+            out.push(q);
+            i += 2;
+            continue;
+        }
+        return Some(i + 1);
+    }
+}
+
+/// Parse one line of a COPY block (text format: tab-separated, `\N` is NULL).
+fn parse_copy_line(
+    line: &[u8],
+    layout: &[u32],
+    ncols: usize,
+    max_field: usize,
+    fields: &mut Fields,
+) -> Result<(), RejectReason> {
+    fields.begin(ncols);
+    let mut n = 0usize;
+    let mut too_long = false;
+    for value in line.split(|&b| b == b'\t') {
+        if value != b"\\N" {
+            let start = fields.mark();
+            unescape_copy(value, fields.raw());
+            too_long |= fields.mark() - start > max_field;
+            if let Some(&col) = layout.get(n) {
+                fields.push_value(col as usize, start);
+            }
+        }
+        n += 1;
+    }
+    if n != layout.len() {
+        return Err(RejectReason::FieldCount);
+    }
+    if too_long {
+        return Err(RejectReason::FieldTooLong);
+    }
+    Ok(())
+}
+
+fn unescape_copy(v: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < v.len() {
+        let Some(k) = memchr(b'\\', &v[i..]) else {
+            out.extend_from_slice(&v[i..]);
+            return;
+        };
+        out.extend_from_slice(&v[i..i + k]);
+        i += k + 1;
+        let Some(&e) = v.get(i) else { return };
+        i += 1;
+        match e {
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut code = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match v.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            code = code * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(code as u8);
+            }
+            b'x' if v.get(i).is_some_and(u8::is_ascii_hexdigit) => {
+                let mut code = 0u32;
+                for _ in 0..2 {
+                    match v.get(i).and_then(|d| (*d as char).to_digit(16)) {
+                        Some(d) => {
+                            code = code * 16 + d;
+                            i += 1;
+                        }
+                        None => break,
+                    }
+                }
+                out.push(code as u8);
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+/// The end of a COPY block's data starting at `body`: (end of data, where the
+/// next statement may start, whether the `\.` line is missing).
+fn copy_end(data: &[u8], body: usize) -> (usize, usize, bool) {
+    let is_end_line = |p: usize| {
+        data.get(p..p + 2) == Some(b"\\.")
+            && matches!(data.get(p + 2), None | Some(b'\n') | Some(b'\r'))
+    };
+    let after = |p: usize| memchr(b'\n', &data[p..]).map_or(data.len(), |k| p + k + 1);
+    if is_end_line(body) {
+        return (body, after(body), false);
+    }
+    let finder = memmem::Finder::new(b"\n\\.");
+    let mut from = body;
+    while let Some(k) = finder.find(&data[from..]) {
+        let nl = from + k;
+        if is_end_line(nl + 1) {
+            return (nl + 1, after(nl + 1), false);
+        }
+        from = nl + 1;
+    }
+    (data.len(), data.len(), true)
+}
+
+/// Line starts about every `chunk_size` bytes in `body..end`.
+fn line_splits(data: &[u8], body: usize, end: usize, chunk_size: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = body;
+    loop {
+        let nominal = at.saturating_add(chunk_size);
+        if nominal >= end {
+            return out;
+        }
+        match memchr(b'\n', &data[nominal..end]) {
+            Some(k) if nominal + k + 1 < end => {
+                at = nominal + k + 1;
+                out.push(at);
+            }
+            _ => return out,
+        }
+    }
+}
+
+fn find_column(columns: &[String], name: &str) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c == name)
+        .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(name)))
+}
+
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn word_at(data: &[u8], pos: usize) -> &[u8] {
+    let n = data[pos..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    &data[pos..pos + n]
+}
+
+struct Lexer<'a> {
+    data: &'a [u8],
+    backslash: bool,
+}
+
+impl Lexer<'_> {
+    fn skip_space_and_comments(&self, mut pos: usize) -> usize {
+        let d = self.data;
+        loop {
+            while pos < d.len() && d[pos].is_ascii_whitespace() {
+                pos += 1;
+            }
+            match d.get(pos..pos + 2) {
+                Some(b"--") => pos = memchr(b'\n', &d[pos..]).map_or(d.len(), |k| pos + k + 1),
+                Some([b'#', _]) => pos = memchr(b'\n', &d[pos..]).map_or(d.len(), |k| pos + k + 1),
+                Some(b"/*") => {
+                    pos = memmem::find(&d[pos + 2..], b"*/").map_or(d.len(), |k| pos + 2 + k + 2)
+                }
+                _ => return pos,
+            }
+        }
+    }
+
+    /// Just after the `;` ending the statement at `pos` (quotes and comments
+    /// respected), and whether there was one.
+    fn statement_end(&self, mut pos: usize) -> (usize, bool) {
+        let d = self.data;
+        while pos < d.len() {
+            match d[pos] {
+                b';' => return (pos + 1, true),
+                q @ (b'\'' | b'"' | b'`') => {
+                    match skip_quoted(d, pos, d.len(), q, self.backslash && q != b'`') {
+                        Some(e) => pos = e,
+                        None => return (d.len(), false),
+                    }
+                }
+                b'-' if d.get(pos + 1) == Some(&b'-') => pos = self.skip_space_and_comments(pos),
+                b'/' if d.get(pos + 1) == Some(&b'*') => pos = self.skip_space_and_comments(pos),
+                _ => pos += 1,
+            }
+        }
+        (d.len(), false)
+    }
+
+    fn ws(&self, mut pos: usize) -> usize {
+        while pos < self.data.len() && self.data[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        pos
+    }
+
+    /// An identifier, quoted or bare, possibly qualified (`db`.`t`, public.t): the
+    /// last part and the position after it.
+    fn qualified_name(&self, pos: usize) -> Option<(String, usize)> {
+        let (mut name, mut pos) = self.identifier(pos)?;
+        while self.data.get(pos) == Some(&b'.') {
+            let (next, p) = self.identifier(pos + 1)?;
+            name = next;
+            pos = p;
+        }
+        Some((name, pos))
+    }
+
+    fn identifier(&self, pos: usize) -> Option<(String, usize)> {
+        let d = self.data;
+        match *d.get(pos)? {
+            q @ (b'`' | b'"') => {
+                let end = skip_quoted(d, pos, d.len(), q, false)?;
+                let raw = &d[pos + 1..end - 1];
+                let doubled = [q, q];
+                let text = String::from_utf8_lossy(raw).replace(
+                    std::str::from_utf8(&doubled).unwrap_or("\"\""),
+                    std::str::from_utf8(&doubled[..1]).unwrap_or("\""),
+                );
+                Some((text, end))
+            }
+            b'[' => {
+                let end = memchr(b']', &d[pos..])? + pos;
+                Some((
+                    String::from_utf8_lossy(&d[pos + 1..end]).into_owned(),
+                    end + 1,
+                ))
+            }
+            _ => {
+                let n = d[pos..]
+                    .iter()
+                    .take_while(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$') || **b >= 0x80
+                    })
+                    .count();
+                (n > 0).then(|| {
+                    (
+                        String::from_utf8_lossy(&d[pos..pos + n]).into_owned(),
+                        pos + n,
+                    )
+                })
+            }
+        }
+    }
+
+    /// `( a, b, … )` at `pos`: the names and the position after `)`.
+    fn column_list(&self, pos: usize) -> Option<(Vec<String>, usize)> {
+        let mut pos = self.ws(pos + 1);
+        let mut cols = Vec::new();
+        loop {
+            let (name, p) = self.identifier(pos)?;
+            cols.push(name);
+            pos = self.ws(p);
+            match self.data.get(pos)? {
+                b',' => pos = self.ws(pos + 1),
+                b')' => return Some((cols, pos + 1)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// After `INSERT`/`REPLACE`: table, column list, and where the tuples start.
+    fn insert_header(&self, pos: usize) -> Option<(String, Option<Vec<String>>, usize)> {
+        let mut pos = self.ws(pos);
+        loop {
+            let w = word_at(self.data, pos).to_ascii_uppercase();
+            if matches!(
+                w.as_slice(),
+                b"LOW_PRIORITY" | b"DELAYED" | b"HIGH_PRIORITY" | b"IGNORE" | b"INTO"
+            ) {
+                pos = self.ws(pos + w.len());
+            } else {
+                break;
+            }
+        }
+        let (table, p) = self.qualified_name(pos)?;
+        pos = self.ws(p);
+        let mut cols = None;
+        if self.data.get(pos) == Some(&b'(') {
+            let (c, p) = self.column_list(pos)?;
+            cols = Some(c);
+            pos = self.ws(p);
+        }
+        let w = word_at(self.data, pos).to_ascii_uppercase();
+        if w != b"VALUES" && w != b"VALUE" {
+            return None;
+        }
+        Some((table, cols, pos + w.len()))
+    }
+
+    /// Lex an INSERT's tuples from `body`: (statement end, truncated, split points,
+    /// number of values in the first tuple).
+    fn insert_body(&self, body: usize, chunk_size: usize) -> (usize, bool, Vec<usize>, usize) {
+        let d = self.data;
+        let mut splits = Vec::new();
+        let mut last = body;
+        let mut depth = 0usize;
+        let (mut tuples, mut commas, mut arity) = (0usize, 0usize, 0usize);
+        // Whether the tuple list goes on: the parser stops at the first thing after
+        // it (`ON DUPLICATE KEY UPDATE …`), so no piece may start beyond that.
+        let mut in_list = true;
+        let mut i = body;
+        while i < d.len() {
+            if depth == 0
+                && in_list
+                && !(d[i].is_ascii_whitespace() || matches!(d[i], b',' | b'(' | b';'))
+            {
+                in_list = false;
+            }
+            match d[i] {
+                q @ (b'\'' | b'"' | b'`') => {
+                    match skip_quoted(d, i, d.len(), q, self.backslash && q != b'`') {
+                        Some(e) => i = e,
+                        None => return (d.len(), true, splits, arity),
+                    }
+                    continue;
+                }
+                b'(' => {
+                    if depth == 0 && in_list {
+                        if i - last >= chunk_size {
+                            splits.push(i);
+                            last = i;
+                        }
+                        tuples += 1;
+                    }
+                    depth += 1;
+                }
+                b')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 && tuples == 1 && arity == 0 {
+                        arity = commas + 1;
+                    }
+                }
+                b',' if depth == 1 && tuples == 1 => commas += 1,
+                b';' => return (i + 1, false, splits, arity),
+                _ => {}
+            }
+            i += 1;
+        }
+        (d.len(), true, splits, arity)
+    }
+
+    /// After `COPY`: table, column list, and the position after `FROM stdin…;`.
+    fn copy_header(&self, pos: usize) -> Option<(String, Option<Vec<String>>, usize)> {
+        let (table, p) = self.qualified_name(self.ws(pos))?;
+        let mut pos = self.ws(p);
+        let mut cols = None;
+        if self.data.get(pos) == Some(&b'(') {
+            let (c, p) = self.column_list(pos)?;
+            cols = Some(c);
+            pos = self.ws(p);
+        }
+        if !word_at(self.data, pos).eq_ignore_ascii_case(b"FROM") {
+            return None;
+        }
+        pos = self.ws(pos + 4);
+        if !word_at(self.data, pos).eq_ignore_ascii_case(b"STDIN") {
+            return None;
+        }
+        let semi = memchr(b';', &self.data[pos..])? + pos;
+        Some((table, cols, semi + 1))
+    }
+
+    /// After `CREATE`, if this is `CREATE … TABLE name ( … )`: its column names.
+    fn create_table(&self, pos: usize, end: usize) -> Option<(String, Vec<String>)> {
+        let d = self.data;
+        let mut pos = self.ws(pos);
+        for _ in 0..4 {
+            let w = word_at(d, pos).to_ascii_uppercase();
+            pos = self.ws(pos + w.len());
+            if w == b"TABLE" {
+                break;
+            }
+            if !matches!(
+                w.as_slice(),
+                b"OR" | b"REPLACE" | b"TEMPORARY" | b"TEMP" | b"UNLOGGED" | b"GLOBAL" | b"LOCAL"
+            ) {
+                return None;
+            }
+        }
+        if word_at(d, pos).eq_ignore_ascii_case(b"IF") {
+            for w in [&b"IF"[..], b"NOT", b"EXISTS"] {
+                if !word_at(d, pos).eq_ignore_ascii_case(w) {
+                    return None;
+                }
+                pos = self.ws(pos + w.len());
+            }
+        }
+        let (table, p) = self.qualified_name(pos)?;
+        pos = self.ws(p);
+        if d.get(pos) != Some(&b'(') {
+            return None;
+        }
+        let mut cols = Vec::new();
+        let mut item_start = pos + 1;
+        let mut depth = 0usize;
+        let mut i = pos;
+        while i < end {
+            match d[i] {
+                q @ (b'\'' | b'"' | b'`') => {
+                    i = skip_quoted(d, i, end, q, self.backslash && q == b'\'')?;
+                    continue;
+                }
+                b'(' => depth += 1,
+                b')' | b',' => {
+                    if depth == 1 {
+                        if let Some(c) = self.column_item(item_start) {
+                            cols.push(c);
+                        }
+                        item_start = i + 1;
+                    }
+                    if d[i] == b')' {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return Some((table, cols));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Some((table, cols))
+    }
+
+    /// The column a CREATE TABLE item defines, if it is a column (not a key or
+    /// constraint).
+    fn column_item(&self, pos: usize) -> Option<String> {
+        let pos = self.skip_space_and_comments(pos);
+        let bare = !matches!(self.data.get(pos), Some(b'`' | b'"' | b'['));
+        let (name, _) = self.identifier(pos)?;
+        const NOT_COLUMNS: [&str; 12] = [
+            "PRIMARY",
+            "KEY",
+            "UNIQUE",
+            "INDEX",
+            "CONSTRAINT",
+            "FOREIGN",
+            "CHECK",
+            "FULLTEXT",
+            "SPATIAL",
+            "EXCLUDE",
+            "LIKE",
+            "PERIOD",
+        ];
+        if bare && NOT_COLUMNS.iter().any(|k| name.eq_ignore_ascii_case(k)) {
+            return None;
+        }
+        Some(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Row = (usize, Result<Vec<Vec<String>>, RejectReason>);
+
+    fn rows(sql: &str, chunk: usize) -> (Sql, Vec<Row>) {
+        let data = sql.as_bytes();
+        let s = Sql::open(data, 0, chunk);
+        let mut out = Vec::new();
+        let mut f = Fields::new();
+        for c in s.plan(chunk) {
+            s.parse_chunk(
+                data,
+                &c,
+                TextEncoding::Utf8,
+                usize::MAX,
+                &mut f,
+                &mut |e| match e {
+                    Event::Record {
+                        dataset, fields, ..
+                    } => out.push((dataset, Ok(fields.to_vecs()))),
+                    Event::Reject {
+                        dataset, reason, ..
+                    } => out.push((dataset, Err(reason))),
+                },
+            );
+        }
+        (s, out)
+    }
+
+    fn v(x: &[&[&str]]) -> Vec<Vec<String>> {
+        x.iter()
+            .map(|c| c.iter().map(|s| s.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn mysql_escapes_nulls_and_create_table_columns() {
+        let sql = "-- dump\n/*!40101 SET NAMES utf8 */;\nCREATE TABLE `residents` (\n  `id` int NOT NULL,\n  `name` varchar(50) DEFAULT 'x,y',\n  `note` text,\n  PRIMARY KEY (`id`),\n  KEY `n` (`name`)\n) ENGINE=InnoDB;\nINSERT INTO `residents` VALUES (1,'O\\'Brien','a''b'),(2,'back\\\\slash\\nnew',NULL);\n";
+        let (s, r) = rows(sql, 1 << 20);
+        assert_eq!(s.tables[0].name, "residents");
+        assert_eq!(s.tables[0].columns, ["id", "name", "note"]);
+        assert_eq!(r[0], (0, Ok(v(&[&["1"], &["O'Brien"], &["a'b"]]))));
+        assert_eq!(r[1], (0, Ok(v(&[&["2"], &["back\\slash\nnew"], &[]]))));
+    }
+
+    #[test]
+    fn column_lists_map_onto_table_columns() {
+        let sql =
+            "INSERT INTO t (b, a) VALUES ('1','2');\nINSERT INTO t (a, c) VALUES ('3','4');\n";
+        let (s, r) = rows(sql, 1 << 20);
+        assert_eq!(s.tables[0].columns, ["b", "a", "c"]);
+        assert_eq!(r[0].1, Ok(v(&[&["1"], &["2"], &[]])));
+        assert_eq!(r[1].1, Ok(v(&[&[], &["3"], &["4"]])));
+    }
+
+    #[test]
+    fn positional_inserts_without_create_get_numbered_columns() {
+        let (s, r) = rows("INSERT INTO x VALUES (1,'a'),(2,'b',3);", 1 << 20);
+        assert_eq!(s.tables[0].columns, ["column_1", "column_2"]);
+        assert_eq!(r[1].1, Err(RejectReason::FieldCount));
+    }
+
+    #[test]
+    fn pg_copy_blocks() {
+        let sql = "SET standard_conforming_strings = on;\nCOPY public.people (id, name, note) FROM stdin;\n1\tSi\\303\\242n\t\\N\n2\ta\\tb\\\\c\tx\\ny\n\\.\nCOPY public.other (k) FROM stdin;\n\\.\nINSERT INTO people VALUES (3, 'C:\\dir', NULL);\n";
+        let (s, r) = rows(sql, 1 << 20);
+        assert_eq!(
+            s.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["people", "other"]
+        );
+        assert_eq!(r[0].1, Ok(v(&[&["1"], &["Siân"], &[]])));
+        assert_eq!(r[1].1, Ok(v(&[&["2"], &["a\tb\\c"], &["x\ny"]])));
+        // standard_conforming_strings: the backslash is a plain character.
+        assert_eq!(r[2].1, Ok(v(&[&["3"], &["C:\\dir"], &[]])));
+    }
+
+    #[test]
+    fn truncated_statements_reject_the_last_tuple() {
+        let (_, r) = rows("INSERT INTO t VALUES (1,'a'),(2,'b", 1 << 20);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].1, Err(RejectReason::TruncatedStatement));
+        let (_, r) = rows("COPY t (a, b) FROM stdin;\n1\t2\n3", 1 << 20);
+        assert_eq!(r[1].1, Err(RejectReason::TruncatedStatement));
+    }
+
+    #[test]
+    fn bad_tuples_are_rejected_and_parsing_goes_on() {
+        let (_, r) = rows("INSERT INTO t VALUES (1,'a' 'b'),(2,'c');", 1 << 20);
+        assert_eq!(r[0].1, Err(RejectReason::BadSqlTuple));
+        assert_eq!(r[1].1, Ok(v(&[&["2"], &["c"]])));
+    }
+
+    #[test]
+    fn small_chunks_give_the_same_rows() {
+        let mut sql = String::from("CREATE TABLE t (a text, b text);\n");
+        for i in 0..50 {
+            sql.push_str(&format!(
+                "INSERT INTO t VALUES ({i},'x;y),(z'),({i},'q');\n"
+            ));
+        }
+        sql.push_str("COPY u (a) FROM stdin;\n");
+        for i in 0..100 {
+            sql.push_str(&format!("{i}\n"));
+        }
+        sql.push_str("\\.\n");
+        let (_, whole) = rows(&sql, usize::MAX);
+        assert_eq!(whole.len(), 200);
+        for size in [1, 7, 64, 500] {
+            assert_eq!(rows(&sql, size).1, whole, "chunk size {size}");
+        }
+    }
+}
