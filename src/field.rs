@@ -172,7 +172,10 @@ mod tests {
         let err = "emial".parse::<FieldKind>().unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("'emial'"), "{msg}");
-        assert!(msg.contains("ni_number") && msg.contains("postcode"), "{msg}");
+        assert!(
+            msg.contains("ni_number") && msg.contains("postcode"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -34,11 +34,12 @@ use roaring::RoaringBitmap;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::error::IndexError;
+use super::format::HISTOGRAM_BUCKETS;
 use super::format::{
     FOOTER_LEN, Header, RECORD_LEN, STATS_LEN, Section, read_u32, read_u64, read_uint,
 };
 use super::postings::{Postings, list_end};
-use super::stats::RecipeStats;
+use super::stats::{RecipeStats, histogram_bucket};
 
 /// Where one record lives: which dataset, and which bytes of its dump file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,6 +312,8 @@ impl Segment {
         let mut next_key = 0u64;
         let mut postings_seen = 0u64;
         let mut postings_end = 0usize;
+        let mut largest = 0u64;
+        let mut histogram = [0u64; HISTOGRAM_BUCKETS];
         let buckets = layout.buckets();
         let mut start = read_uint(dir, 0, dw).ok_or("the key directory is unreadable")?;
         if start != 0 {
@@ -352,7 +355,12 @@ impl Segment {
                         list_end(postings, offset).ok_or("a posting list runs past its section")?;
                 }
                 list.check(records)?;
-                postings_seen += list.len() as u64;
+                let len = list.len() as u64;
+                postings_seen += len;
+                largest = largest.max(len);
+                if let Some(slot) = histogram.get_mut(histogram_bucket(len)) {
+                    *slot += 1;
+                }
                 next_key += 1;
             }
             start = end;
@@ -370,6 +378,16 @@ impl Segment {
             ));
         }
 
+        let reserved_clear = self.storage.get(44..48) == Some(&[0; 4])
+            && self.storage.get(52..56) == Some(&[0; 4])
+            && self
+                .section(Section::Stats)
+                .chunks_exact(STATS_LEN)
+                .all(|entry| entry.get(1..8) == Some(&[0; 7]));
+        if !reserved_clear {
+            return Err("reserved bytes are not zero".into());
+        }
+
         let stats = self.recipe_stats();
         let (keys_total, postings_total) = stats
             .iter()
@@ -379,6 +397,19 @@ impl Segment {
         }
         if stats.windows(2).any(|w| w[0].recipe >= w[1].recipe) {
             return Err("the recipe statistics are not in recipe order".into());
+        }
+        let mut stats_histogram = [0u64; HISTOGRAM_BUCKETS];
+        for s in &stats {
+            for (total, n) in stats_histogram.iter_mut().zip(s.histogram) {
+                *total += n;
+            }
+        }
+        let stats_largest = stats.iter().map(|s| s.largest).max().unwrap_or(0);
+        let self_consistent = stats
+            .iter()
+            .all(|s| s.histogram.iter().sum::<u64>() == s.keys && s.largest <= s.postings);
+        if stats_histogram != histogram || stats_largest != largest || !self_consistent {
+            return Err("the recipe statistics do not match the posting lists".into());
         }
 
         for name in self.scope_names() {
