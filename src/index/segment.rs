@@ -1,0 +1,473 @@
+//! Reading a segment: one self-contained, memory-mapped file that answers "which
+//! records carry this key?" in about a microsecond.
+//!
+//! [`Segment::open`] validates the header and section bounds (cheap, whatever the
+//! file size) and touches nothing else; [`Segment::verify`] reads every byte. The
+//! accessors decode with bounds checks, so a damaged file gives errors or empty
+//! answers, never a panic or an out-of-bounds read. The layout is described in
+//! `format`.
+//!
+//! ```
+//! # fn demo() -> Result<(), leakscope::index::IndexError> {
+//! use leakscope::index::{Segment, SegmentWriter};
+//! let dir = std::env::temp_dir().join(format!("leakscope-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).map_err(|e| leakscope::index::IndexError::InvalidInput(e.to_string()))?;
+//! let mut writer = SegmentWriter::new(&dir, 1 << 20, 4)?;
+//! let record = writer.add_record(0, 0, 42)?;
+//! writer.add_keys(&[(0xfeed, 1, record)])?;
+//! let path = dir.join("doc.seg");
+//! writer.finish(&path)?;
+//! let segment = Segment::open(&path)?;
+//! assert_eq!(segment.lookup(0xfeed).iter().collect::<Vec<_>>(), vec![record]);
+//! assert!(segment.lookup(0xbeef).is_empty());
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! # Ok(()) }
+//! # demo().unwrap();
+//! ```
+
+use std::fs::File;
+use std::ops::{Deref, Range};
+use std::path::Path;
+
+use memmap2::Mmap;
+use roaring::RoaringBitmap;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::error::IndexError;
+use super::format::HISTOGRAM_BUCKETS;
+use super::format::{
+    FOOTER_LEN, Header, RECORD_LEN, STATS_LEN, Section, read_u32, read_u64, read_uint,
+};
+use super::postings::{Postings, list_end};
+use super::stats::{RecipeStats, histogram_bucket};
+
+/// Where one record lives: which dataset, and which bytes of its dump file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordEntry {
+    /// The dataset number (the caller's numbering; see the dataset table).
+    pub dataset: u32,
+    /// Byte offset of the record in its (decompressed) dump file.
+    pub offset: u64,
+    /// Length of the record in bytes.
+    pub len: u32,
+}
+
+impl RecordEntry {
+    pub(crate) fn encode(&self) -> [u8; RECORD_LEN] {
+        let mut out = [0u8; RECORD_LEN];
+        out[0..4].copy_from_slice(&self.dataset.to_le_bytes());
+        out[4..12].copy_from_slice(&self.offset.to_le_bytes());
+        out[12..16].copy_from_slice(&self.len.to_le_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<RecordEntry> {
+        Some(RecordEntry {
+            dataset: read_u32(bytes, 0)?,
+            offset: read_u64(bytes, 4)?,
+            len: read_u32(bytes, 12)?,
+        })
+    }
+}
+
+enum Storage {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Deref for Storage {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Storage::Mapped(map) => map,
+            Storage::Owned(bytes) => bytes,
+        }
+    }
+}
+
+struct ScopeSlot {
+    name: Range<usize>,
+    bitmap: Range<usize>,
+}
+
+/// One segment file, opened for lookups.
+pub struct Segment {
+    storage: Storage,
+    what: String,
+    header: Header,
+    /// Scope names (validated UTF-8) and bitmap ranges, sorted by name.
+    scopes: Vec<ScopeSlot>,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("what", &self.what)
+            .field("records", &self.header.record_count)
+            .field("keys", &self.header.key_count)
+            .field("postings", &self.header.posting_count)
+            .finish()
+    }
+}
+
+impl Segment {
+    /// Memory-maps the segment at `path` and validates its header and section bounds.
+    pub fn open(path: &Path) -> Result<Segment, IndexError> {
+        Segment::open_as(path, path.display().to_string())
+    }
+
+    /// Like [`Segment::open`], naming the segment `what` in errors
+    /// (e.g. `segment 0 of /srv/index`).
+    pub fn open_as(path: &Path, what: String) -> Result<Segment, IndexError> {
+        let file = File::open(path).map_err(|e| IndexError::read(what.clone(), e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| IndexError::read(what.clone(), e))?
+            .len();
+        let storage = if len == 0 {
+            // Mapping an empty file fails on some platforms; it is damaged anyway.
+            Storage::Owned(Vec::new())
+        } else {
+            // SAFETY: the map is read-only and every access is bounds-checked against
+            // the length seen here. Segments are written once and never modified in
+            // place, but if another process truncates the file while it is mapped,
+            // reading the lost pages raises SIGBUS; no safe API can prevent that, and
+            // an index is not something leakscope (or anyone) edits in place.
+            let map = unsafe { Mmap::map(&file) }.map_err(|e| IndexError::read(what.clone(), e))?;
+            Storage::Mapped(map)
+        };
+        Segment::new(storage, what)
+    }
+
+    /// A segment held in memory (tests, or bytes from elsewhere).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Segment, IndexError> {
+        Segment::new(Storage::Owned(bytes), "segment (in memory)".to_string())
+    }
+
+    fn new(storage: Storage, what: String) -> Result<Segment, IndexError> {
+        let header = Header::decode(&storage, &what)?;
+        let scopes = parse_scopes(
+            storage.get(header.section(Section::Scopes)).unwrap_or(&[]),
+            header.section(Section::Scopes).start,
+        )
+        .map_err(|detail| IndexError::damaged(&what, detail))?;
+        Ok(Segment {
+            storage,
+            what,
+            header,
+            scopes,
+        })
+    }
+
+    fn section(&self, section: Section) -> &[u8] {
+        self.storage
+            .get(self.header.section(section))
+            .unwrap_or(&[])
+    }
+
+    /// How errors name this segment.
+    pub fn name(&self) -> &str {
+        &self.what
+    }
+
+    /// The records that carry key `hash` (empty if none).
+    #[inline]
+    pub fn lookup(&self, hash: u64) -> Postings<'_> {
+        let layout = self.header.layout;
+        let dir = self.section(Section::Directory);
+        let keys = self.section(Section::Keys);
+        let dw = usize::from(layout.dir_width);
+        let bucket = layout.bucket_of(hash) as usize;
+        let entry = |i: usize| read_uint(dir, i.wrapping_mul(dw), dw);
+        let (Some(start), Some(end)) = (entry(bucket), entry(bucket + 1)) else {
+            return Postings::empty();
+        };
+        if start > end || end > self.header.key_count {
+            return Postings::empty();
+        }
+        let (start, end) = (start as usize, end as usize);
+        let width = layout.entry_width();
+        let sw = usize::from(layout.suffix_width);
+        let target = layout.suffix_of(hash);
+        let suffix = |i: usize| read_uint(keys, i * width, sw).unwrap_or(u64::MAX);
+        // Binary search over the bucket's (few) entries; suffixes are sorted there.
+        let (mut lo, mut hi) = (start, end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if suffix(mid) < target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo < end && suffix(lo) == target {
+            match read_uint(keys, lo * width + sw, usize::from(layout.value_width)) {
+                Some(value) => Postings::from_value(value, self.section(Section::Postings)),
+                None => Postings::empty(),
+            }
+        } else {
+            Postings::empty()
+        }
+    }
+
+    /// Where record `id` lives, or `None` if there is no such record.
+    pub fn record(&self, id: u32) -> Option<RecordEntry> {
+        let pos = (id as usize).checked_mul(RECORD_LEN)?;
+        RecordEntry::decode(self.section(Section::Records).get(pos..pos + RECORD_LEN)?)
+    }
+
+    /// Number of records; record ids are `0..record_count()`.
+    pub fn record_count(&self) -> u32 {
+        // The header check guarantees it fits.
+        self.header.record_count as u32
+    }
+
+    /// Number of distinct keys.
+    pub fn key_count(&self) -> u64 {
+        self.header.key_count
+    }
+
+    /// Number of (key, record) pairs.
+    pub fn posting_count(&self) -> u64 {
+        self.header.posting_count
+    }
+
+    /// The scope bitmap called `name`, `Ok(None)` if there is no such scope.
+    pub fn scope(&self, name: &str) -> Result<Option<RoaringBitmap>, IndexError> {
+        let found = self.scopes.binary_search_by(|slot| {
+            self.storage
+                .get(slot.name.clone())
+                .unwrap_or(&[])
+                .cmp(name.as_bytes())
+        });
+        let Ok(i) = found else {
+            return Ok(None);
+        };
+        let range = self.scopes.get(i).map(|s| s.bitmap.clone()).unwrap_or(0..0);
+        let bytes = self.storage.get(range).unwrap_or(&[]);
+        RoaringBitmap::deserialize_from(bytes)
+            .map(Some)
+            .map_err(|e| {
+                IndexError::damaged(&self.what, format!("scope {name:?} does not decode ({e})"))
+            })
+    }
+
+    /// The names of all scopes, sorted.
+    pub fn scope_names(&self) -> Vec<&str> {
+        self.scopes
+            .iter()
+            .filter_map(|s| std::str::from_utf8(self.storage.get(s.name.clone())?).ok())
+            .collect()
+    }
+
+    /// Per-recipe statistics, by recipe id.
+    pub fn recipe_stats(&self) -> Vec<RecipeStats> {
+        self.section(Section::Stats)
+            .chunks_exact(STATS_LEN)
+            .filter_map(RecipeStats::decode)
+            .collect()
+    }
+
+    /// The dataset table, exactly as the writer was given it.
+    pub fn datasets_bytes(&self) -> &[u8] {
+        self.section(Section::Datasets)
+    }
+
+    /// Size of the segment file.
+    pub fn size_bytes(&self) -> u64 {
+        self.storage.len() as u64
+    }
+
+    /// The footer checksum (as stored; [`Segment::verify`] checks it).
+    pub fn checksum(&self) -> u64 {
+        let footer = self.storage.len() - FOOTER_LEN;
+        read_u64(&self.storage, footer).unwrap_or(0)
+    }
+
+    /// Reads the whole file: checks the checksum, then that every structure decodes
+    /// and agrees with the header. Costs a pass over the file.
+    pub fn verify(&self) -> Result<(), IndexError> {
+        let bytes: &[u8] = &self.storage;
+        let footer = bytes.len() - FOOTER_LEN;
+        let computed = xxh3_64(bytes.get(..footer).unwrap_or(&[]));
+        if computed != self.checksum() {
+            return Err(IndexError::damaged(&self.what, "checksum mismatch"));
+        }
+        self.check_structure()
+            .map_err(|detail| IndexError::damaged(&self.what, detail))
+    }
+
+    fn check_structure(&self) -> Result<(), String> {
+        let layout = self.header.layout;
+        let dir = self.section(Section::Directory);
+        let keys = self.section(Section::Keys);
+        let postings = self.section(Section::Postings);
+        let dw = usize::from(layout.dir_width);
+        let width = layout.entry_width();
+        let sw = usize::from(layout.suffix_width);
+        let vw = usize::from(layout.value_width);
+        let records = self.header.record_count;
+
+        let mut next_key = 0u64;
+        let mut postings_seen = 0u64;
+        let mut postings_end = 0usize;
+        let mut largest = 0u64;
+        let mut histogram = [0u64; HISTOGRAM_BUCKETS];
+        let buckets = layout.buckets();
+        let mut start = read_uint(dir, 0, dw).ok_or("the key directory is unreadable")?;
+        if start != 0 {
+            return Err("the key directory does not start at the first key".into());
+        }
+        for bucket in 0..buckets {
+            let end = read_uint(dir, (bucket as usize + 1) * dw, dw)
+                .ok_or("the key directory is unreadable")?;
+            if end < start || end > self.header.key_count {
+                return Err("the key directory is out of order".into());
+            }
+            let mut prev_suffix: Option<u64> = None;
+            for i in start as usize..end as usize {
+                let suffix = read_uint(keys, i * width, sw).ok_or("the key table is unreadable")?;
+                // Where suffix and bucket overlap, their shared bits must agree.
+                let overlap = sw as u32 * 8 + u32::from(layout.dir_bits) - 64;
+                let hash_bits_ok = overlap == 0
+                    || suffix >> (64 - u32::from(layout.dir_bits))
+                        == bucket & ((1u64 << overlap) - 1);
+                if !hash_bits_ok {
+                    return Err("a key is filed under the wrong directory bucket".into());
+                }
+                if prev_suffix.is_some_and(|p| p >= suffix) {
+                    return Err("the key table is not sorted".into());
+                }
+                prev_suffix = Some(suffix);
+                let value =
+                    read_uint(keys, i * width + sw, vw).ok_or("the key table is unreadable")?;
+                let list = Postings::from_value(value, postings);
+                if list.is_empty() {
+                    return Err("a key has no readable postings".into());
+                }
+                if value & 1 == 1 {
+                    let offset = (value >> 1) as usize;
+                    if offset != postings_end {
+                        return Err("posting lists are not laid out in key order".into());
+                    }
+                    postings_end =
+                        list_end(postings, offset).ok_or("a posting list runs past its section")?;
+                }
+                list.check(records)?;
+                let len = list.len() as u64;
+                postings_seen += len;
+                largest = largest.max(len);
+                if let Some(slot) = histogram.get_mut(histogram_bucket(len)) {
+                    *slot += 1;
+                }
+                next_key += 1;
+            }
+            start = end;
+        }
+        if next_key != self.header.key_count {
+            return Err("the key directory does not cover every key".into());
+        }
+        if postings_end != postings.len() {
+            return Err("the postings section has trailing bytes".into());
+        }
+        if postings_seen != self.header.posting_count {
+            return Err(format!(
+                "the key table holds {postings_seen} postings, the header says {}",
+                self.header.posting_count
+            ));
+        }
+
+        let reserved_clear = self.storage.get(44..48) == Some(&[0; 4])
+            && self.storage.get(52..56) == Some(&[0; 4])
+            && self
+                .section(Section::Stats)
+                .chunks_exact(STATS_LEN)
+                .all(|entry| entry.get(1..8) == Some(&[0; 7]));
+        if !reserved_clear {
+            return Err("reserved bytes are not zero".into());
+        }
+
+        let stats = self.recipe_stats();
+        let (keys_total, postings_total) = stats
+            .iter()
+            .fold((0u64, 0u64), |(k, p), s| (k + s.keys, p + s.postings));
+        if keys_total != self.header.key_count || postings_total != self.header.posting_count {
+            return Err("the recipe statistics do not add up to the header's counts".into());
+        }
+        if stats.windows(2).any(|w| w[0].recipe >= w[1].recipe) {
+            return Err("the recipe statistics are not in recipe order".into());
+        }
+        let mut stats_histogram = [0u64; HISTOGRAM_BUCKETS];
+        for s in &stats {
+            for (total, n) in stats_histogram.iter_mut().zip(s.histogram) {
+                *total += n;
+            }
+        }
+        let stats_largest = stats.iter().map(|s| s.largest).max().unwrap_or(0);
+        let self_consistent = stats
+            .iter()
+            .all(|s| s.histogram.iter().sum::<u64>() == s.keys && s.largest <= s.postings);
+        if stats_histogram != histogram || stats_largest != largest || !self_consistent {
+            return Err("the recipe statistics do not match the posting lists".into());
+        }
+
+        for name in self.scope_names() {
+            let bitmap = self
+                .scope(name)
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            if bitmap.max().is_some_and(|m| u64::from(m) >= records) {
+                return Err(format!("scope {name:?} names a record that does not exist"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses the scope section: count u32, then per scope name length u32, name,
+/// bitmap length u64, bitmap. `base` is the section's offset in the file.
+fn parse_scopes(bytes: &[u8], base: usize) -> Result<Vec<ScopeSlot>, String> {
+    let bad = || "the scope table is malformed".to_string();
+    let count = read_u32(bytes, 0).ok_or_else(bad)?;
+    let mut pos = 4usize;
+    // Each scope takes at least 12 bytes, which bounds the allocation.
+    if count as usize > bytes.len() / 12 {
+        return Err(bad());
+    }
+    let mut slots = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let name_len = read_u32(bytes, pos).ok_or_else(bad)? as usize;
+        let name = pos + 4..(pos + 4).checked_add(name_len).ok_or_else(bad)?;
+        let name_bytes = bytes.get(name.clone()).ok_or_else(bad)?;
+        std::str::from_utf8(name_bytes).map_err(|_| bad())?;
+        let bitmap_len = read_u64(bytes, name.end).ok_or_else(bad)?;
+        let bitmap_start = name.end + 8;
+        let bitmap_end = usize::try_from(bitmap_len)
+            .ok()
+            .and_then(|l| bitmap_start.checked_add(l))
+            .filter(|&end| end <= bytes.len())
+            .ok_or_else(bad)?;
+        if let Some(prev) = slots
+            .last()
+            .and_then(|p: &ScopeSlot| bytes.get(p.name.clone()))
+            && prev >= name_bytes
+        {
+            return Err("the scope table is not sorted".into());
+        }
+        slots.push(ScopeSlot {
+            name,
+            bitmap: bitmap_start..bitmap_end,
+        });
+        pos = bitmap_end;
+    }
+    if pos != bytes.len() {
+        return Err(bad());
+    }
+    // Stored relative to the file, so accessors slice the whole map.
+    for slot in &mut slots {
+        slot.name = base + slot.name.start..base + slot.name.end;
+        slot.bitmap = base + slot.bitmap.start..base + slot.bitmap.end;
+    }
+    Ok(slots)
+}
