@@ -342,9 +342,9 @@ pub fn compare<'q>(query: &'q Person, record: &Person) -> Comparisons<'q> {
     }) {
         out.set(FieldFamily::MiddleName, outcome, value.map(Agreed::Text));
     }
-    if let Some((outcome, value)) =
-        best_pair(&query.last_names, &record.last_names, |a, b| family_pair(a, b))
-    {
+    if let Some((outcome, value)) = best_pair(&query.last_names, &record.last_names, |a, b| {
+        family_pair(a, b)
+    }) {
         out.set(FieldFamily::LastName, outcome, value.map(Agreed::Text));
     }
     if let Some((outcome, value)) = compare_dob(&query.dobs, &record.dobs) {
@@ -439,8 +439,9 @@ fn given_pair(a: &str, b: &str) -> Outcome {
 /// Given names, with a second look at middle names: people go by their middle name
 /// (`James Paul Smith` known as Paul), and forms put it in the first-name box.
 fn compare_given<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, Option<&'q str>)> {
-    let (outcome, value) =
-        best_pair(&query.first_names, &record.first_names, |a, b| given_pair(a, b))?;
+    let (outcome, value) = best_pair(&query.first_names, &record.first_names, |a, b| {
+        given_pair(a, b)
+    })?;
     if outcome <= Outcome::MiddleName || outcome == Outcome::Missing {
         return Some((outcome, value));
     }
@@ -479,8 +480,8 @@ fn family_pair(a: &str, b: &str) -> Outcome {
     }
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     // A double-barrelled name taken or dropped at marriage keeps the other part whole.
-    let contained = short.len() >= MIN_CONTAINED_NAME
-        && (long.starts_with(short) || long.ends_with(short));
+    let contained =
+        short.len() >= MIN_CONTAINED_NAME && (long.starts_with(short) || long.ends_with(short));
     if contained || jaro_winkler(a, b) >= FAMILY_NAME_JW {
         Outcome::Fuzzy
     } else if phonetic_match(a, b) {
@@ -657,9 +658,8 @@ fn street_pair(a: &str, b: &str) -> StreetRelation {
 /// of each without saying which belong together, so each part is compared on its own
 /// (best pair) and the parts are then read together.
 fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, Option<&'q str>)> {
-    let query_has = !query.postcodes.is_empty()
-        || !query.streets.is_empty()
-        || !query.house_numbers.is_empty();
+    let query_has =
+        !query.postcodes.is_empty() || !query.streets.is_empty() || !query.house_numbers.is_empty();
     let record_has = !record.postcodes.is_empty()
         || !record.streets.is_empty()
         || !record.house_numbers.is_empty();
@@ -683,8 +683,8 @@ fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, O
         }
         postcode = Some(best);
     }
-    let same_house = (!query.house_numbers.is_empty() && !record.house_numbers.is_empty())
-        .then(|| {
+    let same_house =
+        (!query.house_numbers.is_empty() && !record.house_numbers.is_empty()).then(|| {
             query
                 .house_numbers
                 .iter()
@@ -698,10 +698,7 @@ fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, O
             .min()
             .unwrap_or(StreetRelation::Different)
     });
-    let street_agrees = matches!(
-        street,
-        Some(StreetRelation::Same | StreetRelation::Similar)
-    );
+    let street_agrees = matches!(street, Some(StreetRelation::Same | StreetRelation::Similar));
 
     if let Some((Outcome::Exact, value)) = postcode {
         let outcome = match (same_house, street) {
@@ -816,7 +813,15 @@ fn nickname_match(a: &str, b: &str) -> bool {
     const GROUPS: &[&[&str]] = &[
         &["william", "bill", "billy", "will", "willie", "liam"],
         &["robert", "bob", "bobby", "rob", "robbie", "bert"],
-        &["elizabeth", "liz", "lizzie", "beth", "betty", "eliza", "libby"],
+        &[
+            "elizabeth",
+            "liz",
+            "lizzie",
+            "beth",
+            "betty",
+            "eliza",
+            "libby",
+        ],
         &["margaret", "maggie", "peggy", "meg", "marge"],
         &["james", "jim", "jimmy", "jamie"],
         &["richard", "dick", "rick", "ricky", "richie"],
@@ -862,7 +867,8 @@ fn crude_phonetic(name: &str) -> String {
     let mut last = class(first);
     for c in letters {
         let this = class(c);
-        if this.is_some() && this != last
+        if this.is_some()
+            && this != last
             && let Some(digit) = this
         {
             code.push(digit);
@@ -1027,13 +1033,31 @@ mod tests {
                 Outcome::StreetVariant,
             ),
             (address(&[], &[], &["SW1A1AA"]), Outcome::Postcode),
-            (address(&["14"], &["high street"], &["SW1A1AA"]), Outcome::OtherHouse),
-            (address(&["12"], &["high street"], &["SW1A1AB"]), Outcome::StreetAndHouse),
-            (address(&["3"], &["low road"], &["SW1A1ZZ"]), Outcome::Sector),
-            (address(&["3"], &["low road"], &["SW1A2ZZ"]), Outcome::District),
-            (address(&["3"], &["low road"], &["N16XY"]), Outcome::Disagree),
+            (
+                address(&["14"], &["high street"], &["SW1A1AA"]),
+                Outcome::OtherHouse,
+            ),
+            (
+                address(&["12"], &["high street"], &["SW1A1AB"]),
+                Outcome::StreetAndHouse,
+            ),
+            (
+                address(&["3"], &["low road"], &["SW1A1ZZ"]),
+                Outcome::Sector,
+            ),
+            (
+                address(&["3"], &["low road"], &["SW1A2ZZ"]),
+                Outcome::District,
+            ),
+            (
+                address(&["3"], &["low road"], &["N16XY"]),
+                Outcome::Disagree,
+            ),
             (address(&[], &["high street"], &[]), Outcome::Street),
-            (address(&["12"], &["high street"], &[]), Outcome::StreetAndHouse),
+            (
+                address(&["12"], &["high street"], &[]),
+                Outcome::StreetAndHouse,
+            ),
             (address(&["12"], &["low road"], &[]), Outcome::Disagree),
             (address(&["12"], &[], &[]), Outcome::Missing),
         ];
@@ -1161,19 +1185,21 @@ mod tests {
             list("[A-Z]{1,2}[0-9]{1,2}[0-9][A-Z]{2}|[0-9]{5}"),
             list("[ -~]{0,14}"),
         )
-            .prop_map(|(first, last, dobs, houses, streets, postcodes, emails)| Person {
-                first_names: first,
-                last_names: last,
-                dobs: dobs
-                    .into_iter()
-                    .map(|(year, month, day)| Date { year, month, day })
-                    .collect(),
-                house_numbers: houses,
-                streets,
-                postcodes,
-                identifiers: emails.into_iter().map(|e| (FieldKind::Email, e)).collect(),
-                ..Person::default()
-            })
+            .prop_map(
+                |(first, last, dobs, houses, streets, postcodes, emails)| Person {
+                    first_names: first,
+                    last_names: last,
+                    dobs: dobs
+                        .into_iter()
+                        .map(|(year, month, day)| Date { year, month, day })
+                        .collect(),
+                    house_numbers: houses,
+                    streets,
+                    postcodes,
+                    identifiers: emails.into_iter().map(|e| (FieldKind::Email, e)).collect(),
+                    ..Person::default()
+                },
+            )
     }
 
     proptest! {

@@ -126,10 +126,7 @@ mod tests {
 
     #[test]
     fn agreed_lists_agreeing_families_strongest_first() {
-        assert_eq!(
-            evidence().agreed(),
-            ["email", "dob", "first_name~nickname"]
-        );
+        assert_eq!(evidence().agreed(), ["email", "dob", "first_name~nickname"]);
     }
 
     #[test]

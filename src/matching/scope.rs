@@ -132,7 +132,9 @@ pub enum ScopeProblem {
         to: u16,
     },
     /// A `has:` value that is no data class.
-    #[error("'{0}' is not a data class; use a field kind (email, dob, postcode, …) or other:COLUMN")]
+    #[error(
+        "'{0}' is not a data class; use a field kind (email, dob, postcode, …) or other:COLUMN"
+    )]
     BadClass(String),
     /// A `"` that is never closed.
     #[error("unterminated quote")]
@@ -603,7 +605,9 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
             },
         }
     }
-    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+    pattern
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
 fn years_of<S: AsRef<str>>(names: &[S]) -> impl Iterator<Item = (&str, u16)> {
@@ -751,10 +755,7 @@ mod tests {
             parse("(dataset:a OR dataset:b) And has:email"),
             and(or(atom("dataset:a"), atom("dataset:b")), atom("has:email"))
         );
-        assert_eq!(
-            parse("not not has:dob"),
-            not(not(atom("has:dob")))
-        );
+        assert_eq!(parse("not not has:dob"), not(not(atom("has:dob"))));
     }
 
     #[test]
@@ -769,10 +770,18 @@ mod tests {
         let cases: &[(&str, ScopeProblem, usize)] = &[
             ("", ScopeProblem::Empty, 1),
             ("dataset:a and", ScopeProblem::ExpectedTerm, 14),
-            ("dataset:a has:dob", ScopeProblem::ExpectedOperator("has:dob".into()), 11),
+            (
+                "dataset:a has:dob",
+                ScopeProblem::ExpectedOperator("has:dob".into()),
+                11,
+            ),
             ("dataset:a)", ScopeProblem::UnmatchedClose, 10),
             ("datset:a", ScopeProblem::UnknownTerm("datset:a".into()), 1),
-            ("council.csv", ScopeProblem::UnknownTerm("council.csv".into()), 1),
+            (
+                "council.csv",
+                ScopeProblem::UnknownTerm("council.csv".into()),
+                1,
+            ),
             ("dataset:", ScopeProblem::MissingValue("dataset"), 1),
             ("year:20x0", ScopeProblem::BadYear("20x0".into()), 1),
             ("year:99999", ScopeProblem::BadYear("99999".into()), 1),
@@ -906,14 +915,16 @@ mod tests {
     }
 
     fn arb_scope() -> impl Strategy<Value = Scope> {
-        arb_atom().prop_map(Scope::Atom).prop_recursive(6, 40, 2, |inner| {
-            prop_oneof![
-                inner.clone().prop_map(|s| Scope::Not(Box::new(s))),
-                (inner.clone(), inner.clone())
-                    .prop_map(|(a, b)| Scope::And(Box::new(a), Box::new(b))),
-                (inner.clone(), inner).prop_map(|(a, b)| Scope::Or(Box::new(a), Box::new(b))),
-            ]
-        })
+        arb_atom()
+            .prop_map(Scope::Atom)
+            .prop_recursive(6, 40, 2, |inner| {
+                prop_oneof![
+                    inner.clone().prop_map(|s| Scope::Not(Box::new(s))),
+                    (inner.clone(), inner.clone())
+                        .prop_map(|(a, b)| Scope::And(Box::new(a), Box::new(b))),
+                    (inner.clone(), inner).prop_map(|(a, b)| Scope::Or(Box::new(a), Box::new(b))),
+                ]
+            })
     }
 
     proptest! {

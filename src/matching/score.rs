@@ -102,7 +102,11 @@ const DEFAULT_RULES: &[(FieldFamily, Outcome, Rule)] = &[
     // names hold ~2% of people); a name seen in 1 of 20,000 records is as rare as we
     // trust a count to say. Data entry keeps the name 90% of the time; the rest is
     // nicknames, typos, middle names used as first, initials.
-    (F::FirstName, O::Exact, Rule::frequency(0.90, 0.01, 1.0, 5e-5)),
+    (
+        F::FirstName,
+        O::Exact,
+        Rule::frequency(0.90, 0.01, 1.0, 5e-5),
+    ),
     (F::FirstName, O::Nickname, Rule::fixed(0.04, 0.002)),
     (F::FirstName, O::Fuzzy, Rule::fixed(0.03, 0.003)),
     (F::FirstName, O::MiddleName, Rule::fixed(0.02, 0.001)),
@@ -113,14 +117,22 @@ const DEFAULT_RULES: &[(FieldFamily, Outcome, Rule)] = &[
     // strong evidence against.
     (F::FirstName, O::Disagree, Rule::fixed(0.02, 0.98)),
     // Middle names are often dropped (then missing, weightless) but rarely wrong.
-    (F::MiddleName, O::Exact, Rule::frequency(0.70, 0.02, 1.0, 1e-4)),
+    (
+        F::MiddleName,
+        O::Exact,
+        Rule::frequency(0.70, 0.02, 1.0, 1e-4),
+    ),
     (F::MiddleName, O::Initial, Rule::fixed(0.90, 0.07)),
     (F::MiddleName, O::Fuzzy, Rule::fixed(0.05, 0.005)),
     (F::MiddleName, O::Disagree, Rule::fixed(0.05, 0.95)),
     // Family names: ~1 in 500 random pairs share one (Smith alone is ~1%). 6% of
     // people change it over the 15 years an archive spans (marriage, divorce), so
     // disagreeing is only moderate evidence against.
-    (F::LastName, O::Exact, Rule::frequency(0.88, 0.002, 1.0, 5e-5)),
+    (
+        F::LastName,
+        O::Exact,
+        Rule::frequency(0.88, 0.002, 1.0, 5e-5),
+    ),
     (F::LastName, O::Fuzzy, Rule::fixed(0.04, 0.002)),
     (F::LastName, O::Phonetic, Rule::fixed(0.02, 0.004)),
     (F::LastName, O::Disagree, Rule::fixed(0.06, 0.99)),
@@ -138,13 +150,29 @@ const DEFAULT_RULES: &[(FieldFamily, Outcome, Rule)] = &[
     // Addresses: about half the people in a 2006–2020 archive have moved since, so
     // agreement is likely but disagreement weak (-1.3 bits). A postcode holds ~1 in
     // 30,000 records of a city archive, a house about 1 in 12 of its postcode.
-    (F::Address, O::Exact, Rule::frequency(0.45, 2.4e-6, 0.08, 1e-7)),
-    (F::Address, O::StreetVariant, Rule::frequency(0.05, 2.4e-6, 0.08, 1e-7)),
-    (F::Address, O::Postcode, Rule::frequency(0.50, 3e-5, 1.0, 1e-6)),
+    (
+        F::Address,
+        O::Exact,
+        Rule::frequency(0.45, 2.4e-6, 0.08, 1e-7),
+    ),
+    (
+        F::Address,
+        O::StreetVariant,
+        Rule::frequency(0.05, 2.4e-6, 0.08, 1e-7),
+    ),
+    (
+        F::Address,
+        O::Postcode,
+        Rule::frequency(0.50, 3e-5, 1.0, 1e-6),
+    ),
     (F::Address, O::StreetAndHouse, Rule::fixed(0.03, 1e-5)),
     // Street names repeat across towns (every town has a High Street).
     (F::Address, O::Street, Rule::fixed(0.30, 5e-3)),
-    (F::Address, O::OtherHouse, Rule::frequency(0.01, 3e-5, 1.0, 1e-6)),
+    (
+        F::Address,
+        O::OtherHouse,
+        Rule::frequency(0.01, 3e-5, 1.0, 1e-6),
+    ),
     (F::Address, O::Sector, Rule::fixed(0.03, 1e-3)),
     (F::Address, O::District, Rule::fixed(0.04, 8e-3)),
     (F::Address, O::Disagree, Rule::fixed(0.40, 0.99)),
@@ -301,9 +329,7 @@ impl Weights {
                 // 2^prior is one over the number of people in the index.
                 let per_person = rule.u * prior.exp2();
                 let u = match share {
-                    Some((count, share)) if count > self.shared_identifier => {
-                        per_person.max(share)
-                    }
+                    Some((count, share)) if count > self.shared_identifier => per_person.max(share),
                     _ => per_person,
                 };
                 (rule.m / u).log2()
@@ -400,7 +426,12 @@ fn iso_date(date: crate::normalize::Date, buf: &mut [u8; 10]) -> Option<&str> {
 }
 
 /// Scores one candidate record against the query and explains the result.
-pub fn score(query: &Person, record: &Person, freq: &Frequencies<'_>, weights: &Weights) -> Evidence {
+pub fn score(
+    query: &Person,
+    record: &Person,
+    freq: &Frequencies<'_>,
+    weights: &Weights,
+) -> Evidence {
     let mut evidence = Evidence::default();
     score_into(query, record, freq, weights, &mut evidence);
     evidence
@@ -497,6 +528,476 @@ impl Thresholds {
             Verdict::Possible
         } else {
             Verdict::NotFound
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldKind;
+    use crate::normalize::Date;
+    use proptest::prelude::*;
+
+    const TOTAL: u64 = 1_000_000;
+
+    /// Posting-list lengths of a million-record council archive.
+    fn counts(family: FieldFamily, value: &str) -> Option<u64> {
+        let count = match (family, value) {
+            (F::FirstName, "john") => 12_000,
+            (F::FirstName, "jane") => 4_000,
+            (F::FirstName, "william") => 6_000,
+            (F::FirstName, "mary") => 5_000,
+            (F::LastName, "smith") => 10_000,
+            (F::LastName, "doe") => 300,
+            (F::LastName, "featherstonehaugh") => 3,
+            (F::Dob, "1900-01-01") => 40_000,
+            (F::Dob, _) => 35,
+            (F::Address, "SW1A1AA") => 40,
+            (F::Email, "none@none.com") => 5_000,
+            (F::Email | F::Phone | F::NiNumber, _) => 2,
+            _ => return None,
+        };
+        Some(count)
+    }
+
+    fn freq() -> Frequencies<'static> {
+        Frequencies {
+            total: TOTAL,
+            count: &counts,
+        }
+    }
+
+    fn s(v: &str) -> Vec<String> {
+        vec![v.to_string()]
+    }
+
+    fn dob(year: u16, month: u8, day: u8) -> Vec<Date> {
+        vec![Date { year, month, day }]
+    }
+
+    /// Jane Doe as a register row, already normalised.
+    fn jane() -> Person {
+        Person {
+            first_names: s("jane"),
+            last_names: s("doe"),
+            dobs: dob(1980, 2, 3),
+            genders: vec![b'f'],
+            house_numbers: s("10"),
+            streets: s("downing street"),
+            postcodes: s("SW1A1AA"),
+            identifiers: vec![
+                (FieldKind::Email, "jane.doe@example.com".into()),
+                (FieldKind::Phone, "+447911123456".into()),
+            ],
+            ..Person::default()
+        }
+    }
+
+    fn probability(query: &Person, record: &Person) -> Evidence {
+        score(query, record, &freq(), &Weights::default())
+    }
+
+    fn assert_at_least(e: &Evidence, p: f64) {
+        assert!(
+            e.probability >= p,
+            "{} < {p}: {}",
+            e.probability,
+            e.summary()
+        );
+    }
+
+    fn assert_below(e: &Evidence, p: f64) {
+        assert!(
+            e.probability < p,
+            "{} >= {p}: {}",
+            e.probability,
+            e.summary()
+        );
+    }
+
+    #[test]
+    fn nickname_typo_and_reformatted_phone_is_exposed() {
+        // Register: "Bill Smyth, 03/02/1980, 10 Downing St, sw1a 1aa, 07911 123456".
+        let query = Person {
+            first_names: s("bill"),
+            last_names: s("smyth"),
+            dobs: dob(1980, 2, 3),
+            house_numbers: s("10"),
+            streets: s("downing st"),
+            postcodes: s("SW1A1AA"),
+            identifiers: vec![(FieldKind::Phone, "+447911123456".into())],
+            ..Person::default()
+        };
+        // Dump: "WILLIAM SMITH, 1980-02-03, 10 Downing Street, SW1A 1AA, +44 7911 123456".
+        let record = Person {
+            first_names: s("william"),
+            last_names: s("smith"),
+            dobs: dob(1980, 2, 3),
+            genders: vec![b'm'],
+            house_numbers: s("10"),
+            streets: s("downing street"),
+            postcodes: s("SW1A1AA"),
+            identifiers: vec![
+                (FieldKind::Phone, "+447911123456".into()),
+                (FieldKind::Email, "bill@example.com".into()),
+            ],
+            ..Person::default()
+        };
+        let e = probability(&query, &record);
+        assert_at_least(&e, 0.9);
+        assert_eq!(
+            e.agreed(),
+            [
+                "phone",
+                "address",
+                "dob",
+                "first_name~nickname",
+                "last_name~phonetic"
+            ]
+        );
+        // Without the phone the names, date and address still suffice.
+        let mut no_phone = query.clone();
+        no_phone.identifiers.clear();
+        assert_at_least(&probability(&no_phone, &record), 0.9);
+    }
+
+    #[test]
+    fn same_name_different_dob_is_not_exposed() {
+        let query = Person {
+            first_names: s("john"),
+            last_names: s("smith"),
+            dobs: dob(1980, 2, 3),
+            postcodes: s("N16XY"),
+            ..Person::default()
+        };
+        let record = Person {
+            dobs: dob(1975, 6, 19),
+            postcodes: s("E17AB"),
+            ..query.clone()
+        };
+        assert_below(&probability(&query, &record), 0.5);
+        // Father and son of one name at one address: still not the same person.
+        let son = Person {
+            postcodes: s("N16XY"),
+            ..record
+        };
+        assert_below(&probability(&query, &son), 0.9);
+    }
+
+    #[test]
+    fn twin_is_not_exposed() {
+        let twin = Person {
+            first_names: s("mary"),
+            ..jane()
+        };
+        let mut query = jane();
+        query.identifiers.clear();
+        let mut record = twin;
+        record.identifiers.clear();
+        let e = probability(&query, &record);
+        assert_below(&e, 0.9);
+        assert!(e.capped > 0.0, "{}", e.summary());
+        // Even with the rarest surname.
+        query.last_names = s("featherstonehaugh");
+        record.last_names = s("featherstonehaugh");
+        assert_below(&probability(&query, &record), 0.9);
+    }
+
+    #[test]
+    fn family_member_at_same_address_is_not_found() {
+        let mut query = jane();
+        query.identifiers.clear();
+        let father = Person {
+            first_names: s("john"),
+            dobs: dob(1952, 11, 30),
+            genders: vec![b'm'],
+            ..query.clone()
+        };
+        assert_below(&probability(&query, &father), 0.5);
+    }
+
+    #[test]
+    fn married_name_change_is_still_exposed() {
+        let query = Person {
+            last_names: s("smith"),
+            postcodes: s("E17AB"),
+            house_numbers: s("3"),
+            ..jane()
+        };
+        let record = jane();
+        let e = probability(&query, &record);
+        assert_at_least(&e, 0.9);
+        assert!(
+            e.fields
+                .iter()
+                .any(|f| f.family == F::LastName && f.outcome == O::Disagree && f.weight < -2.0)
+        );
+        // Same first name, date of birth and address, no email: still her.
+        let mut no_ids = query.clone();
+        no_ids.identifiers.clear();
+        no_ids.postcodes = s("SW1A1AA");
+        no_ids.house_numbers = s("10");
+        assert_at_least(&probability(&no_ids, &record), 0.9);
+    }
+
+    fn last_name_weight(e: &Evidence) -> f64 {
+        e.fields
+            .iter()
+            .find(|f| f.family == F::LastName)
+            .map_or(f64::NAN, |f| f.weight)
+    }
+
+    #[test]
+    fn rare_surname_weighs_more_than_smith() {
+        let person = |last: &str| Person {
+            first_names: s("john"),
+            last_names: s(last),
+            ..Person::default()
+        };
+        let smith = probability(&person("smith"), &person("smith"));
+        let rare = probability(&person("featherstonehaugh"), &person("featherstonehaugh"));
+        assert!(last_name_weight(&rare) > last_name_weight(&smith) + 5.0);
+        assert!(rare.probability > smith.probability);
+        // Unknown frequency: the default sits in between.
+        let unknown = score(
+            &person("smith"),
+            &person("smith"),
+            &Frequencies::with_total(TOTAL),
+            &Weights::default(),
+        );
+        assert!(last_name_weight(&unknown) > last_name_weight(&smith));
+        assert!(last_name_weight(&unknown) < last_name_weight(&rare));
+    }
+
+    #[test]
+    fn strong_identifiers() {
+        let email_only = Person {
+            identifiers: vec![(FieldKind::Email, "jane.doe@example.com".into())],
+            ..Person::default()
+        };
+        assert_at_least(&probability(&email_only, &jane()), 0.9);
+        let phone_only = Person {
+            identifiers: vec![(FieldKind::Phone, "+447911123456".into())],
+            ..Person::default()
+        };
+        assert_at_least(&probability(&phone_only, &jane()), 0.9);
+        // A placeholder shared by 5,000 records proves nothing.
+        let placeholder = Person {
+            identifiers: vec![(FieldKind::Email, "none@none.com".into())],
+            ..Person::default()
+        };
+        let record = Person {
+            identifiers: placeholder.identifiers.clone(),
+            ..jane()
+        };
+        assert_below(&probability(&placeholder, &record), 0.5);
+    }
+
+    #[test]
+    fn ni_number_disagreeing_is_strong_but_email_weak() {
+        let mut query = jane();
+        query.identifiers = vec![(FieldKind::NiNumber, "AB123456".into())];
+        let mut record = jane();
+        record.identifiers = vec![(FieldKind::NiNumber, "CD654321".into())];
+        let with_ni = probability(&query, &record);
+        query.identifiers = vec![(FieldKind::Email, "jane@new.example".into())];
+        let with_email = probability(&query, &jane());
+        let weight = |e: &Evidence, family| {
+            e.fields
+                .iter()
+                .find(|f| f.family == family)
+                .map_or(f64::NAN, |f| f.weight)
+        };
+        assert!(weight(&with_ni, F::NiNumber) < -6.0);
+        assert!(weight(&with_email, F::Email) > -2.0 && weight(&with_email, F::Email) < 0.0);
+        assert_at_least(&with_email, 0.9);
+        assert!(with_ni.probability < with_email.probability);
+    }
+
+    #[test]
+    fn placeholder_dob_weighs_less() {
+        let person = |d: Vec<Date>| Person {
+            last_names: s("doe"),
+            dobs: d,
+            ..Person::default()
+        };
+        let real = probability(&person(dob(1980, 2, 3)), &person(dob(1980, 2, 3)));
+        let placeholder = probability(&person(dob(1900, 1, 1)), &person(dob(1900, 1, 1)));
+        assert!(real.log_odds > placeholder.log_odds + 8.0);
+    }
+
+    #[test]
+    fn nothing_in_common_is_not_found_and_explanations_hold_no_values() {
+        let nobody = Person::default();
+        let e = probability(&nobody, &jane());
+        assert_below(&e, 0.01);
+        assert!(e.fields.iter().all(|f| f.outcome == O::Missing));
+        let e = probability(&jane(), &jane());
+        let line = e.summary();
+        for value in ["jane", "doe", "SW1A", "07911", "7911", "example", "1980"] {
+            assert!(!line.contains(value), "{line}");
+        }
+        assert!(line.starts_with("email exact (+"), "{line}");
+    }
+
+    #[test]
+    fn prior_follows_index_size_within_bounds() {
+        let w = Weights::default();
+        assert_eq!(w.prior(0), w.unknown_prior);
+        assert!((w.prior(1 << 21) - -20.0).abs() < 1e-9);
+        assert_eq!(w.prior(10), w.max_prior);
+        assert_eq!(w.prior(u64::MAX), w.min_prior);
+    }
+
+    #[test]
+    fn score_into_reuses_and_matches_score() {
+        let mut out = probability(&jane(), &Person::default());
+        score_into(&jane(), &jane(), &freq(), &Weights::default(), &mut out);
+        assert_eq!(out, probability(&jane(), &jane()));
+    }
+
+    #[test]
+    fn invalid_rules_are_ignored() {
+        let mut w = Weights::default();
+        w.set_rule(F::Email, O::Exact, Rule::fixed(0.0, 0.5));
+        assert_eq!(w.rule(F::Email, O::Exact), None);
+        w.set_rule(F::Email, O::Exact, Rule::fixed(f64::NAN, 0.5));
+        assert_eq!(w.rule(F::Email, O::Exact), None);
+        let e = score(&jane(), &jane(), &freq(), &w);
+        assert!(e.probability.is_finite());
+    }
+
+    #[test]
+    fn iso_dates_for_frequency_lookups() {
+        let mut buf = [0; 10];
+        let d = Date {
+            year: 987,
+            month: 2,
+            day: 3,
+        };
+        assert_eq!(iso_date(d, &mut buf), Some("0987-02-03"));
+        let far = Date {
+            year: 12_000,
+            month: 1,
+            day: 1,
+        };
+        assert_eq!(iso_date(far, &mut buf), None);
+    }
+
+    fn arb_person() -> impl Strategy<Value = Person> {
+        let names = |re: &'static str| proptest::collection::vec(re, 0..2);
+        (
+            names("john|jane|bill|william|mary|j|[a-z]{3,7}"),
+            names("smith|doe|smyth|featherstonehaugh|[a-z]{3,9}"),
+            proptest::collection::vec((1900u16..2010, 1u8..13, 1u8..29), 0..2),
+            proptest::collection::vec(any::<u8>().prop_map(|g| b"mfx"[usize::from(g % 3)]), 0..2),
+            names("1|10|12a"),
+            names("downing street|high st|[a-z]{4,8} road"),
+            names("SW1A1AA|SW1A1AB|SW1A2AA|E17AB|75001"),
+            names("london|londn|leeds"),
+            proptest::collection::vec(
+                (
+                    0usize..4,
+                    "[a-z]{1,4}@x\\.com|\\+4479111234[0-9]{2}|AB12345[0-9]",
+                ),
+                0..3,
+            ),
+        )
+            .prop_map(
+                |(first, last, dobs, genders, houses, streets, postcodes, towns, ids)| {
+                    let kinds = [
+                        FieldKind::Email,
+                        FieldKind::Phone,
+                        FieldKind::NiNumber,
+                        FieldKind::AccountRef,
+                    ];
+                    Person {
+                        first_names: first,
+                        last_names: last,
+                        dobs: dobs
+                            .into_iter()
+                            .map(|(year, month, day)| Date { year, month, day })
+                            .collect(),
+                        genders,
+                        house_numbers: houses,
+                        streets,
+                        postcodes,
+                        towns,
+                        identifiers: ids
+                            .into_iter()
+                            .map(|(k, v)| (kinds[k % kinds.len()], v))
+                            .collect(),
+                        ..Person::default()
+                    }
+                },
+            )
+    }
+
+    /// Gives `record` the query's values of one family it has none of.
+    fn add_agreeing(query: &Person, record: &mut Person, which: usize) {
+        match which {
+            0 if record.first_names.is_empty() => record.first_names = query.first_names.clone(),
+            1 if record.last_names.is_empty() => record.last_names = query.last_names.clone(),
+            2 if record.dobs.is_empty() => record.dobs = query.dobs.clone(),
+            3 if record.genders.is_empty() => record.genders = query.genders.clone(),
+            4 if record.postcodes.is_empty()
+                && record.streets.is_empty()
+                && record.house_numbers.is_empty() =>
+            {
+                record.postcodes = query.postcodes.clone();
+                record.streets = query.streets.clone();
+                record.house_numbers = query.house_numbers.clone();
+            }
+            5 if record.towns.is_empty() => record.towns = query.towns.clone(),
+            6..=9 => {
+                let kind = [
+                    FieldKind::Email,
+                    FieldKind::Phone,
+                    FieldKind::NiNumber,
+                    FieldKind::AccountRef,
+                ][which - 6];
+                if record.identifiers.iter().all(|(k, _)| *k != kind) {
+                    record.identifiers.extend(
+                        query
+                            .identifiers
+                            .iter()
+                            .filter(|(k, _)| *k == kind)
+                            .cloned(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn adding_an_agreeing_field_never_lowers_the_score(
+            query in arb_person(),
+            record in arb_person(),
+            which in 0usize..10,
+        ) {
+            let weights = Weights::default();
+            let before = score(&query, &record, &freq(), &weights);
+            let mut more = record.clone();
+            add_agreeing(&query, &mut more, which);
+            let after = score(&query, &more, &freq(), &weights);
+            prop_assert!(
+                after.log_odds >= before.log_odds - 1e-9,
+                "{} -> {}\n{}\n{}", before.log_odds, after.log_odds,
+                before.summary(), after.summary()
+            );
+        }
+
+        #[test]
+        fn probability_is_a_probability(query in arb_person(), record in arb_person()) {
+            let e = score(&query, &record, &freq(), &Weights::default());
+            prop_assert!((0.0..=1.0).contains(&e.probability));
+            prop_assert!(e.log_odds.is_finite());
+            prop_assert!(e.capped >= 0.0);
+            let sum: f64 = e.fields.iter().map(|f| f.weight).sum();
+            prop_assert!((e.prior + sum - e.capped - e.log_odds).abs() < 1e-6);
         }
     }
 }
