@@ -1,0 +1,1235 @@
+//! Field-by-field comparison of a query person with one candidate record.
+//!
+//! [`compare`] looks at each [`FieldFamily`] (given name, family name, date of birth,
+//! address, each identifier kind, …) and says how the two sides relate: they agree
+//! exactly, agree in a known fuzzy way ([`Outcome::Nickname`], a day/month swap, the
+//! same postcode sector …), disagree, or one side lacks the field. It assigns no
+//! weights: that is [`super::score`]'s job, so the rules for *what counts as a near
+//! miss* and *what a near miss is worth* can be read and tuned apart.
+//!
+//! Both sides are [`Person`]s already in canonical form, so comparing never
+//! normalises. Fields are lists (a record may carry two phones); a family's outcome is
+//! the best one over all pairs of values.
+//!
+//! ```
+//! use leakscope::matching::{compare, FieldFamily, Outcome};
+//! use leakscope::normalize::Person;
+//!
+//! let query = Person { first_names: vec!["bill".into()], ..Person::default() };
+//! let record = Person { first_names: vec!["william".into()], ..Person::default() };
+//! let found = compare(&query, &record);
+//! let first = found.get(FieldFamily::FirstName).map(|c| c.outcome);
+//! assert_eq!(first, Some(Outcome::Nickname));
+//! ```
+
+use crate::field::FieldKind;
+use crate::normalize::{Date, Person};
+use serde::Serialize;
+use std::fmt;
+
+/// Jaro-Winkler similarity from which two different given names count as one name
+/// mistyped. Lower than for family names because given names are short and a single
+/// slip (`jonathon`/`jonathan`) costs more similarity.
+const GIVEN_NAME_JW: f64 = 0.90;
+/// Family names are longer; 0.92 keeps `smith`/`smyth` out (that is phonetic agreement,
+/// weighed separately) while admitting `thomson`/`thompson`.
+const FAMILY_NAME_JW: f64 = 0.92;
+/// Street lines vary a lot in writing (`flat 2`, missing `road`); 0.90 is loose enough
+/// for that and still well above two different streets of one town.
+const STREET_JW: f64 = 0.90;
+/// Town names are few and distinct; only typos should pass.
+const TOWN_JW: f64 = 0.92;
+/// A family name that contains the other (`smithjones` / `jones`) counts as fuzzy
+/// agreement only when the shorter one is at least this long, so `li` in `williams`
+/// does not.
+const MIN_CONTAINED_NAME: usize = 4;
+/// Digits a phone number must share at its end for [`Outcome::LastDigits`]: nine is a UK
+/// subscriber number without trunk prefix or country code.
+const PHONE_TAIL_DIGITS: usize = 9;
+
+/// A group of fields compared as one: the unit a weight is attached to and an
+/// explanation line talks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldFamily {
+    /// Given names (first names, checked against the other side's middle names too).
+    FirstName,
+    /// Middle names.
+    MiddleName,
+    /// Family names.
+    LastName,
+    /// Date of birth.
+    Dob,
+    /// Gender marker.
+    Gender,
+    /// House number, street and postcode together: they describe one place, so they
+    /// get one outcome instead of three correlated ones.
+    Address,
+    /// Town, compared only when a postcode is not available on both sides (a postcode
+    /// already says the town).
+    Town,
+    /// Email address.
+    Email,
+    /// Phone number (E.164).
+    Phone,
+    /// National Insurance number.
+    NiNumber,
+    /// Any other reference number (council tax account, claim number …).
+    AccountRef,
+    /// Unique Property Reference Number.
+    Uprn,
+    /// Bank account number.
+    BankAccount,
+    /// Bank sort code.
+    SortCode,
+    /// Payment card number.
+    CardNumber,
+    /// Passport number.
+    Passport,
+    /// Driving licence number.
+    DrivingLicence,
+    /// User name of an online account.
+    Username,
+    /// IP address.
+    Ip,
+}
+
+/// Families in the order of their codes (`family as usize`).
+const FAMILIES: [FieldFamily; 19] = [
+    FieldFamily::FirstName,
+    FieldFamily::MiddleName,
+    FieldFamily::LastName,
+    FieldFamily::Dob,
+    FieldFamily::Gender,
+    FieldFamily::Address,
+    FieldFamily::Town,
+    FieldFamily::Email,
+    FieldFamily::Phone,
+    FieldFamily::NiNumber,
+    FieldFamily::AccountRef,
+    FieldFamily::Uprn,
+    FieldFamily::BankAccount,
+    FieldFamily::SortCode,
+    FieldFamily::CardNumber,
+    FieldFamily::Passport,
+    FieldFamily::DrivingLicence,
+    FieldFamily::Username,
+    FieldFamily::Ip,
+];
+
+impl FieldFamily {
+    /// How many families there are.
+    pub const COUNT: usize = FAMILIES.len();
+    /// Every family, in code order.
+    pub const ALL: [FieldFamily; FieldFamily::COUNT] = FAMILIES;
+
+    /// The family's name as it appears in explanations (`first_name`, `address`, `email`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldFamily::FirstName => "first_name",
+            FieldFamily::MiddleName => "middle_name",
+            FieldFamily::LastName => "last_name",
+            FieldFamily::Dob => "dob",
+            FieldFamily::Gender => "gender",
+            FieldFamily::Address => "address",
+            FieldFamily::Town => "town",
+            FieldFamily::Email => "email",
+            FieldFamily::Phone => "phone",
+            FieldFamily::NiNumber => "ni_number",
+            FieldFamily::AccountRef => "account_ref",
+            FieldFamily::Uprn => "uprn",
+            FieldFamily::BankAccount => "bank_account",
+            FieldFamily::SortCode => "sort_code",
+            FieldFamily::CardNumber => "card_number",
+            FieldFamily::Passport => "passport",
+            FieldFamily::DrivingLicence => "driving_licence",
+            FieldFamily::Username => "username",
+            FieldFamily::Ip => "ip",
+        }
+    }
+
+    /// The family an identifier kind is compared in; `None` for kinds that are not
+    /// identifiers (names, dates and address parts have their own fields in [`Person`]).
+    pub fn of_identifier(kind: FieldKind) -> Option<FieldFamily> {
+        match kind {
+            FieldKind::Email => Some(FieldFamily::Email),
+            FieldKind::Phone => Some(FieldFamily::Phone),
+            FieldKind::NiNumber => Some(FieldFamily::NiNumber),
+            FieldKind::AccountRef => Some(FieldFamily::AccountRef),
+            FieldKind::Uprn => Some(FieldFamily::Uprn),
+            FieldKind::BankAccount => Some(FieldFamily::BankAccount),
+            FieldKind::SortCode => Some(FieldFamily::SortCode),
+            FieldKind::CardNumber => Some(FieldFamily::CardNumber),
+            FieldKind::Passport => Some(FieldFamily::Passport),
+            FieldKind::DrivingLicence => Some(FieldFamily::DrivingLicence),
+            FieldKind::Username => Some(FieldFamily::Username),
+            FieldKind::Ip => Some(FieldFamily::Ip),
+            _ => None,
+        }
+    }
+
+    /// Whether this family is a strong identifier (email, phone, NI number …).
+    pub fn is_identifier(self) -> bool {
+        self >= FieldFamily::Email
+    }
+}
+
+impl fmt::Display for FieldFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the two sides of one family relate.
+///
+/// Declared from strongest to weakest agreement: when a family has several values on
+/// each side, the outcome kept is the first in this order that any pair reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Same canonical value.
+    Exact,
+    /// Given names from one nickname group (`bill` / `william`).
+    Nickname,
+    /// Names within Jaro-Winkler distance, or one family name containing the other.
+    Fuzzy,
+    /// One side's given name is the other side's middle name.
+    MiddleName,
+    /// Same phonetic code (`smith` / `smyth`).
+    Phonetic,
+    /// One side has only an initial, and it matches.
+    Initial,
+    /// Date of birth with day and month swapped (US vs UK order).
+    DayMonthSwapped,
+    /// Date of birth one digit off (`1980-02-03` / `1980-02-08`).
+    OneDigit,
+    /// Date of birth in the same year and month.
+    SameYearMonth,
+    /// Same house number and postcode, street written differently.
+    StreetVariant,
+    /// Same postcode; a house number is missing on one side.
+    Postcode,
+    /// Same street and house number; postcodes missing or different (a postcode typo).
+    StreetAndHouse,
+    /// Same street (no house numbers to compare, no postcodes).
+    Street,
+    /// Same postcode, different house number: a neighbour, or a move within the postcode.
+    OtherHouse,
+    /// Same postcode sector (`SW1A 1`), different postcode.
+    Sector,
+    /// Same postcode district (outward code `SW1A`), different sector.
+    District,
+    /// Same email local part at another domain.
+    LocalPart,
+    /// Same last nine phone digits, different prefix.
+    LastDigits,
+    /// Both sides have values and none of the above holds.
+    Disagree,
+    /// One side has no value for this family.
+    Missing,
+}
+
+impl Outcome {
+    /// How many outcomes there are.
+    pub const COUNT: usize = Outcome::Missing as usize + 1;
+
+    /// The outcome's name in explanations (`exact`, `nickname`, `day_month_swapped`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Exact => "exact",
+            Outcome::Nickname => "nickname",
+            Outcome::Fuzzy => "fuzzy",
+            Outcome::MiddleName => "middle_name",
+            Outcome::Phonetic => "phonetic",
+            Outcome::Initial => "initial",
+            Outcome::DayMonthSwapped => "day_month_swapped",
+            Outcome::OneDigit => "one_digit",
+            Outcome::SameYearMonth => "same_year_month",
+            Outcome::StreetVariant => "street_variant",
+            Outcome::Postcode => "postcode",
+            Outcome::StreetAndHouse => "street_and_house",
+            Outcome::Street => "street",
+            Outcome::OtherHouse => "other_house",
+            Outcome::Sector => "sector",
+            Outcome::District => "district",
+            Outcome::LocalPart => "local_part",
+            Outcome::LastDigits => "last_digits",
+            Outcome::Disagree => "disagree",
+            Outcome::Missing => "missing",
+        }
+    }
+
+    /// Whether the outcome is evidence *for* a match (exact or fuzzy agreement).
+    pub fn is_agreement(self) -> bool {
+        self < Outcome::Disagree
+    }
+
+    /// Whether the outcome is a near miss rather than exact agreement.
+    pub fn is_fuzzy(self) -> bool {
+        self != Outcome::Exact && self.is_agreement()
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// `exact`, `disagree`, `missing`, or `fuzzy:<how>` for near misses.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_fuzzy() {
+            write!(f, "fuzzy:{}", self.name())
+        } else {
+            f.write_str(self.name())
+        }
+    }
+}
+
+/// The query-side value that agreed, so that scoring can ask how common it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Agreed<'q> {
+    /// A canonical string value (a name, a postcode, an identifier).
+    Text(&'q str),
+    /// A date of birth.
+    Date(Date),
+}
+
+/// The outcome of one family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comparison<'q> {
+    /// Which family.
+    pub family: FieldFamily,
+    /// How the two sides relate.
+    pub outcome: Outcome,
+    /// For agreements whose weight depends on how common the value is: the query's
+    /// value. For [`FieldFamily::Address`] this is the postcode.
+    pub value: Option<Agreed<'q>>,
+}
+
+/// Every family's outcome for one query/record pair; families neither side has are
+/// absent. A fixed array: comparing allocates nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comparisons<'q> {
+    slots: [Option<Comparison<'q>>; FieldFamily::COUNT],
+}
+
+impl<'q> Comparisons<'q> {
+    /// The comparison of one family, if either side has it.
+    pub fn get(&self, family: FieldFamily) -> Option<&Comparison<'q>> {
+        self.slots[family as usize].as_ref()
+    }
+
+    /// The compared families in code order.
+    pub fn iter(&self) -> impl Iterator<Item = &Comparison<'q>> {
+        self.slots.iter().flatten()
+    }
+
+    fn set(&mut self, family: FieldFamily, outcome: Outcome, value: Option<Agreed<'q>>) {
+        self.slots[family as usize] = Some(Comparison {
+            family,
+            outcome,
+            value,
+        });
+    }
+}
+
+/// Compares a query person with one candidate record, family by family.
+pub fn compare<'q>(query: &'q Person, record: &Person) -> Comparisons<'q> {
+    let mut out = Comparisons {
+        slots: [None; FieldFamily::COUNT],
+    };
+    if let Some((outcome, value)) = compare_given(query, record) {
+        out.set(FieldFamily::FirstName, outcome, value.map(Agreed::Text));
+    }
+    if let Some((outcome, value)) = best_pair(&query.middle_names, &record.middle_names, |a, b| {
+        middle_pair(a, b)
+    }) {
+        out.set(FieldFamily::MiddleName, outcome, value.map(Agreed::Text));
+    }
+    if let Some((outcome, value)) = best_pair(&query.last_names, &record.last_names, |a, b| {
+        family_pair(a, b)
+    }) {
+        out.set(FieldFamily::LastName, outcome, value.map(Agreed::Text));
+    }
+    if let Some((outcome, value)) = compare_dob(&query.dobs, &record.dobs) {
+        out.set(FieldFamily::Dob, outcome, value.map(Agreed::Date));
+    }
+    if let Some(outcome) = compare_gender(&query.genders, &record.genders) {
+        out.set(FieldFamily::Gender, outcome, None);
+    }
+    if let Some((outcome, value)) = compare_address(query, record) {
+        out.set(FieldFamily::Address, outcome, value.map(Agreed::Text));
+    }
+    let postcodes_on_both = !query.postcodes.is_empty() && !record.postcodes.is_empty();
+    if !postcodes_on_both
+        && let Some((outcome, value)) =
+            best_pair(&query.towns, &record.towns, |a, b| similar(a, b, TOWN_JW))
+    {
+        out.set(FieldFamily::Town, outcome, value.map(Agreed::Text));
+    }
+    compare_identifiers(query, record, &mut out);
+    out
+}
+
+/// The best outcome over all pairs, with the query value of an exact pair; `None`
+/// when neither side has a value, `Missing` when only one has.
+fn best_pair<'q>(
+    query: &'q [String],
+    record: &[String],
+    pair: impl Fn(&str, &str) -> Outcome,
+) -> Option<(Outcome, Option<&'q str>)> {
+    match (query.is_empty(), record.is_empty()) {
+        (true, true) => return None,
+        (true, false) | (false, true) => return Some((Outcome::Missing, None)),
+        (false, false) => {}
+    }
+    let mut best = Outcome::Disagree;
+    for q in query {
+        for r in record {
+            let outcome = pair(q, r);
+            if outcome == Outcome::Exact {
+                return Some((Outcome::Exact, Some(q.as_str())));
+            }
+            best = best.min(outcome);
+        }
+    }
+    Some((best, None))
+}
+
+fn jaro_winkler(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(a, b)
+}
+
+fn similar(a: &str, b: &str, threshold: f64) -> Outcome {
+    if a == b {
+        Outcome::Exact
+    } else if jaro_winkler(a, b) >= threshold {
+        Outcome::Fuzzy
+    } else {
+        Outcome::Disagree
+    }
+}
+
+fn is_initial(name: &str) -> bool {
+    name.chars().count() == 1
+}
+
+fn same_initial(a: &str, b: &str) -> bool {
+    a.chars().next() == b.chars().next()
+}
+
+fn given_pair(a: &str, b: &str) -> Outcome {
+    if a == b {
+        return Outcome::Exact;
+    }
+    if is_initial(a) || is_initial(b) {
+        return if same_initial(a, b) {
+            Outcome::Initial
+        } else {
+            Outcome::Disagree
+        };
+    }
+    if nickname_match(a, b) {
+        Outcome::Nickname
+    } else if jaro_winkler(a, b) >= GIVEN_NAME_JW {
+        Outcome::Fuzzy
+    } else if phonetic_match(a, b) {
+        Outcome::Phonetic
+    } else {
+        Outcome::Disagree
+    }
+}
+
+/// Given names, with a second look at middle names: people go by their middle name
+/// (`James Paul Smith` known as Paul), and forms put it in the first-name box.
+fn compare_given<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, Option<&'q str>)> {
+    let (outcome, value) = best_pair(&query.first_names, &record.first_names, |a, b| {
+        given_pair(a, b)
+    })?;
+    if outcome <= Outcome::MiddleName || outcome == Outcome::Missing {
+        return Some((outcome, value));
+    }
+    let crosses = |names: &[String], middles: &[String]| {
+        names
+            .iter()
+            .any(|n| !is_initial(n) && middles.iter().any(|m| m == n))
+    };
+    if crosses(&query.first_names, &record.middle_names)
+        || crosses(&record.first_names, &query.middle_names)
+    {
+        return Some((Outcome::MiddleName, None));
+    }
+    Some((outcome, value))
+}
+
+fn middle_pair(a: &str, b: &str) -> Outcome {
+    if a == b {
+        Outcome::Exact
+    } else if is_initial(a) || is_initial(b) {
+        if same_initial(a, b) {
+            Outcome::Initial
+        } else {
+            Outcome::Disagree
+        }
+    } else if jaro_winkler(a, b) >= GIVEN_NAME_JW {
+        Outcome::Fuzzy
+    } else {
+        Outcome::Disagree
+    }
+}
+
+fn family_pair(a: &str, b: &str) -> Outcome {
+    if a == b {
+        return Outcome::Exact;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    // A double-barrelled name taken or dropped at marriage keeps the other part whole.
+    let contained =
+        short.len() >= MIN_CONTAINED_NAME && (long.starts_with(short) || long.ends_with(short));
+    if contained || jaro_winkler(a, b) >= FAMILY_NAME_JW {
+        Outcome::Fuzzy
+    } else if phonetic_match(a, b) {
+        Outcome::Phonetic
+    } else {
+        Outcome::Disagree
+    }
+}
+
+/// A date as the number `yyyymmdd`, for digit-level comparison.
+fn date_number(d: Date) -> u32 {
+    u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day)
+}
+
+fn differing_digits(mut a: u32, mut b: u32) -> u32 {
+    let mut differing = 0;
+    while a > 0 || b > 0 {
+        if a % 10 != b % 10 {
+            differing += 1;
+        }
+        a /= 10;
+        b /= 10;
+    }
+    differing
+}
+
+fn dob_pair(a: Date, b: Date) -> Outcome {
+    if a == b {
+        Outcome::Exact
+    } else if a.year == b.year && a.day == b.month && a.month == b.day {
+        Outcome::DayMonthSwapped
+    } else if differing_digits(date_number(a), date_number(b)) == 1 {
+        Outcome::OneDigit
+    } else if a.year == b.year && a.month == b.month {
+        Outcome::SameYearMonth
+    } else {
+        Outcome::Disagree
+    }
+}
+
+fn compare_dob(query: &[Date], record: &[Date]) -> Option<(Outcome, Option<Date>)> {
+    match (query.is_empty(), record.is_empty()) {
+        (true, true) => return None,
+        (true, false) | (false, true) => return Some((Outcome::Missing, None)),
+        (false, false) => {}
+    }
+    let mut best = Outcome::Disagree;
+    for &q in query {
+        for &r in record {
+            let outcome = dob_pair(q, r);
+            if outcome == Outcome::Exact {
+                return Some((Outcome::Exact, Some(q)));
+            }
+            best = best.min(outcome);
+        }
+    }
+    Some((best, None))
+}
+
+/// `m` and `f` are compared; `x` (unspecified, or neither) says nothing either way.
+fn compare_gender(query: &[u8], record: &[u8]) -> Option<Outcome> {
+    let definite = |g: &&u8| matches!(g, b'm' | b'f');
+    let has_q = query.iter().any(|g| definite(&g));
+    let has_r = record.iter().any(|g| definite(&g));
+    match (has_q, has_r) {
+        (false, false) => None,
+        (true, false) | (false, true) => Some(Outcome::Missing),
+        (true, true) => {
+            let agree = query
+                .iter()
+                .filter(definite)
+                .any(|q| record.iter().filter(definite).any(|r| r == q));
+            Some(if agree {
+                Outcome::Exact
+            } else {
+                Outcome::Disagree
+            })
+        }
+    }
+}
+
+/// A UK postcode's outward code and sector digit (`SW1A1AA` → `SW1A`, `1`); `None`
+/// for anything not shaped like one (foreign codes are compared exactly only).
+fn uk_postcode_parts(postcode: &str) -> Option<(&str, u8)> {
+    let bytes = postcode.as_bytes();
+    if !(5..=7).contains(&bytes.len()) || !postcode.is_ascii() {
+        return None;
+    }
+    let split = bytes.len() - 3;
+    let (outward, inward) = bytes.split_at(split);
+    let shaped = outward.first().is_some_and(u8::is_ascii_uppercase)
+        && outward.iter().all(u8::is_ascii_alphanumeric)
+        && matches!(inward, [d, a, b] if d.is_ascii_digit()
+            && a.is_ascii_uppercase() && b.is_ascii_uppercase());
+    if !shaped {
+        return None;
+    }
+    Some((postcode.get(..split)?, *inward.first()?))
+}
+
+fn postcode_pair(a: &str, b: &str) -> Outcome {
+    if a == b {
+        return Outcome::Exact;
+    }
+    match (uk_postcode_parts(a), uk_postcode_parts(b)) {
+        (Some((out_a, sec_a)), Some((out_b, sec_b))) if out_a == out_b => {
+            if sec_a == sec_b {
+                Outcome::Sector
+            } else {
+                Outcome::District
+            }
+        }
+        _ => Outcome::Disagree,
+    }
+}
+
+/// Street-type words and their usual abbreviations, so that `high st` is `high street`.
+const STREET_WORDS: &[(&str, &str)] = &[
+    ("st", "street"),
+    ("rd", "road"),
+    ("ave", "avenue"),
+    ("av", "avenue"),
+    ("ln", "lane"),
+    ("dr", "drive"),
+    ("cl", "close"),
+    ("ct", "court"),
+    ("cres", "crescent"),
+    ("cr", "crescent"),
+    ("gdns", "gardens"),
+    ("gr", "grove"),
+    ("pl", "place"),
+    ("sq", "square"),
+    ("tce", "terrace"),
+    ("terr", "terrace"),
+    ("pk", "park"),
+    ("hse", "house"),
+    ("wk", "walk"),
+    ("mws", "mews"),
+];
+
+fn street_word(word: &str) -> &str {
+    STREET_WORDS
+        .iter()
+        .find(|(short, _)| *short == word)
+        .map_or(word, |(_, long)| long)
+}
+
+/// The words of a street line that name the street: abbreviations expanded, numbers
+/// (house and flat numbers, compared separately) skipped.
+fn street_words(line: &str) -> impl Iterator<Item = &str> {
+    line.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+        .map(street_word)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum StreetRelation {
+    Same,
+    Similar,
+    Different,
+}
+
+fn street_pair(a: &str, b: &str) -> StreetRelation {
+    if a == b || street_words(a).eq(street_words(b)) {
+        StreetRelation::Same
+    } else if jaro_winkler(a, b) >= STREET_JW {
+        StreetRelation::Similar
+    } else {
+        StreetRelation::Different
+    }
+}
+
+/// House number, street and postcode as one comparison. A record may list several
+/// of each without saying which belong together, so each part is compared on its own
+/// (best pair) and the parts are then read together.
+fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, Option<&'q str>)> {
+    let query_has =
+        !query.postcodes.is_empty() || !query.streets.is_empty() || !query.house_numbers.is_empty();
+    let record_has = !record.postcodes.is_empty()
+        || !record.streets.is_empty()
+        || !record.house_numbers.is_empty();
+    if !query_has && !record_has {
+        return None;
+    }
+
+    let mut postcode: Option<(Outcome, Option<&'q str>)> = None;
+    if !query.postcodes.is_empty() && !record.postcodes.is_empty() {
+        let mut best = (Outcome::Disagree, None);
+        'pairs: for q in &query.postcodes {
+            for r in &record.postcodes {
+                let outcome = postcode_pair(q, r);
+                if outcome < best.0 {
+                    best = (outcome, Some(q.as_str()));
+                    if outcome == Outcome::Exact {
+                        break 'pairs;
+                    }
+                }
+            }
+        }
+        postcode = Some(best);
+    }
+    let same_house =
+        (!query.house_numbers.is_empty() && !record.house_numbers.is_empty()).then(|| {
+            query
+                .house_numbers
+                .iter()
+                .any(|q| record.house_numbers.contains(q))
+        });
+    let street = (!query.streets.is_empty() && !record.streets.is_empty()).then(|| {
+        query
+            .streets
+            .iter()
+            .flat_map(|q| record.streets.iter().map(move |r| street_pair(q, r)))
+            .min()
+            .unwrap_or(StreetRelation::Different)
+    });
+    let street_agrees = matches!(street, Some(StreetRelation::Same | StreetRelation::Similar));
+
+    if let Some((Outcome::Exact, value)) = postcode {
+        let outcome = match (same_house, street) {
+            (Some(true), Some(StreetRelation::Same) | None) => Outcome::Exact,
+            (Some(true), Some(_)) => Outcome::StreetVariant,
+            (Some(false), _) => Outcome::OtherHouse,
+            (None, _) => Outcome::Postcode,
+        };
+        return Some((outcome, value));
+    }
+    if street_agrees && same_house == Some(true) {
+        return Some((Outcome::StreetAndHouse, None));
+    }
+    if let Some((outcome, _)) = postcode {
+        // Sector, district or disagree; the postcode value only matters for exact.
+        return Some((outcome, None));
+    }
+    // No postcode on one side: only the street can speak.
+    let outcome = match (street, same_house) {
+        (Some(StreetRelation::Different), _) => Outcome::Disagree,
+        (Some(_), Some(false)) => Outcome::OtherHouse,
+        (Some(_), None) => Outcome::Street,
+        _ => Outcome::Missing,
+    };
+    Some((outcome, None))
+}
+
+fn email_local_part(email: &str) -> &str {
+    let local = email.rsplit_once('@').map_or(email, |(local, _)| local);
+    local.split_once('+').map_or(local, |(base, _)| base)
+}
+
+fn phone_tail(phone: &str) -> impl Iterator<Item = u8> + '_ {
+    phone.bytes().rev().filter(u8::is_ascii_digit)
+}
+
+fn identifier_pair(family: FieldFamily, a: &str, b: &str) -> Outcome {
+    if a == b {
+        return Outcome::Exact;
+    }
+    match family {
+        FieldFamily::Email => {
+            let local = email_local_part(a);
+            if !local.is_empty() && local == email_local_part(b) {
+                Outcome::LocalPart
+            } else {
+                Outcome::Disagree
+            }
+        }
+        FieldFamily::Phone => {
+            let long_enough = |p: &str| phone_tail(p).count() >= PHONE_TAIL_DIGITS;
+            if long_enough(a)
+                && long_enough(b)
+                && phone_tail(a)
+                    .take(PHONE_TAIL_DIGITS)
+                    .eq(phone_tail(b).take(PHONE_TAIL_DIGITS))
+            {
+                Outcome::LastDigits
+            } else {
+                Outcome::Disagree
+            }
+        }
+        // The suffix letter (A–D) is optional and often dropped: compare the stem.
+        FieldFamily::NiNumber if a.get(..8).is_some_and(|s| Some(s) == b.get(..8)) => {
+            Outcome::Exact
+        }
+        _ => Outcome::Disagree,
+    }
+}
+
+fn compare_identifiers<'q>(query: &'q Person, record: &Person, out: &mut Comparisons<'q>) {
+    let mut query_has = [false; FieldFamily::COUNT];
+    let mut record_has = [false; FieldFamily::COUNT];
+    let mut best: [(Outcome, Option<&'q str>); FieldFamily::COUNT] =
+        [(Outcome::Disagree, None); FieldFamily::COUNT];
+    for (kind, _) in &record.identifiers {
+        if let Some(family) = FieldFamily::of_identifier(*kind) {
+            record_has[family as usize] = true;
+        }
+    }
+    for (kind, q) in &query.identifiers {
+        let Some(family) = FieldFamily::of_identifier(*kind) else {
+            continue;
+        };
+        let slot = family as usize;
+        query_has[slot] = true;
+        if best[slot].0 == Outcome::Exact {
+            continue;
+        }
+        for (_, r) in record.identifiers.iter().filter(|(k, _)| k == kind) {
+            let outcome = identifier_pair(family, q, r);
+            if outcome < best[slot].0 {
+                best[slot] = (outcome, (outcome == Outcome::Exact).then_some(q.as_str()));
+            }
+        }
+    }
+    for family in FieldFamily::ALL.into_iter().filter(|f| f.is_identifier()) {
+        let slot = family as usize;
+        let (outcome, value) = match (query_has[slot], record_has[slot]) {
+            (false, false) => continue,
+            (true, true) => best[slot],
+            _ => (Outcome::Missing, None),
+        };
+        out.set(family, outcome, value.map(Agreed::Text));
+    }
+}
+
+/// Whether two folded given names are one name in nickname form.
+// TODO(integration): call crate::normalize::name::same_given once it lands; this tiny
+// table only covers the commonest English pairs so the scorer can be tested meanwhile.
+fn nickname_match(a: &str, b: &str) -> bool {
+    const GROUPS: &[&[&str]] = &[
+        &["william", "bill", "billy", "will", "willie", "liam"],
+        &["robert", "bob", "bobby", "rob", "robbie", "bert"],
+        &[
+            "elizabeth",
+            "liz",
+            "lizzie",
+            "beth",
+            "betty",
+            "eliza",
+            "libby",
+        ],
+        &["margaret", "maggie", "peggy", "meg", "marge"],
+        &["james", "jim", "jimmy", "jamie"],
+        &["richard", "dick", "rick", "ricky", "richie"],
+        &["catherine", "katherine", "kate", "cathy", "katie", "kath"],
+        &["thomas", "tom", "tommy"],
+        &["michael", "mike", "mick", "mickey"],
+        &["edward", "ed", "eddie", "ted", "ned"],
+        &["anthony", "tony"],
+        &["david", "dave", "davy"],
+        &["susan", "sue", "susie"],
+        &["jennifer", "jen", "jenny"],
+        &["alexander", "alex", "sandy"],
+    ];
+    GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
+
+/// Whether two folded names sound alike.
+// TODO(integration): compare crate::normalize::name::phonetic codes (Double Metaphone)
+// once they land; `crude_phonetic` is a stand-in good enough for `smith`/`smyth`.
+fn phonetic_match(a: &str, b: &str) -> bool {
+    let code = crude_phonetic(a);
+    !code.is_empty() && code == crude_phonetic(b)
+}
+
+/// A rough sound code: first letter, then consonant classes with vowels and repeats
+/// dropped, four characters at most. Stand-in only (see `phonetic_match`).
+fn crude_phonetic(name: &str) -> String {
+    let class = |c: char| match c {
+        'b' | 'f' | 'p' | 'v' => Some('1'),
+        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => Some('2'),
+        'd' | 't' => Some('3'),
+        'l' => Some('4'),
+        'm' | 'n' => Some('5'),
+        'r' => Some('6'),
+        _ => None,
+    };
+    let mut letters = name.chars().filter(char::is_ascii_lowercase);
+    let Some(first) = letters.next() else {
+        return String::new();
+    };
+    let mut code = String::with_capacity(4);
+    code.push(first);
+    let mut last = class(first);
+    for c in letters {
+        let this = class(c);
+        if this.is_some()
+            && this != last
+            && let Some(digit) = this
+        {
+            code.push(digit);
+            if code.len() == 4 {
+                break;
+            }
+        }
+        // 'h' and 'w' do not separate equal classes; vowels do.
+        if !matches!(c, 'h' | 'w') {
+            last = this;
+        }
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn date(year: u16, month: u8, day: u8) -> Date {
+        Date { year, month, day }
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn outcome(query: &Person, record: &Person, family: FieldFamily) -> Option<Outcome> {
+        compare(query, record).get(family).map(|c| c.outcome)
+    }
+
+    #[test]
+    fn given_names_exact_nickname_fuzzy_phonetic_initial_disagree() {
+        assert_eq!(given_pair("jane", "jane"), Outcome::Exact);
+        assert_eq!(given_pair("bill", "william"), Outcome::Nickname);
+        assert_eq!(given_pair("jonathon", "jonathan"), Outcome::Fuzzy);
+        assert_eq!(given_pair("j", "jane"), Outcome::Initial);
+        assert_eq!(given_pair("k", "jane"), Outcome::Disagree);
+        assert_eq!(given_pair("mary", "jane"), Outcome::Disagree);
+        assert_eq!(given_pair("stephen", "stevan"), Outcome::Phonetic);
+    }
+
+    #[test]
+    fn family_names_fuzzy_phonetic_and_double_barrelled() {
+        assert_eq!(family_pair("thompson", "thomson"), Outcome::Fuzzy);
+        assert_eq!(family_pair("smith", "smyth"), Outcome::Phonetic);
+        assert_eq!(family_pair("smithjones", "jones"), Outcome::Fuzzy);
+        assert_eq!(family_pair("williams", "li"), Outcome::Disagree);
+        assert_eq!(family_pair("smith", "patel"), Outcome::Disagree);
+    }
+
+    #[test]
+    fn given_name_against_middle_name() {
+        let query = Person {
+            first_names: names(&["paul"]),
+            ..Person::default()
+        };
+        let record = Person {
+            first_names: names(&["james"]),
+            middle_names: names(&["paul"]),
+            ..Person::default()
+        };
+        assert_eq!(
+            outcome(&query, &record, FieldFamily::FirstName),
+            Some(Outcome::MiddleName)
+        );
+        assert_eq!(
+            outcome(&query, &record, FieldFamily::MiddleName),
+            Some(Outcome::Missing)
+        );
+    }
+
+    #[test]
+    fn best_outcome_over_several_values_and_value_reported() {
+        let query = Person {
+            last_names: names(&["jones", "smith"]),
+            ..Person::default()
+        };
+        let record = Person {
+            last_names: names(&["smyth", "smith"]),
+            ..Person::default()
+        };
+        let found = compare(&query, &record);
+        let last = found.get(FieldFamily::LastName).copied();
+        assert_eq!(
+            last,
+            Some(Comparison {
+                family: FieldFamily::LastName,
+                outcome: Outcome::Exact,
+                value: Some(Agreed::Text("smith")),
+            })
+        );
+    }
+
+    #[test]
+    fn missing_when_one_side_lacks_absent_when_both_do() {
+        let query = Person {
+            last_names: names(&["smith"]),
+            ..Person::default()
+        };
+        let found = compare(&query, &Person::default());
+        assert_eq!(
+            found.get(FieldFamily::LastName).map(|c| c.outcome),
+            Some(Outcome::Missing)
+        );
+        assert!(found.get(FieldFamily::FirstName).is_none());
+        assert_eq!(found.iter().count(), 1);
+    }
+
+    #[test]
+    fn dob_near_misses() {
+        let d = date(1980, 2, 3);
+        assert_eq!(dob_pair(d, d), Outcome::Exact);
+        assert_eq!(dob_pair(d, date(1980, 3, 2)), Outcome::DayMonthSwapped);
+        assert_eq!(dob_pair(d, date(1980, 2, 8)), Outcome::OneDigit);
+        assert_eq!(dob_pair(d, date(1981, 2, 3)), Outcome::OneDigit);
+        assert_eq!(dob_pair(d, date(1980, 2, 27)), Outcome::SameYearMonth);
+        assert_eq!(dob_pair(d, date(1975, 6, 19)), Outcome::Disagree);
+        // Day 12, month 12 swapped is the same date: exact, not a swap.
+        assert_eq!(
+            dob_pair(date(1980, 12, 12), date(1980, 12, 12)),
+            Outcome::Exact
+        );
+    }
+
+    #[test]
+    fn gender_unspecified_is_not_compared() {
+        assert_eq!(compare_gender(b"m", b"m"), Some(Outcome::Exact));
+        assert_eq!(compare_gender(b"m", b"f"), Some(Outcome::Disagree));
+        assert_eq!(compare_gender(b"x", b"f"), Some(Outcome::Missing));
+        assert_eq!(compare_gender(b"x", b""), None);
+    }
+
+    #[test]
+    fn postcode_sector_and_district() {
+        assert_eq!(uk_postcode_parts("SW1A1AA"), Some(("SW1A", b'1')));
+        assert_eq!(uk_postcode_parts("E17AB"), Some(("E1", b'7')));
+        assert_eq!(uk_postcode_parts("75001"), None);
+        assert_eq!(postcode_pair("SW1A1AA", "SW1A1BB"), Outcome::Sector);
+        assert_eq!(postcode_pair("SW1A1AA", "SW1A2AA"), Outcome::District);
+        assert_eq!(postcode_pair("SW1A1AA", "N16XY"), Outcome::Disagree);
+        assert_eq!(postcode_pair("75001", "75002"), Outcome::Disagree);
+    }
+
+    fn address(house: &[&str], street: &[&str], postcode: &[&str]) -> Person {
+        Person {
+            house_numbers: names(house),
+            streets: names(street),
+            postcodes: names(postcode),
+            ..Person::default()
+        }
+    }
+
+    #[test]
+    fn address_outcomes() {
+        let home = address(&["12"], &["high street"], &["SW1A1AA"]);
+        let cases = [
+            (address(&["12"], &["high st"], &["SW1A1AA"]), Outcome::Exact),
+            (
+                address(&["12"], &["flat b high stret"], &["SW1A1AA"]),
+                Outcome::StreetVariant,
+            ),
+            (address(&[], &[], &["SW1A1AA"]), Outcome::Postcode),
+            (
+                address(&["14"], &["high street"], &["SW1A1AA"]),
+                Outcome::OtherHouse,
+            ),
+            (
+                address(&["12"], &["high street"], &["SW1A1AB"]),
+                Outcome::StreetAndHouse,
+            ),
+            (
+                address(&["3"], &["low road"], &["SW1A1ZZ"]),
+                Outcome::Sector,
+            ),
+            (
+                address(&["3"], &["low road"], &["SW1A2ZZ"]),
+                Outcome::District,
+            ),
+            (
+                address(&["3"], &["low road"], &["N16XY"]),
+                Outcome::Disagree,
+            ),
+            (address(&[], &["high street"], &[]), Outcome::Street),
+            (
+                address(&["12"], &["high street"], &[]),
+                Outcome::StreetAndHouse,
+            ),
+            (address(&["12"], &["low road"], &[]), Outcome::Disagree),
+            (address(&["12"], &[], &[]), Outcome::Missing),
+        ];
+        for (record, want) in cases {
+            assert_eq!(
+                outcome(&home, &record, FieldFamily::Address),
+                Some(want),
+                "{record:?}"
+            );
+        }
+        assert_eq!(
+            outcome(&Person::default(), &Person::default(), FieldFamily::Address),
+            None
+        );
+    }
+
+    #[test]
+    fn town_only_without_postcodes_on_both_sides() {
+        let mut query = Person {
+            towns: names(&["london"]),
+            ..Person::default()
+        };
+        let record = Person {
+            towns: names(&["londn"]),
+            postcodes: names(&["SW1A1AA"]),
+            ..Person::default()
+        };
+        assert_eq!(
+            outcome(&query, &record, FieldFamily::Town),
+            Some(Outcome::Fuzzy)
+        );
+        query.postcodes = names(&["N16XY"]);
+        assert_eq!(outcome(&query, &record, FieldFamily::Town), None);
+    }
+
+    fn ids(list: &[(FieldKind, &str)]) -> Person {
+        Person {
+            identifiers: list.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            ..Person::default()
+        }
+    }
+
+    #[test]
+    fn identifiers_per_kind() {
+        use FieldKind as K;
+        let query = ids(&[
+            (K::Email, "jane.doe+shop@example.com"),
+            (K::Phone, "+447911123456"),
+            (K::NiNumber, "AB123456"),
+            (K::AccountRef, "CT0001"),
+            (K::Passport, "123456789"),
+        ]);
+        let record = ids(&[
+            (K::Email, "jane.doe@other.org"),
+            (K::Phone, "+337911123456"),
+            (K::NiNumber, "AB123456C"),
+            (K::AccountRef, "CT0002"),
+            (K::Username, "janed"),
+        ]);
+        let found = compare(&query, &record);
+        let get = |f| found.get(f).map(|c| c.outcome);
+        assert_eq!(get(FieldFamily::Email), Some(Outcome::LocalPart));
+        assert_eq!(get(FieldFamily::Phone), Some(Outcome::LastDigits));
+        assert_eq!(get(FieldFamily::NiNumber), Some(Outcome::Exact));
+        assert_eq!(get(FieldFamily::AccountRef), Some(Outcome::Disagree));
+        assert_eq!(get(FieldFamily::Passport), Some(Outcome::Missing));
+        assert_eq!(get(FieldFamily::Username), Some(Outcome::Missing));
+        assert_eq!(get(FieldFamily::CardNumber), None);
+        // Short numbers do not get the last-digits allowance.
+        assert_eq!(
+            identifier_pair(FieldFamily::Phone, "+4412345", "+3312345"),
+            Outcome::Disagree
+        );
+    }
+
+    #[test]
+    fn exact_identifier_reports_query_value() {
+        let query = ids(&[
+            (FieldKind::Phone, "+447700900000"),
+            (FieldKind::Phone, "+447911123456"),
+        ]);
+        let record = ids(&[(FieldKind::Phone, "+447911123456")]);
+        let found = compare(&query, &record);
+        assert_eq!(
+            found.get(FieldFamily::Phone).and_then(|c| c.value),
+            Some(Agreed::Text("+447911123456"))
+        );
+    }
+
+    #[test]
+    fn outcome_display_and_serde_names_agree() {
+        assert_eq!(Outcome::Nickname.to_string(), "fuzzy:nickname");
+        assert_eq!(Outcome::Exact.to_string(), "exact");
+        assert_eq!(Outcome::Missing.to_string(), "missing");
+        for family in FieldFamily::ALL {
+            let json = serde_json::to_string(&family).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", family.name()));
+        }
+        let json = serde_json::to_string(&Outcome::DayMonthSwapped).unwrap_or_default();
+        assert_eq!(json, "\"day_month_swapped\"");
+    }
+
+    #[test]
+    fn family_codes_are_positions() {
+        for (i, f) in FieldFamily::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i);
+        }
+        for kind in FieldKind::ALL {
+            assert_eq!(
+                FieldFamily::of_identifier(kind).is_some(),
+                kind.is_identifier()
+            );
+        }
+    }
+
+    fn arb_person() -> impl Strategy<Value = Person> {
+        let name = "[a-z]{0,8}";
+        let list = |s: &'static str| proptest::collection::vec(s, 0..3);
+        (
+            list(name),
+            list(name),
+            proptest::collection::vec((1900u16..2030, 1u8..13, 1u8..29), 0..3),
+            list("[0-9]{1,3}[a-z]?"),
+            list("[a-z ]{0,12}"),
+            list("[A-Z]{1,2}[0-9]{1,2}[0-9][A-Z]{2}|[0-9]{5}"),
+            list("[ -~]{0,14}"),
+        )
+            .prop_map(
+                |(first, last, dobs, houses, streets, postcodes, emails)| Person {
+                    first_names: first,
+                    last_names: last,
+                    dobs: dobs
+                        .into_iter()
+                        .map(|(year, month, day)| Date { year, month, day })
+                        .collect(),
+                    house_numbers: houses,
+                    streets,
+                    postcodes,
+                    identifiers: emails.into_iter().map(|e| (FieldKind::Email, e)).collect(),
+                    ..Person::default()
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn comparing_is_symmetric_in_outcomes(a in arb_person(), b in arb_person()) {
+            let ab = compare(&a, &b);
+            let ba = compare(&b, &a);
+            for family in FieldFamily::ALL {
+                prop_assert_eq!(
+                    ab.get(family).map(|c| c.outcome),
+                    ba.get(family).map(|c| c.outcome),
+                    "{}", family
+                );
+            }
+        }
+
+        #[test]
+        fn a_person_agrees_exactly_with_itself(a in arb_person()) {
+            for c in compare(&a, &a).iter() {
+                prop_assert!(
+                    matches!(c.outcome, Outcome::Exact | Outcome::Postcode | Outcome::Street
+                        | Outcome::StreetAndHouse | Outcome::Missing),
+                    "{} {:?}", c.family, c.outcome
+                );
+            }
+        }
+
+        #[test]
+        fn crude_phonetic_is_short_and_never_panics(s in "\\PC{0,20}") {
+            prop_assert!(crude_phonetic(&s).chars().count() <= 4);
+        }
+    }
+}
