@@ -97,6 +97,7 @@ impl Spec {
     fn record(&self, id: u32) -> RecordEntry {
         RecordEntry {
             dataset: id % 5,
+            row: id / 5 + 1,
             offset: u64::from(id) * 1000 + 7,
             len: id % 300 + 1,
         }
@@ -118,7 +119,7 @@ impl Spec {
         }
         for id in 0..self.records {
             let r = self.record(id);
-            assert_eq!(w.add_record(r.dataset, r.offset, r.len).unwrap(), id);
+            assert_eq!(w.add_record(r.dataset, u64::from(r.row), r.offset, r.len).unwrap(), id);
         }
         for (name, bitmap) in &self.scopes {
             w.set_scope(name.clone(), bitmap.clone());
@@ -256,7 +257,7 @@ fn a_key_added_under_two_recipes_counts_once_under_the_smaller() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = SegmentWriter::new(dir.path(), 1 << 20, 2).unwrap();
     for _ in 0..3 {
-        w.add_record(0, 0, 1).unwrap();
+        w.add_record(0, 1, 0, 1).unwrap();
     }
     w.add_keys(&[(5, 9, 0), (5, 4, 1), (5, 7, 1), (5, 9, 0), (6, 1, 2)])
         .unwrap();
@@ -713,7 +714,7 @@ fn killed_build_child() {
     let spec = Spec::new(400, 2000, 7);
     let mut w = SegmentWriter::new(writer.build_dir(), 16 * 64, 3).unwrap();
     for id in 0..spec.records {
-        w.add_record(0, u64::from(id), 1).unwrap();
+        w.add_record(0, u64::from(id) + 1, u64::from(id), 1).unwrap();
     }
     w.add_keys(&spec.entries()).unwrap(); // spills many runs
     if stage == "segment" {

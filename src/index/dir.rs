@@ -152,14 +152,27 @@ pub struct DatasetEntry {
     pub name: String,
     /// The dump file it came from (a [`DumpFile::path`]).
     pub dump: String,
+    /// Where the index keeps a decompressed copy of a `.gz` dump, relative to the
+    /// index directory; the copy is what record offsets point into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
     /// The format it was read as (`csv`, `jsonl`, `sql`...).
     #[serde(default)]
     pub format: String,
-    /// Records indexed.
+    /// The text encoding it was read as (`utf-8`, `windows-1252`...).
+    #[serde(default)]
+    pub encoding: String,
+    /// Rows read, rejected ones included.
     pub rows: u64,
+    /// Records indexed (rows less rejects).
+    #[serde(default)]
+    pub records: u64,
     /// Rows rejected as unreadable.
     #[serde(default)]
     pub rejects: u64,
+    /// Rejected rows per reason.
+    #[serde(default)]
+    pub rejects_by_reason: BTreeMap<String, u64>,
     /// The columns and how they were mapped.
     #[serde(default)]
     pub columns: Vec<ColumnEntry>,

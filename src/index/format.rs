@@ -38,7 +38,7 @@ const HEADER_FIXED: usize = 56;
 pub(crate) const HEADER_LEN: usize = HEADER_FIXED + SECTION_COUNT * 16;
 pub(crate) const FOOTER_LEN: usize = 8 + 4 + 8;
 /// Bytes per record-table entry: dataset u32, offset u64, length u32.
-pub(crate) const RECORD_LEN: usize = 16;
+pub(crate) const RECORD_LEN: usize = 20;
 /// Posting-list length histogram: bucket `i` counts lists of length `2^i ..= 2^(i+1)-1`.
 pub const HISTOGRAM_BUCKETS: usize = 33;
 /// Bytes per statistics entry: recipe u8 + 7 reserved, keys, postings, largest, histogram.

@@ -7,9 +7,13 @@
 //!   the `secret` hashing key, and the segments, written once and renamed into
 //!   place so a reader never sees half an index.
 //!
+//! - [`build::build`] is the whole build: dumps read, normalised and keyed into one
+//!   segment.
+//!
 //! Keys arrive already hashed (keyed xxh3-64, see `keys`) with an opaque recipe id;
 //! records are the writer's `u32` ids. The index never sees a plain identifier.
 
+pub mod build;
 mod dir;
 mod error;
 mod format;

@@ -46,6 +46,8 @@ use super::stats::{RecipeStats, histogram_bucket};
 pub struct RecordEntry {
     /// The dataset number (the caller's numbering; see the dataset table).
     pub dataset: u32,
+    /// 1-based row of the record in its dataset (rejected rows count too).
+    pub row: u32,
     /// Byte offset of the record in its (decompressed) dump file.
     pub offset: u64,
     /// Length of the record in bytes.
@@ -56,16 +58,18 @@ impl RecordEntry {
     pub(crate) fn encode(&self) -> [u8; RECORD_LEN] {
         let mut out = [0u8; RECORD_LEN];
         out[0..4].copy_from_slice(&self.dataset.to_le_bytes());
-        out[4..12].copy_from_slice(&self.offset.to_le_bytes());
-        out[12..16].copy_from_slice(&self.len.to_le_bytes());
+        out[4..8].copy_from_slice(&self.row.to_le_bytes());
+        out[8..16].copy_from_slice(&self.offset.to_le_bytes());
+        out[16..20].copy_from_slice(&self.len.to_le_bytes());
         out
     }
 
     fn decode(bytes: &[u8]) -> Option<RecordEntry> {
         Some(RecordEntry {
             dataset: read_u32(bytes, 0)?,
-            offset: read_u64(bytes, 4)?,
-            len: read_u32(bytes, 12)?,
+            row: read_u32(bytes, 4)?,
+            offset: read_u64(bytes, 8)?,
+            len: read_u32(bytes, 16)?,
         })
     }
 }

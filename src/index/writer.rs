@@ -131,8 +131,18 @@ impl SegmentWriter {
         })
     }
 
-    /// Adds a record and returns its id (ids are `0, 1, 2, …` in call order).
-    pub fn add_record(&mut self, dataset: u32, offset: u64, len: u32) -> Result<u32, IndexError> {
+    /// Adds a record (its dataset, 1-based row, and bytes in the dump) and returns
+    /// its id (ids are `0, 1, 2, …` in call order).
+    pub fn add_record(
+        &mut self,
+        dataset: u32,
+        row: u64,
+        offset: u64,
+        len: u32,
+    ) -> Result<u32, IndexError> {
+        let row = u32::try_from(row).map_err(|_| {
+            IndexError::InvalidInput(format!("row {row} is beyond the 4 billion rows a dataset may have"))
+        })?;
         let id = u32::try_from(self.record_count)
             .ok()
             .filter(|&id| id < u32::MAX)
@@ -144,6 +154,7 @@ impl SegmentWriter {
             })?;
         let entry = RecordEntry {
             dataset,
+            row,
             offset,
             len,
         };
@@ -158,7 +169,7 @@ impl SegmentWriter {
     pub fn add_records(&mut self, records: &[RecordEntry]) -> Result<u32, IndexError> {
         let first = u32::try_from(self.record_count).unwrap_or(u32::MAX);
         for r in records {
-            self.add_record(r.dataset, r.offset, r.len)?;
+            self.add_record(r.dataset, u64::from(r.row), r.offset, r.len)?;
         }
         Ok(first)
     }
@@ -816,7 +827,7 @@ mod tests {
     ) -> (Vec<u8>, SegmentStats) {
         let mut w = SegmentWriter::new(dir, budget, 4).unwrap();
         for i in 0..records {
-            w.add_record(i % 3, u64::from(i) * 100, 99).unwrap();
+            w.add_record(i % 3, u64::from(i) + 1, u64::from(i) * 100, 99).unwrap();
         }
         for b in batches {
             w.add_keys(b).unwrap();
@@ -861,7 +872,7 @@ mod tests {
     fn a_key_naming_a_missing_record_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = SegmentWriter::new(dir.path(), 1 << 20, 2).unwrap();
-        w.add_record(0, 0, 1).unwrap();
+        w.add_record(0, 1, 0, 1).unwrap();
         w.add_keys(&[(1, 0, 0), (2, 0, 1)]).unwrap();
         let err = w.finish(&dir.path().join("x.seg")).unwrap_err();
         assert!(err.to_string().contains("record 1"), "{err}");

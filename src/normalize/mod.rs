@@ -96,6 +96,39 @@ fn push_unique<T: PartialEq>(values: &mut Vec<T>, value: Option<T>) {
 }
 
 impl Person {
+    /// Empties every list, keeping the allocations: one `Person` is reused for
+    /// millions of records.
+    pub fn clear(&mut self) {
+        self.first_names.clear();
+        self.middle_names.clear();
+        self.last_names.clear();
+        self.dobs.clear();
+        self.genders.clear();
+        self.house_numbers.clear();
+        self.streets.clear();
+        self.towns.clear();
+        self.postcodes.clear();
+        self.identifiers.clear();
+        self.record_year = None;
+    }
+
+    /// Fills `self` (cleared first) from one record: every value of every column
+    /// that has a kind. Build and verification both read records through this.
+    pub fn fill_from(&mut self, kinds: &[Option<FieldKind>], fields: &crate::source::Fields) {
+        self.clear();
+        for (col, kind) in kinds.iter().enumerate() {
+            let Some(kind) = *kind else { continue };
+            if kind == FieldKind::Ignore {
+                continue;
+            }
+            for value in fields.values(col) {
+                if !value.is_empty() {
+                    self.add(kind, value);
+                }
+            }
+        }
+    }
+
     /// Adds one raw value of the given kind, normalised. Values that do not
     /// normalise (`N/A`, `31/02/1980`, an email without `@`) are left out, and a value
     /// already present is not added twice.

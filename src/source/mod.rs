@@ -639,9 +639,25 @@ impl SourceFile {
         init: impl Fn() -> S + Sync,
         visit: impl Fn(&mut S, &RecordRef<'_>) + Sync,
     ) -> ScanOutput<S> {
+        self.scan_range(0..self.chunk_count(), &[], init, visit)
+    }
+
+    /// Like [`scan`](Self::scan), over chunks `chunks` only, so that a caller can
+    /// process a large file a group of chunks at a time with bounded memory.
+    /// `rows_before[dataset]` is the number of rows of each dataset in the chunks
+    /// before the range (missing entries count as 0), so row numbers stay those of
+    /// the whole file; [`RecordRef::chunk`] and the states are relative to the range.
+    pub fn scan_range<S: Send>(
+        &self,
+        chunks: std::ops::Range<usize>,
+        rows_before: &[u64],
+        init: impl Fn() -> S + Sync,
+        visit: impl Fn(&mut S, &RecordRef<'_>) + Sync,
+    ) -> ScanOutput<S> {
         let nd = self.datasets.len();
-        let per_chunk: Vec<(S, Vec<u64>, Vec<Reject>)> = self
-            .chunks()
+        let all = self.chunks();
+        let range = all.get(chunks).unwrap_or(&[]);
+        let per_chunk: Vec<(S, Vec<u64>, Vec<Reject>)> = range
             .par_iter()
             .enumerate()
             .map(|(ci, chunk)| {
@@ -697,7 +713,9 @@ impl SourceFile {
             })
             .collect();
         let mut first_row = vec![Vec::with_capacity(per_chunk.len()); nd];
-        let mut totals = vec![0u64; nd];
+        let mut totals: Vec<u64> = (0..nd)
+            .map(|d| rows_before.get(d).copied().unwrap_or(0))
+            .collect();
         let mut states = Vec::with_capacity(per_chunk.len());
         let mut rejects = Vec::new();
         for (state, counts, chunk_rejects) in per_chunk {
