@@ -20,12 +20,19 @@
 //! # std::fs::write(dir.path().join("tenants.csv"), "Name,E-mail\nJane Doe,jane@example.com\n")?;
 //! for (path, name) in discover(&[dir.path().to_path_buf()])? {
 //!     let file = SourceFile::open(&path, &name, None)?;
-//!     // One state per chunk: here, a count of records with an email.
-//!     let out = file.scan(|| 0u64, |n, rec| *n += u64::from(!rec.fields.get(1).is_empty()));
-//!     assert_eq!(out.states.iter().sum::<u64>(), 1);
+//!     // One state per chunk: here, where each record with an email sits.
+//!     let out = file.scan(Vec::new, |found, rec| {
+//!         if !rec.fields.get(1).is_empty() {
+//!             found.push((rec.dataset, rec.chunk, rec.local_row, rec.offset, rec.len));
+//!         }
+//!     });
 //!     assert_eq!(out.rows(0), 1);
-//!     let first = file.read_record(0, 20, 25)?; // offset and length from a RecordRef
-//!     assert_eq!(first.get(0), "Jane Doe");
+//!     for &(dataset, chunk, local_row, offset, len) in out.states.iter().flatten() {
+//!         assert_eq!(out.row(dataset, chunk, local_row), 1); // `tenants.csv:1`
+//!         // Later, as evidence: the record exactly as it was leaked.
+//!         let record = file.read_record(dataset, offset, len)?;
+//!         assert_eq!(record.get(0), "Jane Doe");
+//!     }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
