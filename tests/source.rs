@@ -447,6 +447,12 @@ fn read_record_refuses_what_is_not_a_record() {
     assert!(f.read_record(1, 8, 3).is_err());
     let err = f.read_record(0, 9, 3).unwrap_err().to_string();
     assert!(err.contains("changed since it was indexed"), "{err}");
+    let j = open_bytes(b"{\"a\":{\"b\":1}}\n", "r.jsonl", 1 << 20);
+    assert!(j.read_record(0, 0, 13).is_ok());
+    assert!(
+        j.read_record(0, 5, 7).is_err(),
+        "an inner object is not a record"
+    );
 }
 
 fn samples_dir() -> PathBuf {

@@ -737,6 +737,8 @@ impl SourceFile {
     }
 
     /// Re-read the record at `offset` (length `len`) of `dataset`, for evidence.
+    /// Offsets and lengths come from a scan ([`RecordRef`]); bytes that do not
+    /// hold exactly one record are refused.
     pub fn read_record(
         &self,
         dataset: usize,
@@ -768,7 +770,16 @@ impl SourceFile {
                 d.read_record(bytes, start, end - start, self.encoding, &mut fields)
             }
             Layout::Json(j) => {
-                j.parse_record(&bytes[start..end], self.encoding, usize::MAX, &mut fields)
+                // A whole line, nothing before or after it.
+                let line_start = start == 0
+                    || bytes.get(start - 1) == Some(&b'\n')
+                    || (start == encoding::BOM.len() && bytes.starts_with(encoding::BOM));
+                let line_end = matches!(bytes.get(end), None | Some(b'\n' | b'\r'));
+                if line_start && line_end {
+                    j.parse_record(&bytes[start..end], self.encoding, usize::MAX, &mut fields)
+                } else {
+                    Err(RejectReason::InvalidJson)
+                }
             }
             Layout::Sql(s) => s.read_record(
                 bytes,
