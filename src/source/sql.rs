@@ -870,6 +870,10 @@ fn word_at(data: &[u8], pos: usize) -> &[u8] {
     &data[pos..pos + n]
 }
 
+/// A data statement's header: table, byte range of its column list (if any), and
+/// where its rows start.
+type Header = (String, Option<(usize, usize)>, usize);
+
 struct Lexer<'a> {
     data: &'a [u8],
     backslash: bool,
@@ -1003,7 +1007,7 @@ impl Lexer<'_> {
     }
 
     /// After `INSERT`/`REPLACE`: table, column list, and where the tuples start.
-    fn insert_header(&self, pos: usize) -> Option<(String, Option<(usize, usize)>, usize)> {
+    fn insert_header(&self, pos: usize) -> Option<Header> {
         let mut pos = self.ws(pos);
         loop {
             let w = word_at(self.data, pos).to_ascii_uppercase();
@@ -1084,7 +1088,7 @@ impl Lexer<'_> {
     }
 
     /// After `COPY`: table, column list, and the position after `FROM stdin…;`.
-    fn copy_header(&self, pos: usize) -> Option<(String, Option<(usize, usize)>, usize)> {
+    fn copy_header(&self, pos: usize) -> Option<Header> {
         let (table, p) = self.qualified_name(self.ws(pos))?;
         let mut pos = self.ws(p);
         let mut cols = None;
