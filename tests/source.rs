@@ -303,8 +303,36 @@ fn gzip_by_extension_and_by_magic_bytes() -> Result<(), Box<dyn std::error::Erro
         let in_memory = SourceFile::open(path, name, None)?;
         assert_eq!(collect(&in_memory), reference);
     }
+    // Opening again reuses the decompressed copy.
+    let copies = || std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
+    let before = copies();
+    let again = SourceFile::open(&found[0].0, &found[0].1, Some(&scratch))?;
+    assert_eq!(copies(), before);
+    assert_eq!(collect(&again), reference);
+    // A stream cut short keeps what it holds, with a warning.
+    let mut long = Vec::new();
+    for i in 0..20_000 {
+        writeln!(long, "p{i},p{i}@example.com")?;
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(b"name,email\n")?;
+    enc.write_all(&long)?;
+    let long_gz = enc.finish()?;
+    let cut = dir.path().join("cut.csv.gz");
+    std::fs::write(&cut, &long_gz[..long_gz.len() / 2])?;
+    for scratch in [None, Some(scratch.as_path())] {
+        let f = SourceFile::open(&cut, "cut.csv", scratch)?;
+        assert!(
+            f.warnings().iter().any(|w| w.contains("cut short")),
+            "{:?}",
+            f.warnings()
+        );
+        let (rows, _) = collect(&f);
+        assert!(rows.len() > 100 && rows.len() < 20_000, "{}", rows.len());
+    }
+    // Not gzip at all.
     let bad = dir.path().join("broken.csv.gz");
-    std::fs::write(&bad, &gz[..gz.len() / 2])?;
+    std::fs::write(&bad, b"\x1f\x8bnot really gzip")?;
     let err = SourceFile::open(&bad, "broken.csv", Some(&scratch)).unwrap_err();
     assert!(err.to_string().contains("gzip"), "{err}");
     Ok(())
@@ -419,6 +447,12 @@ fn read_record_refuses_what_is_not_a_record() {
     assert!(f.read_record(1, 8, 3).is_err());
     let err = f.read_record(0, 9, 3).unwrap_err().to_string();
     assert!(err.contains("changed since it was indexed"), "{err}");
+    let j = open_bytes(b"{\"a\":{\"b\":1}}\n", "r.jsonl", 1 << 20);
+    assert!(j.read_record(0, 0, 13).is_ok());
+    assert!(
+        j.read_record(0, 5, 7).is_err(),
+        "an inner object is not a record"
+    );
 }
 
 fn samples_dir() -> PathBuf {
@@ -633,4 +667,17 @@ proptest! {
         prop_assert_eq!(&many, &one);
         assert_read_back(&f, &many.0);
     }
+}
+
+#[test]
+#[ignore = "prints the survey of data/samples for a human to read"]
+fn show_sample_survey() -> Result<(), Box<dyn std::error::Error>> {
+    let mut files = Vec::new();
+    for (path, name) in discover(&[samples_dir()])? {
+        files.push(SourceFile::open(&path, &name, None)?);
+    }
+    for r in survey(&files, &Overrides::new()) {
+        print!("{r}");
+    }
+    Ok(())
 }

@@ -20,12 +20,19 @@
 //! # std::fs::write(dir.path().join("tenants.csv"), "Name,E-mail\nJane Doe,jane@example.com\n")?;
 //! for (path, name) in discover(&[dir.path().to_path_buf()])? {
 //!     let file = SourceFile::open(&path, &name, None)?;
-//!     // One state per chunk: here, a count of records with an email.
-//!     let out = file.scan(|| 0u64, |n, rec| *n += u64::from(!rec.fields.get(1).is_empty()));
-//!     assert_eq!(out.states.iter().sum::<u64>(), 1);
+//!     // One state per chunk: here, where each record with an email sits.
+//!     let out = file.scan(Vec::new, |found, rec| {
+//!         if !rec.fields.get(1).is_empty() {
+//!             found.push((rec.dataset, rec.chunk, rec.local_row, rec.offset, rec.len));
+//!         }
+//!     });
 //!     assert_eq!(out.rows(0), 1);
-//!     let first = file.read_record(0, 20, 25)?; // offset and length from a RecordRef
-//!     assert_eq!(first.get(0), "Jane Doe");
+//!     for &(dataset, chunk, local_row, offset, len) in out.states.iter().flatten() {
+//!         assert_eq!(out.row(dataset, chunk, local_row), 1); // `tenants.csv:1`
+//!         // Later, as evidence: the record exactly as it was leaked.
+//!         let record = file.read_record(dataset, offset, len)?;
+//!         assert_eq!(record.get(0), "Jane Doe");
+//!     }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -447,14 +454,21 @@ impl SourceFile {
             .unwrap_or_default();
         let gz = file_name.to_ascii_lowercase().ends_with(".gz")
             || data.bytes().starts_with(&[0x1f, 0x8b]);
-        let (data, read_path) = if gz {
+        let (data, read_path, truncated) = if gz {
             gunzip(path, name, &data, options)?
         } else {
-            (data, path.to_path_buf())
+            (data, path.to_path_buf(), false)
         };
         let name = strip_gz(name).to_string();
         let inner = strip_gz(&file_name).to_string();
-        SourceFile::build(read_path, name, &inner, data, options)
+        let mut file = SourceFile::build(read_path, name, &inner, data, options)?;
+        if truncated {
+            file.warnings.push(format!(
+                "the gzip stream is cut short; read the {} bytes it holds",
+                file.len_bytes()
+            ));
+        }
+        Ok(file)
     }
 
     /// Read a dump held in memory (tests, benchmarks, standard input). `name` also
@@ -741,6 +755,8 @@ impl SourceFile {
     }
 
     /// Re-read the record at `offset` (length `len`) of `dataset`, for evidence.
+    /// Offsets and lengths come from a scan ([`RecordRef`]); bytes that do not
+    /// hold exactly one record are refused.
     pub fn read_record(
         &self,
         dataset: usize,
@@ -772,7 +788,16 @@ impl SourceFile {
                 d.read_record(bytes, start, end - start, self.encoding, &mut fields)
             }
             Layout::Json(j) => {
-                j.parse_record(&bytes[start..end], self.encoding, usize::MAX, &mut fields)
+                // A whole line, nothing before or after it.
+                let line_start = start == 0
+                    || bytes.get(start - 1) == Some(&b'\n')
+                    || (start == encoding::BOM.len() && bytes.starts_with(encoding::BOM));
+                let line_end = matches!(bytes.get(end), None | Some(b'\n' | b'\r'));
+                if line_start && line_end {
+                    j.parse_record(&bytes[start..end], self.encoding, usize::MAX, &mut fields)
+                } else {
+                    Err(RejectReason::InvalidJson)
+                }
             }
             Layout::Sql(s) => s.read_record(
                 bytes,
@@ -833,10 +858,17 @@ fn detect_kind(ext: &str, body: &[u8]) -> Result<Kind, String> {
         "csv" | "tsv" | "psv" | "tab" => Ok(Kind::Delimited),
         "jsonl" | "ndjson" => Ok(Kind::Json),
         "sql" => Ok(Kind::Sql),
-        "json" => match first {
-            Some(b'[') => Err("a JSON array; only JSON Lines (one object per line) is read: convert it, e.g. with `jq -c '.[]'`".into()),
-            _ => Ok(Kind::Json),
-        },
+        "json" => {
+            let first_line = body
+                .split(|&b| b == b'\n')
+                .map(<[u8]>::trim_ascii)
+                .find(|l| !l.is_empty());
+            match first {
+                Some(b'[') => Err("a JSON array; only JSON Lines (one object per line) is read: convert it, e.g. with `jq -c '.[]'`".into()),
+                _ if first_line == Some(b"{") => Err("a pretty-printed JSON document; only JSON Lines (one object per line) is read: convert it, e.g. with `jq -c .`".into()),
+                _ => Ok(Kind::Json),
+            }
+        }
         _ => {
             let head = &body[..body.len().min(4096)];
             let upper = head.to_ascii_uppercase();
@@ -853,23 +885,34 @@ fn detect_kind(ext: &str, body: &[u8]) -> Result<Kind, String> {
 }
 
 /// Decompress a gzip file once: into the scratch directory (then mapped) or into
-/// memory.
+/// memory. A stream cut short (a leak interrupted mid-copy) keeps what it holds
+/// and says so (the flag); a file that is not gzip at all is an error.
 fn gunzip(
     path: &Path,
     name: &str,
     data: &Data,
     options: &ReadOptions,
-) -> Result<(Data, PathBuf), SourceError> {
-    let gz_err = |source: io::Error| SourceError::Gzip {
-        path: path.to_path_buf(),
-        source,
+) -> Result<(Data, PathBuf, bool), SourceError> {
+    let mut truncated = false;
+    let mut gz_err = |source: io::Error, written: u64| {
+        if source.kind() == io::ErrorKind::UnexpectedEof && written > 0 {
+            truncated = true;
+            Ok(())
+        } else {
+            Err(SourceError::Gzip {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
     let mut decoder = MultiGzDecoder::new(data.bytes());
     match &options.scratch {
         None => {
             let mut out = Vec::new();
-            io::copy(&mut decoder, &mut out).map_err(gz_err)?;
-            Ok((Data::Owned(out), path.to_path_buf()))
+            if let Err(e) = io::copy(&mut decoder, &mut out) {
+                gz_err(e, out.len() as u64)?;
+            }
+            Ok((Data::Owned(out), path.to_path_buf(), truncated))
         }
         Some(dir) => {
             let io_err = |p: &Path| {
@@ -877,22 +920,44 @@ fn gunzip(
                 move |source| SourceError::Io { path: p, source }
             };
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            // Named by the dataset name (unique within a build) so a rebuild reuses
-            // the same file name rather than piling up copies.
+            // Named by what it is a copy of (dataset name, compressed size and
+            // modification time): opening the same dump again, e.g. at match time,
+            // reuses the copy; a changed dump gets a new one. Files are only ever
+            // renamed into place, never rewritten, so a copy mapped by another
+            // process stays intact.
             let base = strip_gz(name);
-            let hash = xxhash_rust::xxh3::xxh3_64(base.as_bytes());
+            let modified = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let key = format!("{base}\0{}\0{modified}", data.bytes().len());
+            let hash = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
             let ext = extension(base);
             let target = dir.join(format!("gunzip-{hash:016x}.{ext}"));
-            let tmp = dir.join(format!("gunzip-{hash:016x}.{ext}.tmp"));
-            {
-                let mut out = io::BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
-                io::copy(&mut decoder, &mut out).map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    gz_err(e)
-                })?;
-                io::Write::flush(&mut out).map_err(io_err(&tmp))?;
+            if !target.is_file() {
+                let unique = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                let tmp = dir.join(format!(
+                    "gunzip-{hash:016x}.{ext}.{}-{unique}.tmp",
+                    std::process::id()
+                ));
+                {
+                    let mut out = io::BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
+                    if let Err(e) = io::copy(&mut decoder, &mut out) {
+                        let written = io::Write::flush(&mut out)
+                            .and_then(|()| out.get_ref().metadata())
+                            .map_or(0, |m| m.len());
+                        if let Err(err) = gz_err(e, written) {
+                            let _ = std::fs::remove_file(&tmp);
+                            return Err(err);
+                        }
+                    }
+                    io::Write::flush(&mut out).map_err(io_err(&tmp))?;
+                }
+                std::fs::rename(&tmp, &target).map_err(io_err(&target))?;
             }
-            std::fs::rename(&tmp, &target).map_err(io_err(&target))?;
             let file = File::open(&target).map_err(io_err(&target))?;
             let len = file.metadata().map_err(io_err(&target))?.len();
             let data = if len == 0 {
@@ -902,7 +967,7 @@ fn gunzip(
                 // this scratch file by another process while mapped could SIGBUS.
                 Data::Mapped(unsafe { Mmap::map(&file) }.map_err(io_err(&target))?)
             };
-            Ok((data, target))
+            Ok((data, target, truncated))
         }
     }
 }
@@ -936,6 +1001,18 @@ mod tests {
                 .map(|_| ())
                 .unwrap_err();
         assert!(err.to_string().contains("JSON Lines"), "{err}");
+    }
+
+    #[test]
+    fn pretty_printed_json_is_refused_with_advice() {
+        let err = SourceFile::from_bytes(
+            b"{\n  \"a\": 1\n}\n".to_vec(),
+            "x.json",
+            &ReadOptions::default(),
+        )
+        .map(|_| ())
+        .unwrap_err();
+        assert!(err.to_string().contains("jq -c ."), "{err}");
     }
 
     #[test]

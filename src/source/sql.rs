@@ -72,7 +72,8 @@ pub(crate) struct Sql {
 struct TableDraft {
     name: String,
     create: Option<Vec<String>>,
-    lists: Vec<Vec<String>>,
+    /// Column lists of its INSERTs and COPYs (indexes into the file's lists).
+    lists: Vec<u32>,
     arity: usize,
 }
 
@@ -87,16 +88,41 @@ impl Sql {
         let mut drafts: Vec<TableDraft> = Vec::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
         let mut table_of = |name: String, drafts: &mut Vec<TableDraft>| -> usize {
-            *by_name.entry(name.clone()).or_insert_with(|| {
-                drafts.push(TableDraft {
-                    name,
-                    ..TableDraft::default()
-                });
-                drafts.len() - 1
-            })
+            if let Some(&t) = by_name.get(&name) {
+                return t;
+            }
+            by_name.insert(name.clone(), drafts.len());
+            drafts.push(TableDraft {
+                name,
+                ..TableDraft::default()
+            });
+            drafts.len() - 1
         };
-        // Statements with their column list (None: positional) before layouts exist.
-        let mut pending: Vec<(DataStmt, Option<Vec<String>>)> = Vec::new();
+        // Column lists, each parsed once: a dump with one INSERT per row repeats
+        // the same list millions of times.
+        let mut lists: Vec<Vec<String>> = Vec::new();
+        let mut list_ids: HashMap<(usize, &[u8]), u32> = HashMap::new();
+        let mut intern =
+            |t: usize, (a, b): (usize, usize), drafts: &mut Vec<TableDraft>| -> Option<u32> {
+                let raw = data.get(a..b)?;
+                if let Some(&id) = list_ids.get(&(t, raw)) {
+                    return Some(id);
+                }
+                let (names, _) = Lexer {
+                    data: raw,
+                    backslash,
+                }
+                .column_list(0)?;
+                let id = lists.len() as u32;
+                lists.push(names);
+                list_ids.insert((t, raw), id);
+                drafts[t].lists.push(id);
+                Some(id)
+            };
+        // Statements before layouts exist; `layout` holds the column list id, or
+        // POSITIONAL.
+        const POSITIONAL: u32 = u32::MAX;
+        let mut pending: Vec<DataStmt> = Vec::new();
         let mut warnings = Vec::new();
         let mut pos = body_start;
         loop {
@@ -114,24 +140,22 @@ impl Sql {
                     Some((table, cols, body)) => {
                         let t = table_of(table, &mut drafts);
                         let (end, truncated, splits, arity) = lx.insert_body(body, chunk_size);
-                        let d = &mut drafts[t];
-                        match &cols {
-                            Some(c) if !d.lists.contains(c) => d.lists.push(c.clone()),
-                            Some(_) => {}
-                            None => d.arity = d.arity.max(arity),
-                        }
-                        pending.push((
-                            DataStmt {
-                                kind: Kind::Insert,
-                                dataset: t as u32,
-                                layout: 0,
-                                body,
-                                end,
-                                splits,
-                                truncated,
-                            },
-                            cols,
-                        ));
+                        let layout = match cols {
+                            Some(range) => intern(t, range, &mut drafts).unwrap_or(POSITIONAL),
+                            None => {
+                                drafts[t].arity = drafts[t].arity.max(arity);
+                                POSITIONAL
+                            }
+                        };
+                        pending.push(DataStmt {
+                            kind: Kind::Insert,
+                            dataset: t as u32,
+                            layout,
+                            body,
+                            end,
+                            splits,
+                            truncated,
+                        });
                         pos = end;
                     }
                     None => {
@@ -148,12 +172,10 @@ impl Sql {
                             memchr(b'\n', &data[after..]).map_or(data.len(), |k| after + k + 1);
                         let (end, next, truncated) = copy_end(data, body);
                         let splits = line_splits(data, body, end, chunk_size);
-                        if let Some(c) = &cols
-                            && !drafts[t].lists.contains(c)
-                        {
-                            drafts[t].lists.push(c.clone());
-                        }
-                        if cols.is_none() {
+                        let layout = cols
+                            .and_then(|range| intern(t, range, &mut drafts))
+                            .unwrap_or(POSITIONAL);
+                        if layout == POSITIONAL {
                             // Without a column list, count the fields of the first line.
                             let first = memchr(b'\n', &data[body..end]).map_or(end, |k| body + k);
                             let n = if body < end {
@@ -163,18 +185,15 @@ impl Sql {
                             };
                             drafts[t].arity = drafts[t].arity.max(n);
                         }
-                        pending.push((
-                            DataStmt {
-                                kind: Kind::Copy,
-                                dataset: t as u32,
-                                layout: 0,
-                                body,
-                                end,
-                                splits,
-                                truncated,
-                            },
-                            cols,
-                        ));
+                        pending.push(DataStmt {
+                            kind: Kind::Copy,
+                            dataset: t as u32,
+                            layout,
+                            body,
+                            end,
+                            splits,
+                            truncated,
+                        });
                         pos = next;
                     }
                     None => pos = lx.statement_end(pos).0,
@@ -193,8 +212,8 @@ impl Sql {
         let mut tables = Vec::with_capacity(drafts.len());
         for d in &drafts {
             let mut columns = d.create.clone().unwrap_or_default();
-            for list in &d.lists {
-                for c in list {
+            for &list in &d.lists {
+                for c in lists.get(list as usize).into_iter().flatten() {
                     if find_column(&columns, c).is_none() {
                         columns.push(c.clone());
                     }
@@ -208,26 +227,37 @@ impl Sql {
                 columns,
             });
         }
-        let mut layouts: Vec<Vec<u32>> = Vec::new();
-        let mut layout_ids: HashMap<Vec<u32>, u32> = HashMap::new();
-        let mut stmts = Vec::with_capacity(pending.len());
-        let (mut has_insert, mut has_copy) = (false, false);
-        for (mut st, cols) in pending {
-            let columns = &tables[st.dataset as usize].columns;
-            let layout: Vec<u32> = match cols {
-                Some(list) => list
-                    .iter()
+        // Layouts: one per table for positional rows, then one per column list.
+        let mut layouts: Vec<Vec<u32>> = tables
+            .iter()
+            .map(|t| (0..t.columns.len() as u32).collect())
+            .collect();
+        let mut list_layout = vec![0u32; lists.len()];
+        for (t, d) in drafts.iter().enumerate() {
+            for &list in &d.lists {
+                let columns = &tables[t].columns;
+                let layout = lists
+                    .get(list as usize)
+                    .into_iter()
+                    .flatten()
                     .map(|c| find_column(columns, c).unwrap_or(0) as u32)
-                    .collect(),
-                None => (0..columns.len() as u32).collect(),
-            };
-            st.layout = *layout_ids.entry(layout.clone()).or_insert_with(|| {
+                    .collect();
+                list_layout[list as usize] = layouts.len() as u32;
                 layouts.push(layout);
-                (layouts.len() - 1) as u32
-            });
+            }
+        }
+        let (mut has_insert, mut has_copy) = (false, false);
+        let mut stmts = pending;
+        for st in &mut stmts {
+            st.layout = match st.layout {
+                POSITIONAL => st.dataset,
+                list => list_layout
+                    .get(list as usize)
+                    .copied()
+                    .unwrap_or(st.dataset),
+            };
             has_insert |= st.kind == Kind::Insert;
             has_copy |= st.kind == Kind::Copy;
-            stmts.push(st);
         }
         Sql {
             tables,
@@ -840,6 +870,10 @@ fn word_at(data: &[u8], pos: usize) -> &[u8] {
     &data[pos..pos + n]
 }
 
+/// A data statement's header: table, byte range of its column list (if any), and
+/// where its rows start.
+type Header = (String, Option<(usize, usize)>, usize);
+
 struct Lexer<'a> {
     data: &'a [u8],
     backslash: bool,
@@ -940,6 +974,22 @@ impl Lexer<'_> {
         }
     }
 
+    /// The position after the `)` closing the list opened at `pos`, without
+    /// reading the names (see [`Lexer::column_list`]).
+    fn list_end(&self, pos: usize) -> Option<usize> {
+        let d = self.data;
+        let mut i = pos + 1;
+        while i < d.len() {
+            match d[i] {
+                q @ (b'`' | b'"') => i = skip_quoted(d, i, d.len(), q, false)?,
+                b')' => return Some(i + 1),
+                b'(' | b';' => return None,
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
     /// `( a, b, … )` at `pos`: the names and the position after `)`.
     fn column_list(&self, pos: usize) -> Option<(Vec<String>, usize)> {
         let mut pos = self.ws(pos + 1);
@@ -957,7 +1007,7 @@ impl Lexer<'_> {
     }
 
     /// After `INSERT`/`REPLACE`: table, column list, and where the tuples start.
-    fn insert_header(&self, pos: usize) -> Option<(String, Option<Vec<String>>, usize)> {
+    fn insert_header(&self, pos: usize) -> Option<Header> {
         let mut pos = self.ws(pos);
         loop {
             let w = word_at(self.data, pos).to_ascii_uppercase();
@@ -974,8 +1024,8 @@ impl Lexer<'_> {
         pos = self.ws(p);
         let mut cols = None;
         if self.data.get(pos) == Some(&b'(') {
-            let (c, p) = self.column_list(pos)?;
-            cols = Some(c);
+            let p = self.list_end(pos)?;
+            cols = Some((pos, p));
             pos = self.ws(p);
         }
         let w = word_at(self.data, pos).to_ascii_uppercase();
@@ -1038,13 +1088,13 @@ impl Lexer<'_> {
     }
 
     /// After `COPY`: table, column list, and the position after `FROM stdin…;`.
-    fn copy_header(&self, pos: usize) -> Option<(String, Option<Vec<String>>, usize)> {
+    fn copy_header(&self, pos: usize) -> Option<Header> {
         let (table, p) = self.qualified_name(self.ws(pos))?;
         let mut pos = self.ws(p);
         let mut cols = None;
         if self.data.get(pos) == Some(&b'(') {
-            let (c, p) = self.column_list(pos)?;
-            cols = Some(c);
+            let p = self.list_end(pos)?;
+            cols = Some((pos, p));
             pos = self.ws(p);
         }
         if !word_at(self.data, pos).eq_ignore_ascii_case(b"FROM") {
