@@ -45,7 +45,12 @@ pub struct GenArgs {
     #[arg(long, value_name = "N")]
     register: Option<u64>,
     /// Fraction of register residents who are in the dump (0 to 1).
-    #[arg(long, value_name = "F", default_value_t = 0.5)]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.5,
+        allow_negative_numbers = true
+    )]
     overlap: f64,
     /// Random seed.
     #[arg(long, value_name = "S", default_value_t = 42)]

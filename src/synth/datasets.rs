@@ -936,9 +936,11 @@ fn electoral(c: &Ctx, rng: &mut Rng) -> String {
         Some(f) => format!("Flat {f}, {}", h.house_number()),
         None => h.house_number(),
     };
-    let mut dob = present(rng, 0.96)
-        .then(|| p.dob.format(DateStyle::DayMonName))
-        .unwrap_or_default();
+    let mut dob = if present(rng, 0.96) {
+        p.dob.format(DateStyle::DayMonName)
+    } else {
+        String::new()
+    };
     let ni = present(rng, 0.7).then(|| p.ni.messy(rng));
     let email = present(rng, 0.5)
         .then(|| c.email().map(|e| messy_email(e, rng)))

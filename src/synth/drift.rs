@@ -129,10 +129,10 @@ pub fn married_name(old: &str, rng: &mut Rng) -> String {
 /// A mistyped date of birth: day and month swapped when that is a date, otherwise the
 /// day or the year one off. Never equal to `dob`.
 pub fn dob_slip(dob: Day, rng: &mut Rng) -> Day {
-    if let Some(s) = dob.swapped().filter(|s| *s != dob) {
-        if rng.chance(0.5) {
-            return s;
-        }
+    if let Some(s) = dob.swapped().filter(|s| *s != dob)
+        && rng.chance(0.5)
+    {
+        return s;
     }
     if rng.chance(0.5) {
         let day = if dob.day > 1 { dob.day - 1 } else { 2 };

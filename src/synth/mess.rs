@@ -134,10 +134,10 @@ impl Case {
 /// Stray spaces: leading, trailing or doubled inside, each with probability `p`.
 pub fn spaces(s: &str, rng: &mut Rng, p: f64) -> String {
     let mut out = s.to_string();
-    if rng.chance(p) {
-        if let Some(i) = out.find(' ') {
-            out.insert(i, ' ');
-        }
+    if rng.chance(p)
+        && let Some(i) = out.find(' ')
+    {
+        out.insert(i, ' ');
     }
     if rng.chance(p) {
         out.insert(0, ' ');
@@ -172,9 +172,7 @@ mod tests {
         for (i, row) in d.iter_mut().enumerate() {
             row[0] = i;
         }
-        for j in 0..=b.len() {
-            d[0][j] = j;
-        }
+        d[0] = (0..=b.len()).collect();
         for i in 1..=a.len() {
             for j in 1..=b.len() {
                 let cost = usize::from(a[i - 1] != b[j - 1]);

@@ -227,8 +227,8 @@ fn title_for(rng: &mut Rng, sex: Sex, married: bool) -> &'static str {
     }
     match sex {
         Sex::Male => "Mr",
-        Sex::Female if married => *rng.pick(&["Mrs", "Mrs", "Mrs", "Ms"]),
-        Sex::Female => *rng.pick(&["Ms", "Miss", "Miss"]),
+        Sex::Female if married => ["Mrs", "Mrs", "Mrs", "Ms"][rng.index(4)],
+        Sex::Female => ["Ms", "Miss", "Miss"][rng.index(3)],
     }
 }
 

@@ -27,7 +27,9 @@ const MONTHS: [&str; 12] = [
 pub fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 31,
     }
@@ -174,14 +176,14 @@ impl Phone {
         let n = permute(
             id,
             100_000_000,
-            hash3(seed, 0x4D4F_42, u64::from(generation)),
+            hash3(seed, 0x004D_4F42, u64::from(generation)),
         );
         Phone(format!("07{third}{n:08}"))
     }
 
     /// A London landline unique to `id` (020 3xxx, 7xxx or 8xxx).
     pub fn landline(seed: u64, id: u64) -> Phone {
-        let n = permute(id, 30_000_000, hash3(seed, 0x4C41_4E, 0));
+        let n = permute(id, 30_000_000, hash3(seed, 0x004C_414E, 0));
         let lead = [b'7', b'8', b'3'][(n / 10_000_000) as usize] as char;
         Phone(format!("020{lead}{:07}", n % 10_000_000))
     }
