@@ -244,7 +244,7 @@ fn gen_writes_every_file_with_exact_headers() {
     );
     assert_eq!(
         first_line(&read(d, "dump/parking_permits.tsv")),
-        b"Permit No\tVehicle Reg\tPermit Holder\tMobile\tEmail\tHouse No\tStreet\tPostcode\tIssued\tExpires\tZone\tNotes"
+        b"Permit No\tVehicle Reg\tHolder Name\tMobile\tEmail\tHouse No\tStreet\tPostcode\tIssue Date\tExpires\tZone\tNotes"
     );
     assert_eq!(
         first_line(&read(d, "dump/electoral_registration_2014_2020.csv")),
@@ -474,4 +474,36 @@ fn gen_rejects_bad_arguments_with_exit_2() {
     }
     let out = Command::new(BIN).args(["gen"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "--out is required");
+}
+
+#[test]
+fn gen_help_states_the_probabilities_the_generator_uses() {
+    use leakscope::synth::{self, drift};
+    let out = Command::new(BIN).args(["gen", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let pct = |p: f64| format!("{}%", (p * 100.0).round());
+    for (label, p) in [
+        ("nickname", drift::P_NICKNAME),
+        ("first-name typo", drift::P_FIRST_TYPO),
+        ("married surname", drift::P_MARRIED),
+        ("surname typo", drift::P_LAST_TYPO),
+        ("date of birth missing", drift::P_DOB_MISSING),
+        ("moved house", drift::P_MOVED),
+        ("new email", drift::P_NEW_EMAIL),
+        ("email missing", drift::P_EMAIL_MISSING),
+        ("new phone", drift::P_NEW_PHONE),
+        ("phone missing", drift::P_PHONE_MISSING),
+        ("NI number missing", drift::P_NI_MISSING),
+        ("about", synth::P_NAMESAKE),
+    ] {
+        let want = format!("{label} {}", pct(p));
+        assert!(help.contains(&want), "help lacks '{want}'");
+    }
+    assert!(help.contains(&format!("mistyped {}", pct(drift::P_DOB_SLIP))));
+    assert!(help.contains(&format!("{} family members", pct(synth::P_FAMILY))));
+    assert!(help.contains(&format!("{} twins", pct(synth::P_TWIN))));
 }

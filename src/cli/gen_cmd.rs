@@ -11,26 +11,31 @@ use std::process::ExitCode;
 
 /// Arguments of `leakscope gen`.
 #[derive(Args, Debug)]
+// `cli/mod.rs` sets the one-line about from its doc comment; the details go after
+// the options, where it does not override them.
 #[command(
-    about = "Generate a synthetic leaked archive, a resident register and the ground truth",
-    long_about = "Generate a synthetic leaked archive, a resident register and the ground truth.
-
-Writes DIR/dump/ (six datasets of a London council's 2006-2020 systems, each with its own
-format, columns and mess: council_tax_2006_2014.csv, parking_permits.tsv,
-housing_benefit.jsonl, archive.sql with tables library_members and leisure_bookings,
-and electoral_registration_2014_2020.csv in Windows-1252), DIR/register.csv (today's
-residents) and DIR/truth.csv (for each resident: exposed or not, and exactly which
-dump records are theirs, as dataset:row;dataset:row).
+    after_help = "Run with --help for the files written and the drift probabilities.",
+    after_long_help = "Writes DIR/dump/ (six datasets of a London council's 2006-2020 systems, each
+with its own format, columns and mess: council_tax_2006_2014.csv,
+parking_permits.tsv, housing_benefit.jsonl, archive.sql with tables
+library_members and leisure_bookings, and electoral_registration_2014_2020.csv
+in Windows-1252), DIR/register.csv (today's residents) and DIR/truth.csv (for
+each resident: exposed or not, and exactly which dump records are theirs, as
+dataset:row;dataset:row).
 
 Residents who are in the dump drifted from their old records with these
-probabilities: nickname 12% (when the name has one), first-name typo 3%, married
-surname 12% of women born 1960-1998, surname typo 3%, date of birth missing 3% or
-mistyped 2%, moved house 25%, new email 20%, email missing 15%, new phone 15%, phone
-missing 15%, NI number missing 50%, address or postcode missing 3% each; case, phone,
-postcode and date formats vary. Of the residents not in the dump, about 6% are
-namesakes of a dumped person (same name, other date of birth), 6% family members
-(same surname and home, other first name and date of birth) and 2% twins (same
-surname, date of birth and home, other first name).
+probabilities: nickname 12% (when the name has one), first-name typo 3%,
+married surname 12% of women born 1960-1998, surname typo 3%, date of birth
+missing 3% or mistyped 2%, moved house 25%, new email 20%, email missing 15%,
+new phone 15%, phone missing 15%, NI number missing 50%, address or postcode
+missing 3% each; case, phone, postcode and date formats vary. Someone whose
+email, phone and NI number all changed or went missing keeps their date of
+birth and at least one old name.
+
+Of the residents not in the dump, about 6% are namesakes of a dumped person
+(same name, other date of birth), 6% family members (same surname and home,
+other first name and date of birth) and 2% twins (same surname, date of birth
+and home, other first name).
 
 The same --seed gives byte-identical files, whatever the number of threads."
 )]

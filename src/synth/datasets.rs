@@ -4,9 +4,9 @@
 //! | dataset | file | format | record date | dates |
 //! |---|---|---|---|---|
 //! | council tax accounts | `council_tax_2006_2014.csv` | CSV, UTF-8 with BOM, CRLF, quoted multi-line addresses | `Date Opened` | `03/02/1980` |
-//! | parking permits | `parking_permits.tsv` | TSV | `Issued` | `1980-02-03` |
+//! | parking permits | `parking_permits.tsv` | TSV | `Issue Date` | `1980-02-03` |
 //! | housing benefit claims | `housing_benefit.jsonl` | JSON Lines, nested | `submitted` | ISO 8601 |
-//! | library members | `archive.sql#library_members` | MySQL dump | `joined` | `'1980-02-03'` |
+//! | library members | `archive.sql#library_members` | MySQL dump | `date_joined` | `'1980-02-03'` |
 //! | leisure bookings | `archive.sql#leisure_bookings` | MySQL dump | `booking_date` | `'2015-06-01 10:22:00'` |
 //! | electoral registration | `electoral_registration_2014_2020.csv` | `;`-separated, Windows-1252, CRLF | `Application Date` | `03-Feb-1980` |
 //!
@@ -120,7 +120,7 @@ impl Dataset {
                 "Account Ref,Title,Forename,Surname,D.O.B,Address,Post Code,UPRN,Tel,E-mail Address,Payment Method,Sort Code,Account No,Band,Balance,Date Opened\r\n"
             }
             Dataset::Parking => {
-                "Permit No\tVehicle Reg\tPermit Holder\tMobile\tEmail\tHouse No\tStreet\tPostcode\tIssued\tExpires\tZone\tNotes\n"
+                "Permit No\tVehicle Reg\tHolder Name\tMobile\tEmail\tHouse No\tStreet\tPostcode\tIssue Date\tExpires\tZone\tNotes\n"
             }
             Dataset::HousingBenefit => "",
             Dataset::Library => LIBRARY_DDL,
@@ -151,7 +151,7 @@ pub const SQL_PREAMBLE: &str = "-- MySQL dump 10.13  Distrib 5.7.31, for Linux (
 /// The close of the SQL dump file.
 pub const SQL_TRAILER: &str = "/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;\n/*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */;\n/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n-- Dump completed on 2020-11-03 14:12:55\n";
 
-const LIBRARY_DDL: &str = "--\n-- Table structure for table `library_members`\n--\n\nDROP TABLE IF EXISTS `library_members`;\nCREATE TABLE `library_members` (\n  `member_id` int(11) NOT NULL AUTO_INCREMENT,\n  `barcode` varchar(14) NOT NULL,\n  `title` varchar(10) DEFAULT NULL,\n  `first_name` varchar(50) NOT NULL,\n  `last_name` varchar(50) NOT NULL,\n  `date_of_birth` date DEFAULT NULL,\n  `gender` char(1) DEFAULT NULL,\n  `email` varchar(120) DEFAULT NULL,\n  `phone` varchar(20) DEFAULT NULL,\n  `address1` varchar(100) DEFAULT NULL,\n  `address2` varchar(100) DEFAULT NULL,\n  `postcode` varchar(10) DEFAULT NULL,\n  `joined` datetime NOT NULL,\n  `branch` varchar(40) DEFAULT NULL,\n  `fines_owed` decimal(6,2) NOT NULL DEFAULT '0.00',\n  `notes` text,\n  PRIMARY KEY (`member_id`),\n  KEY `idx_last_name` (`last_name`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\n--\n-- Dumping data for table `library_members`\n--\n\nLOCK TABLES `library_members` WRITE;\n/*!40000 ALTER TABLE `library_members` DISABLE KEYS */;\n";
+const LIBRARY_DDL: &str = "--\n-- Table structure for table `library_members`\n--\n\nDROP TABLE IF EXISTS `library_members`;\nCREATE TABLE `library_members` (\n  `member_id` int(11) NOT NULL AUTO_INCREMENT,\n  `barcode` varchar(14) NOT NULL,\n  `title` varchar(10) DEFAULT NULL,\n  `first_name` varchar(50) NOT NULL,\n  `last_name` varchar(50) NOT NULL,\n  `date_of_birth` date DEFAULT NULL,\n  `gender` char(1) DEFAULT NULL,\n  `email` varchar(120) DEFAULT NULL,\n  `phone` varchar(20) DEFAULT NULL,\n  `address1` varchar(100) DEFAULT NULL,\n  `address2` varchar(100) DEFAULT NULL,\n  `postcode` varchar(10) DEFAULT NULL,\n  `date_joined` datetime NOT NULL,\n  `branch` varchar(40) DEFAULT NULL,\n  `fines_owed` decimal(6,2) NOT NULL DEFAULT '0.00',\n  `notes` text,\n  PRIMARY KEY (`member_id`),\n  KEY `idx_last_name` (`last_name`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\n--\n-- Dumping data for table `library_members`\n--\n\nLOCK TABLES `library_members` WRITE;\n/*!40000 ALTER TABLE `library_members` DISABLE KEYS */;\n";
 
 const LEISURE_DDL: &str = "--\n-- Table structure for table `leisure_bookings`\n--\n\nDROP TABLE IF EXISTS `leisure_bookings`;\nCREATE TABLE `leisure_bookings` (\n  `booking_id` int(11) NOT NULL AUTO_INCREMENT,\n  `customer_name` varchar(100) NOT NULL,\n  `email` varchar(120) DEFAULT NULL,\n  `mobile` varchar(20) DEFAULT NULL,\n  `activity` varchar(60) NOT NULL,\n  `centre` varchar(60) NOT NULL,\n  `booking_date` datetime NOT NULL,\n  `amount` decimal(6,2) NOT NULL,\n  `paid_with` varchar(30) DEFAULT NULL,\n  PRIMARY KEY (`booking_id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n\n--\n-- Dumping data for table `leisure_bookings`\n--\n\nLOCK TABLES `leisure_bookings` WRITE;\n/*!40000 ALTER TABLE `leisure_bookings` DISABLE KEYS */;\n";
 
