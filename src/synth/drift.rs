@@ -8,7 +8,7 @@ use super::mess::{Case, typo};
 use super::people::{Address, Person, Sex, family_name};
 use super::rng::Rng;
 use super::tables::tables;
-use super::values::{self, DateStyle, Day, Phone};
+use super::values::{self, DateStyle, Day, EmailGeneration, Phone};
 
 /// Register first name is a nickname (Bill for William), when the name has one.
 pub const P_NICKNAME: f64 = 0.12;
@@ -245,15 +245,8 @@ pub fn exposed_row(seed: u64, rng: &mut Rng, p: &Person) -> (RegisterRow, Drift)
     }
     let mut email = p.latest_email().cloned();
     if rng.chance(P_NEW_EMAIL) {
-        let rare = !tables().is_common_surname(&last);
-        email = Some(values::email_for(
-            rng,
-            &first,
-            &last,
-            p.dob.year,
-            rare && !d.typo,
-            p.id + (2 << 40),
-        ));
+        let n = values::email_number(seed, p.id, EmailGeneration::Current);
+        email = Some(values::email_for(rng, &first, &last, n));
         d.new_email = true;
     }
     if rng.chance(P_EMAIL_MISSING) {

@@ -8,7 +8,7 @@
 
 use super::rng::{Rng, Stream, hash3};
 use super::tables::tables;
-use super::values::{self, Day, NiNumber, Phone, Postcode};
+use super::values::{self, Day, EmailGeneration, NiNumber, Phone, Postcode};
 
 /// First year the archive covers.
 pub const FIRST_YEAR: u16 = 2006;
@@ -312,11 +312,8 @@ fn contacts(
     id: u64,
     first: &str,
     last: &str,
-    dob: Day,
     since: u16,
 ) -> (Vec<Dated<String>>, Vec<Dated<Phone>>) {
-    let t = tables();
-    let rare = !t.is_common_surname(last);
     let mut emails = Vec::new();
     if rng.chance(0.9) {
         let from = if rng.chance(0.7) {
@@ -324,17 +321,16 @@ fn contacts(
         } else {
             rng.range(u32::from(since), u32::from(LAST_YEAR)) as u16
         };
-        let e = values::email_for(rng, first, last, dob.year, rare, id);
+        let n = values::email_number(seed, id, EmailGeneration::First);
+        let e = values::email_for(rng, first, last, n);
         emails.push(Dated { from, value: e });
         if rng.chance(0.2) {
             let later = rng.range(u32::from(from) + 1, u32::from(LAST_YEAR) + 2) as u16;
-            let e2 = values::email_for(rng, first, last, dob.year, false, id + (1 << 40));
-            if e2 != emails[0].value {
-                emails.push(Dated {
-                    from: later,
-                    value: e2,
-                });
-            }
+            let n = values::email_number(seed, id, EmailGeneration::Later);
+            emails.push(Dated {
+                from: later,
+                value: values::email_for(rng, first, last, n),
+            });
         }
     }
     let mut mobiles = Vec::new();
@@ -385,7 +381,7 @@ impl Person {
     ) -> Person {
         let married = c.sex == Sex::Female && c.dob.year < 1995 && rng.chance(0.5);
         let title = title_for(rng, c.sex, married);
-        let (emails, mobiles) = contacts(seed, rng, id, &c.first, &c.last, c.dob, since);
+        let (emails, mobiles) = contacts(seed, rng, id, &c.first, &c.last, since);
         let landline = rng.chance(0.3).then(|| Phone::landline(seed, id));
         let ni = NiNumber::for_id(seed, id, ni_prefixes());
         let bank = values::bank_details(seed, id, 0);
@@ -453,15 +449,7 @@ impl Person {
         self.homes = head.homes.clone();
         self.landline = head.landline.clone();
         // Emails were derived from the independent name; redo them for the real one.
-        let (emails, _) = contacts(
-            seed,
-            &mut rng,
-            self.id,
-            &self.first,
-            &self.last,
-            self.dob,
-            FIRST_YEAR,
-        );
+        let (emails, _) = contacts(seed, &mut rng, self.id, &self.first, &self.last, FIRST_YEAR);
         self.emails = emails;
     }
 
@@ -599,17 +587,10 @@ pub fn hard_negative(seed: u64, j: u64, kind: HardNegative, base: &Person) -> Pe
     }
     // A fresh email that follows the adopted name, still unique to this person.
     if !p.emails.is_empty() {
-        let rare = !tables().is_common_surname(&p.last);
+        let n = values::email_number(seed, p.id, EmailGeneration::First);
         p.emails = vec![Dated {
             from: LAST_YEAR,
-            value: values::email_for(
-                &mut rng,
-                &p.first,
-                &p.last,
-                p.dob.year,
-                rare && kind != HardNegative::Namesake,
-                p.id,
-            ),
+            value: values::email_for(&mut rng, &p.first, &p.last, n),
         }];
     }
     p
@@ -701,6 +682,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn identifiers_are_never_shared_by_two_people() {
+        use std::collections::HashMap;
+        // Households share a landline on purpose; everything else must be unique.
+        let mut owner: HashMap<String, u64> = HashMap::new();
+        let mut clashes = Vec::new();
+        let mut claim = |key: String, id: u64| {
+            if let Some(&other) = owner.get(&key) {
+                if other != id {
+                    clashes.push(key);
+                }
+            } else {
+                owner.insert(key, id);
+            }
+        };
+        for i in 0..30_000 {
+            let p = Person::dump(42, i);
+            for e in &p.emails {
+                claim(e.value.to_lowercase(), p.id);
+            }
+            for m in &p.mobiles {
+                claim(m.value.0.clone(), p.id);
+            }
+            claim(p.ni.0[..8].to_string(), p.id);
+            claim(p.bank.1.clone(), p.id);
+            let f = Person::fresh(42, i);
+            for e in &f.emails {
+                claim(e.value.to_lowercase(), f.id);
+            }
+            claim(f.ni.0[..8].to_string(), f.id);
+        }
+        assert!(
+            clashes.is_empty(),
+            "{} shared: {:?}",
+            clashes.len(),
+            &clashes[..clashes.len().min(5)]
+        );
     }
 
     #[test]

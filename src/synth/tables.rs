@@ -97,9 +97,6 @@ pub struct Tables {
     pub male: Weighted,
     /// Family names, common ones by weight plus the composed tail.
     pub surnames: Weighted,
-    /// The most frequent family names (the common list's top entries), which email
-    /// addresses never use without a number because too many people share them.
-    pub common_surnames: Vec<String>,
     /// Formal given name → familiar forms.
     pub nicknames: HashMap<String, Vec<String>>,
     /// Streets of the three boroughs.
@@ -133,12 +130,7 @@ fn weighted_lines(text: &str) -> Vec<(String, u64)> {
 
 impl Tables {
     fn load() -> Tables {
-        let common = weighted_lines(SURNAMES);
-        let mut by_weight = common.clone();
-        by_weight.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let common_surnames = by_weight.iter().take(150).map(|(n, _)| n.clone()).collect();
-
-        let mut surnames = common;
+        let mut surnames = weighted_lines(SURNAMES);
         let mut seen: std::collections::HashSet<String> =
             surnames.iter().map(|(n, _)| n.to_lowercase()).collect();
         let (prefixes, suffixes) = surname_parts();
@@ -155,7 +147,6 @@ impl Tables {
             female: Weighted::new(weighted_lines(FEMALE)),
             male: Weighted::new(weighted_lines(MALE)),
             surnames: Weighted::new(surnames),
-            common_surnames,
             nicknames: nicknames(),
             streets: streets(),
         }
@@ -164,11 +155,6 @@ impl Tables {
     /// The familiar forms of a formal given name (empty when it has none).
     pub fn nicknames_of(&self, formal: &str) -> &[String] {
         self.nicknames.get(formal).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Whether a surname is one of the most common (shared by many people).
-    pub fn is_common_surname(&self, name: &str) -> bool {
-        self.common_surnames.iter().any(|c| c == name)
     }
 }
 
@@ -273,8 +259,6 @@ mod tests {
         assert!(has(&t.female, "Anne-Marie"));
         assert_eq!(t.nicknames_of("William")[0], "Bill");
         assert!(t.nicknames_of("Zoë").is_empty());
-        assert!(t.is_common_surname("Smith"));
-        assert!(!t.is_common_surname("Ashworth"));
     }
 
     #[test]
