@@ -1,0 +1,422 @@
+//! Today's resident register: how a dumped person's register row drifted from their
+//! old records, and how the register formats everyone.
+//!
+//! The probabilities below are the contract `leakscope gen --help` documents; the
+//! benchmark's accuracy numbers are only meaningful against them.
+
+use super::mess::{Case, typo};
+use super::people::{Address, Person, Sex, family_name};
+use super::rng::Rng;
+use super::tables::tables;
+use super::values::{self, DateStyle, Day, EmailGeneration, Phone};
+
+/// Register first name is a nickname (Bill for William), when the name has one.
+pub const P_NICKNAME: f64 = 0.12;
+/// One-character typo in the first name.
+pub const P_FIRST_TYPO: f64 = 0.03;
+/// Surname changed by marriage (women born 1960–1998); a fifth of them double-barrel.
+pub const P_MARRIED: f64 = 0.12;
+/// One-character typo in the surname.
+pub const P_LAST_TYPO: f64 = 0.03;
+/// Date of birth missing.
+pub const P_DOB_MISSING: f64 = 0.03;
+/// Date of birth mistyped (day and month swapped, or a day or year off by one).
+pub const P_DOB_SLIP: f64 = 0.02;
+/// Moved house since their last record.
+pub const P_MOVED: f64 = 0.25;
+/// Address line missing.
+pub const P_ADDRESS_MISSING: f64 = 0.03;
+/// Postcode missing.
+pub const P_POSTCODE_MISSING: f64 = 0.03;
+/// A new email address since their records.
+pub const P_NEW_EMAIL: f64 = 0.20;
+/// Email missing.
+pub const P_EMAIL_MISSING: f64 = 0.15;
+/// A new phone number since their records.
+pub const P_NEW_PHONE: f64 = 0.15;
+/// Phone missing.
+pub const P_PHONE_MISSING: f64 = 0.15;
+/// NI number missing (many registers never held it).
+pub const P_NI_MISSING: f64 = 0.5;
+
+/// One register row, every value as written (empty when missing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterRow {
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Date of birth in one of several formats.
+    pub dob: String,
+    /// First address line, sometimes with locality and town.
+    pub address: String,
+    /// Postcode, in one of several formats.
+    pub postcode: String,
+    /// Email address.
+    pub email: String,
+    /// Phone number, in one of several formats.
+    pub phone: String,
+    /// NI number, in one of several formats.
+    pub ni_number: String,
+}
+
+impl RegisterRow {
+    /// The row's CSV fields after `resident_id`, with the leading comma and line end.
+    pub fn csv_tail(&self) -> String {
+        let mut out = String::with_capacity(160);
+        for v in [
+            &self.first_name,
+            &self.last_name,
+            &self.dob,
+            &self.address,
+            &self.postcode,
+            &self.email,
+            &self.phone,
+            &self.ni_number,
+        ] {
+            out.push(',');
+            if v.contains([',', '"', '\n', '\r']) {
+                out.push('"');
+                out.push_str(&v.replace('"', "\"\""));
+                out.push('"');
+            } else {
+                out.push_str(v);
+            }
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// Which drifts a dumped resident's row went through (for the summary).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drift {
+    /// First name became a nickname.
+    pub nickname: bool,
+    /// First or last name has a typo.
+    pub typo: bool,
+    /// Surname changed by marriage.
+    pub married: bool,
+    /// Date of birth mistyped.
+    pub dob_slip: bool,
+    /// Moved house.
+    pub moved: bool,
+    /// New email.
+    pub new_email: bool,
+    /// New phone.
+    pub new_phone: bool,
+}
+
+/// A familiar form of `first`, if it has one.
+pub fn nickname(first: &str, rng: &mut Rng) -> Option<String> {
+    let nicks = tables().nicknames_of(first);
+    (!nicks.is_empty()).then(|| rng.pick(nicks).clone())
+}
+
+/// A married surname different from `old`; sometimes double-barrelled with it.
+pub fn married_name(old: &str, rng: &mut Rng) -> String {
+    loop {
+        let new = family_name(rng);
+        if new != old {
+            if rng.chance(0.2) && !old.contains([' ', '-']) && !new.contains([' ', '-']) {
+                return format!("{old}-{new}");
+            }
+            return new;
+        }
+    }
+}
+
+/// A mistyped date of birth: day and month swapped when that is a date, otherwise the
+/// day or the year one off. Never equal to `dob`.
+pub fn dob_slip(dob: Day, rng: &mut Rng) -> Day {
+    if let Some(s) = dob.swapped().filter(|s| *s != dob)
+        && rng.chance(0.5)
+    {
+        return s;
+    }
+    if rng.chance(0.5) {
+        let day = if dob.day > 1 { dob.day - 1 } else { 2 };
+        Day { day, ..dob }
+    } else {
+        let year = if dob.year % 10 == 9 {
+            dob.year - 1
+        } else {
+            dob.year + 1
+        };
+        // 29 February of a year that has none becomes the 28th.
+        Day::new(year, dob.month, dob.day).unwrap_or(Day {
+            year,
+            month: dob.month,
+            day: 28,
+        })
+    }
+}
+
+fn format_dob(dob: Day, rng: &mut Rng) -> String {
+    match rng.index(20) {
+        0..=11 => dob.format(DateStyle::DayMonthYear),
+        12..=16 => dob.format(DateStyle::Iso),
+        _ => dob.format(DateStyle::Long),
+    }
+}
+
+fn format_address(a: &Address, rng: &mut Rng, case: Case) -> String {
+    let line = a.first_line();
+    let line = match rng.index(10) {
+        0..=5 => line,
+        6..=7 => format!("{line}, London"),
+        8 => format!("{line}, {}", a.locality()),
+        _ => line.replace(", ", " "),
+    };
+    case.apply(&line)
+}
+
+struct Values<'a> {
+    first: String,
+    last: String,
+    dob: Option<Day>,
+    address: Option<&'a Address>,
+    email: Option<String>,
+    phone: Option<Phone>,
+    ni: Option<String>,
+}
+
+/// How the register system writes a resident's values.
+fn write_row(v: Values, rng: &mut Rng) -> RegisterRow {
+    let case = Case::random(rng, 0.1, 0.05);
+    RegisterRow {
+        first_name: case.apply(&v.first),
+        last_name: case.apply(&v.last),
+        dob: v.dob.map(|d| format_dob(d, rng)).unwrap_or_default(),
+        address: v
+            .address
+            .filter(|_| !rng.chance(P_ADDRESS_MISSING))
+            .map(|a| format_address(a, rng, case))
+            .unwrap_or_default(),
+        postcode: v
+            .address
+            .filter(|_| !rng.chance(P_POSTCODE_MISSING))
+            .map(|a| a.postcode.messy(rng))
+            .unwrap_or_default(),
+        email: v.email.map(|e| e.trim().to_string()).unwrap_or_default(),
+        phone: v.phone.map(|p| p.messy(rng)).unwrap_or_default(),
+        ni_number: v
+            .ni
+            .map(|n| values::NiNumber(n).messy(rng))
+            .unwrap_or_default(),
+    }
+}
+
+/// The register row of dumped person `p`, drifted from their records.
+pub fn exposed_row(seed: u64, rng: &mut Rng, p: &Person) -> (RegisterRow, Drift) {
+    let mut d = Drift::default();
+    let mut first = p.first.clone();
+    if let Some(n) = nickname(&p.first, rng).filter(|_| rng.chance(P_NICKNAME)) {
+        first = n;
+        d.nickname = true;
+    }
+    if rng.chance(P_FIRST_TYPO) {
+        first = typo(&first, rng);
+        d.typo = true;
+    }
+    let mut last = p.last.clone();
+    let may_marry = p.sex == Sex::Female && (1960..=1998).contains(&p.dob.year);
+    if may_marry && rng.chance(P_MARRIED) {
+        last = married_name(&p.last, rng);
+        d.married = true;
+    }
+    if rng.chance(P_LAST_TYPO) {
+        last = typo(&last, rng);
+        d.typo = true;
+    }
+    let mut dob = Some(p.dob);
+    if rng.chance(P_DOB_MISSING) {
+        dob = None;
+    } else if rng.chance(P_DOB_SLIP) {
+        dob = Some(dob_slip(p.dob, rng));
+        d.dob_slip = true;
+    }
+    let new_home;
+    let mut address = p.latest_home();
+    if rng.chance(P_MOVED) {
+        new_home = Address::random(seed, rng);
+        address = &new_home;
+        d.moved = true;
+    }
+    let mut email = p.latest_email().cloned();
+    if rng.chance(P_NEW_EMAIL) {
+        let n = values::email_number(seed, p.id, EmailGeneration::Current);
+        email = Some(values::email_for(rng, &first, &last, n));
+        d.new_email = true;
+    }
+    if rng.chance(P_EMAIL_MISSING) {
+        email = None;
+    }
+    let mut phone = p.latest_mobile().or(p.landline.as_ref()).cloned();
+    if rng.chance(P_NEW_PHONE) {
+        phone = Some(Phone::mobile(seed, p.id, 2));
+        d.new_phone = true;
+    }
+    if rng.chance(P_PHONE_MISSING) {
+        phone = None;
+    }
+    let ni = (!rng.chance(P_NI_MISSING)).then(|| p.ni.0.clone());
+
+    // Hard, but never hopeless: someone whose every identifier changed or went missing
+    // keeps a date of birth and at least one of their old names.
+    let old_email = email.is_some() && !d.new_email;
+    let old_phone = phone.is_some() && !d.new_phone;
+    if !(old_email || old_phone || ni.is_some()) {
+        if dob != Some(p.dob) {
+            dob = Some(p.dob);
+            d.dob_slip = false;
+        }
+        if (d.nickname || d.typo) && d.married {
+            last = p.last.clone();
+            d.married = false;
+        }
+    }
+    let row = write_row(
+        Values {
+            first,
+            last,
+            dob,
+            address: Some(address),
+            email,
+            phone,
+            ni,
+        },
+        rng,
+    );
+    (row, d)
+}
+
+/// The register row of someone who is not in the dump.
+pub fn fresh_row(rng: &mut Rng, p: &Person) -> RegisterRow {
+    let dob = (!rng.chance(P_DOB_MISSING)).then_some(p.dob);
+    let email = p
+        .latest_email()
+        .filter(|_| !rng.chance(P_EMAIL_MISSING))
+        .cloned();
+    let phone = p
+        .latest_mobile()
+        .or(p.landline.as_ref())
+        .filter(|_| !rng.chance(P_PHONE_MISSING))
+        .cloned();
+    let ni = (!rng.chance(P_NI_MISSING)).then(|| p.ni.0.clone());
+    write_row(
+        Values {
+            first: p.first.clone(),
+            last: p.last.clone(),
+            dob,
+            address: Some(p.latest_home()),
+            email,
+            phone,
+            ni,
+        },
+        rng,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::{any, prop_assert_eq, proptest};
+
+    #[test]
+    fn nicknames_come_from_the_table() {
+        let mut rng = Rng::new(1);
+        let n = nickname("William", &mut rng).unwrap();
+        assert!(["Bill", "Will", "Billy", "Liam"].contains(&n.as_str()));
+        assert_eq!(nickname("Zoë", &mut rng), None);
+    }
+
+    #[test]
+    fn married_names_differ() {
+        let mut rng = Rng::new(2);
+        for _ in 0..200 {
+            let m = married_name("Smith", &mut rng);
+            assert_ne!(m, "Smith");
+        }
+    }
+
+    #[test]
+    fn dob_slips_are_valid_and_different() {
+        let mut rng = Rng::new(3);
+        for (y, m, d) in [
+            (1980, 2, 3),
+            (2000, 2, 29),
+            (1999, 12, 31),
+            (1975, 5, 5),
+            (1960, 1, 1),
+        ] {
+            let dob = Day::new(y, m, d).unwrap();
+            for _ in 0..100 {
+                let s = dob_slip(dob, &mut rng);
+                assert_ne!(s, dob);
+                assert!(Day::new(s.year, s.month, s.day).is_some(), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn drift_rates_roughly_match_the_documented_ones() {
+        let mut moved = 0;
+        let mut new_email = 0;
+        let mut nick = 0;
+        let mut nick_possible = 0;
+        let n = 4000;
+        for i in 0..n {
+            let p = Person::dump(42, i);
+            let mut rng = Rng::new(i);
+            let (_, d) = exposed_row(42, &mut rng, &p);
+            moved += usize::from(d.moved);
+            new_email += usize::from(d.new_email);
+            if !tables().nicknames_of(&p.first).is_empty() {
+                nick_possible += 1;
+                nick += usize::from(d.nickname);
+            }
+        }
+        let rate = |k: usize, of: usize| k as f64 / of as f64;
+        assert!((rate(moved, n as usize) - P_MOVED).abs() < 0.03);
+        assert!((rate(new_email, n as usize) - P_NEW_EMAIL).abs() < 0.03);
+        assert!((rate(nick, nick_possible) - P_NICKNAME).abs() < 0.04);
+    }
+
+    #[test]
+    fn drifted_rows_keep_something_to_find_them_by() {
+        for i in 0..3000 {
+            let p = Person::dump(42, i);
+            let mut rng = Rng::new(i + 99);
+            let (row, d) = exposed_row(42, &mut rng, &p);
+            let has_identifier = (!row.email.is_empty() && !d.new_email)
+                || (!row.phone.is_empty() && !d.new_phone)
+                || !row.ni_number.is_empty();
+            if !has_identifier {
+                assert!(!row.dob.is_empty());
+                assert!(!d.dob_slip);
+            }
+            assert!(!row.first_name.is_empty() && !row.last_name.is_empty());
+        }
+    }
+
+    #[test]
+    fn csv_tail_quotes_addresses() {
+        let row = RegisterRow {
+            first_name: "Jane".into(),
+            address: "Flat 3, 12 Abingdon Road".into(),
+            ..RegisterRow::default()
+        };
+        assert_eq!(row.csv_tail(), ",Jane,,,\"Flat 3, 12 Abingdon Road\",,,,\n");
+    }
+
+    proptest! {
+        #[test]
+        fn exposed_rows_never_panic_and_are_deterministic(i in 0u64..100_000, seed in any::<u64>()) {
+            let p = Person::dump(seed, i);
+            let a = exposed_row(seed, &mut Rng::new(i), &p);
+            let b = exposed_row(seed, &mut Rng::new(i), &p);
+            prop_assert_eq!(a, b);
+        }
+    }
+}
