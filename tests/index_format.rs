@@ -797,3 +797,39 @@ fn a_killed_build_leaves_no_usable_half_index() {
     build_index(&out, false, "new").unwrap();
     assert!(!tmp.exists(), "stale build directory not removed");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Lookups must hold however hashes cluster: uniform, all in one bucket, or
+    /// sharing every bit but the lowest.
+    #[test]
+    fn clustered_hashes_are_all_found(
+        seeds in proptest::collection::btree_set(any::<u64>(), 1..600),
+        shape in 0u8..3,
+    ) {
+        let hashes: BTreeSet<u64> = seeds
+            .iter()
+            .map(|&s| match shape {
+                0 => s,
+                1 => (0xABCD_u64 << 48) | (s >> 16),
+                _ => 0x1234_5678_9ABC_0000 | (s & 0xffff),
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SegmentWriter::new(dir.path(), 1 << 20, 2).unwrap();
+        w.add_record(0, 0, 1).unwrap();
+        let entries: Vec<(u64, u8, u32)> = hashes.iter().map(|&h| (h, 0, 0)).collect();
+        w.add_keys(&entries).unwrap();
+        let path = dir.path().join("c.seg");
+        w.finish(&path).unwrap();
+        let segment = Segment::open(&path).unwrap();
+        segment.verify().unwrap();
+        for &h in &hashes {
+            prop_assert_eq!(segment.lookup(h).len(), 1);
+            for probe in [h.wrapping_add(1), h.wrapping_sub(1), !h] {
+                prop_assert_eq!(segment.lookup(probe).is_empty(), !hashes.contains(&probe));
+            }
+        }
+    }
+}
