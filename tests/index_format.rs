@@ -683,6 +683,18 @@ fn broken_index_directories_are_refused_clearly() {
 }
 
 #[test]
+fn commit_refuses_an_index_that_appeared_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("idx");
+    let slow = IndexWriter::create(&out, false).unwrap();
+    build_index(&out, false, "faster").unwrap();
+    let err = slow.commit(&Manifest::default()).unwrap_err();
+    assert!(matches!(err, IndexError::Exists { .. }), "{err}");
+    assert_eq!(generation(&Index::open(&out).unwrap()), "faster");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
 fn an_abandoned_build_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("idx");
@@ -758,6 +770,23 @@ fn run_and_kill_child(out: &Path, stage: &str) -> u32 {
     pid
 }
 
+/// The build directory process `pid` left for index `name` in `dir`.
+fn build_dir_of(dir: &Path, name: &str, pid: u32) -> PathBuf {
+    let prefix = format!(".{name}.tmp-{pid}-");
+    let found: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "build directories of {pid}: {found:?}");
+    found[0].clone()
+}
+
 #[test]
 fn a_killed_build_leaves_no_usable_half_index() {
     let dir = tempfile::tempdir().unwrap();
@@ -770,7 +799,7 @@ fn a_killed_build_leaves_no_usable_half_index() {
         Index::open(&out),
         Err(IndexError::NotAnIndex { .. })
     ));
-    let tmp = dir.path().join(format!(".fresh.tmp-{pid}"));
+    let tmp = build_dir_of(dir.path(), "fresh", pid);
     assert!(
         tmp.join("secret").exists(),
         "the child should have left its build directory"
@@ -783,7 +812,7 @@ fn a_killed_build_leaves_no_usable_half_index() {
     let kept = dir.path().join("kept");
     build_index(&kept, false, "old").unwrap();
     let pid2 = run_and_kill_child(&kept, "segment");
-    let tmp2 = dir.path().join(format!(".kept.tmp-{pid2}"));
+    let tmp2 = build_dir_of(dir.path(), "kept", pid2);
     assert!(tmp2.join(segment_file_name(0)).exists());
     let index = Index::open(&kept).unwrap();
     index.verify().unwrap();

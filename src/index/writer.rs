@@ -197,7 +197,9 @@ impl SegmentWriter {
     }
 
     /// Sets (or replaces) the scope called `name`: the records it contains.
-    pub fn set_scope(&mut self, name: impl Into<String>, records: RoaringBitmap) {
+    pub fn set_scope(&mut self, name: impl Into<String>, mut records: RoaringBitmap) {
+        // Scopes are mostly runs of consecutive records (a dataset, a year).
+        records.optimize();
         self.scopes.insert(name.into(), records);
     }
 
