@@ -862,3 +862,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn readers_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Segment>();
+    shareable::<Index>();
+    shareable::<IndexError>();
+}
