@@ -12,7 +12,9 @@
 //! rebuild). Build time, size and bytes per posting are printed before the
 //! measurements.
 //!
-//! Run with `cargo bench --bench lookup`.
+//! Run with `cargo bench --bench lookup`. Set `LEAKSCOPE_BENCH_BUDGET_MB` to also
+//! rebuild under that memory budget (spilling to disk) and check the output is the
+//! same file.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -72,10 +74,10 @@ impl Model {
     }
 }
 
-fn build(model: &Model, path: &Path) {
+fn build(model: &Model, path: &Path, budget: usize) {
     let scratch = path.parent().unwrap_or(path).to_path_buf();
     let start = Instant::now();
-    let mut writer = SegmentWriter::new(&scratch, 2 << 30, 8).unwrap();
+    let mut writer = SegmentWriter::new(&scratch, budget, 8).unwrap();
     for r in 0..model.records {
         writer.add_record((r % 40) as u32, r * 180, 180).unwrap();
     }
@@ -99,13 +101,22 @@ fn build(model: &Model, path: &Path) {
         }
     }
     let stats = writer.finish(path).unwrap();
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+            Some(line.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
     eprintln!(
-        "built {} records, {} keys, {} postings in {:.1} s ({} spills)",
+        "built {} records, {} keys, {} postings in {:.1} s ({} spills, {} MB budget; \
+         process peak RSS so far {peak}, including the generator's batches)",
         stats.records,
         stats.keys,
         stats.postings,
         start.elapsed().as_secs_f64(),
-        stats.spills
+        stats.spills,
+        budget >> 20
     );
 }
 
@@ -113,13 +124,36 @@ fn open_or_build(model: &Model) -> Segment {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("lookup-{}.seg", model.records));
-    if let Ok(segment) = Segment::open(&path)
-        && u64::from(segment.record_count()) == model.records
+    let cached = Segment::open(&path)
+        .ok()
+        .filter(|s| u64::from(s.record_count()) == model.records);
+    let segment = match cached {
+        Some(segment) => segment,
+        None => {
+            build(model, &path, 2 << 30);
+            Segment::open(&path).unwrap()
+        }
+    };
+    // Optionally rebuild under a small memory budget (forcing spills) and check the
+    // result is the same file.
+    if let Some(mb) = std::env::var("LEAKSCOPE_BENCH_BUDGET_MB")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
     {
-        return segment;
+        let small = dir.join(format!("lookup-{}-budget.seg", model.records));
+        build(model, &small, mb << 20);
+        let rebuilt = Segment::open(&small).unwrap();
+        assert_eq!(
+            rebuilt.checksum(),
+            segment.checksum(),
+            "budget changed the output"
+        );
+        assert_eq!(rebuilt.size_bytes(), segment.size_bytes());
+        eprintln!("a {mb} MB budget gave the same segment");
+        drop(rebuilt);
+        std::fs::remove_file(&small).unwrap();
     }
-    build(model, &path);
-    Segment::open(&path).unwrap()
+    segment
 }
 
 fn report(segment: &Segment) {
