@@ -684,6 +684,18 @@ fn broken_index_directories_are_refused_clearly() {
 }
 
 #[test]
+fn commit_refuses_an_index_that_appeared_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("idx");
+    let slow = IndexWriter::create(&out, false).unwrap();
+    build_index(&out, false, "faster").unwrap();
+    let err = slow.commit(&Manifest::default()).unwrap_err();
+    assert!(matches!(err, IndexError::Exists { .. }), "{err}");
+    assert_eq!(generation(&Index::open(&out).unwrap()), "faster");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
 fn an_abandoned_build_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("idx");
@@ -759,6 +771,23 @@ fn run_and_kill_child(out: &Path, stage: &str) -> u32 {
     pid
 }
 
+/// The build directory process `pid` left for index `name` in `dir`.
+fn build_dir_of(dir: &Path, name: &str, pid: u32) -> PathBuf {
+    let prefix = format!(".{name}.tmp-{pid}-");
+    let found: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "build directories of {pid}: {found:?}");
+    found[0].clone()
+}
+
 #[test]
 fn a_killed_build_leaves_no_usable_half_index() {
     let dir = tempfile::tempdir().unwrap();
@@ -771,7 +800,7 @@ fn a_killed_build_leaves_no_usable_half_index() {
         Index::open(&out),
         Err(IndexError::NotAnIndex { .. })
     ));
-    let tmp = dir.path().join(format!(".fresh.tmp-{pid}"));
+    let tmp = build_dir_of(dir.path(), "fresh", pid);
     assert!(
         tmp.join("secret").exists(),
         "the child should have left its build directory"
@@ -784,7 +813,7 @@ fn a_killed_build_leaves_no_usable_half_index() {
     let kept = dir.path().join("kept");
     build_index(&kept, false, "old").unwrap();
     let pid2 = run_and_kill_child(&kept, "segment");
-    let tmp2 = dir.path().join(format!(".kept.tmp-{pid2}"));
+    let tmp2 = build_dir_of(dir.path(), "kept", pid2);
     assert!(tmp2.join(segment_file_name(0)).exists());
     let index = Index::open(&kept).unwrap();
     index.verify().unwrap();
@@ -797,4 +826,48 @@ fn a_killed_build_leaves_no_usable_half_index() {
     assert_eq!(generation(&Index::open(&kept).unwrap()), "new");
     build_index(&out, false, "new").unwrap();
     assert!(!tmp.exists(), "stale build directory not removed");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Lookups must hold however hashes cluster: uniform, all in one bucket, or
+    /// sharing every bit but the lowest.
+    #[test]
+    fn clustered_hashes_are_all_found(
+        seeds in proptest::collection::btree_set(any::<u64>(), 1..600),
+        shape in 0u8..3,
+    ) {
+        let hashes: BTreeSet<u64> = seeds
+            .iter()
+            .map(|&s| match shape {
+                0 => s,
+                1 => (0xABCD_u64 << 48) | (s >> 16),
+                _ => 0x1234_5678_9ABC_0000 | (s & 0xffff),
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SegmentWriter::new(dir.path(), 1 << 20, 2).unwrap();
+        w.add_record(0, 0, 1).unwrap();
+        let entries: Vec<(u64, u8, u32)> = hashes.iter().map(|&h| (h, 0, 0)).collect();
+        w.add_keys(&entries).unwrap();
+        let path = dir.path().join("c.seg");
+        w.finish(&path).unwrap();
+        let segment = Segment::open(&path).unwrap();
+        segment.verify().unwrap();
+        for &h in &hashes {
+            prop_assert_eq!(segment.lookup(h).len(), 1);
+            for probe in [h.wrapping_add(1), h.wrapping_sub(1), !h] {
+                prop_assert_eq!(segment.lookup(probe).is_empty(), !hashes.contains(&probe));
+            }
+        }
+    }
+}
+
+#[test]
+fn readers_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Segment>();
+    shareable::<Index>();
+    shareable::<IndexError>();
 }

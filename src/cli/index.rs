@@ -1,13 +1,152 @@
-//! `leakscope index` (being written).
+//! `leakscope index`: read dump files and build an index of keyed hashes, or, with
+//! `--dry-run`, show how each dataset would be read and mapped.
 
+use anyhow::Context;
 use clap::Args;
+use leakscope::index::build::{self, BuildOptions};
+use leakscope::source::{Overrides, ReadOptions, SourceFile, discover, survey};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use super::{parse_size, progress_bar, thread_pool};
 
 /// Arguments of `leakscope index`.
 #[derive(Args, Debug)]
-pub struct IndexArgs {}
+#[command(after_long_help = "DUMP is a file or a directory (read recursively). Formats by extension
+and content: .csv .tsv .psv .txt (delimiter sniffed), .jsonl .ndjson, .sql
+(INSERT statements and pg_dump COPY blocks), any of them gzip-compressed (.gz).
+Column meanings are detected from header names and sample values; --map and
+--mapping override them column by column. The mapping used is printed.
+
+Mapping file (TOML):
+  [columns]                      # every dataset
+  \"Tel\" = \"phone\"
+  [datasets.\"archive.sql#members\".columns]
+  \"ref\" = \"account_ref\"
+
+The index directory holds keyed hashes, never plain identifiers, and a secret
+key: it is pseudonymised, not anonymous. Protect it as you protect the dump.")]
+pub struct IndexArgs {
+    /// Index directory to create.
+    #[arg(long, value_name = "INDEX", required_unless_present = "dry_run")]
+    out: Option<PathBuf>,
+    /// Column meaning override, e.g. --map "Tel=phone" (repeatable).
+    #[arg(long = "map", value_name = "COLUMN=KIND")]
+    maps: Vec<String>,
+    /// Mapping file ([columns] and [datasets."NAME".columns] tables).
+    #[arg(long, value_name = "FILE.toml")]
+    mapping: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Memory the build may use, e.g. 2G, 512M.
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
+    memory: u64,
+    /// Replace an existing index (atomically).
+    #[arg(long)]
+    force: bool,
+    /// Write every rejected row (dataset, row, offset, reason) to FILE (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// Only show, per dataset, format, encoding, rows, rejects and column mapping.
+    #[arg(long)]
+    dry_run: bool,
+    /// Dump files or directories.
+    #[arg(required = true, value_name = "DUMP")]
+    dumps: Vec<PathBuf>,
+}
 
 /// Run `leakscope index`.
-pub fn run(_args: IndexArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'index' is not built yet")
+pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides::from_cli(&args.maps, args.mapping.as_deref())?;
+    let pool = thread_pool(args.threads)?;
+    pool.install(|| {
+        if args.dry_run {
+            return dry_run(&args, &overrides);
+        }
+        let out = args
+            .out
+            .clone()
+            .context("--out INDEX is required to build")?;
+        let opts = BuildOptions {
+            force: args.force,
+            memory_budget: usize::try_from(args.memory).unwrap_or(usize::MAX),
+            overrides: overrides.clone(),
+            rejects: args.rejects.clone(),
+            read: ReadOptions::default(),
+        };
+        let bar = progress_bar(0, "indexing");
+        let summary = build::build(&args.dumps, &out, &opts, &|done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        })?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        for d in &summary.datasets {
+            let rejects: u64 = d.rejects.iter().map(|(_, n)| n).sum();
+            eprintln!(
+                "{}  {} {}  {} rows, {} indexed, {} rejected",
+                d.name, d.format, d.encoding, d.rows, d.records, rejects
+            );
+            for (reason, n) in &d.rejects {
+                eprintln!("  rejected: {n} {reason}");
+            }
+            for m in &d.mapping {
+                eprintln!("  {m}");
+            }
+        }
+        let s = &summary.stats;
+        let mb = summary.input_bytes as f64 / 1e6;
+        eprintln!(
+            "indexed {} records from {} datasets ({:.1} MB) in {:.2} s ({:.0} MB/s): {} keys, {} postings, {:.1} bytes/posting, {:.1} MB on disk",
+            s.records,
+            summary.datasets.len(),
+            mb,
+            summary.seconds,
+            mb / summary.seconds.max(1e-9),
+            s.keys,
+            s.postings,
+            s.bytes_per_posting(),
+            s.size_bytes as f64 / 1e6
+        );
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
+        eprintln!("index written to {}", summary.index.display());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn dry_run(args: &IndexArgs, overrides: &Overrides) -> anyhow::Result<ExitCode> {
+    let files = open_all(&args.dumps)?;
+    let reports = survey(&files, overrides);
+    for r in &reports {
+        println!("{r}");
+    }
+    let unmapped: usize = reports
+        .iter()
+        .map(|r| r.mapping.iter().filter(|m| m.kind.is_none()).count())
+        .sum();
+    if unmapped > 0 {
+        println!(
+            "{unmapped} column(s) were not mapped to a field kind: they are not used for matching but are still reported as data classes (other:<column>). Map them with --map COLUMN=KIND or --mapping FILE.toml if they identify people."
+        );
+    }
+    let infos: Vec<_> = files.iter().flat_map(|f| f.datasets().to_vec()).collect();
+    for warning in overrides.unmatched(&infos) {
+        eprintln!("warning: {warning}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_all(dumps: &[PathBuf]) -> anyhow::Result<Vec<SourceFile>> {
+    let found = discover(dumps)?;
+    anyhow::ensure!(!found.is_empty(), "no dump files found");
+    found
+        .iter()
+        .map(|(path, name)| SourceFile::open(path, name, None).map_err(anyhow::Error::from))
+        .collect()
 }

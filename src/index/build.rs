@@ -114,6 +114,8 @@ pub struct BuildSummary {
     pub stats: SegmentStats,
     /// Wall time of the build, seconds.
     pub seconds: f64,
+    /// Things the user should know: `--map` entries naming no column, empty files.
+    pub warnings: Vec<String>,
 }
 
 /// Per-dataset facts the build keeps while scanning.
@@ -177,6 +179,11 @@ pub fn build(
         .map(|(path, name)| SourceFile::open_with(path, name, &read))
         .collect::<Result<Vec<_>, _>>()?;
     let total_bytes: u64 = files.iter().map(SourceFile::len_bytes).sum();
+    let infos: Vec<_> = files.iter().flat_map(|f| f.datasets().to_vec()).collect();
+    let mut warnings = opts.overrides.unmatched(&infos);
+    for file in &files {
+        warnings.extend(file.warnings().iter().map(|w| format!("{}: {w}", file.name())));
+    }
 
     // Map every dataset's columns and give every data class a number.
     let mut class_names: Vec<String> = Vec::new();
@@ -392,6 +399,7 @@ pub fn build(
         input_bytes: total_bytes,
         stats,
         seconds: started.elapsed().as_secs_f64(),
+        warnings,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The index directory: `manifest.json`, `secret` and `segment-NNNN.seg` files,
 //! written once and never modified in place.
 //!
-//! [`IndexWriter`] builds inside a hidden temporary sibling (`.NAME.tmp-<pid>`) and
+//! [`IndexWriter`] builds inside a hidden temporary sibling (`.NAME.tmp-<pid>-<n>`) and
 //! renames it into place only after everything, the manifest last, is on disk. A
 //! build killed part-way therefore leaves the previous index (or nothing) at
 //! `NAME`; the leftover temporary directory does not open as an index and is
@@ -195,6 +195,7 @@ pub struct IndexWriter {
     out: PathBuf,
     tmp: PathBuf,
     secret: Box<[u8; SECRET_LEN]>,
+    force: bool,
     committed: bool,
 }
 
@@ -210,9 +211,6 @@ impl IndexWriter {
         check_replaceable(out, force)?;
 
         let tmp = sibling_name(out, "tmp")?;
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| IndexError::write_path(&tmp, e))?;
-        }
         create_private_dir(&tmp)?;
         let mut secret = Box::new([0u8; SECRET_LEN]);
         getrandom::fill(&mut secret[..]).map_err(|e| {
@@ -222,6 +220,7 @@ impl IndexWriter {
             out: out.to_path_buf(),
             tmp,
             secret,
+            force,
             committed: false,
         };
         let secret_path = writer.tmp.join(SECRET_FILE);
@@ -264,11 +263,10 @@ impl IndexWriter {
         sync_dir(&self.tmp).map_err(|e| IndexError::write_path(&self.tmp, e))?;
 
         let out = self.out.clone();
+        // Something may have appeared at `out` since `create`.
+        check_replaceable(&out, self.force)?;
         if out.symlink_metadata().is_ok() {
             let old = sibling_name(&out, "old")?;
-            if old.exists() {
-                fs::remove_dir_all(&old).map_err(|e| IndexError::write_path(&old, e))?;
-            }
             fs::rename(&out, &old).map_err(|e| IndexError::write_path(&out, e))?;
             if let Err(e) = fs::rename(&self.tmp, &out) {
                 // Put the old index back rather than leave nothing.
@@ -319,8 +317,8 @@ fn check_replaceable(out: &Path, force: bool) -> Result<(), IndexError> {
     }
 }
 
-/// Removes `.NAME.tmp-<pid>` and `.NAME.old-<pid>` siblings of `out` whose process
-/// is gone. Best effort: a failure only leaves litter.
+/// Removes `.NAME.tmp-<pid>-<n>` and `.NAME.old-<pid>-<n>` siblings of `out` whose
+/// process is gone. Best effort: a failure only leaves litter.
 fn remove_stale_builds(out: &Path) {
     let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return;
@@ -339,22 +337,29 @@ fn remove_stale_builds(out: &Path) {
     }
 }
 
-/// The pid in `.NAME.tmp-<pid>` / `.NAME.old-<pid>`, if `file_name` is one of those.
+/// The pid in `.NAME.tmp-<pid>-<n>` / `.NAME.old-<pid>-<n>`, if `file_name` is one
+/// of those.
 fn build_pid(file_name: &str, name: &str) -> Option<u32> {
     let rest = file_name.strip_prefix('.')?.strip_prefix(name)?;
-    let pid = rest
+    let tail = rest
         .strip_prefix(".tmp-")
         .or_else(|| rest.strip_prefix(".old-"))?;
+    let (pid, n) = tail.split_once('-')?;
+    n.parse::<u64>().ok()?;
     pid.parse().ok()
 }
 
-/// True when a directory name looks like an unfinished build's (`.X.tmp-123`).
+/// True when a directory name looks like an unfinished build's (`.X.tmp-123-0`).
 fn is_build_dir_name(file_name: &str) -> bool {
     file_name.starts_with('.')
         && [".tmp-", ".old-"].iter().any(|tag| {
-            file_name
-                .rsplit_once(tag)
-                .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            file_name.rsplit_once(tag).is_some_and(|(_, tail)| {
+                tail.split_once('-').is_some_and(|(pid, n)| {
+                    [pid, n]
+                        .iter()
+                        .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                })
+            })
         })
 }
 
@@ -569,13 +574,15 @@ mod tests {
 
     #[test]
     fn build_dir_names_are_recognised() {
-        assert_eq!(build_pid(".idx.tmp-123", "idx"), Some(123));
-        assert_eq!(build_pid(".idx.old-7", "idx"), Some(7));
-        assert_eq!(build_pid(".idx.tmp-x", "idx"), None);
-        assert_eq!(build_pid(".other.tmp-1", "idx"), None);
-        assert!(is_build_dir_name(".my.index.tmp-42"));
+        assert_eq!(build_pid(".idx.tmp-123-0", "idx"), Some(123));
+        assert_eq!(build_pid(".idx.old-7-12", "idx"), Some(7));
+        assert_eq!(build_pid(".idx.tmp-x-1", "idx"), None);
+        assert_eq!(build_pid(".idx.tmp-5", "idx"), None);
+        assert_eq!(build_pid(".other.tmp-1-0", "idx"), None);
+        assert!(is_build_dir_name(".my.index.tmp-42-0"));
         assert!(!is_build_dir_name("index"));
         assert!(!is_build_dir_name(".index.tmp-"));
+        assert!(!is_build_dir_name(".index.tmp-1-"));
     }
 
     #[test]

@@ -30,8 +30,11 @@ pub(crate) fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
-/// A hidden sibling name for `path` tagged with `tag` and this process's id, e.g.
-/// `.index.tmp-1234`. Used for things not yet (or no longer) in place.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A hidden sibling name for `path` tagged with `tag`, this process's id and a
+/// counter, e.g. `.index.tmp-1234-0`. Used for things not yet (or no longer) in
+/// place; the counter keeps two writers in one process apart.
 pub(crate) fn sibling_name(path: &Path, tag: &str) -> Result<PathBuf, IndexError> {
     let name = path.file_name().ok_or_else(|| {
         IndexError::InvalidInput(format!(
@@ -39,14 +42,13 @@ pub(crate) fn sibling_name(path: &Path, tag: &str) -> Result<PathBuf, IndexError
             path.display()
         ))
     })?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     Ok(parent_of(path).join(format!(
-        ".{}.{tag}-{}",
+        ".{}.{tag}-{}-{n}",
         name.to_string_lossy(),
         std::process::id()
     )))
 }
-
-static SCRATCH_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A private directory for temporary files, removed (with its contents) on drop.
 #[derive(Debug)]
@@ -56,7 +58,7 @@ pub(crate) struct ScratchDir {
 
 impl ScratchDir {
     pub(crate) fn new_in(parent: &Path) -> Result<ScratchDir, IndexError> {
-        let n = SCRATCH_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = parent.join(format!(".scratch-{}-{n}", std::process::id()));
         fs::create_dir_all(&path).map_err(|e| IndexError::write_path(&path, e))?;
         Ok(ScratchDir { path })

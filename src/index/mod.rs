@@ -19,6 +19,7 @@ mod error;
 mod format;
 mod fsutil;
 mod postings;
+mod roaring_view;
 mod segment;
 mod stats;
 mod writer;

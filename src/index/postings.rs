@@ -8,6 +8,7 @@
 use roaring::RoaringBitmap;
 
 use super::format::{SHORT_MAX, get_varint, put_varint};
+use super::roaring_view::RoaringIter;
 
 /// Encodes the sorted, distinct `ids` (at least two) at the end of `out`.
 pub(crate) fn encode_list(ids: &[u32], out: &mut Vec<u8>) {
@@ -23,7 +24,9 @@ pub(crate) fn encode_list(ids: &[u32], out: &mut Vec<u8>) {
             prev = Some(id);
         }
     } else {
-        let bitmap: RoaringBitmap = ids.iter().copied().collect();
+        let mut bitmap: RoaringBitmap = ids.iter().copied().collect();
+        // Runs where they are smaller (dense stretches of records).
+        bitmap.optimize();
         put_varint(out, bitmap.serialized_size() as u64);
         // Writing into a Vec cannot fail.
         let _ = bitmap.serialize_into(&mut *out);
@@ -131,10 +134,7 @@ impl<'a> Postings<'a> {
                 remaining: count,
                 prev: None,
             },
-            Repr::Long { bytes, .. } => match RoaringBitmap::deserialize_from(bytes) {
-                Ok(bitmap) => IterState::Long(bitmap.into_iter()),
-                Err(_) => IterState::Done,
-            },
+            Repr::Long { bytes, .. } => IterState::Long(RoaringIter::new(bytes)),
         };
         PostingsIter { state }
     }
@@ -144,10 +144,9 @@ impl<'a> Postings<'a> {
         match self.repr {
             Repr::Empty => false,
             Repr::One(only) => only == id,
-            Repr::Short { .. } => self.iter().take_while(|&x| x <= id).any(|x| x == id),
-            Repr::Long { bytes, .. } => RoaringBitmap::deserialize_from(bytes)
-                .map(|b| b.contains(id))
-                .unwrap_or(false),
+            Repr::Short { .. } | Repr::Long { .. } => {
+                self.iter().take_while(|&x| x <= id).any(|x| x == id)
+            }
         }
     }
 
@@ -177,6 +176,10 @@ impl<'a> Postings<'a> {
                 }
                 if bitmap.max().is_some_and(|m| u64::from(m) >= record_count) {
                     return Err("a posting names a record that does not exist".into());
+                }
+                // Lookups read the list in place; make sure that agrees too.
+                if RoaringIter::new(bytes).count() as u64 != count {
+                    return Err("a long posting list reads back inconsistently".into());
                 }
                 return Ok(());
             }
@@ -242,7 +245,7 @@ enum IterState<'a> {
         remaining: u32,
         prev: Option<u32>,
     },
-    Long(roaring::bitmap::IntoIter),
+    Long(RoaringIter<'a>),
 }
 
 impl Iterator for PostingsIter<'_> {

@@ -178,25 +178,74 @@ impl Segment {
     /// The records that carry key `hash` (empty if none).
     #[inline]
     pub fn lookup(&self, hash: u64) -> Postings<'_> {
+        match self.find(hash) {
+            Some(value) => Postings::from_value(value, self.section(Section::Postings)),
+            None => Postings::empty(),
+        }
+    }
+
+    /// The key-table value of `hash`, if present.
+    #[inline]
+    fn find(&self, hash: u64) -> Option<u64> {
+        // Offsets are absolute in the file: the header check put every section
+        // inside it, before the footer, so reads stay in bounds and can use the
+        // fast 8-byte path; `read_uint` still checks.
+        let bytes: &[u8] = &self.storage;
         let layout = self.header.layout;
-        let dir = self.section(Section::Directory);
-        let keys = self.section(Section::Keys);
+        let dir = self.header.section(Section::Directory).start;
+        let keys = self.header.section(Section::Keys).start;
         let dw = usize::from(layout.dir_width);
         let bucket = layout.bucket_of(hash) as usize;
-        let entry = |i: usize| read_uint(dir, i.wrapping_mul(dw), dw);
-        let (Some(start), Some(end)) = (entry(bucket), entry(bucket + 1)) else {
-            return Postings::empty();
-        };
-        if start > end || end > self.header.key_count {
-            return Postings::empty();
+        let start = read_uint(bytes, dir + bucket * dw, dw)?;
+        let end = read_uint(bytes, dir + (bucket + 1) * dw, dw)?;
+        if start >= end || end > self.header.key_count {
+            return None;
         }
         let (start, end) = (start as usize, end as usize);
         let width = layout.entry_width();
         let sw = usize::from(layout.suffix_width);
         let target = layout.suffix_of(hash);
-        let suffix = |i: usize| read_uint(keys, i * width, sw).unwrap_or(u64::MAX);
-        // Binary search over the bucket's (few) entries; suffixes are sorted there.
-        let (mut lo, mut hi) = (start, end);
+        let suffix = |i: usize| read_uint(bytes, keys + i * width, sw).unwrap_or(u64::MAX);
+
+        // Hashes are uniform, so a key's rank in its bucket is about the fraction
+        // its bits below the bucket make: probe there first, gallop to bracket the
+        // key, then bisect the bracket. Usually one or two cache lines.
+        let below_bucket = hash << layout.dir_bits;
+        let n = (end - start) as u128;
+        let guess = start + ((u128::from(below_bucket) * n) >> 64) as usize;
+        let at_guess = suffix(guess);
+        let (mut lo, mut hi);
+        if at_guess == target {
+            return read_uint(
+                bytes,
+                keys + guess * width + sw,
+                usize::from(layout.value_width),
+            );
+        } else if at_guess < target {
+            (lo, hi) = (guess + 1, end);
+            let mut step = 1;
+            while lo + step - 1 < end {
+                let probe = lo + step - 1;
+                if suffix(probe) >= target {
+                    hi = probe + 1;
+                    break;
+                }
+                lo = probe + 1;
+                step *= 2;
+            }
+        } else {
+            (lo, hi) = (start, guess);
+            let mut step = 1;
+            while hi >= start + step {
+                let probe = hi - step;
+                if suffix(probe) <= target {
+                    lo = probe;
+                    break;
+                }
+                hi = probe;
+                step *= 2;
+            }
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if suffix(mid) < target {
@@ -206,12 +255,13 @@ impl Segment {
             }
         }
         if lo < end && suffix(lo) == target {
-            match read_uint(keys, lo * width + sw, usize::from(layout.value_width)) {
-                Some(value) => Postings::from_value(value, self.section(Section::Postings)),
-                None => Postings::empty(),
-            }
+            read_uint(
+                bytes,
+                keys + lo * width + sw,
+                usize::from(layout.value_width),
+            )
         } else {
-            Postings::empty()
+            None
         }
     }
 

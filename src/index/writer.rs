@@ -46,6 +46,9 @@ const RUN_ENTRY_LEN: usize = 13;
 /// Bytes per key in a partition's intermediate key file: hash u64, value u64.
 const PART_KEY_LEN: usize = 16;
 const IO_BUFFER: usize = 1 << 20;
+/// Runs kept before they are merged into one, which bounds the files a
+/// partition merge holds open (times the threads merging at once).
+const MAX_RUNS: usize = 32;
 
 impl Entry {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -80,6 +83,10 @@ pub struct SegmentWriter {
     partition_bits: u32,
     buffer: Vec<Entry>,
     runs: Vec<Run>,
+    /// Spills so far (runs may since have been merged).
+    spills: usize,
+    /// Names run files uniquely across merges.
+    run_serial: usize,
     records: BufWriter<File>,
     records_path: PathBuf,
     record_count: u64,
@@ -93,7 +100,7 @@ impl std::fmt::Debug for SegmentWriter {
             .field("scratch", &self.scratch)
             .field("records", &self.record_count)
             .field("buffered", &self.buffer.len())
-            .field("spills", &self.runs.len())
+            .field("spills", &self.spills)
             .finish()
     }
 }
@@ -123,6 +130,8 @@ impl SegmentWriter {
             partition_bits,
             buffer: Vec::new(),
             runs: Vec::new(),
+            spills: 0,
+            run_serial: 0,
             records: BufWriter::with_capacity(IO_BUFFER, records),
             records_path,
             record_count: 0,
@@ -208,7 +217,9 @@ impl SegmentWriter {
     }
 
     /// Sets (or replaces) the scope called `name`: the records it contains.
-    pub fn set_scope(&mut self, name: impl Into<String>, records: RoaringBitmap) {
+    pub fn set_scope(&mut self, name: impl Into<String>, mut records: RoaringBitmap) {
+        // Scopes are mostly runs of consecutive records (a dataset, a year).
+        records.optimize();
         self.scopes.insert(name.into(), records);
     }
 
@@ -244,12 +255,16 @@ impl SegmentWriter {
         bounds
     }
 
+    fn next_run_path(&mut self) -> PathBuf {
+        self.run_serial += 1;
+        self.scratch
+            .path()
+            .join(format!("run-{:05}.bin", self.run_serial))
+    }
+
     fn spill(&mut self) -> Result<(), IndexError> {
         let bounds = self.sort_buffer();
-        let path = self
-            .scratch
-            .path()
-            .join(format!("run-{:05}.bin", self.runs.len()));
+        let path = self.next_run_path();
         let file = File::create(&path).map_err(|e| IndexError::write_path(&path, e))?;
         let mut out = BufWriter::with_capacity(IO_BUFFER, file);
         let mut chunk = Vec::with_capacity(IO_BUFFER);
@@ -264,6 +279,47 @@ impl SegmentWriter {
         out.flush().map_err(|e| IndexError::write_path(&path, e))?;
         self.runs.push(Run { path, bounds });
         self.buffer.clear();
+        self.spills += 1;
+        if self.runs.len() >= MAX_RUNS {
+            self.merge_runs()?;
+        }
+        Ok(())
+    }
+
+    /// Merges every run into one, partition by partition.
+    fn merge_runs(&mut self) -> Result<(), IndexError> {
+        let path = self.next_run_path();
+        let werr = |e| IndexError::write_path(&path, e);
+        let file = File::create(&path).map_err(werr)?;
+        let mut out = BufWriter::with_capacity(IO_BUFFER, file);
+        let mut chunk = Vec::with_capacity(IO_BUFFER + RUN_ENTRY_LEN);
+        let mut bounds = Vec::with_capacity(self.partitions() + 1);
+        let mut written = 0u64;
+        for p in 0..self.partitions() {
+            bounds.push(written);
+            let mut merged = Merge::new(run_sources(&self.runs, p)?)?;
+            let mut prev: Option<Entry> = None;
+            while let Some(entry) = merged.next()? {
+                if prev == Some(entry) {
+                    continue;
+                }
+                prev = Some(entry);
+                entry.encode(&mut chunk);
+                written += 1;
+                if chunk.len() >= IO_BUFFER {
+                    out.write_all(&chunk).map_err(werr)?;
+                    chunk.clear();
+                }
+            }
+        }
+        bounds.push(written);
+        out.write_all(&chunk)
+            .and_then(|()| out.flush())
+            .map_err(werr)?;
+        for run in self.runs.drain(..) {
+            let _ = fs::remove_file(&run.path);
+        }
+        self.runs.push(Run { path, bounds });
         Ok(())
     }
 
@@ -304,7 +360,7 @@ impl SegmentWriter {
         for run in &self.runs {
             let _ = fs::remove_file(&run.path);
         }
-        let spills = self.runs.len();
+        let spills = self.spills;
         self.assemble(path, &parts, spills)
     }
 
@@ -636,23 +692,8 @@ impl PartContext<'_> {
     /// Merges partition `p` (the in-memory slice plus its part of every run) into
     /// posting lists.
     fn build(&self, p: usize, memory: &[Entry]) -> Result<PartOut, IndexError> {
-        let mut sources = Vec::with_capacity(self.runs.len() + 1);
+        let mut sources = run_sources(self.runs, p)?;
         sources.push(Source::Memory(memory.iter()));
-        for run in self.runs {
-            let lo = run.bounds.get(p).copied().unwrap_or(0);
-            let hi = run.bounds.get(p + 1).copied().unwrap_or(0);
-            if hi > lo {
-                let mut file = File::open(&run.path)
-                    .map_err(|e| IndexError::read(run.path.display().to_string(), e))?;
-                file.seek(SeekFrom::Start(lo * RUN_ENTRY_LEN as u64))
-                    .map_err(|e| IndexError::read(run.path.display().to_string(), e))?;
-                sources.push(Source::File {
-                    reader: BufReader::with_capacity(1 << 16, file),
-                    remaining: hi - lo,
-                    path: &run.path,
-                });
-            }
-        }
         let mut merged = Merge::new(sources)?;
         let mut out = PartOut {
             keys_path: None,
@@ -748,6 +789,27 @@ impl PartContext<'_> {
             )))
         }
     }
+}
+
+/// Readers of partition `p`'s part of every run.
+fn run_sources(runs: &[Run], p: usize) -> Result<Vec<Source<'_>>, IndexError> {
+    let mut sources = Vec::with_capacity(runs.len() + 1);
+    for run in runs {
+        let lo = run.bounds.get(p).copied().unwrap_or(0);
+        let hi = run.bounds.get(p + 1).copied().unwrap_or(0);
+        if hi > lo {
+            let rerr = |e| IndexError::read(run.path.display().to_string(), e);
+            let mut file = File::open(&run.path).map_err(rerr)?;
+            file.seek(SeekFrom::Start(lo * RUN_ENTRY_LEN as u64))
+                .map_err(rerr)?;
+            sources.push(Source::File {
+                reader: BufReader::with_capacity(1 << 16, file),
+                remaining: hi - lo,
+                path: &run.path,
+            });
+        }
+    }
+    Ok(sources)
 }
 
 /// One sorted input of a partition merge.
@@ -856,7 +918,8 @@ mod tests {
         let batches: Vec<Vec<_>> = entries.chunks(77).rev().map(|c| c.to_vec()).collect();
         let (b, sb) = build(dir.path(), "b.seg", 64 * 16, &batches, 1000);
         assert_eq!(sa.spills, 0);
-        assert!(sb.spills > 3, "spills: {}", sb.spills);
+        // Enough spills that runs were merged along the way.
+        assert!(sb.spills > MAX_RUNS, "spills: {}", sb.spills);
         assert!(a == b, "segments differ");
         Segment::from_bytes(a).unwrap().verify().unwrap();
         // Scratch directories are gone.
