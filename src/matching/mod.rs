@@ -25,11 +25,13 @@
 //! assert_eq!(evidence.agreed(), ["dob", "last_name", "first_name~nickname"]);
 //! ```
 
+pub mod answer;
 pub mod compare;
 pub mod explain;
 pub mod scope;
 pub mod score;
 
+pub use answer::{Answer, RecordMatch};
 pub use compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, compare};
 pub use explain::{Evidence, FieldEvidence};
 pub use scope::{Atom, DataClass, Scope, ScopeError};

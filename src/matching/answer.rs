@@ -1,0 +1,71 @@
+//! What a query gets back: a [`Verdict`], the records that support it, and the data
+//! classes exposed. `lookup` prints one; `match` writes one per register row and
+//! sums them up.
+
+use super::explain::Evidence;
+use super::score::Verdict;
+
+/// One dump record that matched the query.
+#[derive(Clone, Debug)]
+pub struct RecordMatch {
+    /// The record's id in its segment (internal; stable for one index).
+    pub record: u32,
+    /// Dataset name (`council_tax_2006.csv`, `archive.sql#residents`).
+    pub dataset: String,
+    /// 1-based row in the dataset.
+    pub row: u64,
+    /// Year of the record's `record_date`, when it has one.
+    pub year: Option<u16>,
+    /// This record's own match probability.
+    pub probability: f64,
+    /// Why: field by field. With `keys_only`, the keys that matched instead.
+    pub evidence: Evidence,
+    /// Data classes present in the record (kinds and `other:<column>`), sorted.
+    pub data_classes: Vec<String>,
+    /// The record's values by column (header, value), read from the dump, for a
+    /// caseworker to see (masked unless asked); empty when the dump is absent.
+    pub fields: Vec<(String, String)>,
+}
+
+/// The answer for one person.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// exposed / possible / not_found, from the best record.
+    pub verdict: Verdict,
+    /// The best record's probability (0 when there is none).
+    pub score: f64,
+    /// Every record whose own probability reaches the verdict's threshold, best first.
+    pub matches: Vec<RecordMatch>,
+    /// Union of the data classes of `matches`, sorted.
+    pub data_classes: Vec<String>,
+    /// True when some candidate could not be verified against its dump (missing or
+    /// changed since the build) and was judged from keys alone.
+    pub keys_only: bool,
+}
+
+impl Answer {
+    /// The answer when nothing matched.
+    pub fn not_found() -> Answer {
+        Answer {
+            verdict: Verdict::NotFound,
+            score: 0.0,
+            matches: Vec::new(),
+            data_classes: Vec::new(),
+            keys_only: false,
+        }
+    }
+
+    /// `dataset:row;dataset:row`, best first: the `records` column of `match`.
+    pub fn records_column(&self) -> String {
+        let mut out = String::new();
+        for (i, m) in self.matches.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(&m.dataset);
+            out.push(':');
+            out.push_str(&m.row.to_string());
+        }
+        out
+    }
+}
