@@ -58,13 +58,17 @@ fn valid_domain(domain: &str) -> bool {
 /// local part are dropped too and the domain is `gmail.com`. `None` when the alias
 /// is the canonical address itself. Expects a [`canonical`] address.
 pub fn alias(canonical: &str) -> Option<String> {
-    let mut out = String::with_capacity(canonical.len());
-    alias_into(canonical, &mut out).then_some(out)
+    let mut out = Vec::with_capacity(canonical.len());
+    if !alias_into(canonical, &mut out) {
+        return None;
+    }
+    // Built from whole pieces of a `str`.
+    String::from_utf8(out).ok()
 }
 
 /// [`alias`] appending to `out`; returns whether an alias (different from the input)
 /// was written. On `false`, `out` is left as it was.
-pub(crate) fn alias_into(canonical: &str, out: &mut impl Extend<char>) -> bool {
+pub(crate) fn alias_into(canonical: &str, out: &mut Vec<u8>) -> bool {
     let Some((local, domain)) = canonical.rsplit_once('@') else {
         return false;
     };
@@ -82,12 +86,12 @@ pub(crate) fn alias_into(canonical: &str, out: &mut impl Extend<char>) -> bool {
         return false;
     }
     if gmail {
-        out.extend(base.chars().filter(|&c| c != '.'));
-        out.extend("@gmail.com".chars());
+        out.extend(base.bytes().filter(|&c| c != b'.'));
+        out.extend_from_slice(b"@gmail.com");
     } else {
-        out.extend(base.chars());
-        out.extend(std::iter::once('@'));
-        out.extend(domain.chars());
+        out.extend_from_slice(base.as_bytes());
+        out.push(b'@');
+        out.extend_from_slice(domain.as_bytes());
     }
     true
 }
