@@ -57,8 +57,11 @@ fn normalisers(c: &mut Criterion) {
     g.bench_function("name::given_key_ref", |b| {
         b.iter(|| name::given_key_ref(black_box("bill")).len())
     });
-    g.bench_function("name::phonetic", |b| {
-        b.iter(|| name::phonetic(black_box("obrienjones")))
+    g.bench_function("name::phonetic (cached)", |b| {
+        b.iter(|| name::phonetic_code(black_box("obrienjones")))
+    });
+    g.bench_function("name::family", |b| {
+        b.iter(|| name::family(black_box("O'Brien")))
     });
     g.bench_function("date::parse dd/mm/yyyy", |b| {
         b.iter(|| date::parse(black_box("03/02/1980")))
@@ -71,6 +74,9 @@ fn normalisers(c: &mut Criterion) {
     });
     g.bench_function("address::house_number", |b| {
         b.iter(|| address::house_number(black_box("Flat 3, 12a High St")))
+    });
+    g.bench_function("address::parse", |b| {
+        b.iter(|| address::parse(black_box("12a High St")))
     });
     g.bench_function("address::fold_line", |b| {
         b.iter(|| address::fold_line(black_box("Flat 3, 12a High St, London SW1A 1AA")))
@@ -127,6 +133,19 @@ fn record(c: &mut Criterion) {
             }
             out.clear();
             keys::derive(&p, &secret, &mut out);
+            out.len()
+        })
+    });
+    // How the index builder runs: one Person per thread, cleared per record.
+    let mut reused = Person::default();
+    g.bench_function("reused Person: add x10 + derive", |b| {
+        b.iter(|| {
+            reused.clear();
+            for (k, v) in black_box(&RECORD) {
+                reused.add(*k, v);
+            }
+            out.clear();
+            keys::derive(&reused, &secret, &mut out);
             out.len()
         })
     });

@@ -10,6 +10,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use super::postcode;
 
@@ -53,16 +54,17 @@ fn is_building_word(w: &str) -> bool {
     )
 }
 
-/// Lower-cases and transliterates a line, deleting apostrophes (`John's` → `johns`)
-/// and turning other punctuation into spaces, except `,` `;` and newlines, which
-/// become `,` to keep the line's parts apart.
-fn prepare(raw: &str) -> String {
+/// Lower-cases and transliterates a line into `out`, deleting apostrophes (`John's`
+/// → `johns`) and turning other punctuation into spaces, except `,` `;` and
+/// newlines, which become `,` to keep the line's parts apart.
+fn prepare(raw: &str, out: &mut String) {
     let text: Cow<'_, str> = if raw.is_ascii() {
         Cow::Borrowed(raw)
     } else {
         Cow::Owned(deunicode::deunicode(raw))
     };
-    let mut out = String::with_capacity(text.len());
+    out.clear();
+    out.reserve(text.len());
     for b in text.bytes() {
         match b {
             b'a'..=b'z' | b'0'..=b'9' => out.push(b as char),
@@ -72,7 +74,50 @@ fn prepare(raw: &str) -> String {
             _ => out.push(' '),
         }
     }
-    out
+}
+
+/// Buffers reused by every line a thread reads: addresses come once per record.
+#[derive(Default)]
+struct Scratch {
+    text: String,
+    spans: Vec<(usize, usize, bool)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// The words of a prepared line: byte spans into its text, and whether each word
+/// starts a comma-separated part.
+struct Words<'a> {
+    text: &'a str,
+    spans: &'a [(usize, usize, bool)],
+}
+
+impl<'a> Words<'a> {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn get(&self, i: usize) -> Option<(&'a str, bool)> {
+        let &(s, e, starts) = self.spans.get(i)?;
+        Some((self.text.get(s..e)?, starts))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'a str, bool)> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Runs `f` on the words of `raw` with its UK postcodes taken out, and the
+/// right-most postcode, canonical.
+fn with_words<R>(raw: &str, f: impl FnOnce(&Words<'_>, Option<String>) -> R) -> R {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let Scratch { text, spans } = scratch;
+        prepare(raw, text);
+        let postcode = scan(text, spans);
+        f(&Words { text, spans }, postcode)
+    })
 }
 
 /// `12`, `12a`, `12-14` (→ `12`), `12/3` (→ `12`): a number of at most five digits
@@ -105,13 +150,11 @@ pub struct AddressParts {
 /// [`fold_line`], [`house_number`] and the postcode ([`postcode::find_in`]) of a line
 /// in one pass.
 pub fn parse(raw: &str) -> AddressParts {
-    let prepared = prepare(raw);
-    let scanned = scan(&prepared);
-    AddressParts {
-        line: fold_words(&scanned.words),
-        house_number: house_number_in(&scanned.words),
-        postcode: scanned.postcode,
-    }
+    with_words(raw, |words, postcode| AddressParts {
+        line: fold_words(words),
+        house_number: house_number_in(words),
+        postcode,
+    })
 }
 
 /// The building number of an address line (`12`, `12a`), not a flat number: in
@@ -119,14 +162,12 @@ pub fn parse(raw: &str) -> AddressParts {
 /// building part followed by another numbered part) it is `12`; `12-14 High St` gives
 /// `12`. A UK postcode in the line is ignored. `None` when the line has no number.
 pub fn house_number(line: &str) -> Option<String> {
-    let prepared = prepare(line);
-    house_number_in(&scan(&prepared).words)
+    with_words(line, |words, _| house_number_in(words))
 }
 
 /// The last UK postcode in a line, canonical (see [`postcode::find_in`]).
 pub(crate) fn last_postcode(line: &str) -> Option<String> {
-    let prepared = prepare(line);
-    scan(&prepared).postcode
+    with_words(line, |_, postcode| postcode)
 }
 
 /// A line folded for fuzzy comparison: ASCII, lower-case, punctuation removed,
@@ -134,49 +175,55 @@ pub(crate) fn last_postcode(line: &str) -> Option<String> {
 /// `saint` after a number or at the start of a part, `street` elsewhere), UK
 /// postcodes removed, words separated by one space.
 pub fn fold_line(raw: &str) -> String {
-    let prepared = prepare(raw);
-    fold_words(&scan(&prepared).words)
+    with_words(raw, |words, _| fold_words(words))
 }
 
 /// The flat, apartment or unit number of an address line (`Flat 3A` → `3a`,
 /// `Apartment B` → `b`), when it has one.
 pub fn flat(line: &str) -> Option<String> {
-    let prepared = prepare(line);
-    let mut words = prepared.split([',', ' ']).filter(|w| !w.is_empty());
-    while let Some(w) = words.next() {
-        if w != "box" && is_flat_word(w) {
-            return words.next().map(str::to_string);
+    with_words(line, |words, _| {
+        let mut it = words.iter();
+        while let Some((w, _)) = it.next() {
+            if w != "box" && is_flat_word(w) {
+                return it.next().map(|(n, _)| n.to_string());
+            }
         }
-    }
-    None
+        None
+    })
 }
 
-/// A prepared line's words with its UK postcodes taken out.
-struct Scanned<'a> {
-    /// Each word, and whether it starts a comma-separated part.
-    words: Vec<(&'a str, bool)>,
-    /// The right-most postcode removed, canonical.
-    postcode: Option<String>,
-}
-
-fn scan(prepared: &str) -> Scanned<'_> {
-    let mut words: Vec<(&str, bool)> = Vec::new();
-    for part in prepared.split(',') {
-        let mut first = true;
-        for w in part.split(' ').filter(|w| !w.is_empty()) {
-            words.push((w, first));
-            first = false;
+/// Splits a prepared line into word spans (with part starts) and removes its UK
+/// postcodes; returns the right-most one, canonical.
+fn scan(prepared: &str, spans: &mut Vec<(usize, usize, bool)>) -> Option<String> {
+    spans.clear();
+    let mut starts = true;
+    let mut word_start = None;
+    for (i, b) in prepared.bytes().chain(std::iter::once(b',')).enumerate() {
+        match (b, word_start) {
+            (b' ' | b',', Some(s)) => {
+                spans.push((s, i, starts));
+                starts = false;
+                word_start = None;
+            }
+            (b' ' | b',', None) => {}
+            (_, None) => word_start = Some(i),
+            (_, Some(_)) => {}
+        }
+        if b == b',' {
+            starts = true;
         }
     }
+    let word = |spans: &[(usize, usize, bool)], i: usize| {
+        spans.get(i).and_then(|&(s, e, _)| prepared.get(s..e))
+    };
     let mut postcode = None;
     let mut first_pass = true;
     // Until none is left, so folding a folded line changes nothing.
     loop {
-        let before = words.len();
+        let before = spans.len();
         let mut i = 0;
-        while i < words.len() {
-            let (w, starts) = words.get(i).copied().unwrap_or_default();
-            let next = words.get(i + 1).map(|x| x.0);
+        while let Some(w) = word(spans, i) {
+            let next = word(spans, i + 1);
             let (found, len) = match next {
                 Some(n) if n.len() == 3 && (2..=4).contains(&w.len()) => (postcode_of(w, n), 2),
                 _ if (5..=7).contains(&w.len()) => (postcode_of(w, ""), 1),
@@ -186,20 +233,21 @@ fn scan(prepared: &str) -> Scanned<'_> {
                 i += 1;
                 continue;
             };
-            words.drain(i..i + len);
-            if let Some(after) = words.get_mut(i) {
-                after.1 |= starts;
+            let starts = spans.get(i).is_some_and(|x| x.2);
+            spans.drain(i..i + len);
+            if let Some(after) = spans.get_mut(i) {
+                after.2 |= starts;
             }
             if first_pass {
                 postcode = Some(pc);
             }
         }
         first_pass = false;
-        if words.len() == before {
+        if spans.len() == before {
             break;
         }
     }
-    Scanned { words, postcode }
+    postcode
 }
 
 /// The canonical UK postcode spelt by `a` followed by `b`, if they spell one.
@@ -214,7 +262,7 @@ fn postcode_of(a: &str, b: &str) -> Option<String> {
     postcode::is_uk(text).then(|| text.to_string())
 }
 
-fn house_number_in(words: &[(&str, bool)]) -> Option<String> {
+fn house_number_in(words: &Words<'_>) -> Option<String> {
     let mut found: Option<String> = None;
     let mut i = 0;
     while i < words.len() {
@@ -222,11 +270,11 @@ fn house_number_in(words: &[(&str, bool)]) -> Option<String> {
         while words.get(j).is_some_and(|w| !w.1) {
             j += 1;
         }
-        let part = words.get(i..j).unwrap_or_default();
+        let part = i..j;
         i = j;
         let mut skip_next = false;
         let mut number = None;
-        for &(w, _) in part {
+        for (w, _) in part.clone().filter_map(|k| words.get(k)) {
             if skip_next {
                 skip_next = false;
                 continue;
@@ -246,7 +294,10 @@ fn house_number_in(words: &[(&str, bool)]) -> Option<String> {
             return Some(n);
         }
         found = Some(n);
-        if !part.iter().any(|w| is_building_word(w.0)) {
+        if !part
+            .filter_map(|k| words.get(k))
+            .any(|w| is_building_word(w.0))
+        {
             break;
         }
     }
@@ -255,6 +306,10 @@ fn house_number_in(words: &[(&str, bool)]) -> Option<String> {
 
 /// The expansion of a common address abbreviation.
 fn expand(word: &str) -> &str {
+    // Most words are longer than any abbreviation.
+    if word.len() > 5 {
+        return if word == "apartment" { "flat" } else { word };
+    }
     match word {
         "rd" => "road",
         "ave" | "av" | "avn" => "avenue",
@@ -279,7 +334,7 @@ fn expand(word: &str) -> &str {
         "est" => "estate",
         "mt" => "mount",
         "blvd" | "bvd" => "boulevard",
-        "apt" | "apartment" | "flt" => "flat",
+        "apt" | "flt" => "flat",
         "nth" => "north",
         "sth" => "south",
         "gt" => "great",
@@ -289,10 +344,10 @@ fn expand(word: &str) -> &str {
     }
 }
 
-fn fold_words(words: &[(&str, bool)]) -> String {
-    let mut out = String::with_capacity(words.iter().map(|w| w.0.len() + 1).sum());
+fn fold_words(words: &Words<'_>) -> String {
+    let mut out = String::with_capacity(words.text.len());
     let mut prev: Option<&str> = None;
-    for &(w, starts_part) in words {
+    for (w, starts_part) in words.iter() {
         let word = if w == "st" {
             let after_number = prev.is_some_and(|p| p.starts_with(|c: char| c.is_ascii_digit()));
             if starts_part || after_number || prev.is_none() {
@@ -385,6 +440,7 @@ mod tests {
             "flat 2 5 church place"
         );
         assert_eq!(fold_line(""), "");
+        assert_eq!(fold_line("Apartment 4"), "flat 4");
         assert_eq!(fold_line("12 HIGH STREET"), fold_line("12, High St."));
     }
 

@@ -23,22 +23,25 @@ pub fn canonical(raw: &str) -> Option<String> {
         s = s.get(7..)?.trim();
     }
     let (local, domain) = s.split_once('@')?;
-    if local.is_empty()
-        || local.len() > 64
-        || local
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '@')
-    {
-        return None;
-    }
-    if !valid_domain(domain) {
+    if local.is_empty() || local.len() > 64 || !valid_domain(domain) {
         return None;
     }
     if s.is_ascii() {
-        Some(s.to_ascii_lowercase())
-    } else {
-        Some(s.to_lowercase())
+        // Printable, no space; a second `@` fails the domain check.
+        if !local.bytes().all(|b| b.is_ascii_graphic()) {
+            return None;
+        }
+        let mut out = s.to_string();
+        out.make_ascii_lowercase();
+        return Some(out);
     }
+    if local
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+    {
+        return None;
+    }
+    Some(s.to_lowercase())
 }
 
 fn valid_domain(domain: &str) -> bool {
@@ -49,7 +52,13 @@ fn valid_domain(domain: &str) -> bool {
         !label.is_empty()
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && if label.is_ascii() {
+                label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            } else {
+                label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            }
     })
 }
 

@@ -65,10 +65,21 @@ pub struct Person {
 /// is a placeholder. `Na` written as a plain word is kept for names: it is also a
 /// family name.
 fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
+    // Every value goes through here: settle most of them on their first letter.
+    // Non-alphanumerics are skipped below, so surrounding spaces need no trim.
+    let t = raw;
+    if t.len() > 40 {
+        return false;
+    }
+    match t.bytes().find(u8::is_ascii_alphanumeric) {
+        Some(b'n' | b'N' | b'u' | b'U' | b't' | b'T') => {}
+        Some(_) if t.is_ascii() => return false,
+        _ => {}
+    }
     let mut buf = [0u8; 12];
     let mut n = 0;
     let mut letters_only = true;
-    for c in raw.trim().chars() {
+    for c in t.chars() {
         if !c.is_alphanumeric() {
             letters_only = false;
             continue;
@@ -194,6 +205,22 @@ impl Person {
             .iter()
             .filter(move |(k, _)| *k == kind)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Empties the person, keeping the allocated capacity: the index builder reuses
+    /// one `Person` per thread instead of allocating a new one per record.
+    pub fn clear(&mut self) {
+        self.first_names.clear();
+        self.middle_names.clear();
+        self.last_names.clear();
+        self.dobs.clear();
+        self.genders.clear();
+        self.house_numbers.clear();
+        self.streets.clear();
+        self.towns.clear();
+        self.postcodes.clear();
+        self.identifiers.clear();
+        self.record_year = None;
     }
 
     /// Whether nothing that could identify a person was added (`record_year` alone
@@ -407,6 +434,12 @@ mod tests {
     #[test]
     fn empty_person() {
         assert!(Person::default().is_empty());
+        let mut p = person(&[
+            (FieldKind::FullName, "Jane Doe"),
+            (FieldKind::RecordDate, "2006"),
+        ]);
+        p.clear();
+        assert_eq!(p, Person::default());
         let p = person(&[(FieldKind::RecordDate, "2006"), (FieldKind::Email, "n/a")]);
         assert!(p.is_empty());
         assert_eq!(p.record_year, Some(2006));
