@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_secret;
 
 use crate::field::FieldKind;
+use crate::normalize::name::PhoneticCode;
 use crate::normalize::{Person, email, name};
 
 /// Length of an index secret in bytes (more than xxh3's 136-byte minimum).
@@ -362,12 +363,13 @@ struct Deriver<'a> {
 /// Most parts a composite recipe may have.
 const MAX_PARTS: usize = 4;
 
+/// Most distinct phonetic family-name codes keyed per person; more family names
+/// than this is a malformed record.
+const MAX_PHONETIC: usize = 8;
+
 impl Deriver<'_> {
-    fn emit(&mut self) {
-        let Some(&id) = self.buf.first() else { return };
-        let Some(recipe) = KeyRecipe::from_id(id) else {
-            return;
-        };
+    /// Hashes the buffer (which starts with `recipe`'s id) into a key.
+    fn emit(&mut self, recipe: KeyRecipe) {
         let key = Key {
             recipe,
             hash: xxh3_64_with_secret(self.buf, &self.secret.0),
@@ -384,7 +386,7 @@ impl Deriver<'_> {
         self.buf.clear();
         self.buf.push(recipe.id());
         self.buf.extend_from_slice(value.as_bytes());
-        self.emit();
+        self.emit(recipe);
     }
 
     fn identifiers(&mut self) {
@@ -398,10 +400,8 @@ impl Deriver<'_> {
                 FieldKind::Email => {
                     self.buf.clear();
                     self.buf.push(KeyRecipe::EmailAlias.id());
-                    let mut alias = String::new();
-                    if email::alias_into(value, &mut alias) {
-                        self.buf.extend_from_slice(alias.as_bytes());
-                        self.emit();
+                    if email::alias_into(value, self.buf) {
+                        self.emit(KeyRecipe::EmailAlias);
                     }
                 }
                 FieldKind::BankAccount => {
@@ -411,7 +411,7 @@ impl Deriver<'_> {
                         self.buf.extend_from_slice(sort.as_bytes());
                         self.buf.push(SEPARATOR);
                         self.buf.extend_from_slice(value.as_bytes());
-                        self.emit();
+                        self.emit(KeyRecipe::SortCodeAccount);
                     }
                 }
                 _ => {}
@@ -429,21 +429,28 @@ impl Deriver<'_> {
                         .iter()
                         .all(|&p| p == Part::PhoneticLast || count(person, &[], p) > 0)
             });
-        let mut phonetics: Vec<String> = Vec::new();
+        let mut codes = [PhoneticCode::default(); MAX_PHONETIC];
+        let mut n_codes = 0;
         if needs_phonetic {
             for last in &person.last_names {
-                let code = name::phonetic(last);
-                if !code.is_empty() && !phonetics.contains(&code) {
-                    phonetics.push(code);
+                let code = name::phonetic_code(last);
+                let known = codes.get(..n_codes).unwrap_or_default();
+                if !code.is_empty() && !known.contains(&code) {
+                    let Some(slot) = codes.get_mut(n_codes) else {
+                        break;
+                    };
+                    *slot = code;
+                    n_codes += 1;
                 }
             }
         }
+        let phonetics = codes.get(..n_codes).unwrap_or_default();
         for recipe in KeyRecipe::COMPOSITES {
             let parts = recipe.parts();
             let mut counts = [0usize; MAX_PARTS];
             let mut any_missing = parts.len() > MAX_PARTS;
             for (c, &p) in counts.iter_mut().zip(parts) {
-                *c = count(person, &phonetics, p);
+                *c = count(person, phonetics, p);
                 any_missing |= *c == 0;
             }
             if any_missing {
@@ -458,9 +465,9 @@ impl Deriver<'_> {
                     if j > 0 {
                         self.buf.push(SEPARATOR);
                     }
-                    write_part(person, &phonetics, p, i, self.buf);
+                    write_part(person, phonetics, p, i, self.buf);
                 }
-                self.emit();
+                self.emit(recipe);
                 // j < parts.len() <= MAX_PARTS, checked above.
                 let mut j = 0;
                 loop {
@@ -480,7 +487,7 @@ impl Deriver<'_> {
 }
 
 /// How many values a person has for a part.
-fn count(person: &Person, phonetics: &[String], part: Part) -> usize {
+fn count(person: &Person, phonetics: &[PhoneticCode], part: Part) -> usize {
     match part {
         Part::Given => person.first_names.len(),
         Part::Last => person.last_names.len(),
@@ -492,11 +499,17 @@ fn count(person: &Person, phonetics: &[String], part: Part) -> usize {
 }
 
 /// Appends the `i`-th value of a part.
-fn write_part(person: &Person, phonetics: &[String], part: Part, i: usize, buf: &mut Vec<u8>) {
+fn write_part(
+    person: &Person,
+    phonetics: &[PhoneticCode],
+    part: Part,
+    i: usize,
+    buf: &mut Vec<u8>,
+) {
     let text = match part {
         Part::Given => person.first_names.get(i).map(|f| name::given_key_ref(f)),
         Part::Last => person.last_names.get(i).map(String::as_str),
-        Part::PhoneticLast => phonetics.get(i).map(String::as_str),
+        Part::PhoneticLast => phonetics.get(i).map(PhoneticCode::as_str),
         Part::Postcode => person.postcodes.get(i).map(String::as_str),
         Part::HouseNumber => person.house_numbers.get(i).map(String::as_str),
         Part::Dob => {

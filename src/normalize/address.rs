@@ -10,53 +10,61 @@
 //! ```
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use super::postcode;
 
-/// Words that introduce a flat, unit or box number rather than a building number.
-const FLAT_WORDS: &[&str] = &[
-    "flat",
-    "flt",
-    "apartment",
-    "apt",
-    "unit",
-    "room",
-    "rm",
-    "suite",
-    "studio",
-    "maisonette",
-    "box",
-];
+/// A word that introduces a flat, unit or box number rather than a building number.
+fn is_flat_word(w: &str) -> bool {
+    matches!(
+        w,
+        "flat"
+            | "flt"
+            | "apartment"
+            | "apt"
+            | "unit"
+            | "room"
+            | "rm"
+            | "suite"
+            | "studio"
+            | "maisonette"
+            | "box"
+    )
+}
 
-/// Words that say a comma-separated part names a building, whose own number is then
-/// less likely to be the street number than a number in a later part.
-const BUILDING_WORDS: &[&str] = &[
-    "court",
-    "ct",
-    "house",
-    "hse",
-    "lodge",
-    "mansions",
-    "building",
-    "buildings",
-    "bldgs",
-    "block",
-    "tower",
-    "towers",
-    "apartments",
-    "flats",
-];
+/// A word that says a comma-separated part names a building, whose own number is
+/// then less likely to be the street number than a number in a later part.
+fn is_building_word(w: &str) -> bool {
+    matches!(
+        w,
+        "court"
+            | "ct"
+            | "house"
+            | "hse"
+            | "lodge"
+            | "mansions"
+            | "building"
+            | "buildings"
+            | "bldgs"
+            | "block"
+            | "tower"
+            | "towers"
+            | "apartments"
+            | "flats"
+    )
+}
 
-/// Lower-cases and transliterates a line, deleting apostrophes (`John's` → `johns`)
-/// and turning other punctuation into spaces, except `,` `;` and newlines, which
-/// become `,` to keep the line's parts apart.
-fn prepare(raw: &str) -> String {
+/// Lower-cases and transliterates a line into `out`, deleting apostrophes (`John's`
+/// → `johns`) and turning other punctuation into spaces, except `,` `;` and
+/// newlines, which become `,` to keep the line's parts apart.
+fn prepare(raw: &str, out: &mut String) {
     let text: Cow<'_, str> = if raw.is_ascii() {
         Cow::Borrowed(raw)
     } else {
         Cow::Owned(deunicode::deunicode(raw))
     };
-    let mut out = String::with_capacity(text.len());
+    out.clear();
+    out.reserve(text.len());
     for b in text.bytes() {
         match b {
             b'a'..=b'z' | b'0'..=b'9' => out.push(b as char),
@@ -66,14 +74,50 @@ fn prepare(raw: &str) -> String {
             _ => out.push(' '),
         }
     }
-    out
 }
 
-/// The parts of a prepared line, each a list of words.
-fn parts(prepared: &str) -> impl Iterator<Item = impl Iterator<Item = &str> + Clone> {
-    prepared
-        .split(',')
-        .map(|p| p.split(' ').filter(|w| !w.is_empty()))
+/// Buffers reused by every line a thread reads: addresses come once per record.
+#[derive(Default)]
+struct Scratch {
+    text: String,
+    spans: Vec<(usize, usize, bool)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// The words of a prepared line: byte spans into its text, and whether each word
+/// starts a comma-separated part.
+struct Words<'a> {
+    text: &'a str,
+    spans: &'a [(usize, usize, bool)],
+}
+
+impl<'a> Words<'a> {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn get(&self, i: usize) -> Option<(&'a str, bool)> {
+        let &(s, e, starts) = self.spans.get(i)?;
+        Some((self.text.get(s..e)?, starts))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'a str, bool)> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Runs `f` on the words of `raw` with its UK postcodes taken out, and the
+/// right-most postcode, canonical.
+fn with_words<R>(raw: &str, f: impl FnOnce(&Words<'_>, Option<String>) -> R) -> R {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let Scratch { text, spans } = scratch;
+        prepare(raw, text);
+        let postcode = scan(text, spans);
+        f(&Words { text, spans }, postcode)
+    })
 }
 
 /// `12`, `12a`, `12-14` (→ `12`), `12/3` (→ `12`): a number of at most five digits
@@ -91,22 +135,151 @@ fn number_word(word: &str) -> Option<String> {
     }
 }
 
+/// An address line taken apart: what `Person::add` stores for an `address` or
+/// `street` value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressParts {
+    /// The [`fold_line`] text.
+    pub line: String,
+    /// The [`house_number`].
+    pub house_number: Option<String>,
+    /// The last UK postcode in the line, canonical.
+    pub postcode: Option<String>,
+}
+
+/// [`fold_line`], [`house_number`] and the postcode ([`postcode::find_in`]) of a line
+/// in one pass.
+pub fn parse(raw: &str) -> AddressParts {
+    with_words(raw, |words, postcode| AddressParts {
+        line: fold_words(words),
+        house_number: house_number_in(words),
+        postcode,
+    })
+}
+
 /// The building number of an address line (`12`, `12a`), not a flat number: in
 /// `Flat 3, 12a High St` it is `12a`; in `3 Rose Court, 12 High St` (a numbered
 /// building part followed by another numbered part) it is `12`; `12-14 High St` gives
 /// `12`. A UK postcode in the line is ignored. `None` when the line has no number.
 pub fn house_number(line: &str) -> Option<String> {
-    let prepared = without_postcodes(line);
+    with_words(line, |words, _| house_number_in(words))
+}
+
+/// The last UK postcode in a line, canonical (see [`postcode::find_in`]).
+pub(crate) fn last_postcode(line: &str) -> Option<String> {
+    with_words(line, |_, postcode| postcode)
+}
+
+/// A line folded for fuzzy comparison: ASCII, lower-case, punctuation removed,
+/// common abbreviations expanded (`rd` → `road`, `gdns` → `gardens`…; `st` is
+/// `saint` after a number or at the start of a part, `street` elsewhere), UK
+/// postcodes removed, words separated by one space.
+pub fn fold_line(raw: &str) -> String {
+    with_words(raw, |words, _| fold_words(words))
+}
+
+/// The flat, apartment or unit number of an address line (`Flat 3A` → `3a`,
+/// `Apartment B` → `b`), when it has one.
+pub fn flat(line: &str) -> Option<String> {
+    with_words(line, |words, _| {
+        let mut it = words.iter();
+        while let Some((w, _)) = it.next() {
+            if w != "box" && is_flat_word(w) {
+                return it.next().map(|(n, _)| n.to_string());
+            }
+        }
+        None
+    })
+}
+
+/// Splits a prepared line into word spans (with part starts) and removes its UK
+/// postcodes; returns the right-most one, canonical.
+fn scan(prepared: &str, spans: &mut Vec<(usize, usize, bool)>) -> Option<String> {
+    spans.clear();
+    let mut starts = true;
+    let mut word_start = None;
+    for (i, b) in prepared.bytes().chain(std::iter::once(b',')).enumerate() {
+        match (b, word_start) {
+            (b' ' | b',', Some(s)) => {
+                spans.push((s, i, starts));
+                starts = false;
+                word_start = None;
+            }
+            (b' ' | b',', None) => {}
+            (_, None) => word_start = Some(i),
+            (_, Some(_)) => {}
+        }
+        if b == b',' {
+            starts = true;
+        }
+    }
+    let word = |spans: &[(usize, usize, bool)], i: usize| {
+        spans.get(i).and_then(|&(s, e, _)| prepared.get(s..e))
+    };
+    let mut postcode = None;
+    let mut first_pass = true;
+    // Until none is left, so folding a folded line changes nothing.
+    loop {
+        let before = spans.len();
+        let mut i = 0;
+        while let Some(w) = word(spans, i) {
+            let next = word(spans, i + 1);
+            let (found, len) = match next {
+                Some(n) if n.len() == 3 && (2..=4).contains(&w.len()) => (postcode_of(w, n), 2),
+                _ if (5..=7).contains(&w.len()) => (postcode_of(w, ""), 1),
+                _ => (None, 0),
+            };
+            let Some(pc) = found else {
+                i += 1;
+                continue;
+            };
+            let starts = spans.get(i).is_some_and(|x| x.2);
+            spans.drain(i..i + len);
+            if let Some(after) = spans.get_mut(i) {
+                after.2 |= starts;
+            }
+            if first_pass {
+                postcode = Some(pc);
+            }
+        }
+        first_pass = false;
+        if spans.len() == before {
+            break;
+        }
+    }
+    postcode
+}
+
+/// The canonical UK postcode spelt by `a` followed by `b`, if they spell one.
+fn postcode_of(a: &str, b: &str) -> Option<String> {
+    let mut buf = [0u8; 7];
+    let mut n = 0;
+    for &c in a.as_bytes().iter().chain(b.as_bytes()) {
+        *buf.get_mut(n)? = c.to_ascii_uppercase();
+        n += 1;
+    }
+    let text = std::str::from_utf8(buf.get(..n)?).ok()?;
+    postcode::is_uk(text).then(|| text.to_string())
+}
+
+fn house_number_in(words: &Words<'_>) -> Option<String> {
     let mut found: Option<String> = None;
-    for part in parts(&prepared) {
+    let mut i = 0;
+    while i < words.len() {
+        let mut j = i + 1;
+        while words.get(j).is_some_and(|w| !w.1) {
+            j += 1;
+        }
+        let part = i..j;
+        i = j;
         let mut skip_next = false;
         let mut number = None;
-        for w in part.clone() {
+        for (w, _) in part.clone().filter_map(|k| words.get(k)) {
             if skip_next {
                 skip_next = false;
                 continue;
             }
-            if FLAT_WORDS.contains(&w) {
+            if is_flat_word(w) {
                 skip_next = true;
                 continue;
             }
@@ -117,47 +290,26 @@ pub fn house_number(line: &str) -> Option<String> {
             }
         }
         let Some(n) = number else { continue };
-        let building_part = part.clone().any(|w| BUILDING_WORDS.contains(&w));
-        if found.is_none() {
-            found = Some(n);
-            if !building_part {
-                break;
-            }
-        } else {
+        if found.is_some() {
             return Some(n);
+        }
+        found = Some(n);
+        if !part
+            .filter_map(|k| words.get(k))
+            .any(|w| is_building_word(w.0))
+        {
+            break;
         }
     }
     found
 }
 
-/// The flat, apartment or unit number of an address line (`Flat 3A` → `3a`,
-/// `Apartment B` → `b`), when it has one.
-pub fn flat(line: &str) -> Option<String> {
-    let prepared = prepare(line);
-    for part in parts(&prepared) {
-        let mut words = part.clone();
-        while let Some(w) = words.next() {
-            if w != "box" && FLAT_WORDS.contains(&w) {
-                return words.next().map(str::to_string);
-            }
-        }
-    }
-    None
-}
-
-/// The prepared line with UK postcodes blanked out.
-fn without_postcodes(line: &str) -> String {
-    let mut prepared = prepare(line);
-    // Blank the postcodes in the prepared text: its bytes align with the ASCII line.
-    while let Some((s, e, _)) = postcode::find_span(&prepared) {
-        let blank = " ".repeat(e - s);
-        prepared.replace_range(s..e, &blank);
-    }
-    prepared
-}
-
 /// The expansion of a common address abbreviation.
 fn expand(word: &str) -> &str {
+    // Most words are longer than any abbreviation.
+    if word.len() > 5 {
+        return if word == "apartment" { "flat" } else { word };
+    }
     match word {
         "rd" => "road",
         "ave" | "av" | "avn" => "avenue",
@@ -182,7 +334,7 @@ fn expand(word: &str) -> &str {
         "est" => "estate",
         "mt" => "mount",
         "blvd" | "bvd" => "boulevard",
-        "apt" | "apartment" | "flt" => "flat",
+        "apt" | "flt" => "flat",
         "nth" => "north",
         "sth" => "south",
         "gt" => "great",
@@ -192,61 +344,10 @@ fn expand(word: &str) -> &str {
     }
 }
 
-/// Whether `a` (and `b` after it, if given) spell a UK postcode.
-fn is_postcode_words(a: &str, b: Option<&str>) -> bool {
-    let mut buf = [0u8; 7];
-    let mut n = 0;
-    for &c in a.as_bytes().iter().chain(b.unwrap_or("").as_bytes()) {
-        let Some(slot) = buf.get_mut(n) else {
-            return false;
-        };
-        *slot = c.to_ascii_uppercase();
-        n += 1;
-    }
-    buf.get(..n)
-        .and_then(|s| std::str::from_utf8(s).ok())
-        .is_some_and(postcode::is_uk)
-}
-
-/// A line folded for fuzzy comparison: ASCII, lower-case, punctuation removed,
-/// common abbreviations expanded (`rd` → `road`, `gdns` → `gardens`…; `st` is
-/// `saint` after a number or at the start of a part, `street` elsewhere), UK
-/// postcodes removed, words separated by one space.
-pub fn fold_line(raw: &str) -> String {
-    let prepared = prepare(raw);
-    // (word, starts a part)
-    let mut words: Vec<(&str, bool)> = Vec::new();
-    for part in parts(&prepared) {
-        let mut first = true;
-        for w in part {
-            words.push((w, first));
-            first = false;
-        }
-    }
-    // Remove postcodes until none is left, so folding a folded line changes nothing.
-    loop {
-        let before = words.len();
-        let mut i = 0;
-        while i < words.len() {
-            let w = words.get(i).map_or("", |x| x.0);
-            let next = words.get(i + 1).map(|x| x.0);
-            if next.is_some_and(|n| n.len() == 3 && (2..=4).contains(&w.len()))
-                && is_postcode_words(w, next)
-            {
-                words.drain(i..i + 2);
-            } else if (5..=7).contains(&w.len()) && is_postcode_words(w, None) {
-                words.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-        if words.len() == before {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(prepared.len());
+fn fold_words(words: &Words<'_>) -> String {
+    let mut out = String::with_capacity(words.text.len());
     let mut prev: Option<&str> = None;
-    for &(w, starts_part) in &words {
+    for (w, starts_part) in words.iter() {
         let word = if w == "st" {
             let after_number = prev.is_some_and(|p| p.starts_with(|c: char| c.is_ascii_digit()));
             if starts_part || after_number || prev.is_none() {
@@ -299,6 +400,19 @@ mod tests {
     }
 
     #[test]
+    fn parse_takes_a_line_apart() {
+        let p = parse("Flat 3, 12A High St., London SW1A 1AA");
+        assert_eq!(p.line, "flat 3 12a high street london");
+        assert_eq!(p.house_number.as_deref(), Some("12a"));
+        assert_eq!(p.postcode.as_deref(), Some("SW1A1AA"));
+        // Two postcodes: the last one is the address's.
+        let p = parse("c/o N1 2AB, 4 Mill Lane, M1 1AE");
+        assert_eq!(p.postcode.as_deref(), Some("M11AE"));
+        assert_eq!(p.house_number.as_deref(), Some("4"));
+        assert_eq!(parse(""), AddressParts::default());
+    }
+
+    #[test]
     fn flats() {
         assert_eq!(flat("Flat 3A, 12 High St").as_deref(), Some("3a"));
         assert_eq!(flat("Apartment B, Riverside").as_deref(), Some("b"));
@@ -326,6 +440,7 @@ mod tests {
             "flat 2 5 church place"
         );
         assert_eq!(fold_line(""), "");
+        assert_eq!(fold_line("Apartment 4"), "flat 4");
         assert_eq!(fold_line("12 HIGH STREET"), fold_line("12, High St."));
     }
 

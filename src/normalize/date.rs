@@ -245,6 +245,14 @@ pub fn parse(raw: &str) -> Option<Date> {
     if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
         return eight_digits(b);
     }
+    if let Some(date) = ten_characters(b) {
+        return date;
+    }
+    parse_words(s)
+}
+
+/// The general reader: tokens, then the shapes they may form.
+fn parse_words(s: &str) -> Option<Date> {
     let (toks, n) = tokenize(s)?;
     match (n, toks) {
         (3, [Tok::Num(y, 4), Tok::Num(m, 1..=2), Tok::Num(d, 1..=2)]) => day_month(d, m, y),
@@ -266,6 +274,27 @@ pub fn parse(raw: &str) -> Option<Date> {
         (3, [Tok::Num(y, 4), Tok::Month(m), Tok::Num(d, 1..=2)]) => day_month(d, u16::from(m), y),
         _ => None,
     }
+}
+
+/// The two commonest shapes, `dd/mm/yyyy` (any of `/-.` as separator) and
+/// `yyyy-mm-dd`, read without tokenizing; `None` when `b` is neither shape, and
+/// `Some(answer)` when it is, so the answer matches the general path's.
+fn ten_characters(b: &[u8]) -> Option<Option<Date>> {
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9] = *b else {
+        return None;
+    };
+    let d = |x: u8| x.is_ascii_digit();
+    let n2 = |x: u8, y: u8| u16::from(x - b'0') * 10 + u16::from(y - b'0');
+    let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
+    if sep(c2) && c5 == c2 && [c0, c1, c3, c4, c6, c7, c8, c9].into_iter().all(d) {
+        let (a, m, y) = (n2(c0, c1), n2(c3, c4), n2(c6, c7) * 100 + n2(c8, c9));
+        return Some(day_month(a, m, y).or_else(|| day_month(m, a, y)));
+    }
+    if sep(c4) && c7 == c4 && [c0, c1, c2, c3, c5, c6, c8, c9].into_iter().all(d) {
+        let (y, m, day) = (n2(c0, c1) * 100 + n2(c2, c3), n2(c5, c6), n2(c8, c9));
+        return Some(day_month(day, m, y));
+    }
+    None
 }
 
 fn eight_digits(b: &[u8]) -> Option<Date> {
@@ -415,6 +444,13 @@ mod tests {
                 prop_assert_eq!(Date::parse_iso(&iso), Some(date));
             }
             let _ = record_year(&s);
+        }
+
+        #[test]
+        fn fast_shapes_agree_with_the_general_reader(s in "[0-9]{2,4}[-/.][0-9]{2}[-/.][0-9]{2,4}") {
+            if let Some(fast) = ten_characters(s.as_bytes()) {
+                prop_assert_eq!(fast, parse_words(&s));
+            }
         }
 
         #[test]

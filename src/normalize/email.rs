@@ -23,22 +23,25 @@ pub fn canonical(raw: &str) -> Option<String> {
         s = s.get(7..)?.trim();
     }
     let (local, domain) = s.split_once('@')?;
-    if local.is_empty()
-        || local.len() > 64
-        || local
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '@')
-    {
-        return None;
-    }
-    if !valid_domain(domain) {
+    if local.is_empty() || local.len() > 64 || !valid_domain(domain) {
         return None;
     }
     if s.is_ascii() {
-        Some(s.to_ascii_lowercase())
-    } else {
-        Some(s.to_lowercase())
+        // Printable, no space; a second `@` fails the domain check.
+        if !local.bytes().all(|b| b.is_ascii_graphic()) {
+            return None;
+        }
+        let mut out = s.to_string();
+        out.make_ascii_lowercase();
+        return Some(out);
     }
+    if local
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+    {
+        return None;
+    }
+    Some(s.to_lowercase())
 }
 
 fn valid_domain(domain: &str) -> bool {
@@ -49,7 +52,13 @@ fn valid_domain(domain: &str) -> bool {
         !label.is_empty()
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && if label.is_ascii() {
+                label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            } else {
+                label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            }
     })
 }
 
@@ -58,13 +67,17 @@ fn valid_domain(domain: &str) -> bool {
 /// local part are dropped too and the domain is `gmail.com`. `None` when the alias
 /// is the canonical address itself. Expects a [`canonical`] address.
 pub fn alias(canonical: &str) -> Option<String> {
-    let mut out = String::with_capacity(canonical.len());
-    alias_into(canonical, &mut out).then_some(out)
+    let mut out = Vec::with_capacity(canonical.len());
+    if !alias_into(canonical, &mut out) {
+        return None;
+    }
+    // Built from whole pieces of a `str`.
+    String::from_utf8(out).ok()
 }
 
 /// [`alias`] appending to `out`; returns whether an alias (different from the input)
 /// was written. On `false`, `out` is left as it was.
-pub(crate) fn alias_into(canonical: &str, out: &mut impl Extend<char>) -> bool {
+pub(crate) fn alias_into(canonical: &str, out: &mut Vec<u8>) -> bool {
     let Some((local, domain)) = canonical.rsplit_once('@') else {
         return false;
     };
@@ -82,12 +95,12 @@ pub(crate) fn alias_into(canonical: &str, out: &mut impl Extend<char>) -> bool {
         return false;
     }
     if gmail {
-        out.extend(base.chars().filter(|&c| c != '.'));
-        out.extend("@gmail.com".chars());
+        out.extend(base.bytes().filter(|&c| c != b'.'));
+        out.extend_from_slice(b"@gmail.com");
     } else {
-        out.extend(base.chars());
-        out.extend(std::iter::once('@'));
-        out.extend(domain.chars());
+        out.extend_from_slice(base.as_bytes());
+        out.push(b'@');
+        out.extend_from_slice(domain.as_bytes());
     }
     true
 }

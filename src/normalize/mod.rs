@@ -58,31 +58,55 @@ pub struct Person {
     pub record_year: Option<u16>,
 }
 
-/// Values systems write for "nothing here". Checked before any normaliser so that a
-/// thousand `N/A` account references never become one shared key.
+/// Values systems write for "nothing here" (`N/A`, `NULL`, `-`, `Not known`),
+/// recognised by their letters and digits alone so `#N/A`, `n.a.` and `(null)` are
+/// caught too. Checked before any normaliser so that a thousand `N/A` account
+/// references never become one shared key. A value with no letter or digit at all
+/// is a placeholder. `Na` written as a plain word is kept for names: it is also a
+/// family name.
 fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
-    let t = raw.trim();
-    if t.len() > 14 {
+    // Every value goes through here: settle most of them on their first letter.
+    // Non-alphanumerics are skipped below, so surrounding spaces need no trim.
+    let t = raw;
+    if t.len() > 40 {
         return false;
     }
-    let mut buf = [0u8; 14];
-    let Some(lower) = buf.get_mut(..t.len()) else {
-        return false;
-    };
-    lower.copy_from_slice(t.as_bytes());
-    lower.make_ascii_lowercase();
-    match &*lower {
-        b"" | b"null" | b"(null)" | b"<null>" | b"none" | b"nil" | b"n/a" | b"n.a." | b"#n/a"
-        | b"nan" | b"unknown" | b"not known" | b"-" | b"--" | b"?" | b"tbc" | b"undefined"
-        | b"not provided" | b"not recorded" => true,
-        // `Na` is also a family name.
-        b"na" => !matches!(
-            kind,
-            FieldKind::FirstName
-                | FieldKind::MiddleName
-                | FieldKind::LastName
-                | FieldKind::FullName
-        ),
+    match t.bytes().find(u8::is_ascii_alphanumeric) {
+        Some(b'n' | b'N' | b'u' | b'U' | b't' | b'T') => {}
+        Some(_) if t.is_ascii() => return false,
+        _ => {}
+    }
+    let mut buf = [0u8; 12];
+    let mut n = 0;
+    let mut letters_only = true;
+    for c in t.chars() {
+        if !c.is_alphanumeric() {
+            letters_only = false;
+            continue;
+        }
+        if !c.is_ascii() {
+            // Real text in some script: not one of the ASCII placeholders.
+            return false;
+        }
+        let Some(slot) = buf.get_mut(n) else {
+            return false;
+        };
+        *slot = c.to_ascii_lowercase() as u8;
+        n += 1;
+    }
+    match buf.get(..n).unwrap_or_default() {
+        b"" | b"null" | b"none" | b"nil" | b"nan" | b"unknown" | b"notknown" | b"tbc"
+        | b"undefined" | b"notprovided" | b"notrecorded" | b"notapplicable" => true,
+        b"na" => {
+            let name = matches!(
+                kind,
+                FieldKind::FirstName
+                    | FieldKind::MiddleName
+                    | FieldKind::LastName
+                    | FieldKind::FullName
+            );
+            !(name && letters_only)
+        }
         _ => false,
     }
 }
@@ -96,22 +120,6 @@ fn push_unique<T: PartialEq>(values: &mut Vec<T>, value: Option<T>) {
 }
 
 impl Person {
-    /// Empties every list, keeping the allocations: one `Person` is reused for
-    /// millions of records.
-    pub fn clear(&mut self) {
-        self.first_names.clear();
-        self.middle_names.clear();
-        self.last_names.clear();
-        self.dobs.clear();
-        self.genders.clear();
-        self.house_numbers.clear();
-        self.streets.clear();
-        self.towns.clear();
-        self.postcodes.clear();
-        self.identifiers.clear();
-        self.record_year = None;
-    }
-
     /// Fills `self` (cleared first) from one record: every value of every column
     /// that has a kind. Build and verification both read records through this.
     pub fn fill_from(&mut self, kinds: &[Option<FieldKind>], fields: &crate::source::Fields) {
@@ -136,8 +144,9 @@ impl Person {
     /// - `full_name` is split into given, middle and family names; a `first_name`
     ///   column with several words gives a given name and middle names, as a full name
     ///   would.
-    /// - `address` adds its folded line to `streets`, and the house number and UK
-    ///   postcode it contains; `street` adds its folded line and house number.
+    /// - `address` and `street` add the folded line to `streets`, and the house number
+    ///   and UK postcode the line contains (address line 1 is often mapped as `street`
+    ///   and carries the number).
     /// - `record_date` sets `record_year` (the first one wins); `ignore` adds nothing.
     pub fn add(&mut self, kind: FieldKind, raw: &str) {
         if is_placeholder(raw, kind) {
@@ -155,25 +164,27 @@ impl Person {
             k if k.is_identifier() => self.push_id(k, canonical_identifier(k, raw)),
             FieldKind::FirstName => {
                 let (first, middles) = name::split_given(raw);
-                push_unique(&mut self.first_names, first);
+                push_unique(&mut self.first_names, real_name(first));
                 for m in middles {
-                    push_unique(&mut self.middle_names, Some(m));
+                    push_unique(&mut self.middle_names, real_name(Some(m)));
                 }
             }
             FieldKind::MiddleName => {
                 let (first, middles) = name::split_given(raw);
                 for m in first.into_iter().chain(middles) {
-                    push_unique(&mut self.middle_names, Some(m));
+                    push_unique(&mut self.middle_names, real_name(Some(m)));
                 }
             }
-            FieldKind::LastName => push_unique(&mut self.last_names, name::family(raw)),
+            FieldKind::LastName => {
+                push_unique(&mut self.last_names, real_name(name::family(raw)));
+            }
             FieldKind::FullName => {
                 let full = name::split_full(raw);
-                push_unique(&mut self.first_names, full.first);
+                push_unique(&mut self.first_names, real_name(full.first));
                 for m in full.middles {
-                    push_unique(&mut self.middle_names, Some(m));
+                    push_unique(&mut self.middle_names, real_name(Some(m)));
                 }
-                push_unique(&mut self.last_names, full.last);
+                push_unique(&mut self.last_names, real_name(full.last));
             }
             FieldKind::Dob => push_unique(&mut self.dobs, date::parse(raw)),
             FieldKind::Gender => push_unique(&mut self.genders, gender::canonical(raw)),
@@ -181,11 +192,10 @@ impl Person {
                 push_unique(&mut self.house_numbers, address::house_number(raw));
             }
             FieldKind::Street | FieldKind::Address => {
-                push_unique(&mut self.streets, non_empty(address::fold_line(raw)));
-                push_unique(&mut self.house_numbers, address::house_number(raw));
-                if kind == FieldKind::Address {
-                    push_unique(&mut self.postcodes, postcode::find_in(raw));
-                }
+                let parts = address::parse(raw);
+                push_unique(&mut self.streets, non_empty(parts.line));
+                push_unique(&mut self.house_numbers, parts.house_number);
+                push_unique(&mut self.postcodes, parts.postcode);
             }
             FieldKind::Town => push_unique(&mut self.towns, non_empty(address::fold_line(raw))),
             FieldKind::Postcode => push_unique(&mut self.postcodes, postcode::canonical(raw)),
@@ -214,6 +224,22 @@ impl Person {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Empties the person, keeping the allocated capacity: the index builder reuses
+    /// one `Person` per thread instead of allocating a new one per record.
+    pub fn clear(&mut self) {
+        self.first_names.clear();
+        self.middle_names.clear();
+        self.last_names.clear();
+        self.dobs.clear();
+        self.genders.clear();
+        self.house_numbers.clear();
+        self.streets.clear();
+        self.towns.clear();
+        self.postcodes.clear();
+        self.identifiers.clear();
+        self.record_year = None;
+    }
+
     /// Whether nothing that could identify a person was added (`record_year` alone
     /// does not count).
     pub fn is_empty(&self) -> bool {
@@ -230,8 +256,14 @@ impl Person {
     }
 }
 
+/// A folded line, unless folding left nothing or a placeholder (`Ñ/A` → `n a`).
 fn non_empty(s: String) -> Option<String> {
-    (!s.is_empty()).then_some(s)
+    (!is_placeholder(&s, FieldKind::Street)).then_some(s)
+}
+
+/// A folded name, unless it folded to a placeholder (`Ñone` → `none`).
+fn real_name(s: Option<String>) -> Option<String> {
+    s.filter(|s| !is_placeholder(s, FieldKind::LastName))
 }
 
 fn canonical_identifier(kind: FieldKind, raw: &str) -> Option<String> {
@@ -260,14 +292,20 @@ pub fn canonical(kind: FieldKind, raw: &str) -> Option<String> {
     if is_placeholder(raw, kind) {
         return None;
     }
-    let join = |parts: Vec<String>| non_empty(parts.join(" "));
+    let join = |parts: Vec<String>| {
+        let kept: Vec<String> = parts
+            .into_iter()
+            .filter_map(|p| real_name(Some(p)))
+            .collect();
+        (!kept.is_empty()).then(|| kept.join(" "))
+    };
     match kind {
         k if k.is_identifier() => canonical_identifier(k, raw),
         FieldKind::FirstName | FieldKind::MiddleName => {
             let (first, middles) = name::split_given(raw);
             join(first.into_iter().chain(middles).collect())
         }
-        FieldKind::LastName => name::family(raw),
+        FieldKind::LastName => real_name(name::family(raw)),
         FieldKind::FullName => {
             let full = name::split_full(raw);
             join(
@@ -365,7 +403,26 @@ mod tests {
         assert_eq!(p.last_names, vec!["obrien"]);
         assert_eq!(p.postcodes, vec!["SW1A1AA"]);
         assert!(p.dobs.is_empty() && p.towns.is_empty());
-        assert!(person(&[(FieldKind::LastName, "Na")]).last_names == vec!["na"]);
+        assert_eq!(
+            person(&[(FieldKind::LastName, "Na")]).last_names,
+            vec!["na"]
+        );
+        for raw in [
+            "N/A",
+            "#N/A",
+            "n.a.",
+            "(null)",
+            "NULL",
+            "-",
+            " ",
+            "?",
+            "Not Known",
+        ] {
+            assert!(person(&[(FieldKind::LastName, raw)]).is_empty(), "{raw}");
+            assert!(person(&[(FieldKind::AccountRef, raw)]).is_empty(), "{raw}");
+        }
+        assert!(person(&[(FieldKind::Street, "N/A")]).is_empty());
+        assert!(!person(&[(FieldKind::LastName, "王")]).is_empty());
     }
 
     #[test]
@@ -394,6 +451,12 @@ mod tests {
     #[test]
     fn empty_person() {
         assert!(Person::default().is_empty());
+        let mut p = person(&[
+            (FieldKind::FullName, "Jane Doe"),
+            (FieldKind::RecordDate, "2006"),
+        ]);
+        p.clear();
+        assert_eq!(p, Person::default());
         let p = person(&[(FieldKind::RecordDate, "2006"), (FieldKind::Email, "n/a")]);
         assert!(p.is_empty());
         assert_eq!(p.record_year, Some(2006));

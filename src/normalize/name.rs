@@ -15,6 +15,7 @@
 //! assert_eq!(name::given_key("billy"), "william");
 //! ```
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -66,54 +67,102 @@ pub struct FullName {
     pub last: Option<String>,
 }
 
-/// Titles dropped when they lead a name (folded forms).
-const TITLES: &[&str] = &[
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "mx",
-    "master",
-    "mstr",
-    "dr",
-    "doctor",
-    "prof",
-    "professor",
-    "rev",
-    "revd",
-    "reverend",
-    "fr",
-    "father",
-    "sir",
-    "dame",
-    "lady",
-    "lord",
-    "hon",
-    "rt",
-    "capt",
-    "captain",
-    "col",
-    "colonel",
-    "maj",
-    "major",
-    "lt",
-    "sgt",
-    "cllr",
-    "councillor",
-    "canon",
-];
+/// A title dropped when it leads a name (folded form).
+fn is_title(w: &str) -> bool {
+    matches!(
+        w,
+        "mr" | "mrs"
+            | "ms"
+            | "miss"
+            | "mx"
+            | "master"
+            | "mstr"
+            | "dr"
+            | "doctor"
+            | "prof"
+            | "professor"
+            | "rev"
+            | "revd"
+            | "reverend"
+            | "fr"
+            | "father"
+            | "sir"
+            | "dame"
+            | "lady"
+            | "lord"
+            | "hon"
+            | "rt"
+            | "capt"
+            | "captain"
+            | "col"
+            | "colonel"
+            | "maj"
+            | "major"
+            | "lt"
+            | "sgt"
+            | "cllr"
+            | "councillor"
+            | "canon"
+    )
+}
 
-/// Suffixes dropped when they end a name (folded forms).
-const SUFFIXES: &[&str] = &[
-    "jr", "jnr", "junior", "sr", "snr", "senior", "ii", "iii", "iv", "esq", "phd", "obe", "mbe",
-    "cbe", "kbe", "dbe", "qc", "kc",
-];
+/// A suffix dropped when it ends a name (folded form).
+fn is_suffix(w: &str) -> bool {
+    matches!(
+        w,
+        "jr" | "jnr"
+            | "junior"
+            | "sr"
+            | "snr"
+            | "senior"
+            | "ii"
+            | "iii"
+            | "iv"
+            | "esq"
+            | "phd"
+            | "obe"
+            | "mbe"
+            | "cbe"
+            | "kbe"
+            | "dbe"
+            | "qc"
+            | "kc"
+    )
+}
 
-/// Lower-case words that belong to the family name that follows them.
-const PARTICLES: &[&str] = &[
-    "van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "dos", "das",
-    "ter", "ten", "bin", "ibn", "al", "el", "ap", "st",
-];
+/// A lower-case word that belongs to the family name after it.
+fn is_particle(w: &str) -> bool {
+    matches!(
+        w,
+        "van"
+            | "von"
+            | "de"
+            | "der"
+            | "den"
+            | "del"
+            | "della"
+            | "di"
+            | "da"
+            | "du"
+            | "la"
+            | "le"
+            | "dos"
+            | "das"
+            | "ter"
+            | "ten"
+            | "bin"
+            | "ibn"
+            | "al"
+            | "el"
+            | "ap"
+            | "st"
+    )
+}
+
+/// What separates the words of a name.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '.' | ',' | ';' | '(' | ')' | '/')
+}
 
 /// One word of a name: as written (for the case heuristic) and folded.
 struct Token<'a> {
@@ -122,7 +171,7 @@ struct Token<'a> {
 }
 
 fn tokens(raw: &str) -> Vec<Token<'_>> {
-    raw.split(|c: char| c.is_whitespace() || matches!(c, '.' | ',' | ';' | '(' | ')' | '/'))
+    raw.split(is_separator)
         .filter_map(|w| fold(w).map(|folded| Token { raw: w, folded }))
         .collect()
 }
@@ -132,15 +181,11 @@ fn tokens(raw: &str) -> Vec<Token<'_>> {
 fn strip_titles_and_suffixes(words: &mut Vec<Token<'_>>) {
     let lead = words
         .iter()
-        .take_while(|t| TITLES.contains(&t.folded.as_str()))
+        .take_while(|t| is_title(&t.folded))
         .count()
         .min(words.len().saturating_sub(1));
     words.drain(..lead);
-    while words.len() > 1
-        && words
-            .last()
-            .is_some_and(|t| SUFFIXES.contains(&t.folded.as_str()))
-    {
+    while words.len() > 1 && words.last().is_some_and(|t| is_suffix(&t.folded)) {
         words.pop();
     }
 }
@@ -173,10 +218,16 @@ fn is_shouted(raw: &str) -> bool {
 ///   middle names.
 /// - A single word is taken as the family name: family names carry more of the keys.
 pub fn split_full(raw: &str) -> FullName {
+    if !raw.contains(is_separator) {
+        return FullName {
+            first: None,
+            middles: Vec::new(),
+            last: fold(raw),
+        };
+    }
     if let Some((head, tail)) = raw.split_once(',') {
         let mut given = tokens(tail);
-        given.retain(|t| !TITLES.contains(&t.folded.as_str()));
-        given.retain(|t| !SUFFIXES.contains(&t.folded.as_str()));
+        given.retain(|t| !is_title(&t.folded) && !is_suffix(&t.folded));
         let mut family = tokens(head);
         strip_titles_and_suffixes(&mut family);
         if !given.is_empty() && !family.is_empty() {
@@ -221,7 +272,7 @@ fn split_words(mut words: Vec<Token<'_>>) -> FullName {
     }
     // Particles join the family name, but the given name is never taken.
     let mut start = words.len() - 1;
-    while start > 1 && PARTICLES.contains(&words[start - 1].folded.as_str()) {
+    while start > 1 && is_particle(&words[start - 1].folded) {
         start -= 1;
     }
     let last: String = words[start..].iter().map(|t| t.folded.as_str()).collect();
@@ -239,6 +290,9 @@ fn split_words(mut words: Vec<Token<'_>>) -> FullName {
 /// leading titles are dropped. A hyphenated name stays one name (`Mary-Jane` →
 /// `maryjane`).
 pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
+    if !raw.contains(is_separator) {
+        return (fold(raw), Vec::new());
+    }
     let mut words = tokens(raw);
     strip_titles_and_suffixes(&mut words);
     let mut folded = words.into_iter().map(|t| t.folded);
@@ -249,6 +303,9 @@ pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
 /// `Smith Jones` → `smithjones`), leading titles and trailing suffixes dropped
 /// (`Mr Smith Jr` → `smith`).
 pub fn family(raw: &str) -> Option<String> {
+    if !raw.contains(is_separator) {
+        return fold(raw);
+    }
     let mut words = tokens(raw);
     strip_titles_and_suffixes(&mut words);
     let last: String = words.iter().map(|t| t.folded.as_str()).collect();
@@ -260,7 +317,7 @@ struct Nicknames {
     /// Group id → representative (formal) name.
     formal: Vec<String>,
     /// Folded name → the groups it belongs to, sorted.
-    groups: HashMap<String, Vec<u16>>,
+    groups: HashMap<String, Vec<u16>, FnvBuild>,
 }
 
 const NICKNAMES_CSV: &str = include_str!("../../data/nicknames.csv");
@@ -269,7 +326,7 @@ const NICKNAMES_CSV: &str = include_str!("../../data/nicknames.csv");
 /// skipped (the table ships with the binary and a test checks it is clean).
 fn parse_nicknames(text: &str) -> Nicknames {
     let mut formal: Vec<String> = Vec::new();
-    let mut groups: HashMap<String, Vec<u16>> = HashMap::new();
+    let mut groups: HashMap<String, Vec<u16>, FnvBuild> = HashMap::default();
     let mut ids: HashMap<String, u16> = HashMap::new();
     for line in text.lines() {
         let Some((f, n)) = parse_row(line) else {
@@ -358,10 +415,95 @@ pub fn given_key_ref(folded: &str) -> &str {
 /// at most four characters; empty for an empty name. Input that is not folded is
 /// folded first: the encoder slices its input by bytes and panics on other scripts.
 pub fn phonetic(folded: &str) -> String {
-    if folded.bytes().all(|b| b.is_ascii_lowercase()) {
-        DoubleMetaphone::default().encode(folded)
-    } else {
-        fold(folded).map_or_else(String::new, |f| DoubleMetaphone::default().encode(&f))
+    phonetic_code(folded).as_str().to_string()
+}
+
+/// A Double Metaphone code held inline: at most four ASCII characters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PhoneticCode {
+    bytes: [u8; 4],
+    len: u8,
+}
+
+impl PhoneticCode {
+    /// The code's text (`SM0`).
+    pub fn as_str(&self) -> &str {
+        let b = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        std::str::from_utf8(b).unwrap_or_default()
+    }
+
+    /// Whether the name had no code (no letters).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn from_text(code: &str) -> PhoneticCode {
+        let mut out = PhoneticCode::default();
+        // The encoder writes ASCII capitals and `0`; keep only those, to be sure.
+        for b in code.bytes().filter(u8::is_ascii_alphanumeric) {
+            let Some(slot) = out.bytes.get_mut(usize::from(out.len)) else {
+                break;
+            };
+            *slot = b;
+            out.len += 1;
+        }
+        out
+    }
+}
+
+/// Distinct names whose codes a thread remembers before starting afresh.
+const PHONETIC_CACHE_LIMIT: usize = 1 << 15;
+
+thread_local! {
+    /// Family names repeat (Smith, Jones, Patel…) and encoding one costs far more
+    /// than looking it up.
+    static PHONETIC_CACHE: RefCell<HashMap<Box<str>, PhoneticCode, FnvBuild>> =
+        RefCell::new(HashMap::default());
+}
+
+/// [`phonetic`] without allocating, remembered per thread.
+pub fn phonetic_code(folded: &str) -> PhoneticCode {
+    if !folded.bytes().all(|b| b.is_ascii_lowercase()) {
+        return fold(folded).map_or_else(PhoneticCode::default, |f| phonetic_code(&f));
+    }
+    if folded.is_empty() {
+        return PhoneticCode::default();
+    }
+    PHONETIC_CACHE.with_borrow_mut(|cache| {
+        if let Some(&code) = cache.get(folded) {
+            return code;
+        }
+        let code = PhoneticCode::from_text(&DoubleMetaphone::default().encode(folded));
+        if cache.len() >= PHONETIC_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(folded.into(), code);
+        code
+    })
+}
+
+/// FNV-1a: short keys (names) hash several times faster than with SipHash, and
+/// these tables hold no attacker-chosen keys worth flooding.
+#[derive(Default, Clone, Copy)]
+struct FnvBuild;
+
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for FnvBuild {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 
@@ -561,6 +703,11 @@ mod tests {
         assert_ne!(phonetic("smith"), phonetic("jones"));
         assert_eq!(phonetic(""), "");
         assert!(phonetic("featherstonehaugh").len() <= 4);
+        // Cached and uncached answers agree.
+        assert_eq!(phonetic_code("smith").as_str(), "SM0");
+        assert_eq!(phonetic_code("smith").as_str(), "SM0");
+        assert_eq!(phonetic_code("Siân").as_str(), phonetic("sian"));
+        assert!(phonetic_code("").is_empty());
     }
 
     proptest! {

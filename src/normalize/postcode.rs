@@ -89,61 +89,10 @@ pub fn outward(canonical: &str) -> Option<&str> {
 
 /// The canonical UK postcode in a free address line (`Flat 3, 12a High St, London
 /// SW1A 1AA`), written with or without its space. The last one wins: a postcode ends
-/// an address.
+/// an address. The same reading as `address::parse`, so a lookup's postcode is the
+/// one the index took from the same line.
 pub fn find_in(text: &str) -> Option<String> {
-    find_span(text).map(|(_, _, pc)| pc)
-}
-
-/// [`find_in`] with the byte range the postcode occupies in `text`.
-pub(crate) fn find_span(text: &str) -> Option<(usize, usize, String)> {
-    let bytes = text.as_bytes();
-    // Alphanumeric runs, scanned from the end.
-    let mut end = bytes.len();
-    let mut next: Option<(usize, usize)> = None;
-    while end > 0 {
-        while end > 0 && !bytes.get(end - 1).is_some_and(u8::is_ascii_alphanumeric) {
-            end -= 1;
-        }
-        if end == 0 {
-            break;
-        }
-        let mut start = end;
-        while start > 0 && bytes.get(start - 1).is_some_and(u8::is_ascii_alphanumeric) {
-            start -= 1;
-        }
-        let word = text.get(start..end)?;
-        // Runs never split a UTF-8 character: their bytes are ASCII.
-        if let Some((ns, ne)) = next
-            && (2..=4).contains(&word.len())
-            && ne - ns == 3
-            && start_of_word(bytes, start)
-        {
-            let mut pc = word.to_ascii_uppercase();
-            pc.push_str(&text.get(ns..ne)?.to_ascii_uppercase());
-            if is_uk(&pc) {
-                return Some((start, ne, pc));
-            }
-        }
-        if (5..=7).contains(&word.len()) && start_of_word(bytes, start) && end_of_word(bytes, end) {
-            let pc = word.to_ascii_uppercase();
-            if is_uk(&pc) {
-                return Some((start, end, pc));
-            }
-        }
-        next = end_of_word(bytes, end).then_some((start, end));
-        end = start;
-    }
-    None
-}
-
-/// A run of ASCII alphanumerics is a whole word unless a non-ASCII letter touches it
-/// (`Zoë12`): bytes ≥ 0x80 belong to a multi-byte character.
-fn start_of_word(bytes: &[u8], start: usize) -> bool {
-    start == 0 || bytes.get(start - 1).is_some_and(|b| b.is_ascii())
-}
-
-fn end_of_word(bytes: &[u8], end: usize) -> bool {
-    bytes.get(end).is_none_or(|b| b.is_ascii())
+    super::address::last_postcode(text)
 }
 
 #[cfg(test)]
@@ -229,9 +178,6 @@ mod tests {
         ] {
             assert_eq!(find_in(line).as_deref(), want, "{line}");
         }
-        let line = "12 High St, SW1A 1AA";
-        let (s, e, _) = find_span(line).unwrap_or_default();
-        assert_eq!(&line[s..e], "SW1A 1AA");
     }
 
     proptest! {
