@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::Args;
 use leakscope::index::build::{self, BuildOptions};
+use leakscope::keys::Secret;
 use leakscope::source::{Overrides, ReadOptions, SourceFile, discover, survey};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,10 @@ pub struct IndexArgs {
     /// Write every rejected row (dataset, row, offset, reason) to FILE (mode 0600).
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
+    /// Hash with the key in FILE (e.g. an earlier index's `secret`) instead of a new
+    /// random one, so a rebuild of the same dumps is byte-identical.
+    #[arg(long, value_name = "FILE")]
+    secret: Option<PathBuf>,
     /// Only show, per dataset, format, encoding, rows, rejects and column mapping.
     #[arg(long)]
     dry_run: bool,
@@ -74,6 +79,16 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
             overrides: overrides.clone(),
             rejects: args.rejects.clone(),
             read: ReadOptions::default(),
+            secret: match &args.secret {
+                Some(path) => {
+                    let bytes = std::fs::read(path)
+                        .with_context(|| format!("cannot read the secret {}", path.display()))?;
+                    Some(Secret::from_bytes(&bytes).with_context(|| {
+                        format!("{} is not a leakscope secret", path.display())
+                    })?)
+                }
+                None => None,
+            },
         };
         let bar = progress_bar(0, "indexing");
         let summary = build::build(&args.dumps, &out, &opts, &|done, total| {

@@ -43,6 +43,8 @@ pub struct BuildOptions {
     pub rejects: Option<PathBuf>,
     /// How dump files are read (chunk size, field length limit).
     pub read: ReadOptions,
+    /// Reuse this hashing key rather than a fresh random one (reproducible rebuilds).
+    pub secret: Option<Secret>,
 }
 
 impl Default for BuildOptions {
@@ -53,6 +55,7 @@ impl Default for BuildOptions {
             overrides: Overrides::default(),
             rejects: None,
             read: ReadOptions::default(),
+            secret: None,
         }
     }
 }
@@ -170,7 +173,10 @@ pub fn build(
         let args: Vec<String> = dumps.iter().map(|p| p.display().to_string()).collect();
         return Err(BuildError::NoDumps(args.join(", ")));
     }
-    let writer = IndexWriter::create(out, opts.force)?;
+    let mut writer = IndexWriter::create(out, opts.force)?;
+    if let Some(given) = &opts.secret {
+        writer.set_secret(given.as_bytes())?;
+    }
     let secret = Secret::from_bytes(writer.secret())?;
     let mut read = opts.read.clone();
     read.scratch = Some(writer.build_dir().join(GUNZIP_DIR));

@@ -228,6 +228,15 @@ impl IndexWriter {
         Ok(writer)
     }
 
+    /// Use `secret` instead of the fresh random one (to rebuild an index with the
+    /// key of an earlier build, so that its segment comes out byte-identical).
+    pub fn set_secret(&mut self, secret: &[u8; SECRET_LEN]) -> Result<(), IndexError> {
+        self.secret.copy_from_slice(secret);
+        let path = self.tmp.join(SECRET_FILE);
+        fs::remove_file(&path).map_err(|e| IndexError::write_path(&path, e))?;
+        write_private_file(&path, &self.secret[..])
+    }
+
     /// The hashing key of the index being built.
     pub fn secret(&self) -> &[u8; SECRET_LEN] {
         &self.secret
@@ -618,5 +627,56 @@ mod tests {
             format!("{:016x}", xxhash_rust::xxh3::xxh3_64(b"a,b\n1,2\n"))
         );
         assert!(d.modified > 0);
+    }
+}
+
+/// Whether a dump file is still as it was when the index was built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DumpState {
+    /// Present, same size, and the same bytes (same modification time, or the same
+    /// checksum when the time changed).
+    Unchanged,
+    /// Present but different: record offsets can no longer be trusted.
+    Changed,
+    /// Not there (moved, deleted, or on a machine without the dumps).
+    Missing,
+}
+
+impl std::fmt::Display for DumpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DumpState::Unchanged => "present, unchanged",
+            DumpState::Changed => "CHANGED since the build",
+            DumpState::Missing => "MISSING",
+        })
+    }
+}
+
+impl DumpFile {
+    /// Compare the file on disk with what the manifest recorded. Size and
+    /// modification time decide cheaply; only when the size agrees but the time does
+    /// not is the file read again to compare checksums.
+    pub fn state(&self) -> DumpState {
+        let path = Path::new(&self.path);
+        let Ok(meta) = fs::metadata(path) else {
+            return DumpState::Missing;
+        };
+        if meta.len() != self.size {
+            return DumpState::Changed;
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        if modified == self.modified {
+            return DumpState::Unchanged;
+        }
+        match DumpFile::describe(path, self.path.clone()) {
+            Ok(now) if now.checksum == self.checksum => DumpState::Unchanged,
+            Ok(_) => DumpState::Changed,
+            Err(_) => DumpState::Missing,
+        }
     }
 }

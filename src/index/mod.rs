@@ -19,13 +19,14 @@ mod error;
 mod format;
 mod fsutil;
 mod postings;
+pub mod report;
 mod roaring_view;
 mod segment;
 mod stats;
 mod writer;
 
 pub use dir::{
-    ColumnEntry, DatasetEntry, DumpFile, Index, IndexWriter, MANIFEST_FILE, MANIFEST_VERSION,
+    ColumnEntry, DatasetEntry, DumpFile, DumpState, Index, IndexWriter, MANIFEST_FILE, MANIFEST_VERSION,
     Manifest, SECRET_FILE, SECRET_LEN, SegmentEntry, segment_file_name,
 };
 pub use error::IndexError;

@@ -315,6 +315,15 @@ impl Segment {
             .collect()
     }
 
+    /// Bytes of the key directory, key table and postings: what
+    /// "bytes per posting" counts.
+    pub fn key_and_posting_bytes(&self) -> u64 {
+        [Section::Directory, Section::Keys, Section::Postings]
+            .iter()
+            .map(|s| self.section(*s).len() as u64)
+            .sum()
+    }
+
     /// Per-recipe statistics, by recipe id.
     pub fn recipe_stats(&self) -> Vec<RecipeStats> {
         self.section(Section::Stats)
