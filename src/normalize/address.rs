@@ -175,6 +175,22 @@ pub(crate) fn last_postcode(line: &str) -> Option<String> {
 /// `saint` after a number or at the start of a part, `street` elsewhere), UK
 /// postcodes removed, words separated by one space.
 pub fn fold_line(raw: &str) -> String {
+    // One plain word (most towns): what the general path does, without its buffers.
+    let t = raw.trim_ascii();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+        let lower = t.to_ascii_lowercase();
+        return match lower.as_str() {
+            "st" => "saint".to_string(),
+            w => {
+                let e = expand(w);
+                if e.len() == w.len() {
+                    lower
+                } else {
+                    e.to_string()
+                }
+            }
+        };
+    }
     with_words(raw, |words, _| fold_words(words))
 }
 
@@ -445,6 +461,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn one_word_fast_path_matches_general_path(w in "[A-Za-z]{1,12}") {
+            let general = with_words(&w, |words, _| fold_words(words));
+            prop_assert_eq!(fold_line(&format!(" {w} ")), general);
+        }
+
         #[test]
         fn fold_line_is_idempotent(s in "\\PC{0,60}") {
             let f = fold_line(&s);
