@@ -119,7 +119,11 @@ impl Spec {
         }
         for id in 0..self.records {
             let r = self.record(id);
-            assert_eq!(w.add_record(r.dataset, u64::from(r.row), r.offset, r.len).unwrap(), id);
+            assert_eq!(
+                w.add_record(r.dataset, u64::from(r.row), r.offset, r.len)
+                    .unwrap(),
+                id
+            );
         }
         for (name, bitmap) in &self.scopes {
             w.set_scope(name.clone(), bitmap.clone());
@@ -726,7 +730,8 @@ fn killed_build_child() {
     let spec = Spec::new(400, 2000, 7);
     let mut w = SegmentWriter::new(writer.build_dir(), 16 * 64, 3).unwrap();
     for id in 0..spec.records {
-        w.add_record(0, u64::from(id) + 1, u64::from(id), 1).unwrap();
+        w.add_record(0, u64::from(id) + 1, u64::from(id), 1)
+            .unwrap();
     }
     w.add_keys(&spec.entries()).unwrap(); // spills many runs
     if stage == "segment" {

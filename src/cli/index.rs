@@ -13,7 +13,8 @@ use super::{parse_size, progress_bar, thread_pool};
 
 /// Arguments of `leakscope index`.
 #[derive(Args, Debug)]
-#[command(after_long_help = "DUMP is a file or a directory (read recursively). Formats by extension
+#[command(
+    after_long_help = "DUMP is a file or a directory (read recursively). Formats by extension
 and content: .csv .tsv .psv .txt (delimiter sniffed), .jsonl .ndjson, .sql
 (INSERT statements and pg_dump COPY blocks), any of them gzip-compressed (.gz).
 Column meanings are detected from header names and sample values; --map and
@@ -26,7 +27,8 @@ Mapping file (TOML):
   \"ref\" = \"account_ref\"
 
 The index directory holds keyed hashes, never plain identifiers, and a secret
-key: it is pseudonymised, not anonymous. Protect it as you protect the dump.")]
+key: it is pseudonymised, not anonymous. Protect it as you protect the dump."
+)]
 pub struct IndexArgs {
     /// Index directory to create.
     #[arg(long, value_name = "INDEX", required_unless_present = "dry_run")]

@@ -93,7 +93,9 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::Threa
 /// Parse a size such as `2G`, `512M`, `64k` or a plain number of bytes.
 pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let value: f64 = num
         .parse()
@@ -104,7 +106,11 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
-        other => return Err(format!("unknown size unit '{other}' in '{text}' (use K, M, G or T)")),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{text}' (use K, M, G or T)"
+            ));
+        }
     };
     let bytes = value * scale as f64;
     if !(1.0..=1.8e19).contains(&bytes) {

@@ -188,7 +188,11 @@ pub fn build(
     let infos: Vec<_> = files.iter().flat_map(|f| f.datasets().to_vec()).collect();
     let mut warnings = opts.overrides.unmatched(&infos);
     for file in &files {
-        warnings.extend(file.warnings().iter().map(|w| format!("{}: {w}", file.name())));
+        warnings.extend(
+            file.warnings()
+                .iter()
+                .map(|w| format!("{}: {w}", file.name())),
+        );
     }
 
     // Map every dataset's columns and give every data class a number.
@@ -231,7 +235,8 @@ pub fn build(
     // chunks in flight (its records and keys, roughly 4x the bytes of dump).
     let writer_budget = (opts.memory_budget / 2).max(16 << 20);
     let group_bytes = (opts.memory_budget / 8).clamp(8 << 20, 512 << 20);
-    let mut segment = SegmentWriter::new(writer.build_dir(), writer_budget, DEFAULT_PARTITION_BITS)?;
+    let mut segment =
+        SegmentWriter::new(writer.build_dir(), writer_budget, DEFAULT_PARTITION_BITS)?;
     let mut scopes = Scopes {
         datasets: vec![RoaringBitmap::new(); global as usize],
         classes: vec![RoaringBitmap::new(); class_names.len()],
@@ -440,11 +445,7 @@ fn dataset_entries(
                 rows: d.rows,
                 records: d.records,
                 rejects: d.rejects.iter().map(|(_, n)| n).sum(),
-                rejects_by_reason: d
-                    .rejects
-                    .iter()
-                    .map(|(r, n)| (r.to_string(), *n))
-                    .collect(),
+                rejects_by_reason: d.rejects.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
                 columns: d
                     .mapping
                     .iter()
@@ -502,7 +503,14 @@ fn write_reject(out: &mut impl Write, file: &SourceFile, r: &Reject) -> std::io:
         .datasets()
         .get(r.dataset)
         .map_or(file.name(), |d| d.name.as_str());
-    writeln!(out, "{},{},{},{}", csv_field(name), r.row, r.offset, r.reason)
+    writeln!(
+        out,
+        "{},{},{},{}",
+        csv_field(name),
+        r.row,
+        r.offset,
+        r.reason
+    )
 }
 
 /// Quote a CSV field when it needs it.

@@ -26,8 +26,8 @@ mod stats;
 mod writer;
 
 pub use dir::{
-    ColumnEntry, DatasetEntry, DumpFile, DumpState, Index, IndexWriter, MANIFEST_FILE, MANIFEST_VERSION,
-    Manifest, SECRET_FILE, SECRET_LEN, SegmentEntry, segment_file_name,
+    ColumnEntry, DatasetEntry, DumpFile, DumpState, Index, IndexWriter, MANIFEST_FILE,
+    MANIFEST_VERSION, Manifest, SECRET_FILE, SECRET_LEN, SegmentEntry, segment_file_name,
 };
 pub use error::IndexError;
 pub use format::{FORMAT_VERSION, HISTOGRAM_BUCKETS, MAGIC, SHORT_MAX};

@@ -150,7 +150,9 @@ impl SegmentWriter {
         len: u32,
     ) -> Result<u32, IndexError> {
         let row = u32::try_from(row).map_err(|_| {
-            IndexError::InvalidInput(format!("row {row} is beyond the 4 billion rows a dataset may have"))
+            IndexError::InvalidInput(format!(
+                "row {row} is beyond the 4 billion rows a dataset may have"
+            ))
         })?;
         let id = u32::try_from(self.record_count)
             .ok()
@@ -889,7 +891,8 @@ mod tests {
     ) -> (Vec<u8>, SegmentStats) {
         let mut w = SegmentWriter::new(dir, budget, 4).unwrap();
         for i in 0..records {
-            w.add_record(i % 3, u64::from(i) + 1, u64::from(i) * 100, 99).unwrap();
+            w.add_record(i % 3, u64::from(i) + 1, u64::from(i) * 100, 99)
+                .unwrap();
         }
         for b in batches {
             w.add_keys(b).unwrap();
