@@ -151,12 +151,52 @@ struct ChunkOut {
     scratch: Vec<Key>,
 }
 
-/// Bitmaps of the scopes, built as ids are assigned (ids only grow, so `push` works).
+/// Bitmaps of the scopes. Ids of one group of chunks are collected in sorted
+/// vectors first and OR-ed in per group: much cheaper than a push per id.
 #[derive(Default)]
 struct Scopes {
     datasets: Vec<RoaringBitmap>,
     years: BTreeMap<u16, RoaringBitmap>,
     classes: Vec<RoaringBitmap>,
+    pending_datasets: Vec<Vec<u32>>,
+    pending_years: BTreeMap<u16, Vec<u32>>,
+    pending_classes: Vec<Vec<u32>>,
+}
+
+impl Scopes {
+    fn new(datasets: usize, classes: usize) -> Scopes {
+        Scopes {
+            datasets: vec![RoaringBitmap::new(); datasets],
+            classes: vec![RoaringBitmap::new(); classes],
+            pending_datasets: vec![Vec::new(); datasets],
+            pending_classes: vec![Vec::new(); classes],
+            ..Scopes::default()
+        }
+    }
+
+    /// Move the pending ids (each list ascending) into the bitmaps.
+    fn flush(&mut self) {
+        fn merge(into: &mut RoaringBitmap, ids: &mut Vec<u32>) {
+            if !ids.is_empty() {
+                // Ids are assigned in increasing order, so each list is sorted.
+                if let Ok(b) = RoaringBitmap::from_sorted_iter(ids.iter().copied()) {
+                    *into |= b;
+                } else {
+                    into.extend(ids.iter().copied());
+                }
+                ids.clear();
+            }
+        }
+        for (b, ids) in self.datasets.iter_mut().zip(&mut self.pending_datasets) {
+            merge(b, ids);
+        }
+        for (b, ids) in self.classes.iter_mut().zip(&mut self.pending_classes) {
+            merge(b, ids);
+        }
+        for (year, ids) in &mut self.pending_years {
+            merge(self.years.entry(*year).or_default(), ids);
+        }
+    }
 }
 
 /// Build the index `out` from `dumps` (files or directories). `progress` is told the
@@ -237,11 +277,7 @@ pub fn build(
     let group_bytes = (opts.memory_budget / 8).clamp(8 << 20, 512 << 20);
     let mut segment =
         SegmentWriter::new(writer.build_dir(), writer_budget, DEFAULT_PARTITION_BITS)?;
-    let mut scopes = Scopes {
-        datasets: vec![RoaringBitmap::new(); global as usize],
-        classes: vec![RoaringBitmap::new(); class_names.len()],
-        ..Scopes::default()
-    };
+    let mut scopes = Scopes::new(global as usize, class_names.len());
     let mut datasets: Vec<BuiltDataset> = Vec::new();
     let mut done_bytes = 0u64;
     let mut batch: Vec<(u64, u8, u32)> = Vec::new();
@@ -311,17 +347,17 @@ pub fn build(
                     }
                     if let Some(cs) = state.classes.get(c0..c1) {
                         for &c in cs {
-                            if let Some(b) = scopes.classes.get_mut(c as usize) {
-                                push_id(b, id);
+                            if let Some(ids) = scopes.pending_classes.get_mut(c as usize) {
+                                ids.push(id);
                             }
                         }
                     }
                     (k0, c0) = (k1, c1);
-                    if let Some(b) = scopes.datasets.get_mut(plan.global as usize) {
-                        push_id(b, id);
+                    if let Some(ids) = scopes.pending_datasets.get_mut(plan.global as usize) {
+                        ids.push(id);
                     }
                     if rec.year != 0 {
-                        push_id(scopes.years.entry(rec.year).or_default(), id);
+                        scopes.pending_years.entry(rec.year).or_default().push(id);
                     }
                     if let Some(n) = records.get_mut(rec.dataset as usize) {
                         *n += 1;
@@ -329,6 +365,7 @@ pub fn build(
                 }
                 segment.add_keys(&batch)?;
             }
+            scopes.flush();
             done_bytes += group_share(file.len_bytes(), start, end, chunks);
             progress(done_bytes, total_bytes);
             start = end;
@@ -459,13 +496,6 @@ fn dataset_entries(
         }
     }
     out
-}
-
-/// Ids arrive in increasing order, so appending is the fast path.
-fn push_id(bitmap: &mut RoaringBitmap, id: u32) {
-    if bitmap.try_push(id).is_err() {
-        bitmap.insert(id);
-    }
 }
 
 /// Bytes of a file attributed to chunks `start..end` of `chunks`, for progress.
