@@ -100,11 +100,20 @@ log "building leakscope (release)"
 
 if [[ -d "$dir/dump" && -f "$dir/register.csv" && -f "$dir/truth.csv" ]]; then
     log "reusing the archive in $dir"
+    # What generated it, if this script did; otherwise the report says unknown.
+    if [[ -f "$dir/peers-gen.txt" ]]; then
+        read -r records seed <"$dir/peers-gen.txt"
+    else
+        records="unknown (reused)"
+        seed="unknown"
+    fi
 else
     log "generating $records records (seed $seed) in $dir"
     "$bin" gen --out "$dir" --records "$records" --seed "$seed" >&2 || die "leakscope gen failed"
+    echo "$records $seed" >"$dir/peers-gen.txt"
 fi
 
+load_average="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
 rm -rf "$work"
 mkdir -p "$work/sql"
 : >"$measures"
@@ -114,6 +123,7 @@ python3 -m venv "$venv" || die "python3 -m venv failed (apt-get install python3-
 "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$duckdb_version" \
     || die "pip install duckdb==$duckdb_version failed (is PyPI reachable?)"
 py="$venv/bin/python"
+export PYTHONDONTWRITEBYTECODE=1
 
 log "(1) leakscope index"
 measure ls_index "$work/index.log" "$bin" index --out "$work/index" "$dir/dump"
@@ -181,5 +191,5 @@ fi
 log "report"
 "$py" "$helpers/report.py" --truth "$dir/truth.csv" --measures "$measures" \
     --duck "$work/duck_hits.csv" --sqlite "$work/lite_hits.csv" "${match_args[@]}" \
-    --records "$records" --seed "$seed" --runs "$runs" --out "$dir/peers.md"
+    --records "$records" --seed "$seed" --runs "$runs" --load "$load_average" --out "$dir/peers.md"
 echo "saved to $dir/peers.md" >&2

@@ -11,6 +11,7 @@ written to --out. No identifier is ever printed.
 
 import argparse
 import csv
+import os
 import sys
 
 # Step id -> (tool, step shown, leakscope step it is compared with).
@@ -79,6 +80,7 @@ def main():
     parser.add_argument("--records", default="?")
     parser.add_argument("--seed", default="?")
     parser.add_argument("--runs", default="?")
+    parser.add_argument("--load", default="?", help="1-minute load average at the start")
     args = parser.parse_args()
 
     truth = read_truth(args.truth)
@@ -93,7 +95,8 @@ def main():
 
     lines = [
         f"Records: {args.records}, seed {args.seed}; {len(truth)} register residents are "
-        f"in the dump. Lookup and grep: median of {args.runs} warm runs.",
+        f"in the dump. Lookup and grep: median of {args.runs} warm runs. "
+        f"Load average at the start: {args.load} on {os.cpu_count()} cores.",
         "",
         "| tool | step | wall s | peak MB | precision | recall | ratio vs leakscope |",
         "|---|---|---:|---:|---:|---:|---:|",
