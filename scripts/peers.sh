@@ -95,6 +95,10 @@ median_wall() {
     echo "$id $median $kb" >>"$measures"
 }
 
+log "self-check of the Python helpers (doctest)"
+(cd "$helpers" && PYTHONDONTWRITEBYTECODE=1 python3 -m doctest norm.py sql_to_csv.py) \
+    || die "the helpers in $helpers fail their own examples"
+
 log "building leakscope (release)"
 (cd "$root" && cargo build --release --quiet) || die "cargo build --release failed"
 

@@ -21,7 +21,11 @@ def email(value):
 
 
 def phone(value):
-    """Digits only; 00 dropped, a leading 0 becomes 44, +44 (0) loses its 0."""
+    """Digits only; 00 dropped, a leading 0 becomes 44, +44 (0) loses its 0.
+
+    >>> [phone(p) for p in ("07911 123456", "+44 (0)7911 123456", "0044 7911 123456", " ")]
+    ['447911123456', '447911123456', '447911123456', None]
+    """
     if value is None:
         return None
     digits = NON_DIGIT.sub("", value)
@@ -42,7 +46,11 @@ def surname(value):
 
 
 def surname_of(name):
-    """The surname of a one-field name: before a comma, else the last word."""
+    """The surname of a one-field name: before a comma, else the last word.
+
+    >>> [surname_of(n) for n in ("Mr Liam Henwood", "WILKINSON, Lynn", " ")]
+    ['Henwood', 'WILKINSON', None]
+    """
     if name is None:
         return None
     if "," in name:
@@ -52,7 +60,11 @@ def surname_of(name):
 
 
 def dob(value):
-    """ISO date from the formats present in the dump and register, else None."""
+    """ISO date from the formats present in the dump and register, else None.
+
+    >>> [dob(d) for d in ("03/02/1980", "1980-02-03", "03-Feb-1980", "3 Feb 1980", "31/02/1980")]
+    ['1980-02-03', '1980-02-03', '1980-02-03', '1980-02-03', None]
+    """
     if value is None:
         return None
     text = value.strip(" ")

@@ -21,7 +21,11 @@ ESCAPE = re.compile(r"\\(.)", re.S)
 
 
 def unescape(text):
-    """Undo MySQL string escapes (\\' \\\\ \\n ...)."""
+    r"""Undo MySQL string escapes.
+
+    >>> unescape(r"Shepherd\'s Bush\nLibrary \\ 1")
+    "Shepherd's Bush\nLibrary \\ 1"
+    """
     if "\\" not in text:
         return text
     return ESCAPE.sub(lambda m: ESCAPES.get(m.group(1), m.group(1)), text)
