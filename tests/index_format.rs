@@ -853,7 +853,7 @@ proptest! {
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let mut w = SegmentWriter::new(dir.path(), 1 << 20, 2).unwrap();
-        w.add_record(0, 0, 1).unwrap();
+        w.add_record(0, 1, 0, 1).unwrap();
         let entries: Vec<(u64, u8, u32)> = hashes.iter().map(|&h| (h, 0, 0)).collect();
         w.add_keys(&entries).unwrap();
         let path = dir.path().join("c.seg");
