@@ -27,6 +27,7 @@
 
 pub mod answer;
 pub mod compare;
+pub mod engine;
 pub mod explain;
 pub mod scope;
 pub mod score;
