@@ -754,12 +754,12 @@ mod tests {
             .and_then(|e| e.strip_suffix("@x.org"))
             .and_then(|n| n.parse().ok());
         match n {
-            Some(n) if n % 3 == 0 => Answer {
+            Some(n) if n.is_multiple_of(3) => Answer {
                 verdict: Verdict::Exposed,
                 score: 0.96789,
                 matches: vec![record("a,b.csv", n), record("c.csv", n + 1)],
                 data_classes: vec!["dob".into(), "email".into()],
-                keys_only: n % 2 == 0,
+                keys_only: n.is_multiple_of(2),
             },
             _ => Answer::not_found(),
         }
@@ -812,8 +812,8 @@ mod tests {
         for (i, line) in lines[1..].iter().enumerate() {
             let n = i as u64 + 1;
             assert!(line.starts_with(&format!("R{n:05},")), "{line}");
-            if n % 3 == 0 {
-                let keys = if n % 2 == 0 { "(keys only)" } else { "" };
+            if n.is_multiple_of(3) {
+                let keys = if n.is_multiple_of(2) { "(keys only)" } else { "" };
                 assert_eq!(
                     *line,
                     format!(
