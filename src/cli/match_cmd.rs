@@ -813,7 +813,11 @@ mod tests {
             let n = i as u64 + 1;
             assert!(line.starts_with(&format!("R{n:05},")), "{line}");
             if n.is_multiple_of(3) {
-                let keys = if n.is_multiple_of(2) { "(keys only)" } else { "" };
+                let keys = if n.is_multiple_of(2) {
+                    "(keys only)"
+                } else {
+                    ""
+                };
                 assert_eq!(
                     *line,
                     format!(
