@@ -466,7 +466,12 @@ fn write_answer(out: &mut String, scratch: &mut String, format: OutputFormat, an
     match format {
         OutputFormat::Csv => {
             out.push_str(answer.verdict.name());
-            let _ = write!(out, ",{score:.3},");
+            // Most rows are not found: skip float formatting for them.
+            if score == 0.0 {
+                out.push_str(",0.000,");
+            } else {
+                let _ = write!(out, ",{score:.3},");
+            }
             scratch.clear();
             for (i, m) in answer.matches.iter().enumerate() {
                 if i > 0 {
@@ -533,7 +538,7 @@ fn evidence(answer: &Answer) -> String {
 
 /// Appends `s` as one CSV field, quoted only when it must be.
 fn push_csv(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) {
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         out.push('"');
         for c in s.chars() {
             if c == '"' {
