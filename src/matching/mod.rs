@@ -27,7 +27,9 @@
 
 pub mod answer;
 pub mod compare;
+pub mod engine;
 pub mod explain;
+pub mod report;
 pub mod scope;
 pub mod score;
 

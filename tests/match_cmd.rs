@@ -1,0 +1,258 @@
+//! End-to-end tests of `leakscope match` through the binary, on a generated archive
+//! and its ground truth: output shape and order, ids, accuracy, JSON Lines, the
+//! HTML report, scopes and exit codes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const BIN: &str = env!("CARGO_BIN_EXE_leakscope");
+
+/// A generated archive, its index, and the register and truth it came with.
+struct Fixture {
+    dir: PathBuf,
+    index: PathBuf,
+    register: PathBuf,
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run leakscope")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "leakscope {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("match_cmd_fixture");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let d = dir.to_str().unwrap();
+        ok(&["gen", "--out", d, "--records", "3000", "--seed", "7"]);
+        let index = dir.join("index");
+        let dump = dir.join("dump");
+        ok(&[
+            "index",
+            "--out",
+            index.to_str().unwrap(),
+            dump.to_str().unwrap(),
+        ]);
+        Fixture {
+            register: dir.join("register.csv"),
+            index,
+            dir,
+        }
+    })
+}
+
+/// `match` of `register` with extra arguments; returns stdout and stderr.
+fn match_with(register: &Path, extra: &[&str]) -> (String, String) {
+    let f = fixture();
+    let mut args = vec![
+        "match",
+        "--index",
+        f.index.to_str().unwrap(),
+        register.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = ok(&args);
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn csv_rows(text: &str) -> Vec<csv::StringRecord> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn register_ids(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap();
+    csv_rows(&text).iter().map(|r| r[0].to_string()).collect()
+}
+
+/// (resident_id, exposed) from truth.csv, in register order.
+fn truth() -> Vec<(String, bool)> {
+    let text = fs::read_to_string(fixture().dir.join("truth.csv")).unwrap();
+    csv_rows(&text)
+        .iter()
+        .map(|r| (r[0].to_string(), &r[1] == "true"))
+        .collect()
+}
+
+#[test]
+fn match_csv_has_one_row_per_resident_in_order_and_is_accurate() {
+    let f = fixture();
+    let (out, err) = match_with(&f.register, &[]);
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("register_id,verdict,score,records,data_classes,evidence")
+    );
+    let rows = csv_rows(&out);
+    let ids: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        ids,
+        register_ids(&f.register),
+        "ids from resident_id, in order"
+    );
+    assert!(err.contains("register rows:"), "summary on stderr: {err}");
+
+    let truth = truth();
+    assert_eq!(truth.len(), rows.len());
+    let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
+    for (row, (id, exposed)) in rows.iter().zip(&truth) {
+        assert_eq!(&row[0], id);
+        let verdict = &row[1];
+        assert!(
+            ["exposed", "possible", "not_found"].contains(&verdict),
+            "{verdict}"
+        );
+        let score: f64 = row[2].parse().unwrap();
+        assert!((0.0..=1.0).contains(&score));
+        assert_eq!(
+            row[2].split('.').nth(1).map(str::len),
+            Some(3),
+            "3 decimals"
+        );
+        match verdict {
+            "not_found" => assert!(row[3].is_empty() && row[4].is_empty()),
+            _ => assert!(!row[3].is_empty() && !row[5].is_empty(), "{row:?}"),
+        }
+        match (verdict == "exposed", *exposed) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, true) => fn_ += 1,
+            (false, false) => {}
+        }
+    }
+    let precision = f64::from(tp) / f64::from(tp + fp).max(1.0);
+    let recall = f64::from(tp) / f64::from(tp + fn_).max(1.0);
+    assert!(
+        precision >= 0.98 && recall >= 0.98,
+        "precision {precision:.3}, recall {recall:.3} (tp {tp}, fp {fp}, fn {fn_})"
+    );
+}
+
+#[test]
+fn match_writes_jsonl_to_a_file_and_an_html_report() {
+    let f = fixture();
+    let out = f.dir.join("answers.jsonl");
+    let report = f.dir.join("report.html");
+    let (stdout, _) = match_with(
+        &f.register,
+        &[
+            "--format",
+            "jsonl",
+            "--out",
+            out.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+            "--threads",
+            "2",
+        ],
+    );
+    assert!(stdout.is_empty(), "answers go to --out, not stdout");
+    let text = fs::read_to_string(&out).unwrap();
+    let ids = register_ids(&f.register);
+    let mut n = 0;
+    for (line, id) in text.lines().zip(&ids) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["register_id"], id.as_str());
+        assert!(v["verdict"].is_string() && v["score"].is_number());
+        assert!(v["records"].is_array() && v["data_classes"].is_array());
+        assert!(v["evidence"].is_string());
+        n += 1;
+    }
+    assert_eq!(n, ids.len());
+    assert_eq!(text.lines().count(), ids.len());
+
+    let html = fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<svg"));
+    assert!(html.contains("council_tax_2006_2014.csv"));
+    // Counts only: no resident id, name or email from the register.
+    let register = fs::read_to_string(&f.register).unwrap();
+    for row in csv_rows(&register).iter().take(200) {
+        for value in [&row[0], &row[2], &row[6]] {
+            if value.len() > 4 {
+                assert!(!html.contains(value), "identifier in the report");
+            }
+        }
+    }
+}
+
+#[test]
+fn match_scope_narrows_records_to_the_named_datasets() {
+    let f = fixture();
+    let (all, _) = match_with(&f.register, &[]);
+    let (scoped, _) = match_with(&f.register, &["--scope", "dataset:council*"]);
+    let exposed = |text: &str| csv_rows(text).iter().filter(|r| &r[1] == "exposed").count();
+    let rows = csv_rows(&scoped);
+    assert_eq!(rows.len(), csv_rows(&all).len());
+    for row in &rows {
+        for rec in row[3].split(';').filter(|s| !s.is_empty()) {
+            assert!(rec.starts_with("council"), "{rec} is out of scope");
+        }
+    }
+    assert!(exposed(&scoped) > 0);
+    assert!(exposed(&scoped) < exposed(&all));
+}
+
+#[test]
+fn match_takes_ids_from_id_column_else_row_numbers() {
+    let f = fixture();
+    let text = fs::read_to_string(&f.register).unwrap();
+    let renamed = text.replacen("resident_id,", "Ref No,", 1);
+    let path = f.dir.join("register_ref.csv");
+    fs::write(&path, renamed).unwrap();
+    let ids = register_ids(&f.register);
+
+    let (out, _) = match_with(&path, &["--id-column", "Ref No"]);
+    let got: Vec<String> = csv_rows(&out).iter().map(|r| r[0].to_string()).collect();
+    assert_eq!(got, ids);
+
+    let (out, _) = match_with(&path, &[]);
+    let got: Vec<String> = csv_rows(&out).iter().map(|r| r[0].to_string()).collect();
+    let numbers: Vec<String> = (1..=ids.len()).map(|n| n.to_string()).collect();
+    assert_eq!(got, numbers);
+}
+
+#[test]
+fn match_errors_exit_2_with_a_cause() {
+    let f = fixture();
+    let out = run(&[
+        "match",
+        "--index",
+        f.dir.join("no-such-index").to_str().unwrap(),
+        f.register.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!out.stderr.is_empty());
+    let out = run(&[
+        "match",
+        "--index",
+        f.index.to_str().unwrap(),
+        f.register.to_str().unwrap(),
+        "--id-column",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
