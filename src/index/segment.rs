@@ -13,7 +13,7 @@
 //! let dir = std::env::temp_dir().join(format!("leakscope-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).map_err(|e| leakscope::index::IndexError::InvalidInput(e.to_string()))?;
 //! let mut writer = SegmentWriter::new(&dir, 1 << 20, 4)?;
-//! let record = writer.add_record(0, 0, 42)?;
+//! let record = writer.add_record(0, 1, 0, 42)?;
 //! writer.add_keys(&[(0xfeed, 1, record)])?;
 //! let path = dir.join("doc.seg");
 //! writer.finish(&path)?;

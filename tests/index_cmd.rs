@@ -1,0 +1,229 @@
+//! `leakscope index` and `leakscope inspect`, end to end through the binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn leakscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(args)
+        .output()
+        .expect("the leakscope binary runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+/// A small dump whose every count is known: two datasets, one bad row.
+fn small_dump(dir: &Path) -> PathBuf {
+    let dump = dir.join("dump");
+    fs::create_dir_all(dump.join("sub")).unwrap();
+    fs::write(
+        dump.join("tenants.csv"),
+        "Forename,Surname,D.O.B,E-mail Address,Post Code,Date Opened,Notes\n\
+         Jane,Doe,03/02/1980,jane@example.com,SW1A 1AA,12/05/2011,\n\
+         John,Smith,1975-07-09,,W8 4PT,2012-01-01,late payer\n\
+         Ann,\"O'Brien\",19900101,ann@example.org,,2011-03-03,\n\
+         broken,row\n",
+    )
+    .unwrap();
+    fs::write(
+        dump.join("sub/claims.jsonl"),
+        "{\"claimant\":{\"name\":{\"first\":\"Jane\",\"last\":\"Doe\"},\"nino\":\"AB123456C\"},\"submitted\":\"2015-06-01\"}\n\
+         \n\
+         {\"claimant\":{\"name\":{\"first\":\"Zo\u{eb}\",\"last\":\"Smith-Jones\"}},\"contact\":{\"phones\":[\"07911 123456\",\"020 7946 0018\"]}}\n\
+         not json\n",
+    )
+    .unwrap();
+    dump
+}
+
+#[test]
+fn index_builds_and_inspect_reports_exact_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = small_dump(tmp.path());
+    let idx = tmp.path().join("idx");
+    let rejects = tmp.path().join("rejects.csv");
+    let out = leakscope(&["index", "--out", p(&idx), "--rejects", p(&rejects), p(&dump)]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    // The mapping used is printed.
+    assert!(err.contains("E-mail Address -> email (header)"), "{err}");
+    assert!(err.contains("Notes -> other:Notes (unmapped)"), "{err}");
+    assert!(err.contains("sub/claims.jsonl"), "{err}");
+
+    // Rejects: one CSV row with too few fields, one line of bad JSON; file is 0600.
+    let rej = fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = rej.lines().collect();
+    assert_eq!(lines[0], "dataset,row,offset,reason");
+    assert_eq!(lines.len(), 3, "{rej}");
+    assert!(rej.contains("tenants.csv,4,"), "{rej}");
+    assert!(rej.contains("sub/claims.jsonl,3,"), "{rej}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&rejects).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let secret = fs::metadata(idx.join("secret")).unwrap().permissions().mode();
+        assert_eq!(secret & 0o777, 0o600);
+    }
+
+    let out = leakscope(&["inspect", p(&idx), "--json"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["records"], 5);
+    let datasets = report["datasets"].as_array().unwrap();
+    let by_name = |n: &str| datasets.iter().find(|d| d["name"] == n).unwrap().clone();
+    let tenants = by_name("tenants.csv");
+    assert_eq!(tenants["rows"], 4);
+    assert_eq!(tenants["records"], 3);
+    let claims = by_name("sub/claims.jsonl");
+    assert_eq!(claims["rows"], 3);
+    assert_eq!(claims["records"], 2);
+    // Data classes count records with a non-empty value, computed by hand above.
+    let classes = &report["data_classes"];
+    assert_eq!(classes["email"], 2);
+    assert_eq!(classes["first_name"], 5);
+    assert_eq!(classes["phone"], 1);
+    assert_eq!(classes["ni_number"], 1);
+    assert_eq!(classes["other:Notes"], 1);
+    assert_eq!(classes["postcode"], 2);
+    // Years of record_date: 2011 twice, 2012, 2015.
+    assert_eq!(report["years"]["2011"], 2);
+    assert_eq!(report["years"]["2012"], 1);
+    assert_eq!(report["years"]["2015"], 1);
+    for d in report["dumps"].as_array().unwrap() {
+        assert_eq!(d["state"], "unchanged");
+    }
+
+    // The index holds keyed hashes, never the plain identifiers.
+    for entry in fs::read_dir(&idx).unwrap() {
+        let bytes = fs::read(entry.unwrap().path()).unwrap();
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(!hay.contains("jane@example.com"));
+        assert!(!hay.contains("AB123456"));
+    }
+
+    // Human output names the datasets and the dump state.
+    let out = leakscope(&["inspect", p(&idx)]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("tenants.csv"), "{stdout}");
+    assert!(stdout.contains("present, unchanged"), "{stdout}");
+
+    // A changed dump is noticed.
+    fs::write(dump.join("tenants.csv"), "Forename\nX\n").unwrap();
+    let out = leakscope(&["inspect", p(&idx)]);
+    assert!(text(&out).0.contains("CHANGED"), "{}", text(&out).0);
+}
+
+#[test]
+fn existing_index_is_refused_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = small_dump(tmp.path());
+    let idx = tmp.path().join("idx");
+    assert!(leakscope(&["index", "--out", p(&idx), p(&dump)]).status.success());
+    let first = fs::read(idx.join("secret")).unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("--force"), "{}", text(&out).1);
+    let out = leakscope(&["index", "--out", p(&idx), "--force", p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_ne!(fs::read(idx.join("secret")).unwrap(), first);
+    // No temporary directories are left beside it.
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn same_secret_gives_byte_identical_segments_whatever_the_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gen_dir = tmp.path().join("g");
+    let out = leakscope(&["gen", "--out", p(&gen_dir), "--records", "4000", "--seed", "7"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let dump = gen_dir.join("dump");
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    let out = leakscope(&["index", "--out", p(&a), "--threads", "1", p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let secret = a.join("secret");
+    let out = leakscope(&[
+        "index", "--out", p(&b), "--threads", "2", "--memory", "16M", "--secret", p(&secret),
+        p(&dump),
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let seg = "segment-0000.seg";
+    assert_eq!(fs::read(a.join(seg)).unwrap(), fs::read(b.join(seg)).unwrap());
+}
+
+#[test]
+fn dry_run_shows_mapping_and_explains_unmapped_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("odd.csv");
+    fs::write(
+        &dump,
+        "Ref,Vehicle Reg,Kontakt,Gebdat\n1,AB12 CDE,someone@example.com,1980-02-03\n2,XY99 ZZZ,other@example.com,1970-05-06\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--dry-run", p(&dump)]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("Vehicle Reg"), "{stdout}");
+    assert!(stdout.contains("other:Vehicle Reg"), "{stdout}");
+    // Values say what the header does not.
+    assert!(stdout.contains("Kontakt") && stdout.contains("email (values)"), "{stdout}");
+    assert!(stdout.contains("not mapped"), "{stdout}");
+    // Nothing is written by a dry run.
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+
+    // --map overrides detection; an unknown kind lists the valid ones.
+    let out = leakscope(&["index", "--dry-run", "--map", "Ref=account_ref", p(&dump)]);
+    assert!(text(&out).0.contains("account_ref (given)"), "{}", text(&out).0);
+    let out = leakscope(&["index", "--dry-run", "--map", "Ref=acount", p(&dump)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("ni_number"), "{}", text(&out).1);
+}
+
+#[test]
+fn damaged_index_is_refused_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = small_dump(tmp.path());
+    let idx = tmp.path().join("idx");
+    assert!(leakscope(&["index", "--out", p(&idx), p(&dump)]).status.success());
+    let seg = idx.join("segment-0000.seg");
+    let mut bytes = fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    fs::write(&seg, &bytes).unwrap();
+    let out = leakscope(&["inspect", "--verify", p(&idx)]);
+    assert_eq!(out.status.code(), Some(2));
+    let (_, err) = text(&out);
+    assert!(err.contains("damaged"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one-line cause: {err}");
+
+    fs::remove_file(idx.join("secret")).unwrap();
+    let out = leakscope(&["inspect", p(&idx)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("secret"), "{}", text(&out).1);
+}
+
+#[test]
+fn unreadable_dump_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.csv");
+    let out = leakscope(&["index", "--out", p(&tmp.path().join("i")), p(&missing)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("nope.csv"), "{}", text(&out).1);
+    assert!(!tmp.path().join("i").exists());
+}
