@@ -1,13 +1,265 @@
-//! `leakscope lookup` (being written).
+//! `leakscope lookup`: is this one person in the leaked data, and what of theirs was
+//! taken? For a caseworker on the helpline: the verdict, the data classes exposed,
+//! and each matching record with why it matched.
 
+use anyhow::{Context, bail};
 use clap::Args;
+use leakscope::field::FieldKind;
+use leakscope::matching::{Answer, MatchOptions, Matcher, Scope, Thresholds, Verdict};
+use leakscope::normalize::Person;
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `leakscope lookup`.
 #[derive(Args, Debug)]
-pub struct LookupArgs {}
+#[command(
+    after_long_help = "Give whatever the caller knows; every field is optional but at least one is
+needed. Formats do not matter: '07911 123456' and '+44 7911 123456', 'sw1a1aa'
+and 'SW1A 1AA', '03/02/1980' (3 February: day first) and '1980-02-03' are the
+same. Nicknames (Bill/William), typos and a changed address are allowed for.
+
+Output: the verdict (exposed: notify; possible: for a person to review;
+not_found), the data classes exposed, and each matching record with its
+dataset, row, probability, the evidence, and its values with identifiers
+masked (use --reveal to show them in full).
+
+Exit status: 0 exposed or possible, 1 not found, 2 error.
+
+Scope examples: --scope 'dataset:council_tax_*'
+                --scope 'year:2010..2014 and not has:other:Notes'"
+)]
+pub struct LookupArgs {
+    /// Index directory (built by `leakscope index`).
+    #[arg(long, value_name = "INDEX")]
+    index: PathBuf,
+    /// Email address.
+    #[arg(long, value_name = "E")]
+    email: Vec<String>,
+    /// Phone number, any format (UK numbers without country code).
+    #[arg(long, value_name = "P")]
+    phone: Vec<String>,
+    /// Given name.
+    #[arg(long = "first-name", value_name = "F")]
+    first_name: Vec<String>,
+    /// Family name.
+    #[arg(long = "last-name", value_name = "L")]
+    last_name: Vec<String>,
+    /// Full name, e.g. "Mrs Jane A. Doe".
+    #[arg(long, value_name = "FULL NAME")]
+    name: Vec<String>,
+    /// Date of birth (03/02/1980 is 3 February).
+    #[arg(long, value_name = "D")]
+    dob: Vec<String>,
+    /// Postcode.
+    #[arg(long, value_name = "P")]
+    postcode: Vec<String>,
+    /// Address line(s), e.g. "Flat 2, 19 High Street, London N1 6XY".
+    #[arg(long, value_name = "A")]
+    address: Vec<String>,
+    /// National Insurance number.
+    #[arg(long, value_name = "N")]
+    ni: Vec<String>,
+    /// Any other field, e.g. --field account_ref=CT0012345 (repeatable).
+    #[arg(long = "field", value_name = "KIND=VALUE")]
+    fields: Vec<String>,
+    /// Only records in this scope, e.g. 'dataset:council_tax_* and year:2010..2014'.
+    #[arg(long, value_name = "EXPR")]
+    scope: Option<String>,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Show the records' values in full instead of masked.
+    #[arg(long)]
+    reveal: bool,
+    /// Probability from which a record counts as exposed.
+    #[arg(long, value_name = "X", default_value_t = Thresholds::default().exposed)]
+    exposed_threshold: f64,
+    /// Probability from which a record is shown as possible, for review.
+    #[arg(long, value_name = "Y", default_value_t = Thresholds::default().possible)]
+    possible_threshold: f64,
+}
+
+impl LookupArgs {
+    /// The query person, from every field given.
+    fn person(&self) -> anyhow::Result<Person> {
+        let mut given: Vec<(FieldKind, &str)> = Vec::new();
+        let named = [
+            (FieldKind::Email, &self.email),
+            (FieldKind::Phone, &self.phone),
+            (FieldKind::FirstName, &self.first_name),
+            (FieldKind::LastName, &self.last_name),
+            (FieldKind::FullName, &self.name),
+            (FieldKind::Dob, &self.dob),
+            (FieldKind::Postcode, &self.postcode),
+            (FieldKind::Address, &self.address),
+            (FieldKind::NiNumber, &self.ni),
+        ];
+        for (kind, values) in named {
+            given.extend(values.iter().map(|v| (kind, v.as_str())));
+        }
+        for spec in &self.fields {
+            let Some((kind, value)) = spec.split_once('=') else {
+                bail!("--field {spec:?} must be KIND=VALUE, e.g. --field account_ref=CT0012345");
+            };
+            let kind: FieldKind = kind.parse().with_context(|| format!("--field {spec:?}"))?;
+            if matches!(kind, FieldKind::Ignore | FieldKind::RecordDate) {
+                bail!(
+                    "--field {spec:?}: {kind} says nothing about a person; give a field that does"
+                );
+            }
+            given.push((kind, value));
+        }
+        if given.is_empty() {
+            bail!(
+                "give at least one field to look up: --email, --phone, --first-name, --last-name, --name, --dob, --postcode, --address, --ni or --field KIND=VALUE"
+            );
+        }
+        let mut person = Person::default();
+        for (kind, value) in &given {
+            person.add(*kind, value);
+        }
+        if person.is_empty() {
+            bail!(
+                "none of the values given is usable (an email without '@', an impossible date, 'N/A'...); check them"
+            );
+        }
+        Ok(person)
+    }
+
+    fn thresholds(&self) -> anyhow::Result<Thresholds> {
+        let (e, p) = (self.exposed_threshold, self.possible_threshold);
+        if !(0.0..=1.0).contains(&e) || !(0.0..=1.0).contains(&p) {
+            bail!(
+                "thresholds are probabilities between 0 and 1 (got --exposed-threshold {e}, --possible-threshold {p})"
+            );
+        }
+        if p > e {
+            bail!("--possible-threshold {p} is above --exposed-threshold {e}; it must not be");
+        }
+        Ok(Thresholds {
+            exposed: e,
+            possible: p,
+        })
+    }
+}
 
 /// Run `leakscope lookup`.
-pub fn run(_args: LookupArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'lookup' is not built yet")
+pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
+    let person = args.person()?;
+    let thresholds = args.thresholds()?;
+    let scope = match &args.scope {
+        Some(expr) => Some(Scope::parse(expr).context("invalid --scope")?),
+        None => None,
+    };
+    let opts = MatchOptions {
+        thresholds,
+        scope,
+        reveal: args.reveal,
+    };
+    let matcher = Matcher::open(&args.index, opts)
+        .with_context(|| format!("cannot open index {}", args.index.display()))?;
+    for warning in matcher.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let answer = matcher.query(&person);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = if args.json {
+        serde_json::to_writer(&mut out, &to_json(&answer))
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        print_human(&mut out, &answer)
+    };
+    match written {
+        Ok(()) => {}
+        // A closed pipe (`| head`) is a normal end.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e).context("cannot write the answer"),
+    }
+    Ok(match answer.verdict {
+        Verdict::Exposed | Verdict::Possible => ExitCode::SUCCESS,
+        Verdict::NotFound => ExitCode::from(1),
+    })
+}
+
+/// The `--json` answer: the contract's fields, plus `keys_only`, `explanation`
+/// and `year` per match.
+fn to_json(answer: &Answer) -> serde_json::Value {
+    let matches: Vec<serde_json::Value> = answer
+        .matches
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "dataset": m.dataset,
+                "row": m.row,
+                "score": round(m.probability),
+                "agreed": m.evidence.agreed(),
+                "data_classes": m.data_classes,
+                "year": m.year,
+                "explanation": m.evidence.summary(),
+                "keys_only": m.keys_only,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "verdict": answer.verdict.name(),
+        "score": round(answer.score),
+        "data_classes": answer.data_classes,
+        "matches": matches,
+        "keys_only": answer.keys_only,
+    })
+}
+
+/// Four decimals: more says nothing, and keeps the JSON readable.
+fn round(p: f64) -> f64 {
+    (p * 10_000.0).round() / 10_000.0
+}
+
+pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Result<()> {
+    let headline = match answer.verdict {
+        Verdict::Exposed => "EXPOSED: this person's data is in the leaked records",
+        Verdict::Possible => "POSSIBLE: a close match, for a person to review",
+        Verdict::NotFound => "NOT FOUND: no record in the leaked data matches",
+    };
+    writeln!(out, "{headline} (score {:.3})", answer.score)?;
+    if !answer.data_classes.is_empty() {
+        writeln!(out, "data exposed: {}", answer.data_classes.join(", "))?;
+    }
+    if answer.keys_only {
+        writeln!(
+            out,
+            "note: some dump files were missing or changed, so some records were judged from the index keys alone (no field-by-field check)"
+        )?;
+    }
+    if answer.matches.is_empty() {
+        return Ok(());
+    }
+    let n = answer.matches.len();
+    writeln!(
+        out,
+        "\n{n} matching record{}:",
+        if n == 1 { "" } else { "s" }
+    )?;
+    for (i, m) in answer.matches.iter().enumerate() {
+        write!(out, "\n{:>3}. {} row {}", i + 1, m.dataset, m.row)?;
+        if let Some(year) = m.year {
+            write!(out, " ({year})")?;
+        }
+        writeln!(out, "  probability {:.3}", m.probability)?;
+        let how = if m.keys_only { "keys only" } else { "evidence" };
+        writeln!(out, "     {how}: {}", m.evidence.summary())?;
+        writeln!(out, "     data: {}", m.data_classes.join(", "))?;
+        let width = m
+            .fields
+            .iter()
+            .map(|(h, _)| h.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (header, value) in &m.fields {
+            writeln!(out, "       {header:<width$}  {value}")?;
+        }
+    }
+    Ok(())
 }

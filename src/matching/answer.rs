@@ -25,6 +25,9 @@ pub struct RecordMatch {
     /// The record's values by column (header, value), read from the dump, for a
     /// caseworker to see (masked unless asked); empty when the dump is absent.
     pub fields: Vec<(String, String)>,
+    /// The dump could not be read (missing, or changed since the build): the
+    /// record was judged from the keys it shares with the query alone.
+    pub keys_only: bool,
 }
 
 /// The answer for one person.

@@ -806,82 +806,17 @@ fn compare_identifiers<'q>(query: &'q Person, record: &Person, out: &mut Compari
     }
 }
 
-/// Whether two folded given names are one name in nickname form.
-// TODO(integration): call crate::normalize::name::same_given once it lands; this tiny
-// table only covers the commonest English pairs so the scorer can be tested meanwhile.
+/// Whether two folded given names are one name in nickname form (`bill` / `william`),
+/// by the shared nickname table the keys use too.
 fn nickname_match(a: &str, b: &str) -> bool {
-    const GROUPS: &[&[&str]] = &[
-        &["william", "bill", "billy", "will", "willie", "liam"],
-        &["robert", "bob", "bobby", "rob", "robbie", "bert"],
-        &[
-            "elizabeth",
-            "liz",
-            "lizzie",
-            "beth",
-            "betty",
-            "eliza",
-            "libby",
-        ],
-        &["margaret", "maggie", "peggy", "meg", "marge"],
-        &["james", "jim", "jimmy", "jamie"],
-        &["richard", "dick", "rick", "ricky", "richie"],
-        &["catherine", "katherine", "kate", "cathy", "katie", "kath"],
-        &["thomas", "tom", "tommy"],
-        &["michael", "mike", "mick", "mickey"],
-        &["edward", "ed", "eddie", "ted", "ned"],
-        &["anthony", "tony"],
-        &["david", "dave", "davy"],
-        &["susan", "sue", "susie"],
-        &["jennifer", "jen", "jenny"],
-        &["alexander", "alex", "sandy"],
-    ];
-    GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
+    crate::normalize::name::same_given(a, b)
 }
 
-/// Whether two folded names sound alike.
-// TODO(integration): compare crate::normalize::name::phonetic codes (Double Metaphone)
-// once they land; `crude_phonetic` is a stand-in good enough for `smith`/`smyth`.
+/// Whether two folded names sound alike: the same primary Double Metaphone code.
+/// Called only after the cheaper checks failed; codes are cached per thread.
 fn phonetic_match(a: &str, b: &str) -> bool {
-    let code = crude_phonetic(a);
-    !code.is_empty() && code == crude_phonetic(b)
-}
-
-/// A rough sound code: first letter, then consonant classes with vowels and repeats
-/// dropped, four characters at most. Stand-in only (see `phonetic_match`).
-fn crude_phonetic(name: &str) -> String {
-    let class = |c: char| match c {
-        'b' | 'f' | 'p' | 'v' => Some('1'),
-        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => Some('2'),
-        'd' | 't' => Some('3'),
-        'l' => Some('4'),
-        'm' | 'n' => Some('5'),
-        'r' => Some('6'),
-        _ => None,
-    };
-    let mut letters = name.chars().filter(char::is_ascii_lowercase);
-    let Some(first) = letters.next() else {
-        return String::new();
-    };
-    let mut code = String::with_capacity(4);
-    code.push(first);
-    let mut last = class(first);
-    for c in letters {
-        let this = class(c);
-        if this.is_some()
-            && this != last
-            && let Some(digit) = this
-        {
-            code.push(digit);
-            if code.len() == 4 {
-                break;
-            }
-        }
-        // 'h' and 'w' do not separate equal classes; vowels do.
-        if !matches!(c, 'h' | 'w') {
-            last = this;
-        }
-    }
-    code
+    let code = crate::normalize::name::phonetic_code(a);
+    !code.is_empty() && code == crate::normalize::name::phonetic_code(b)
 }
 
 #[cfg(test)]
@@ -1228,8 +1163,11 @@ mod tests {
         }
 
         #[test]
-        fn crude_phonetic_is_short_and_never_panics(s in "\\PC{0,20}") {
-            prop_assert!(crude_phonetic(&s).chars().count() <= 4);
+        fn phonetic_match_never_panics_and_is_reflexive(s in "\\PC{0,20}") {
+            let folded = crate::normalize::name::fold(&s).unwrap_or_default();
+            let code = crate::normalize::name::phonetic_code(&folded);
+            prop_assert_eq!(phonetic_match(&folded, &folded), !code.is_empty());
+            prop_assert!(!phonetic_match(&s, ""));
         }
     }
 }

@@ -1,71 +1,1157 @@
-//! Provisional stand-in for the matching engine (written in another worktree), so
-//! that `leakscope match` compiles here. Answers `not_found` to everything.
+//! The matching engine: one query [`Person`] in, an [`Answer`] out.
+//!
+//! [`Matcher::open`] opens an index once: its segments, its secret, the dump files
+//! it was built from (each checked against the manifest: present? same size and
+//! modification time? if not, the checksum decides), the column kinds of every
+//! dataset, and the `--scope` as one bitmap per segment. [`Matcher::query`] then
+//! answers a person in microseconds, from any number of threads:
+//!
+//! 1. the query's keys, by the same normalise → keys path as the build;
+//! 2. candidates from the index ([`super::candidates`]);
+//! 3. each candidate re-read from the memory-mapped dump at its offset, normalised
+//!    with its dataset's column kinds and scored ([`super::score_into`]), with the
+//!    index's posting-list lengths as value frequencies;
+//! 4. the verdict from the best record; the matches are every record whose own
+//!    probability reaches that verdict's threshold.
+//!
+//! When a dump is missing or changed since the build, its records are judged from
+//! the keys alone: the query values each hit key stands for are scored as if the
+//! record held them (an identifier key gives that identifier's weight, name keys
+//! less), and the answer says `keys_only`.
+//!
+//! ```no_run
+//! use leakscope::field::FieldKind;
+//! use leakscope::matching::engine::{MatchOptions, Matcher};
+//! use leakscope::normalize::Person;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let matcher = Matcher::open(std::path::Path::new("leak.idx"), MatchOptions::default())?;
+//! let mut query = Person::default();
+//! query.add(FieldKind::Email, "Jane.Doe@example.com");
+//! let answer = matcher.query(&query);
+//! println!("{} ({:.2})", answer.verdict, answer.score);
+//! # Ok(()) }
+//! ```
 
-use super::answer::Answer;
-use super::scope::Scope;
-use super::score::Thresholds;
-use crate::normalize::Person;
+use super::answer::{Answer, RecordMatch};
+use super::candidates::{Candidate, Candidates, KeyCount, Limits};
+use super::compare::{FieldFamily, Outcome};
+use super::explain::Evidence;
+use super::scope::{self, Scope};
+use super::score::{Frequencies, Thresholds, Verdict, Weights, score_into};
+use crate::field::FieldKind;
+use crate::index::{DumpFile, Index, IndexError};
+use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
+use crate::normalize::{Date, Person, email, name};
+use crate::source::{Fields, SourceFile};
+use roaring::RoaringBitmap;
+use std::cell::RefCell;
 use std::path::Path;
+use std::time::UNIX_EPOCH;
 
 /// How queries are answered.
 #[derive(Clone, Debug, Default)]
 pub struct MatchOptions {
-    /// Verdict thresholds.
+    /// Probabilities from which a record is `exposed` / `possible`.
     pub thresholds: Thresholds,
-    /// Only records in this scope count.
+    /// Only records in this scope may answer.
     pub scope: Option<Scope>,
-    /// Show record values unmasked.
+    /// Keep [`RecordMatch::fields`] unmasked (`--reveal`).
     pub reveal: bool,
 }
 
-/// Opening an index for matching failed.
+/// Why an index could not be opened for matching.
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
-    /// The index could not be opened.
-    #[error("cannot open index {path}: {reason}")]
-    Open {
-        /// The index directory.
-        path: String,
-        /// Why.
-        reason: String,
+    /// The index directory or one of its segments could not be read.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// The index's secret is unusable.
+    #[error(transparent)]
+    Secret(#[from] KeyError),
+    /// A segment's scope bitmaps are damaged.
+    #[error("cannot evaluate --scope on {segment}: {source}; rebuild the index")]
+    Scope {
+        /// Which segment.
+        segment: String,
+        /// What failed.
+        source: IndexError,
     },
 }
 
-/// Answers queries against one index.
+/// What verification needs to know about one dataset.
 #[derive(Debug)]
+struct DatasetState {
+    name: String,
+    /// The open dump file and the dataset's number in it; `None`: keys only.
+    source: Option<(usize, usize)>,
+    columns: Vec<String>,
+    kinds: Vec<Option<FieldKind>>,
+    /// Data class of each column (kind name, or `other:<column>`).
+    classes: Vec<String>,
+}
+
+/// An opened index, ready to answer queries from many threads.
 pub struct Matcher {
-    _opts: MatchOptions,
+    index: Index,
+    secret: Secret,
+    files: Vec<SourceFile>,
+    datasets: Vec<DatasetState>,
+    /// One bitmap per segment when a scope was given.
+    scope: Option<Vec<RoaringBitmap>>,
+    /// Per segment, the `class:` bitmaps; loaded only when some dataset must be
+    /// judged from keys alone (its data classes then come from the index).
+    class_bitmaps: Vec<Vec<(String, RoaringBitmap)>>,
+    total: u64,
+    weights: Weights,
+    limits: Limits,
+    opts: MatchOptions,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("index", &self.index.path())
+            .field("records", &self.total)
+            .field("datasets", &self.datasets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-thread buffers: a query allocates only for what it returns.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<Key>,
+    candidates: Candidates,
+    record: Person,
+    evidence: Evidence,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// One verified (or key-judged) record that may make it into the answer.
+struct Scored {
+    candidate: Candidate,
+    dataset: u32,
+    row: u64,
+    year: Option<u16>,
+    evidence: Evidence,
+    keys_only: bool,
+    data_classes: Vec<String>,
+    fields: Vec<(String, String)>,
+}
+
+/// What became of a dump file at open time.
+enum DumpState {
+    Usable,
+    Missing,
+    Changed,
+    Unreadable(String),
+}
+
+fn check_dump(path: &Path, recorded: Option<&DumpFile>) -> DumpState {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DumpState::Missing,
+        Err(e) => return DumpState::Unreadable(e.to_string()),
+    };
+    let Some(recorded) = recorded else {
+        return DumpState::Usable;
+    };
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    if meta.len() == recorded.size && modified == recorded.modified {
+        return DumpState::Usable;
+    }
+    // Touched or copied: the bytes decide.
+    match DumpFile::describe(path, recorded.path.clone()) {
+        Ok(now) if now.checksum == recorded.checksum => DumpState::Usable,
+        Ok(_) => DumpState::Changed,
+        Err(e) => DumpState::Unreadable(e.to_string()),
+    }
+}
+
+/// The dataset-name base `SourceFile::open` expects: an SQL table's dataset is
+/// `file.sql#table`, the file itself `file.sql`.
+fn name_base<'a>(dataset: &'a str, format: &str) -> &'a str {
+    if format == "sql" {
+        dataset.rsplit_once('#').map_or(dataset, |(base, _)| base)
+    } else {
+        dataset
+    }
 }
 
 impl Matcher {
-    /// Open an index.
+    /// Opens the index at `index_dir` for matching; see the module documentation.
+    /// Problems with dump files are not errors: they become [`warnings`](Self::warnings)
+    /// and the affected records are judged from keys alone.
     pub fn open(index_dir: &Path, opts: MatchOptions) -> Result<Matcher, MatchError> {
-        if !index_dir.is_dir() {
-            return Err(MatchError::Open {
-                path: index_dir.display().to_string(),
-                reason: "not a directory".into(),
+        let index = Index::open(index_dir)?;
+        let secret = Secret::from_bytes(index.secret())?;
+        let manifest = index.manifest().clone();
+        let mut warnings = Vec::new();
+        let recorded: Vec<&DumpFile> = manifest
+            .segments
+            .iter()
+            .flat_map(|s| s.dumps.iter())
+            .collect();
+
+        let mut files: Vec<SourceFile> = Vec::new();
+        // Dump path → the open file's number, or None when unusable.
+        let mut opened: Vec<(String, Option<usize>)> = Vec::new();
+        let mut datasets = Vec::with_capacity(manifest.datasets.len());
+        for entry in &manifest.datasets {
+            let file = match opened.iter().find(|(dump, _)| *dump == entry.dump) {
+                Some((_, file)) => *file,
+                None => {
+                    let file = open_dump(
+                        index_dir,
+                        entry,
+                        recorded.iter().copied().find(|d| d.path == entry.dump),
+                        &mut files,
+                        &mut warnings,
+                    );
+                    opened.push((entry.dump.clone(), file));
+                    file
+                }
+            };
+            let source = file.and_then(|f| {
+                let local = files
+                    .get(f)?
+                    .datasets()
+                    .iter()
+                    .position(|d| d.name == entry.name);
+                if local.is_none() {
+                    warnings.push(format!(
+                        "dataset {} is no longer in {}: answers for its records come from keys alone",
+                        entry.name, entry.dump
+                    ));
+                }
+                Some((f, local?))
+            });
+            let mut kinds = Vec::with_capacity(entry.columns.len());
+            let mut classes = Vec::with_capacity(entry.columns.len());
+            for column in &entry.columns {
+                let kind = column
+                    .kind
+                    .as_deref()
+                    .and_then(|k| k.parse::<FieldKind>().ok());
+                if kind.is_none() && column.kind.is_some() {
+                    warnings.push(format!(
+                        "column {} of {} has a kind this version does not know; it is not used for matching",
+                        column.name, entry.name
+                    ));
+                }
+                classes.push(match kind {
+                    Some(k) if k != FieldKind::Ignore => k.name().to_string(),
+                    _ => format!("other:{}", column.name),
+                });
+                kinds.push(kind);
+            }
+            datasets.push(DatasetState {
+                name: entry.name.clone(),
+                source,
+                columns: entry.columns.iter().map(|c| c.name.clone()).collect(),
+                kinds,
+                classes,
             });
         }
-        Ok(Matcher { _opts: opts })
+
+        let scope = match &opts.scope {
+            None => None,
+            Some(expr) => Some(resolve_scope(&index, expr, &mut warnings)?),
+        };
+        let class_bitmaps = if datasets.iter().any(|d| d.source.is_none()) {
+            load_classes(&index)?
+        } else {
+            Vec::new()
+        };
+        let total = index
+            .segments()
+            .iter()
+            .map(|s| u64::from(s.record_count()))
+            .sum();
+        Ok(Matcher {
+            index,
+            secret,
+            files,
+            datasets,
+            scope,
+            class_bitmaps,
+            total,
+            weights: Weights::default(),
+            limits: Limits::default(),
+            opts,
+            warnings,
+        })
     }
 
-    /// Problems found while opening.
+    /// What the user should know about this index: missing or changed dumps, scope
+    /// terms that name nothing.
     pub fn warnings(&self) -> &[String] {
-        &[]
-    }
-
-    /// Answer one query.
-    pub fn query(&self, _q: &Person) -> Answer {
-        Answer::not_found()
+        &self.warnings
     }
 
     /// Records in the index.
     pub fn record_count(&self) -> u64 {
-        0
+        self.total
     }
 
-    /// Dataset names of the index.
+    /// Dataset names, in the index's order.
     pub fn dataset_names(&self) -> Vec<&str> {
-        Vec::new()
+        self.datasets.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    /// The options the matcher was opened with.
+    pub fn options(&self) -> &MatchOptions {
+        &self.opts
+    }
+
+    /// Replaces the scorer's weight table (for tuning and experiments).
+    pub fn set_weights(&mut self, weights: Weights) {
+        self.weights = weights;
+    }
+
+    /// Replaces the candidate limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Answers one person: verdict, the records that support it, their data
+    /// classes, and each record's values for a caseworker (masked unless
+    /// [`MatchOptions::reveal`]).
+    pub fn query(&self, q: &Person) -> Answer {
+        self.answer(q, true)
+    }
+
+    /// As [`query`](Self::query) without [`RecordMatch::fields`]: for bulk
+    /// matching, where nobody reads the values and building them costs time.
+    pub fn query_brief(&self, q: &Person) -> Answer {
+        self.answer(q, false)
+    }
+
+    fn answer(&self, q: &Person, with_fields: bool) -> Answer {
+        SCRATCH.with_borrow_mut(|s| self.answer_with(q, with_fields, s))
+    }
+
+    fn answer_with(&self, q: &Person, with_fields: bool, s: &mut Scratch) -> Answer {
+        s.keys.clear();
+        keys::derive(q, &self.secret, &mut s.keys);
+        if s.keys.is_empty() {
+            return Answer::not_found();
+        }
+        let segments = self.index.segments();
+        s.candidates
+            .gather(segments, &s.keys, self.scope.as_deref(), &self.limits);
+        if s.candidates.selected().is_empty() {
+            return Answer::not_found();
+        }
+        let table = FrequencyTable::new(
+            q,
+            &self.secret,
+            s.candidates.counts(),
+            &self.weights,
+            self.total,
+        );
+        let count = |family: FieldFamily, value: &str| table.count(family, value);
+        let freq = Frequencies {
+            total: self.total,
+            count: &count,
+        };
+        let keep_from = self
+            .opts
+            .thresholds
+            .possible
+            .min(self.opts.thresholds.exposed);
+        let mut kept: Vec<Scored> = Vec::new();
+        let mut best = 0.0f64;
+        let mut any_keys_only = false;
+        let Scratch {
+            keys,
+            candidates,
+            record,
+            evidence,
+        } = s;
+        for &candidate in candidates.selected() {
+            let Some(segment) = segments.get(candidate.segment as usize) else {
+                continue;
+            };
+            let Some(entry) = segment.record(candidate.record) else {
+                continue;
+            };
+            let Some(ds) = self.datasets.get(entry.dataset as usize) else {
+                continue;
+            };
+            let read = ds.source.and_then(|(f, local)| {
+                self.files
+                    .get(f)?
+                    .read_record(local, entry.offset, entry.len)
+                    .ok()
+            });
+            let keys_only = read.is_none();
+            match &read {
+                Some(fields) => record.fill_from(&ds.kinds, fields),
+                None => {
+                    implied_person(q, keys, candidate.keys, &self.secret, record);
+                    any_keys_only = true;
+                }
+            }
+            score_into(q, record, &freq, &self.weights, evidence);
+            let p = evidence.probability;
+            best = best.max(p);
+            if p < keep_from {
+                continue;
+            }
+            let (data_classes, fields) = match &read {
+                Some(fields) => (
+                    record_classes(ds, fields),
+                    if with_fields {
+                        self.record_fields(ds, fields)
+                    } else {
+                        Vec::new()
+                    },
+                ),
+                None => (
+                    self.indexed_classes(candidate.segment, candidate.record),
+                    Vec::new(),
+                ),
+            };
+            kept.push(Scored {
+                candidate,
+                dataset: entry.dataset,
+                row: u64::from(entry.row),
+                year: if keys_only { None } else { record.record_year },
+                evidence: evidence.clone(),
+                keys_only,
+                data_classes,
+                fields,
+            });
+        }
+
+        let verdict = self.opts.thresholds.verdict(best);
+        let threshold = match verdict {
+            Verdict::Exposed => self.opts.thresholds.exposed,
+            Verdict::Possible => self.opts.thresholds.possible,
+            Verdict::NotFound => f64::INFINITY,
+        };
+        kept.retain(|k| k.evidence.probability >= threshold);
+        kept.sort_by(|a, b| {
+            b.evidence
+                .probability
+                .total_cmp(&a.evidence.probability)
+                .then((a.dataset, a.row).cmp(&(b.dataset, b.row)))
+        });
+        let mut data_classes: Vec<String> = Vec::new();
+        let matches: Vec<RecordMatch> = kept
+            .into_iter()
+            .map(|k| {
+                for class in &k.data_classes {
+                    if !data_classes.contains(class) {
+                        data_classes.push(class.clone());
+                    }
+                }
+                RecordMatch {
+                    record: k.candidate.record,
+                    dataset: self
+                        .datasets
+                        .get(k.dataset as usize)
+                        .map_or_else(|| format!("dataset {}", k.dataset), |d| d.name.clone()),
+                    row: k.row,
+                    year: k.year,
+                    probability: k.evidence.probability,
+                    evidence: k.evidence,
+                    data_classes: k.data_classes,
+                    fields: k.fields,
+                    keys_only: k.keys_only,
+                }
+            })
+            .collect();
+        data_classes.sort();
+        Answer {
+            verdict,
+            score: best,
+            matches,
+            data_classes,
+            keys_only: any_keys_only,
+        }
+    }
+
+    /// The record's non-empty values by column, masked unless `reveal`.
+    fn record_fields(&self, ds: &DatasetState, fields: &Fields) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (col, header) in ds.columns.iter().enumerate() {
+            let kind = ds.kinds.get(col).copied().flatten();
+            for value in fields.values(col).filter(|v| !v.trim().is_empty()) {
+                let shown = if self.opts.reveal {
+                    value.to_string()
+                } else {
+                    mask(kind, value)
+                };
+                out.push((header.clone(), shown));
+            }
+        }
+        out
+    }
+
+    /// Data classes of a record that cannot be read: from the index's class bitmaps.
+    fn indexed_classes(&self, segment: u32, record: u32) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .class_bitmaps
+            .get(segment as usize)
+            .map(|classes| {
+                classes
+                    .iter()
+                    .filter(|(_, b)| b.contains(record))
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+/// Opens one dump (its decompressed copy for `.gz`), or says why it cannot be used.
+fn open_dump(
+    index_dir: &Path,
+    entry: &crate::index::DatasetEntry,
+    recorded: Option<&DumpFile>,
+    files: &mut Vec<SourceFile>,
+    warnings: &mut Vec<String>,
+) -> Option<usize> {
+    let dump = Path::new(&entry.dump);
+    let path = match &entry.copy {
+        // The copy is exactly the bytes the offsets point into, whatever became of
+        // the compressed original.
+        Some(copy) => {
+            let copy = index_dir.join(copy);
+            if !copy.is_file() {
+                warnings.push(format!(
+                    "the decompressed copy of dump {} is missing from the index: answers for its records come from keys alone",
+                    entry.dump
+                ));
+                return None;
+            }
+            copy
+        }
+        None => {
+            match check_dump(dump, recorded) {
+                DumpState::Usable => {}
+                DumpState::Missing => {
+                    warnings.push(format!(
+                        "dump {} is missing: answers for its records come from keys alone",
+                        entry.dump
+                    ));
+                    return None;
+                }
+                DumpState::Changed => {
+                    warnings.push(format!(
+                        "dump {} changed since the index was built: answers for its records come from keys alone (rebuild the index to verify them)",
+                        entry.dump
+                    ));
+                    return None;
+                }
+                DumpState::Unreadable(why) => {
+                    warnings.push(format!(
+                        "dump {} cannot be read ({why}): answers for its records come from keys alone",
+                        entry.dump
+                    ));
+                    return None;
+                }
+            }
+            dump.to_path_buf()
+        }
+    };
+    match SourceFile::open(&path, name_base(&entry.name, &entry.format), None) {
+        Ok(file) => {
+            files.push(file);
+            Some(files.len() - 1)
+        }
+        Err(e) => {
+            warnings.push(format!(
+                "dump {} cannot be read ({e}): answers for its records come from keys alone",
+                entry.dump
+            ));
+            None
+        }
+    }
+}
+
+/// The scope as one bitmap per segment; terms that name nothing become warnings.
+fn resolve_scope(
+    index: &Index,
+    expr: &Scope,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<RoaringBitmap>, MatchError> {
+    let mut out = Vec::with_capacity(index.segments().len());
+    let mut named = vec![false; expr.atoms().len()];
+    for segment in index.segments() {
+        let names: Vec<String> = segment
+            .scope_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for (hit, atom) in named.iter_mut().zip(expr.atoms()) {
+            *hit |= scope::atom_names_any(atom, &names);
+        }
+        // Fetch every bitmap up front so that a damaged one is an error, not an
+        // empty scope.
+        let mut bitmaps = Vec::with_capacity(names.len());
+        for name in &names {
+            let bitmap = segment
+                .scope(name)
+                .map_err(|source| MatchError::Scope {
+                    segment: segment.name().to_string(),
+                    source,
+                })?
+                .unwrap_or_default();
+            bitmaps.push(bitmap);
+        }
+        let get = |name: &str| -> Option<RoaringBitmap> {
+            let i = names.iter().position(|n| n == name)?;
+            bitmaps.get(i).cloned()
+        };
+        let universe: RoaringBitmap = (0..segment.record_count()).collect();
+        out.push(expr.eval(&universe, &|atom| scope::resolve_atom(atom, &names, &get)));
+    }
+    for (hit, atom) in named.iter().zip(expr.atoms()) {
+        if !hit {
+            warnings.push(format!(
+                "scope term '{atom}' names nothing in this index (datasets: see `leakscope inspect`)"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn load_classes(index: &Index) -> Result<Vec<Vec<(String, RoaringBitmap)>>, MatchError> {
+    let mut out = Vec::with_capacity(index.segments().len());
+    for segment in index.segments() {
+        let mut classes = Vec::new();
+        for name in segment.scope_names() {
+            let Some(class) = name.strip_prefix("class:") else {
+                continue;
+            };
+            let bitmap = segment
+                .scope(name)
+                .map_err(|source| MatchError::Scope {
+                    segment: segment.name().to_string(),
+                    source,
+                })?
+                .unwrap_or_default();
+            classes.push((class.to_string(), bitmap));
+        }
+        out.push(classes);
+    }
+    Ok(out)
+}
+
+/// The data classes of a record: its columns holding a value.
+fn record_classes(ds: &DatasetState, fields: &Fields) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (col, class) in ds.classes.iter().enumerate() {
+        if fields.has_value(col) && !out.contains(class) {
+            out.push(class.clone());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// How common the query's values are, from the posting-list lengths of its own keys.
+///
+/// Identifiers have keys of their own: their counts are exact. Names, dates of birth
+/// and postcodes only appear in composite keys, whose lengths are lower bounds (at
+/// least as many records carry `smith` as carry `smith` with this date of birth).
+/// A lower bound may only make a value look *more* common than the weight table's
+/// default assumes, never rarer, so such counts are reported only above it.
+struct FrequencyTable<'q> {
+    entries: Vec<(FieldFamily, FreqValue<'q>, u64)>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum FreqValue<'q> {
+    Text(&'q str),
+    Date(Date),
+}
+
+impl<'q> FrequencyTable<'q> {
+    fn new(
+        q: &'q Person,
+        secret: &Secret,
+        counts: &[KeyCount],
+        weights: &Weights,
+        total: u64,
+    ) -> FrequencyTable<'q> {
+        let mut entries = Vec::new();
+        let postings = |recipe: KeyRecipe, parts: &[&[u8]]| -> u64 {
+            let hash = keys::hash(secret, recipe, parts);
+            counts
+                .iter()
+                .find(|c| c.key.hash == hash)
+                .map_or(0, |c| c.postings)
+        };
+        for (kind, value) in &q.identifiers {
+            let (Some(family), Some(recipe)) =
+                (FieldFamily::of_identifier(*kind), primary_recipe(*kind))
+            else {
+                continue;
+            };
+            let n = postings(recipe, &[value.as_bytes()]);
+            if n > 0 {
+                entries.push((family, FreqValue::Text(value.as_str()), n));
+            }
+        }
+        // Lower bounds, reported only when they say "more common than assumed".
+        let mut bound = |family: FieldFamily, value: FreqValue<'q>, n: u64| {
+            let assumed = weights.rule(family, Outcome::Exact).map_or(1.0, |r| r.u);
+            if total > 0 && n as f64 / total as f64 > assumed {
+                entries.push((family, value, n));
+            }
+        };
+        let givens: Vec<&str> = q
+            .first_names
+            .iter()
+            .map(|g| name::given_key_ref(g))
+            .collect();
+        for last in &q.last_names {
+            let l = last.as_bytes();
+            let mut n = 0;
+            for d in &q.dobs {
+                n = n.max(postings(KeyRecipe::LastDob, &[l, &d.digits()]));
+            }
+            for g in &givens {
+                n = n.max(postings(KeyRecipe::GivenLast, &[g.as_bytes(), l]));
+            }
+            for p in &q.postcodes {
+                n = n.max(postings(KeyRecipe::LastPostcode, &[l, p.as_bytes()]));
+            }
+            bound(FieldFamily::LastName, FreqValue::Text(last), n);
+        }
+        for (first, g) in q.first_names.iter().zip(&givens) {
+            let mut n = 0;
+            for d in &q.dobs {
+                n = n.max(postings(KeyRecipe::GivenDob, &[g.as_bytes(), &d.digits()]));
+            }
+            for last in &q.last_names {
+                n = n.max(postings(
+                    KeyRecipe::GivenLast,
+                    &[g.as_bytes(), last.as_bytes()],
+                ));
+            }
+            bound(FieldFamily::FirstName, FreqValue::Text(first), n);
+        }
+        for d in &q.dobs {
+            let digits = d.digits();
+            let mut n = 0;
+            for last in &q.last_names {
+                n = n.max(postings(KeyRecipe::LastDob, &[last.as_bytes(), &digits]));
+            }
+            for g in &givens {
+                n = n.max(postings(KeyRecipe::GivenDob, &[g.as_bytes(), &digits]));
+            }
+            for p in &q.postcodes {
+                n = n.max(postings(KeyRecipe::DobPostcode, &[&digits, p.as_bytes()]));
+            }
+            bound(FieldFamily::Dob, FreqValue::Date(*d), n);
+        }
+        for p in &q.postcodes {
+            let mut n = 0;
+            for h in &q.house_numbers {
+                n = n.max(postings(
+                    KeyRecipe::HouseNumberPostcode,
+                    &[h.as_bytes(), p.as_bytes()],
+                ));
+            }
+            for last in &q.last_names {
+                n = n.max(postings(
+                    KeyRecipe::LastPostcode,
+                    &[last.as_bytes(), p.as_bytes()],
+                ));
+            }
+            bound(FieldFamily::Address, FreqValue::Text(p), n);
+        }
+        FrequencyTable { entries }
+    }
+
+    fn count(&self, family: FieldFamily, value: &str) -> Option<u64> {
+        let date = if family == FieldFamily::Dob {
+            Date::parse_iso(value)
+        } else {
+            None
+        };
+        self.entries
+            .iter()
+            .find(|(f, v, _)| {
+                *f == family
+                    && match v {
+                        FreqValue::Text(t) => *t == value,
+                        FreqValue::Date(d) => Some(*d) == date,
+                    }
+            })
+            .map(|e| e.2)
+    }
+}
+
+/// The single-field recipe of an identifier kind (the canonical value's key).
+fn primary_recipe(kind: FieldKind) -> Option<KeyRecipe> {
+    match kind {
+        FieldKind::Email => Some(KeyRecipe::Email),
+        FieldKind::BankAccount => Some(KeyRecipe::BankAccount),
+        FieldKind::SortCode => None,
+        k => KeyRecipe::ALL
+            .into_iter()
+            .find(|r| r.is_identifier() && r.field_kind() == Some(k)),
+    }
+}
+
+/// The record as far as its keys tell: for each query key it shares (bit `i` of
+/// `hit` for `keys[i]`), the query values that key was made of. A record that shares
+/// a date-of-birth key with the query but not the given-name + date key has another
+/// given name (or none): that is recorded as a disagreeing given name, because it is
+/// what tells a twin from the person.
+fn implied_person(q: &Person, keys: &[Key], hit: u64, secret: &Secret, out: &mut Person) {
+    out.clear();
+    let hit_keys = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < 64 && hit & (1u64 << i) != 0)
+        .map(|(_, k)| *k);
+    let mut dob_key = false;
+    let mut given_dob = false;
+    for key in hit_keys {
+        let h = |parts: &[&[u8]]| keys::hash(secret, key.recipe, parts) == key.hash;
+        if key.recipe.is_identifier() {
+            let Some(kind) = key.recipe.field_kind() else {
+                continue;
+            };
+            for value in q.identifiers_of(kind) {
+                let matched = match key.recipe {
+                    KeyRecipe::EmailAlias => {
+                        email::alias(value).is_some_and(|a| h(&[a.as_bytes()]))
+                    }
+                    KeyRecipe::SortCodeAccount => {
+                        q.identifiers_of(FieldKind::SortCode).any(|sort| {
+                            let found = h(&[sort.as_bytes(), value.as_bytes()]);
+                            if found {
+                                push_id(out, FieldKind::SortCode, sort);
+                            }
+                            found
+                        })
+                    }
+                    _ => h(&[value.as_bytes()]),
+                };
+                if matched {
+                    push_id(out, kind, value);
+                }
+            }
+            continue;
+        }
+        let dob = key.recipe.parts().contains(&keys::Part::Dob);
+        dob_key |= dob;
+        given_dob |= key.recipe == KeyRecipe::GivenDob;
+        let [a, b] = key.recipe.parts() else {
+            continue;
+        };
+        for i in 0..part_count(q, *a) {
+            for j in 0..part_count(q, *b) {
+                let (Some(pa), Some(pb)) = (part_bytes(q, *a, i), part_bytes(q, *b, j)) else {
+                    continue;
+                };
+                if h(&[pa.as_ref(), pb.as_ref()]) {
+                    add_part(q, *a, i, out);
+                    add_part(q, *b, j, out);
+                }
+            }
+        }
+    }
+    if dob_key && !given_dob && !q.first_names.is_empty() && out.first_names.is_empty() {
+        // One character that is no letter: an initial that agrees with nothing.
+        out.first_names.push("-".to_string());
+    }
+}
+
+fn push_id(out: &mut Person, kind: FieldKind, value: &str) {
+    if !out
+        .identifiers
+        .iter()
+        .any(|(k, v)| *k == kind && v == value)
+    {
+        out.identifiers.push((kind, value.to_string()));
+    }
+}
+
+fn part_count(q: &Person, part: keys::Part) -> usize {
+    use keys::Part;
+    match part {
+        Part::Given => q.first_names.len(),
+        Part::Last | Part::PhoneticLast => q.last_names.len(),
+        Part::Dob => q.dobs.len(),
+        Part::Postcode => q.postcodes.len(),
+        Part::HouseNumber => q.house_numbers.len(),
+    }
+}
+
+/// The bytes the key path hashes for the `i`-th value of a part.
+fn part_bytes(q: &Person, part: keys::Part, i: usize) -> Option<Vec<u8>> {
+    use keys::Part;
+    Some(match part {
+        Part::Given => name::given_key_ref(q.first_names.get(i)?)
+            .as_bytes()
+            .to_vec(),
+        Part::Last => q.last_names.get(i)?.as_bytes().to_vec(),
+        Part::PhoneticLast => name::phonetic_code(q.last_names.get(i)?)
+            .as_str()
+            .as_bytes()
+            .to_vec(),
+        Part::Dob => q.dobs.get(i)?.digits().to_vec(),
+        Part::Postcode => q.postcodes.get(i)?.as_bytes().to_vec(),
+        Part::HouseNumber => q.house_numbers.get(i)?.as_bytes().to_vec(),
+    })
+}
+
+fn add_part(q: &Person, part: keys::Part, i: usize, out: &mut Person) {
+    use keys::Part;
+    fn push<T: Clone + PartialEq>(list: &mut Vec<T>, value: Option<&T>) {
+        if let Some(v) = value
+            && !list.contains(v)
+        {
+            list.push(v.clone());
+        }
+    }
+    match part {
+        Part::Given => push(&mut out.first_names, q.first_names.get(i)),
+        Part::Last => push(&mut out.last_names, q.last_names.get(i)),
+        // A sound-alike family name: the spelling is unknown, so nothing is claimed.
+        Part::PhoneticLast => {}
+        Part::Dob => push(&mut out.dobs, q.dobs.get(i)),
+        Part::Postcode => push(&mut out.postcodes, q.postcodes.get(i)),
+        Part::HouseNumber => push(&mut out.house_numbers, q.house_numbers.get(i)),
+    }
+}
+
+/// A value as a caseworker may see it without `--reveal`: enough to recognise, not
+/// enough to misuse. Emails keep their first letter and domain (`j***@gmail.com`),
+/// phones their first two and last three digits (`07*** ***456`), names their
+/// initials, dates of birth their year, addresses their words but not their
+/// numbers, postcodes their outward code; other identifiers and unmapped columns
+/// show only their last two characters or each word's first letter.
+pub fn mask(kind: Option<FieldKind>, value: &str) -> String {
+    let value = value.trim();
+    match kind {
+        Some(FieldKind::Email) => match value.rsplit_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => stars_but_last(value, 2),
+        },
+        Some(FieldKind::Phone) => mask_phone(value),
+        Some(
+            FieldKind::FirstName
+            | FieldKind::MiddleName
+            | FieldKind::LastName
+            | FieldKind::FullName,
+        ) => initials(value),
+        Some(FieldKind::Dob) => mask_digits_but_year(value),
+        Some(FieldKind::Postcode) => match value.split_whitespace().next() {
+            Some(outward) if value.contains(' ') => format!("{outward} ***"),
+            _ => {
+                let keep = value.len().saturating_sub(3);
+                format!("{} ***", value.get(..keep).unwrap_or(""))
+            }
+        },
+        Some(FieldKind::Address | FieldKind::Street | FieldKind::HouseNumber) => value
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '*' } else { c })
+            .collect(),
+        Some(FieldKind::Town | FieldKind::Gender | FieldKind::RecordDate) => value.to_string(),
+        Some(k) if k.is_identifier() => stars_but_last(value, 2),
+        _ => word_initials(value),
+    }
+}
+
+fn mask_phone(value: &str) -> String {
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_digit() {
+                return c;
+            }
+            seen += 1;
+            if seen <= 2 || seen + 3 > digits {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+fn initials(value: &str) -> String {
+    value
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphabetic()))
+        .map(|c| format!("{}.", c.to_uppercase()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn mask_digits_but_year(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let mut out = String::with_capacity(value.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars.get(i..).map_or(0, |rest| {
+            rest.iter().take_while(|c| c.is_ascii_digit()).count()
+        });
+        if run == 0 {
+            out.extend(chars.get(i));
+            i += 1;
+            continue;
+        }
+        let digits = chars.get(i..i + run).unwrap_or(&[]);
+        if run == 4 {
+            out.extend(digits);
+        } else {
+            out.extend(std::iter::repeat_n('*', run));
+        }
+        i += run;
+    }
+    out
+}
+
+fn stars_but_last(value: &str, keep: usize) -> String {
+    let n = value.chars().count();
+    value
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i + keep >= n || !c.is_alphanumeric() {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+fn word_initials(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut start = true;
+    for c in value.chars() {
+        if c.is_whitespace() {
+            start = true;
+            out.push(c);
+        } else if start {
+            out.push(c);
+            start = false;
+        } else {
+            out.push('*');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn masks_hide_identifiers() {
+        assert_eq!(
+            mask(Some(FieldKind::Email), "jane.doe@gmail.com"),
+            "j***@gmail.com"
+        );
+        assert_eq!(mask(Some(FieldKind::Phone), "07911 123456"), "07*** ***456");
+        assert_eq!(
+            mask(Some(FieldKind::Phone), "+44 7911 123456"),
+            "+44 **** ***456"
+        );
+        assert_eq!(mask(Some(FieldKind::FullName), "Jane  van Doe"), "J. V. D.");
+        assert_eq!(mask(Some(FieldKind::Dob), "03/02/1980"), "**/**/1980");
+        assert_eq!(mask(Some(FieldKind::Dob), "1980-02-03"), "1980-**-**");
+        assert_eq!(mask(Some(FieldKind::Postcode), "SW1A 1AA"), "SW1A ***");
+        assert_eq!(mask(Some(FieldKind::Postcode), "sw1a1aa"), "sw1a ***");
+        assert_eq!(mask(Some(FieldKind::NiNumber), "AB123456C"), "*******6C");
+        assert_eq!(
+            mask(Some(FieldKind::Address), "Flat 2, 19 High St"),
+            "Flat *, ** High St"
+        );
+        assert_eq!(mask(None, "AB12 CDE"), "A*** C**");
+        assert_eq!(mask(Some(FieldKind::Town), "London"), "London");
+    }
+
+    #[test]
+    fn name_base_strips_sql_tables_only() {
+        assert_eq!(name_base("archive.sql#members", "sql"), "archive.sql");
+        assert_eq!(name_base("a#b.csv", "csv"), "a#b.csv");
+    }
+
+    #[test]
+    fn implied_person_from_keys() {
+        let secret = match Secret::from_bytes(&[3u8; keys::SECRET_LEN]) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let mut q = Person::default();
+        q.add(FieldKind::FirstName, "Bill");
+        q.add(FieldKind::LastName, "Smith");
+        q.add(FieldKind::Dob, "03/02/1980");
+        q.add(FieldKind::Postcode, "SW1A 1AA");
+        q.add(FieldKind::Email, "bill+shop@example.com");
+        let mut keys = Vec::new();
+        keys::derive(&q, &secret, &mut keys);
+        let bit = |recipe: KeyRecipe| {
+            keys.iter()
+                .position(|k| k.recipe == recipe)
+                .map_or(0, |i| 1u64 << i)
+        };
+        let mut out = Person::default();
+        // A twin: family name + dob and dob + postcode, no given-name key.
+        implied_person(
+            &q,
+            &keys,
+            bit(KeyRecipe::LastDob) | bit(KeyRecipe::DobPostcode),
+            &secret,
+            &mut out,
+        );
+        assert_eq!(out.last_names, ["smith"]);
+        assert_eq!(out.dobs, q.dobs);
+        assert_eq!(out.postcodes, ["SW1A1AA"]);
+        assert_eq!(out.first_names, ["-"]);
+        assert!(out.identifiers.is_empty());
+        // The email alias alone still names the query's email.
+        implied_person(&q, &keys, bit(KeyRecipe::EmailAlias), &secret, &mut out);
+        assert_eq!(
+            out.identifiers,
+            [(FieldKind::Email, "bill+shop@example.com".to_string())]
+        );
+        assert!(out.first_names.is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn masking_never_panics_and_hides_email_local_parts(
+            local in "[a-z]{2,12}", domain in "[a-z]{1,8}\\.com", any in "\\PC{0,30}"
+        ) {
+            let email = format!("{local}@{domain}");
+            let masked = mask(Some(FieldKind::Email), &email);
+            let first = local.get(..1).unwrap_or("");
+            prop_assert_eq!(masked, format!("{first}***@{domain}"));
+            for kind in FieldKind::ALL {
+                let _ = mask(Some(kind), &any);
+            }
+            let _ = mask(None, &any);
+        }
     }
 }

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod answer;
+pub mod candidates;
 pub mod compare;
 pub mod engine;
 pub mod explain;
@@ -35,6 +36,7 @@ pub mod score;
 
 pub use answer::{Answer, RecordMatch};
 pub use compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, compare};
+pub use engine::{MatchError, MatchOptions, Matcher};
 pub use explain::{Evidence, FieldEvidence};
 pub use scope::{Atom, DataClass, Scope, ScopeError};
 pub use score::{Frequencies, Rule, Scale, Thresholds, Verdict, Weights, score, score_into};
