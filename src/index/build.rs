@@ -31,6 +31,11 @@ use crate::source::{
 /// Name of the directory inside an index that holds decompressed copies of `.gz` dumps.
 pub const GUNZIP_DIR: &str = "gunzip";
 
+/// File inside an index with each dump file's saved layout (format, encoding,
+/// columns, SQL statement positions), keyed by the dump path of the manifest, so
+/// that queries re-read records without scanning dumps again.
+pub const LAYOUTS_FILE: &str = "layouts.json";
+
 /// How to build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -411,6 +416,21 @@ pub fn build(
     let table = serde_json::to_vec(&entries)
         .map_err(|e| IndexError::InvalidInput(format!("dataset table: {e}")))?;
     segment.set_datasets(table);
+    let layouts: BTreeMap<String, crate::source::FileLayout> = found
+        .iter()
+        .zip(&files)
+        .map(|((given, _), file)| {
+            let key = std::fs::canonicalize(given)
+                .unwrap_or_else(|_| given.clone())
+                .display()
+                .to_string();
+            (key, file.layout())
+        })
+        .collect();
+    let layouts_path = writer.build_dir().join(LAYOUTS_FILE);
+    let json = serde_json::to_vec(&layouts)
+        .map_err(|e| IndexError::InvalidInput(format!("dump layouts: {e}")))?;
+    std::fs::write(&layouts_path, json).map_err(|e| IndexError::write_path(&layouts_path, e))?;
     let seg_path = writer.segment_path(0);
     let stats = segment.finish(&seg_path)?;
 

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 const QUOTE: u8 = b'"';
 
 /// How a delimited file is laid out.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Delimited {
     pub delimiter: u8,
     pub columns: Vec<String>,

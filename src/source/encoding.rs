@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use std::fmt;
 
 /// How a file's bytes become text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TextEncoding {
     /// Valid UTF-8 throughout.
     Utf8,

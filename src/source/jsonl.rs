@@ -48,19 +48,32 @@ impl Jsonl {
                 sink.order
             })
             .collect();
-        let mut lookup = HashMap::with_hasher(Xxh3DefaultBuilder::new());
+        let mut seen = HashSet::new();
         let mut columns = Vec::new();
         for path in per_chunk.into_iter().flatten() {
-            if !lookup.contains_key(&path) {
-                lookup.insert(path.clone(), columns.len() as u32);
+            if seen.insert(path.clone()) {
                 columns.push(String::from_utf8_lossy(&path).into_owned());
             }
+        }
+        Jsonl::from_columns(columns, body_start)
+    }
+
+    /// The layout of a file whose columns are already known (an index saved them).
+    pub fn from_columns(columns: Vec<String>, data_start: usize) -> Jsonl {
+        let mut lookup = HashMap::with_hasher(Xxh3DefaultBuilder::new());
+        for (i, c) in columns.iter().enumerate() {
+            lookup.entry(c.as_bytes().to_vec()).or_insert(i as u32);
         }
         Jsonl {
             columns,
             lookup,
-            data_start: body_start,
+            data_start,
         }
+    }
+
+    /// Where the first line starts (after a BOM).
+    pub fn data_start(&self) -> usize {
+        self.data_start
     }
 
     /// Chunks of about `chunk_size` bytes ending at newlines (a JSON string never

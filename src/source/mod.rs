@@ -68,7 +68,7 @@ use std::sync::OnceLock;
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 30;
 
 /// The layout of a dump file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// Delimited text with a header row: CSV, TSV, PSV or `;`-separated.
     Delimited {
@@ -244,7 +244,7 @@ impl Default for ReadOptions {
 }
 
 /// One dataset of a file: a CSV or JSON Lines file, or one table of an SQL dump.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DatasetInfo {
     /// `file.csv`, `sub/x.jsonl`, `archive.sql#residents`.
     pub name: String,
@@ -368,6 +368,25 @@ enum Layout {
     Sql(Sql),
 }
 
+/// What `open` learnt about a file by reading it whole (format, encoding, columns,
+/// where SQL statements are), saved by the index so that a query can re-read
+/// records with [`SourceFile::reopen`] without scanning the dump again.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FileLayout {
+    format: Format,
+    encoding: TextEncoding,
+    datasets: Vec<DatasetInfo>,
+    len: u64,
+    layout: SavedLayout,
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+enum SavedLayout {
+    Delimited(Delimited),
+    Json { columns: Vec<String>, data_start: usize },
+    Sql(Sql),
+}
+
 /// One dump file, mapped (or decompressed) and understood: format, encoding,
 /// datasets and columns.
 pub struct SourceFile {
@@ -469,6 +488,82 @@ impl SourceFile {
             ));
         }
         Ok(file)
+    }
+
+    /// What a later [`reopen`](Self::reopen) needs to re-read records of this file.
+    pub fn layout(&self) -> FileLayout {
+        FileLayout {
+            format: self.format,
+            encoding: self.encoding,
+            datasets: self.datasets.clone(),
+            len: self.len_bytes(),
+            layout: match &self.layout {
+                Layout::Delimited(d) => SavedLayout::Delimited(d.clone()),
+                Layout::Json(j) => SavedLayout::Json {
+                    columns: j.columns.clone(),
+                    data_start: j.data_start(),
+                },
+                Layout::Sql(s) => SavedLayout::Sql(s.clone()),
+            },
+        }
+    }
+
+    /// Map `path` again with a saved layout, without reading the file: for
+    /// [`read_record`](Self::read_record) at query time (milliseconds, whatever the
+    /// dump's size). `path` is the file that was read (a `.gz` dump's decompressed
+    /// copy). A file whose size differs from the saved one is refused: offsets into
+    /// it would be meaningless. Scanning a reopened SQL file is not supported.
+    pub fn reopen(path: &Path, name: &str, saved: &FileLayout) -> Result<SourceFile, SourceError> {
+        let io_err = |source: io::Error| {
+            if source.kind() == io::ErrorKind::NotFound {
+                SourceError::NotFound {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                SourceError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let len = file.metadata().map_err(io_err)?.len();
+        if len != saved.len {
+            return Err(SourceError::Unsupported {
+                path: path.to_path_buf(),
+                message: format!(
+                    "is {len} bytes, but {} when it was indexed: it has changed",
+                    saved.len
+                ),
+            });
+        }
+        let data = if len == 0 {
+            Data::Owned(Vec::new())
+        } else {
+            // SAFETY: read-only private map, as in `open_with`; truncation by another
+            // process while mapped can SIGBUS, which we accept for dump files.
+            Data::Mapped(unsafe { Mmap::map(&file) }.map_err(io_err)?)
+        };
+        let layout = match &saved.layout {
+            SavedLayout::Delimited(d) => Layout::Delimited(d.clone()),
+            SavedLayout::Json {
+                columns,
+                data_start,
+            } => Layout::Json(Jsonl::from_columns(columns.clone(), *data_start)),
+            SavedLayout::Sql(s) => Layout::Sql(s.clone()),
+        };
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            name: strip_gz(name).to_string(),
+            data,
+            format: saved.format,
+            encoding: saved.encoding,
+            datasets: saved.datasets.clone(),
+            layout,
+            options: ReadOptions::default(),
+            warnings: Vec::new(),
+            chunks: OnceLock::new(),
+        })
     }
 
     /// Read a dump held in memory (tests, benchmarks, standard input). `name` also

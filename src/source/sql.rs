@@ -14,20 +14,20 @@ use memchr::{memchr, memchr2, memmem};
 use std::collections::HashMap;
 
 /// One table of the dump.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Table {
     pub name: String,
     pub columns: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Kind {
     Insert,
     Copy,
 }
 
 /// A statement that carries rows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct DataStmt {
     kind: Kind,
     dataset: u32,
@@ -36,7 +36,9 @@ struct DataStmt {
     body: usize,
     /// End of the rows (after `;`, or before the `\.` line).
     end: usize,
-    /// Tuple or line starts at which a chunk may begin.
+    /// Tuple or line starts at which a chunk may begin (not kept in an index's
+    /// saved layout: re-reading one record does not need them).
+    #[serde(skip)]
     splits: Vec<usize>,
     /// No `;` or `\.` before the end of the file.
     truncated: bool,
@@ -51,7 +53,7 @@ pub(crate) struct Piece {
 }
 
 /// An SQL dump's tables and data statements.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sql {
     pub tables: Vec<Table>,
     stmts: Vec<DataStmt>,
