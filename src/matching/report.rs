@@ -394,6 +394,7 @@ mod tests {
             evidence: Evidence::default(),
             data_classes: classes.iter().map(|c| c.to_string()).collect(),
             fields: vec![("email".into(), "jane@example.com".into())],
+            keys_only: false,
         }
     }
 
