@@ -746,6 +746,7 @@ mod tests {
             evidence: Evidence::default(),
             data_classes: vec!["email".into()],
             fields: Vec::new(),
+            keys_only: false,
         }
     }
 
