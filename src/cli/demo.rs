@@ -327,8 +327,8 @@ fn show_lookups(
     let possible = pairs().find(|(_, a)| a.verdict == Verdict::Possible);
     // A stranger who shares something with the archive (a namesake, a relative).
     let not_found = pairs()
-        .find(|(r, a)| a.verdict == Verdict::NotFound && !exposed_in_truth(r) && a.score > 0.0)
-        .or_else(|| pairs().find(|(r, a)| a.verdict == Verdict::NotFound && !exposed_in_truth(r)));
+        .filter(|(r, a)| a.verdict == Verdict::NotFound && !exposed_in_truth(r))
+        .max_by(|x, y| x.1.score.total_cmp(&y.1.score));
 
     let examples = [
         (

@@ -258,6 +258,12 @@ pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Res
             .max()
             .unwrap_or(0);
         for (header, value) in &m.fields {
+            // A multi-line address stays on its row.
+            let value: String = value
+                .split(['\r', '\n'])
+                .filter(|line| !line.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(" / ");
             writeln!(out, "       {header:<width$}  {value}")?;
         }
     }

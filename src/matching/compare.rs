@@ -806,10 +806,19 @@ fn compare_identifiers<'q>(query: &'q Person, record: &Person, out: &mut Compari
     }
 }
 
-/// Whether two folded given names are one name in nickname form (`bill` / `william`),
-/// by the shared nickname table the keys use too.
+/// Shortest given name read as a shortening of a longer one (`fran` / `francesca`);
+/// two letters (`al`, `jo`) are too ambiguous and left to the nickname table.
+const MIN_SHORTENED_NAME: usize = 3;
+
+/// Whether two folded given names are one name in nickname form: in one group of the
+/// shared nickname table the keys use too (`bill` / `william`), or one is the other
+/// cut short (`fran` / `francesca`, `sam` / `samantha`), which no table lists in full.
 fn nickname_match(a: &str, b: &str) -> bool {
-    crate::normalize::name::same_given(a, b)
+    if crate::normalize::name::same_given(a, b) {
+        return true;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.len() >= MIN_SHORTENED_NAME && long.len() > short.len() && long.starts_with(short)
 }
 
 /// Whether two folded names sound alike: the same primary Double Metaphone code.
@@ -840,6 +849,9 @@ mod tests {
     fn given_names_exact_nickname_fuzzy_phonetic_initial_disagree() {
         assert_eq!(given_pair("jane", "jane"), Outcome::Exact);
         assert_eq!(given_pair("bill", "william"), Outcome::Nickname);
+        assert_eq!(given_pair("fran", "francesca"), Outcome::Nickname);
+        assert_eq!(given_pair("samantha", "sam"), Outcome::Nickname);
+        assert_ne!(given_pair("jo", "joseph"), Outcome::Nickname);
         assert_eq!(given_pair("jonathon", "jonathan"), Outcome::Fuzzy);
         assert_eq!(given_pair("j", "jane"), Outcome::Initial);
         assert_eq!(given_pair("k", "jane"), Outcome::Disagree);

@@ -123,6 +123,7 @@ impl std::fmt::Debug for Matcher {
 #[derive(Default)]
 struct Scratch {
     keys: Vec<Key>,
+    variant: Person,
     candidates: Candidates,
     record: Person,
     evidence: Evidence,
@@ -343,6 +344,7 @@ impl Matcher {
     fn answer_with(&self, q: &Person, with_fields: bool, s: &mut Scratch) -> Answer {
         s.keys.clear();
         keys::derive(q, &self.secret, &mut s.keys);
+        slip_keys(q, &self.secret, &mut s.keys, &mut s.variant);
         if s.keys.is_empty() {
             return Answer::not_found();
         }
@@ -377,6 +379,7 @@ impl Matcher {
             candidates,
             record,
             evidence,
+            ..
         } = s;
         for &candidate in candidates.selected() {
             let Some(segment) = segments.get(candidate.segment as usize) else {
@@ -396,7 +399,10 @@ impl Matcher {
             });
             let keys_only = read.is_none();
             match &read {
-                Some(fields) => record.fill_from(&ds.kinds, fields),
+                Some(fields) => {
+                    record.fill_from(&ds.kinds, fields);
+                    unswap_names(q, record);
+                }
                 None => {
                     implied_person(q, keys, candidate.keys, &self.secret, record);
                     any_keys_only = true;
@@ -514,6 +520,58 @@ impl Matcher {
             .unwrap_or_default();
         out.sort();
         out
+    }
+}
+
+/// Appends the keys of the two slips that the build's keys cannot see: a date of
+/// birth with day and month swapped (US order), and a name written family name first
+/// in a full-name column (`Smith Mary`). A few more lookups per query; keys already
+/// present are not repeated, so each key's position (its bit in
+/// [`Candidate::keys`]) stays that of [`keys::derive`].
+fn slip_keys(q: &Person, secret: &Secret, keys: &mut Vec<Key>, variant: &mut Person) {
+    let start = keys.len();
+    if q.dobs.iter().any(|d| d.swapped().is_some()) {
+        variant.clear();
+        variant.first_names.clone_from(&q.first_names);
+        variant.last_names.clone_from(&q.last_names);
+        variant.postcodes.clone_from(&q.postcodes);
+        variant.dobs.extend(q.dobs.iter().filter_map(Date::swapped));
+        keys::derive(variant, secret, keys);
+    }
+    for first in &q.first_names {
+        for last in &q.last_names {
+            let parts: [&[u8]; 2] = [name::given_key_ref(last).as_bytes(), first.as_bytes()];
+            keys.push(Key {
+                recipe: KeyRecipe::GivenLast,
+                hash: keys::hash(secret, KeyRecipe::GivenLast, &parts),
+            });
+        }
+    }
+    let mut i = start;
+    while i < keys.len() {
+        let key = keys[i];
+        if keys.get(..i).is_some_and(|before| before.contains(&key)) {
+            keys.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// A record whose full name was written family name first (`Morcombe Michael`)
+/// reads as given name `morcombe`, family name `michael`: when that is exactly the
+/// query's name reversed, read it the right way round.
+fn unswap_names(q: &Person, record: &mut Person) {
+    let (Some(first), Some(last)) = (record.first_names.first(), record.last_names.first()) else {
+        return;
+    };
+    if record.first_names.len() == 1
+        && record.last_names.len() == 1
+        && first != last
+        && q.first_names.contains(last)
+        && q.last_names.contains(first)
+    {
+        std::mem::swap(&mut record.first_names, &mut record.last_names);
     }
 }
 

@@ -237,6 +237,20 @@ fn group(family: FieldFamily) -> Group {
     }
 }
 
+/// The group of one comparison: as its family's, except that a UK geographic
+/// landline (`+441…`, `+442…`) rings a whole household, so agreeing on one points at
+/// the household like an address does.
+fn group_of(comparison: &Comparison<'_>) -> Group {
+    match (comparison.family, comparison.value) {
+        (F::Phone, Some(Agreed::Text(phone)))
+            if phone.starts_with("+441") || phone.starts_with("+442") =>
+        {
+            Group::Household
+        }
+        (family, _) => group(family),
+    }
+}
+
 /// The weight table and the few constants around it. [`Weights::default`] is the
 /// untrained table described in this module; a caller may adjust single rules.
 #[derive(Clone, Debug, PartialEq)]
@@ -253,8 +267,8 @@ pub struct Weights {
     pub min_prior: f64,
     /// See `min_prior`.
     pub max_prior: f64,
-    /// Household fields alone may lift the log-odds to at most this (−1: a one in
-    /// three chance, one member of a household).
+    /// Household fields alone may lift the log-odds to at most this (−0.5: odds of
+    /// 1 to 1.4, one member of an average UK household of 2.4 people).
     pub household_cap: f64,
     /// Household fields plus date of birth may lift the log-odds to at most this
     /// (+6: twins are about one birth in 65).
@@ -273,7 +287,7 @@ impl Default for Weights {
             records_per_person: 2.0,
             min_prior: -30.0,
             max_prior: -4.0,
-            household_cap: -1.0,
+            household_cap: -0.5,
             twin_cap: 6.0,
             shared_identifier: 20,
         };
@@ -452,7 +466,7 @@ pub fn score_into(
     out.fields.clear();
     for comparison in comparisons.iter() {
         let weight = weights.weight(comparison, prior, freq);
-        match group(comparison.family) {
+        match group_of(comparison) {
             Group::Person => person += weight,
             Group::Household => household += weight,
             Group::Dob => dob += weight,
@@ -702,6 +716,27 @@ mod tests {
         query.last_names = s("featherstonehaugh");
         record.last_names = s("featherstonehaugh");
         assert_below(&probability(&query, &record), 0.9);
+    }
+
+    #[test]
+    fn shared_landline_points_at_the_household_not_the_person() {
+        let mut query = jane();
+        query.identifiers = vec![(FieldKind::Phone, "+442087634738".into())];
+        // Her brother: same home, same landline, another name and birth date.
+        let brother = Person {
+            first_names: s("harry"),
+            dobs: dob(1956, 6, 25),
+            genders: vec![b'm'],
+            ..query.clone()
+        };
+        assert_below(&probability(&query, &brother), 0.5);
+        // The same with a mobile number: a personal identifier, strong evidence.
+        let mut mobile_query = query.clone();
+        mobile_query.identifiers = vec![(FieldKind::Phone, "+447911123456".into())];
+        let mut mobile_brother = brother.clone();
+        mobile_brother.identifiers = mobile_query.identifiers.clone();
+        let mobile = probability(&mobile_query, &mobile_brother);
+        assert!(mobile.probability > probability(&query, &brother).probability);
     }
 
     #[test]

@@ -1,0 +1,685 @@
+//! `leakscope lookup` end to end: a synthetic archive is generated and indexed once
+//! per test run, then each test asks the binary about one person. The people are
+//! picked from the archive's own files (the truth and the dump records), never from
+//! what the engine answers, so a test fails when the engine is wrong.
+
+use leakscope::field::FieldKind;
+use leakscope::index::build::{self, BuildOptions};
+use leakscope::normalize::{Date, Person, name};
+use leakscope::source::{Overrides, SourceFile, discover, map_dataset};
+use leakscope::synth::{self, GenConfig};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// One dump record, normalised, and its raw values by kind.
+struct Record {
+    person: Person,
+    raw: Vec<(FieldKind, String)>,
+}
+
+struct Archive {
+    index: PathBuf,
+    /// Exposed residents' records, as `(dataset, row)`, by resident id.
+    truth: Vec<(String, Vec<(String, u64)>)>,
+    records: HashMap<(String, u64), Record>,
+}
+
+impl Archive {
+    fn record(&self, dataset: &str, row: u64) -> &Record {
+        match self.records.get(&(dataset.to_string(), row)) {
+            Some(r) => r,
+            None => panic!("no record {dataset}:{row} in the dump"),
+        }
+    }
+
+    /// Every exposed resident's records.
+    fn exposed(&self) -> impl Iterator<Item = (&str, Vec<(&str, u64, &Record)>)> {
+        self.truth.iter().map(|(id, recs)| {
+            let records = recs
+                .iter()
+                .map(|(d, r)| (d.as_str(), *r, self.record(d, *r)))
+                .collect();
+            (id.as_str(), records)
+        })
+    }
+}
+
+fn must<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// Generates and indexes an archive of `records` records in `dir`.
+fn make_archive(dir: &Path, records: u64) -> Archive {
+    let _ = std::fs::remove_dir_all(dir);
+    let cfg = GenConfig {
+        records,
+        register: GenConfig::default_register(records),
+        ..GenConfig::default()
+    };
+    let generated = must(synth::generate(&cfg, dir), "generate");
+    let index = dir.join("index");
+    let opts = BuildOptions {
+        force: true,
+        ..BuildOptions::default()
+    };
+    must(
+        build::build(
+            std::slice::from_ref(&generated.dump_dir),
+            &index,
+            &opts,
+            &|_, _| {},
+        ),
+        "build",
+    );
+
+    let mut records = HashMap::new();
+    for (path, name) in must(discover(std::slice::from_ref(&generated.dump_dir)), "discover") {
+        let file = must(SourceFile::open(&path, &name, None), "open dump");
+        let kinds: Vec<Vec<Option<FieldKind>>> = file
+            .datasets()
+            .iter()
+            .enumerate()
+            .map(|(d, info)| {
+                map_dataset(
+                    &info.name,
+                    &info.columns,
+                    &file.sample(d, 200),
+                    &Overrides::default(),
+                )
+                .iter()
+                .map(|m| m.kind)
+                .collect()
+            })
+            .collect();
+        let out = file.scan(
+            Vec::new,
+            |found: &mut Vec<(usize, usize, u64, Record)>, rec| {
+                let Some(kinds) = kinds.get(rec.dataset) else {
+                    return;
+                };
+                let mut person = Person::default();
+                person.fill_from(kinds, rec.fields);
+                let raw = kinds
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(c, k)| Some(((*k)?, rec.fields.get(c).to_string())))
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect();
+                found.push((
+                    rec.dataset,
+                    rec.chunk,
+                    rec.local_row,
+                    Record { person, raw },
+                ));
+            },
+        );
+        let keys: Vec<(String, u64)> = out
+            .states
+            .iter()
+            .flatten()
+            .map(|(d, chunk, local, _)| {
+                let name = file.datasets()[*d].name.clone();
+                (name, out.row(*d, *chunk, *local))
+            })
+            .collect();
+        let rows = keys
+            .into_iter()
+            .zip(out.states.into_iter().flatten().map(|(_, _, _, r)| r));
+        records.extend(rows);
+    }
+
+    let text = must(std::fs::read_to_string(&generated.truth_path), "truth");
+    let truth = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ',');
+            let id = parts.next()?.to_string();
+            if parts.next()? != "true" {
+                return None;
+            }
+            let recs = parts
+                .next()?
+                .split(';')
+                .filter_map(|r| {
+                    let (d, row) = r.rsplit_once(':')?;
+                    Some((d.to_string(), row.parse().ok()?))
+                })
+                .collect();
+            Some((id, recs))
+        })
+        .collect();
+    Archive {
+        index,
+        truth,
+        records,
+    }
+}
+
+fn archive() -> &'static Archive {
+    static ARCHIVE: OnceLock<Archive> = OnceLock::new();
+    ARCHIVE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("lookup-archive-{}", std::process::id()));
+        make_archive(&dir, 3000)
+    })
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn lookup(index: &Path, args: &[&str]) -> Run {
+    let out = must(
+        Command::new(env!("CARGO_BIN_EXE_leakscope"))
+            .arg("lookup")
+            .arg("--index")
+            .arg(index)
+            .args(args)
+            .output(),
+        "run leakscope",
+    );
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    must(serde_json::from_str(&run.stdout), "lookup --json output")
+}
+
+fn matched(value: &serde_json::Value) -> Vec<(String, u64)> {
+    value["matches"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| {
+                    (
+                        m["dataset"].as_str().unwrap_or_default().to_string(),
+                        m["row"].as_u64().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn raw_of(record: &Record, kind: FieldKind) -> Option<&str> {
+    record
+        .raw
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, v)| v.as_str())
+}
+
+fn ymd(d: Date) -> String {
+    format!("{:02}/{:02}/{}", d.day, d.month, d.year)
+}
+
+#[test]
+fn exposed_by_email_alone() {
+    let a = archive();
+    // Someone whose email is in one of their records and in no one else's.
+    let (records, email) = a
+        .exposed()
+        .find_map(|(_, recs)| {
+            let email = recs
+                .iter()
+                .find_map(|(_, _, r)| r.person.identifiers_of(FieldKind::Email).next())?;
+            let holders = a
+                .records
+                .values()
+                .filter(|r| {
+                    r.person
+                        .identifiers_of(FieldKind::Email)
+                        .any(|e| e == email)
+                })
+                .count();
+            let own = recs
+                .iter()
+                .filter(|(_, _, r)| {
+                    r.person
+                        .identifiers_of(FieldKind::Email)
+                        .any(|e| e == email)
+                })
+                .count();
+            (holders == own).then(|| (recs, email.to_uppercase()))
+        })
+        .unwrap_or_else(|| panic!("no resident with an email"));
+    let run = lookup(&a.index, &["--email", &email, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = json(&run);
+    assert_eq!(v["verdict"], "exposed");
+    for m in matched(&v) {
+        assert!(
+            records
+                .iter()
+                .any(|(d, r, _)| (*d, *r) == (m.0.as_str(), m.1)),
+            "{m:?} is not the resident's"
+        );
+    }
+    assert!(!matched(&v).is_empty());
+}
+
+#[test]
+fn exposed_by_phone_in_another_format() {
+    let a = archive();
+    let (records, national) = a
+        .exposed()
+        .find_map(|(_, recs)| {
+            let phone = recs.iter().find_map(|(_, _, r)| {
+                r.person
+                    .identifiers_of(FieldKind::Phone)
+                    .find(|p| p.starts_with("+447"))
+            })?;
+            Some((recs, phone.trim_start_matches("+44").to_string()))
+        })
+        .unwrap_or_else(|| panic!("no resident with a mobile"));
+    // `+447911123456` asked as `(07911) 123-456`.
+    let (a5, b) = national.split_at(4);
+    let asked = format!("(0{a5}) {}-{}", &b[..3], &b[3..]);
+    let run = lookup(&a.index, &["--phone", &asked, "--json"]);
+    assert_eq!(run.code, 0, "{asked}: {}", run.stderr);
+    let v = json(&run);
+    assert_eq!(v["verdict"], "exposed");
+    let found = matched(&v);
+    assert!(
+        found.iter().any(|m| records
+            .iter()
+            .any(|(d, r, _)| (*d, *r) == (m.0.as_str(), m.1))),
+        "{found:?}"
+    );
+}
+
+/// A formal name and a nickname of it, from the shared nickname table.
+const NICKNAMES: &[(&str, &str)] = &[
+    ("william", "Bill"),
+    ("robert", "Bob"),
+    ("michael", "Mike"),
+    ("thomas", "Tom"),
+    ("james", "Jim"),
+    ("elizabeth", "Liz"),
+    ("margaret", "Peggy"),
+    ("richard", "Dick"),
+    ("edward", "Ted"),
+    ("david", "Dave"),
+    ("katherine", "Kate"),
+    ("jennifer", "Jenny"),
+    ("daniel", "Danny"),
+    ("joseph", "Joe"),
+    ("matthew", "Matt"),
+    ("christopher", "Chris"),
+];
+
+#[test]
+fn exposed_by_name_and_dob_with_nickname_and_typo() {
+    let a = archive();
+    let found = a.exposed().find_map(|(_, recs)| {
+        recs.iter().find_map(|(d, row, r)| {
+            let p = &r.person;
+            let first = p.first_names.first()?;
+            // A nickname of one name only, keyed under it like the formal name.
+            let (_, nick) = NICKNAMES.iter().find(|(formal, nick)| {
+                formal == first && name::given_key(&nick.to_lowercase()) == *formal
+            })?;
+            let last = p
+                .last_names
+                .first()
+                .filter(|l| l.len() >= 6 && l.is_ascii())?;
+            let dob = *p.dobs.first()?;
+            Some((d.to_string(), *row, nick.to_string(), last.clone(), dob))
+        })
+    });
+    let Some((dataset, row, nick, last, dob)) = found else {
+        panic!("no resident with a formal first name and a date of birth");
+    };
+    // One letter of the family name mistyped.
+    let mut typo: Vec<char> = last.chars().collect();
+    typo[3] = if typo[3] == 'x' { 'y' } else { 'x' };
+    let typo: String = typo.into_iter().collect();
+    let run = lookup(
+        &a.index,
+        &[
+            "--first-name",
+            &nick,
+            "--last-name",
+            &typo,
+            "--dob",
+            &ymd(dob),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        run.code,
+        0,
+        "{nick} {typo} {} ({dataset}:{row}) {}{}",
+        ymd(dob),
+        run.stdout,
+        run.stderr
+    );
+    let v = json(&run);
+    assert_eq!(v["verdict"], "exposed", "{v}");
+    let m = v["matches"]
+        .as_array()
+        .and_then(|ms| {
+            ms.iter()
+                .find(|m| m["dataset"] == dataset.as_str() && m["row"] == row)
+        })
+        .unwrap_or_else(|| panic!("{dataset}:{row} not in {v}"));
+    let explanation = m["explanation"].as_str().unwrap_or_default();
+    assert!(explanation.contains("first_name nickname"), "{explanation}");
+    assert!(
+        explanation.contains("last_name fuzzy") || explanation.contains("last_name phonetic"),
+        "{explanation}"
+    );
+    // The human output says the same, at a glance.
+    let human = lookup(
+        &a.index,
+        &[
+            "--first-name",
+            &nick,
+            "--last-name",
+            &typo,
+            "--dob",
+            &ymd(dob),
+        ],
+    );
+    assert!(human.stdout.starts_with("EXPOSED"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("first_name nickname"),
+        "{}",
+        human.stdout
+    );
+}
+
+/// A record with first name, family name, date of birth and postcode.
+fn full_record(a: &Archive) -> &Record {
+    a.exposed()
+        .flat_map(|(_, recs)| recs.into_iter().map(|(_, _, r)| r))
+        .find(|r| {
+            let p = &r.person;
+            !p.first_names.is_empty()
+                && !p.last_names.is_empty()
+                && !p.dobs.is_empty()
+                && !p.postcodes.is_empty()
+                && raw_of(r, FieldKind::Postcode).is_some()
+        })
+        .unwrap_or_else(|| panic!("no full record"))
+}
+
+#[test]
+fn twin_and_namesake_are_not_exposed() {
+    let a = archive();
+    let r = full_record(a);
+    let p = &r.person;
+    let (last, dob) = (&p.last_names[0], p.dobs[0]);
+    let postcode = raw_of(r, FieldKind::Postcode).unwrap_or_default();
+    // A twin: same family name, birth date and home, another given name.
+    let twin = lookup(
+        &a.index,
+        &[
+            "--first-name",
+            "Zebedee",
+            "--last-name",
+            last,
+            "--dob",
+            &ymd(dob),
+            "--postcode",
+            postcode,
+            "--json",
+        ],
+    );
+    assert!(twin.code == 0 || twin.code == 1, "{}", twin.stderr);
+    assert_ne!(json(&twin)["verdict"], "exposed", "{}", twin.stdout);
+    // A namesake: same name, born twenty years later, living elsewhere.
+    let later = Date {
+        year: dob.year + 20,
+        ..dob
+    };
+    let namesake = lookup(
+        &a.index,
+        &[
+            "--first-name",
+            &p.first_names[0],
+            "--last-name",
+            last,
+            "--dob",
+            &ymd(later),
+            "--postcode",
+            "ZE2 9XX",
+            "--json",
+        ],
+    );
+    assert_ne!(json(&namesake)["verdict"], "exposed", "{}", namesake.stdout);
+}
+
+#[test]
+fn stranger_is_not_found_with_exit_1() {
+    let a = archive();
+    let run = lookup(
+        &a.index,
+        &[
+            "--name",
+            "Quentin Xylophone-Zabriskie",
+            "--dob",
+            "29/02/1904",
+            "--email",
+            "qxz@nowhere.invalid",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("NOT FOUND"), "{}", run.stdout);
+    let v = json(&lookup(
+        &a.index,
+        &["--email", "qxz@nowhere.invalid", "--json"],
+    ));
+    assert_eq!(v["verdict"], "not_found");
+    assert_eq!(v["matches"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn json_has_the_contract_shape() {
+    let a = archive();
+    let r = full_record(a);
+    let p = &r.person;
+    let run = lookup(
+        &a.index,
+        &[
+            "--first-name",
+            &p.first_names[0],
+            "--last-name",
+            &p.last_names[0],
+            "--dob",
+            &ymd(p.dobs[0]),
+            "--json",
+        ],
+    );
+    let v = json(&run);
+    let object = v.as_object().unwrap_or_else(|| panic!("{v}"));
+    for key in ["verdict", "score", "data_classes", "matches"] {
+        assert!(object.contains_key(key), "{key} missing: {v}");
+    }
+    assert!(["exposed", "possible"].contains(&v["verdict"].as_str().unwrap_or_default()));
+    assert!(
+        v["score"]
+            .as_f64()
+            .is_some_and(|s| (0.5..=1.0).contains(&s))
+    );
+    let first = &v["matches"][0];
+    for key in ["dataset", "row", "score", "agreed", "data_classes"] {
+        assert!(first.get(key).is_some(), "{key} missing: {first}");
+    }
+    assert!(
+        first["agreed"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "dob"))
+    );
+    let classes = v["data_classes"].as_array().cloned().unwrap_or_default();
+    assert!(classes.iter().any(|c| c == "dob"), "{v}");
+    // Sorted, as promised.
+    let names: Vec<&str> = classes.iter().filter_map(|c| c.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+}
+
+#[test]
+fn scope_narrows_to_one_dataset() {
+    let a = archive();
+    // A resident with records in two datasets, and a name and birth date in both.
+    let (records, query) = a
+        .exposed()
+        .find_map(|(_, recs)| {
+            let mut datasets: Vec<&str> = recs.iter().map(|(d, _, _)| *d).collect();
+            datasets.sort();
+            datasets.dedup();
+            if datasets.len() < 2 {
+                return None;
+            }
+            let email = recs
+                .iter()
+                .flat_map(|(_, _, r)| r.person.identifiers_of(FieldKind::Email))
+                .next()?
+                .to_string();
+            Some((recs, email))
+        })
+        .unwrap_or_else(|| panic!("no resident in two datasets"));
+    let all = json(&lookup(&a.index, &["--email", &query, "--json"]));
+    let found = matched(&all);
+    let Some((dataset, _)) = found.first() else {
+        panic!("nothing found for {all}");
+    };
+    let scope = format!("dataset:\"{dataset}\"");
+    let narrowed = json(&lookup(
+        &a.index,
+        &["--email", &query, "--scope", &scope, "--json"],
+    ));
+    let in_scope = matched(&narrowed);
+    assert!(!in_scope.is_empty(), "{narrowed}");
+    assert!(in_scope.iter().all(|(d, _)| d == dataset), "{in_scope:?}");
+    // Leaving that dataset out leaves only the others.
+    let other = format!("not {scope}");
+    let rest = matched(&json(&lookup(
+        &a.index,
+        &["--email", &query, "--scope", &other, "--json"],
+    )));
+    assert!(rest.iter().all(|(d, _)| d != dataset), "{rest:?}");
+    // Narrowing only removes: every record in scope was found without it, and is
+    // the resident's.
+    assert!(
+        in_scope.iter().all(|m| found.contains(m)),
+        "{in_scope:?} {found:?}"
+    );
+    assert!(in_scope.iter().all(|m| {
+        records
+            .iter()
+            .any(|(d, r, _)| (*d, *r) == (m.0.as_str(), m.1))
+    }));
+}
+
+#[test]
+fn bad_scope_exits_2_pointing_at_the_problem() {
+    let a = archive();
+    let run = lookup(
+        &a.index,
+        &["--email", "a@b.com", "--scope", "dataset:x and ("],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--scope"), "{}", run.stderr);
+    assert!(run.stderr.contains("position"), "{}", run.stderr);
+    let run = lookup(&a.index, &["--email", "a@b.com", "--scope", "yeer:2010"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("yeer:2010"), "{}", run.stderr);
+}
+
+#[test]
+fn no_field_or_no_usable_value_exits_2() {
+    let a = archive();
+    let run = lookup(&a.index, &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("at least one field"), "{}", run.stderr);
+    let run = lookup(&a.index, &["--email", "N/A"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let run = lookup(&a.index, &["--field", "shoe_size=9"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("shoe_size"), "{}", run.stderr);
+}
+
+#[test]
+fn identifiers_are_masked_unless_revealed() {
+    let a = archive();
+    let email = a
+        .exposed()
+        .find_map(|(_, recs)| {
+            recs.iter()
+                .find_map(|(_, _, r)| raw_of(r, FieldKind::Email).map(str::to_string))
+        })
+        .unwrap_or_else(|| panic!("no email"));
+    let local = email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
+    let masked = lookup(&a.index, &["--email", &email]);
+    assert_eq!(masked.code, 0, "{}", masked.stderr);
+    assert!(
+        !masked.stdout.to_lowercase().contains(&local),
+        "{}",
+        masked.stdout
+    );
+    assert!(masked.stdout.contains("***@"), "{}", masked.stdout);
+    let revealed = lookup(&a.index, &["--email", &email, "--reveal"]);
+    assert!(
+        revealed.stdout.to_lowercase().contains(&local),
+        "{}",
+        revealed.stdout
+    );
+}
+
+#[test]
+fn missing_dump_gives_keys_only_answers_with_a_warning() {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lookup-moved-{}", std::process::id()));
+    let a = make_archive(&dir, 1000);
+    let (_, recs) = a
+        .exposed()
+        .find(|(_, recs)| {
+            recs.iter()
+                .any(|(_, _, r)| r.person.identifiers_of(FieldKind::Email).next().is_some())
+        })
+        .unwrap_or_else(|| panic!("no email"));
+    let email = recs
+        .iter()
+        .find_map(|(_, _, r)| r.person.identifiers_of(FieldKind::Email).next())
+        .unwrap_or_default()
+        .to_string();
+    must(
+        std::fs::rename(dir.join("dump"), dir.join("dump-moved")),
+        "move the dump",
+    );
+    let run = lookup(&a.index, &["--email", &email, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("warning: dump"), "{}", run.stderr);
+    assert!(run.stderr.contains("missing"), "{}", run.stderr);
+    let v = json(&run);
+    assert_eq!(v["verdict"], "exposed", "{v}");
+    assert_eq!(v["keys_only"], true);
+    assert!(
+        v["data_classes"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x == "email"))
+    );
+    let human = lookup(&a.index, &["--email", &email]);
+    assert!(human.stdout.contains("keys alone"), "{}", human.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
