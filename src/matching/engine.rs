@@ -43,11 +43,11 @@ use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
 use crate::normalize::{Date, Person, email, name};
-use crate::source::{Fields, SourceFile};
+use crate::source::{Fields, FileLayout, SourceFile};
 use roaring::RoaringBitmap;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::UNIX_EPOCH;
 
 /// How queries are answered.
 #[derive(Clone, Debug, Default)]
@@ -150,31 +150,34 @@ enum DumpState {
     Usable,
     Missing,
     Changed,
-    Unreadable(String),
 }
 
 fn check_dump(path: &Path, recorded: Option<&DumpFile>) -> DumpState {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DumpState::Missing,
-        Err(e) => return DumpState::Unreadable(e.to_string()),
-    };
-    let Some(recorded) = recorded else {
-        return DumpState::Usable;
-    };
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    if meta.len() == recorded.size && modified == recorded.modified {
-        return DumpState::Usable;
+    match recorded.map(DumpFile::state) {
+        Some(crate::index::DumpState::Unchanged) => DumpState::Usable,
+        Some(crate::index::DumpState::Changed) => DumpState::Changed,
+        Some(crate::index::DumpState::Missing) => DumpState::Missing,
+        None if path.is_file() => DumpState::Usable,
+        None => DumpState::Missing,
     }
-    // Touched or copied: the bytes decide.
-    match DumpFile::describe(path, recorded.path.clone()) {
-        Ok(now) if now.checksum == recorded.checksum => DumpState::Usable,
-        Ok(_) => DumpState::Changed,
-        Err(e) => DumpState::Unreadable(e.to_string()),
+}
+
+/// The dump layouts the build saved (absent in indexes built before they were
+/// saved: those dumps are opened, and read, in full).
+fn load_layouts(index_dir: &Path, warnings: &mut Vec<String>) -> BTreeMap<String, FileLayout> {
+    let path = index_dir.join(crate::index::build::LAYOUTS_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return BTreeMap::new();
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(layouts) => layouts,
+        Err(e) => {
+            warnings.push(format!(
+                "{} is unreadable ({e}): dumps are read in full to re-read records",
+                path.display()
+            ));
+            BTreeMap::new()
+        }
     }
 }
 
@@ -203,6 +206,7 @@ impl Matcher {
             .flat_map(|s| s.dumps.iter())
             .collect();
 
+        let layouts = load_layouts(index_dir, &mut warnings);
         let mut files: Vec<SourceFile> = Vec::new();
         // Dump path → the open file's number, or None when unusable.
         let mut opened: Vec<(String, Option<usize>)> = Vec::new();
@@ -215,6 +219,7 @@ impl Matcher {
                         index_dir,
                         entry,
                         recorded.iter().copied().find(|d| d.path == entry.dump),
+                        &layouts,
                         &mut files,
                         &mut warnings,
                     );
@@ -580,6 +585,7 @@ fn open_dump(
     index_dir: &Path,
     entry: &crate::index::DatasetEntry,
     recorded: Option<&DumpFile>,
+    layouts: &BTreeMap<String, FileLayout>,
     files: &mut Vec<SourceFile>,
     warnings: &mut Vec<String>,
 ) -> Option<usize> {
@@ -615,18 +621,16 @@ fn open_dump(
                     ));
                     return None;
                 }
-                DumpState::Unreadable(why) => {
-                    warnings.push(format!(
-                        "dump {} cannot be read ({why}): answers for its records come from keys alone",
-                        entry.dump
-                    ));
-                    return None;
-                }
             }
             dump.to_path_buf()
         }
     };
-    match SourceFile::open(&path, name_base(&entry.name, &entry.format), None) {
+    // The layout saved at build time spares reading the whole dump again.
+    let opened = match layouts.get(&entry.dump) {
+        Some(layout) => SourceFile::reopen(&path, name_base(&entry.name, &entry.format), layout),
+        None => SourceFile::open(&path, name_base(&entry.name, &entry.format), None),
+    };
+    match opened {
         Ok(file) => {
             files.push(file);
             Some(files.len() - 1)
