@@ -79,7 +79,9 @@ fn build(model: &Model, path: &Path, budget: usize) {
     let start = Instant::now();
     let mut writer = SegmentWriter::new(&scratch, budget, 8).unwrap();
     for r in 0..model.records {
-        writer.add_record((r % 40) as u32, r + 1, r * 180, 180).unwrap();
+        writer
+            .add_record((r % 40) as u32, r + 1, r * 180, 180)
+            .unwrap();
     }
     let chunk = 1_000_000u64;
     for lo in (0..model.records).step_by(chunk as usize) {

@@ -52,7 +52,14 @@ fn index_builds_and_inspect_reports_exact_counts() {
     let dump = small_dump(tmp.path());
     let idx = tmp.path().join("idx");
     let rejects = tmp.path().join("rejects.csv");
-    let out = leakscope(&["index", "--out", p(&idx), "--rejects", p(&rejects), p(&dump)]);
+    let out = leakscope(&[
+        "index",
+        "--out",
+        p(&idx),
+        "--rejects",
+        p(&rejects),
+        p(&dump),
+    ]);
     let (_, err) = text(&out);
     assert!(out.status.success(), "{err}");
     // The mapping used is printed.
@@ -72,7 +79,10 @@ fn index_builds_and_inspect_reports_exact_counts() {
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(&rejects).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let secret = fs::metadata(idx.join("secret")).unwrap().permissions().mode();
+        let secret = fs::metadata(idx.join("secret"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(secret & 0o777, 0o600);
     }
 
@@ -129,7 +139,11 @@ fn existing_index_is_refused_unless_forced() {
     let tmp = tempfile::tempdir().unwrap();
     let dump = small_dump(tmp.path());
     let idx = tmp.path().join("idx");
-    assert!(leakscope(&["index", "--out", p(&idx), p(&dump)]).status.success());
+    assert!(
+        leakscope(&["index", "--out", p(&idx), p(&dump)])
+            .status
+            .success()
+    );
     let first = fs::read(idx.join("secret")).unwrap();
     let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
     assert_eq!(out.status.code(), Some(2));
@@ -150,7 +164,15 @@ fn existing_index_is_refused_unless_forced() {
 fn same_secret_gives_byte_identical_segments_whatever_the_threads() {
     let tmp = tempfile::tempdir().unwrap();
     let gen_dir = tmp.path().join("g");
-    let out = leakscope(&["gen", "--out", p(&gen_dir), "--records", "4000", "--seed", "7"]);
+    let out = leakscope(&[
+        "gen",
+        "--out",
+        p(&gen_dir),
+        "--records",
+        "4000",
+        "--seed",
+        "7",
+    ]);
     assert!(out.status.success(), "{}", text(&out).1);
     let dump = gen_dir.join("dump");
     let a = tmp.path().join("a");
@@ -159,12 +181,23 @@ fn same_secret_gives_byte_identical_segments_whatever_the_threads() {
     assert!(out.status.success(), "{}", text(&out).1);
     let secret = a.join("secret");
     let out = leakscope(&[
-        "index", "--out", p(&b), "--threads", "2", "--memory", "16M", "--secret", p(&secret),
+        "index",
+        "--out",
+        p(&b),
+        "--threads",
+        "2",
+        "--memory",
+        "16M",
+        "--secret",
+        p(&secret),
         p(&dump),
     ]);
     assert!(out.status.success(), "{}", text(&out).1);
     let seg = "segment-0000.seg";
-    assert_eq!(fs::read(a.join(seg)).unwrap(), fs::read(b.join(seg)).unwrap());
+    assert_eq!(
+        fs::read(a.join(seg)).unwrap(),
+        fs::read(b.join(seg)).unwrap()
+    );
 }
 
 #[test]
@@ -182,14 +215,21 @@ fn dry_run_shows_mapping_and_explains_unmapped_columns() {
     assert!(stdout.contains("Vehicle Reg"), "{stdout}");
     assert!(stdout.contains("other:Vehicle Reg"), "{stdout}");
     // Values say what the header does not.
-    assert!(stdout.contains("Kontakt") && stdout.contains("email (values)"), "{stdout}");
+    assert!(
+        stdout.contains("Kontakt") && stdout.contains("email (values)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("not mapped"), "{stdout}");
     // Nothing is written by a dry run.
     assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
 
     // --map overrides detection; an unknown kind lists the valid ones.
     let out = leakscope(&["index", "--dry-run", "--map", "Ref=account_ref", p(&dump)]);
-    assert!(text(&out).0.contains("account_ref (given)"), "{}", text(&out).0);
+    assert!(
+        text(&out).0.contains("account_ref (given)"),
+        "{}",
+        text(&out).0
+    );
     let out = leakscope(&["index", "--dry-run", "--map", "Ref=acount", p(&dump)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("ni_number"), "{}", text(&out).1);
@@ -200,7 +240,11 @@ fn damaged_index_is_refused_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let dump = small_dump(tmp.path());
     let idx = tmp.path().join("idx");
-    assert!(leakscope(&["index", "--out", p(&idx), p(&dump)]).status.success());
+    assert!(
+        leakscope(&["index", "--out", p(&idx), p(&dump)])
+            .status
+            .success()
+    );
     let seg = idx.join("segment-0000.seg");
     let mut bytes = fs::read(&seg).unwrap();
     let mid = bytes.len() / 2;

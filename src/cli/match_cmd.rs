@@ -201,21 +201,21 @@ fn thresholds(exposed: f64, possible: f64) -> anyhow::Result<Thresholds> {
 }
 
 /// The register file, what its columns mean and where its ids are.
-struct Register {
-    file: SourceFile,
+pub(crate) struct Register {
+    pub(crate) file: SourceFile,
     name: String,
     mapping: Vec<ColumnMap>,
     /// Kind per column, `None` for the id column and unmapped ones.
-    kinds: Vec<Option<FieldKind>>,
+    pub(crate) kinds: Vec<Option<FieldKind>>,
     id_column: Option<usize>,
 }
 
 /// Register chunks: small enough that even a small register spreads over the
 /// threads, large enough that a chunk's setup is noise.
-const CHUNK_BYTES: usize = 256 << 10;
+pub(crate) const CHUNK_BYTES: usize = 256 << 10;
 
 impl Register {
-    fn open(
+    pub(crate) fn open(
         path: &Path,
         overrides: &Overrides,
         id_column: Option<&str>,
@@ -359,7 +359,7 @@ struct RowEnd {
 /// Match every register row with `query` and write the answers to `out` in
 /// register order; rejected rows go to `rejects` (CSV) and the summary.
 /// `progress` gets the bytes of register done so far.
-fn match_register(
+pub(crate) fn match_register(
     register: &Register,
     format: OutputFormat,
     query: &(dyn Fn(&Person) -> Answer + Sync),
