@@ -78,7 +78,10 @@ fn make_archive(dir: &Path, records: u64) -> Archive {
     );
 
     let mut records = HashMap::new();
-    for (path, name) in must(discover(std::slice::from_ref(&generated.dump_dir)), "discover") {
+    for (path, name) in must(
+        discover(std::slice::from_ref(&generated.dump_dir)),
+        "discover",
+    ) {
         let file = must(SourceFile::open(&path, &name, None), "open dump");
         let kinds: Vec<Vec<Option<FieldKind>>> = file
             .datasets()

@@ -38,7 +38,7 @@ use super::candidates::{Candidate, Candidates, KeyCount, Limits};
 use super::compare::{FieldFamily, Outcome};
 use super::explain::Evidence;
 use super::scope::{self, Scope};
-use super::score::{Frequencies, Thresholds, Verdict, Weights, score_into};
+use super::score::{Frequencies, Scale, Thresholds, Verdict, Weights, score_into};
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
@@ -386,15 +386,17 @@ impl Matcher {
             evidence,
             ..
         } = s;
-        for &candidate in candidates.selected() {
+        let needed = needed_kinds(q);
+        // Verifies one candidate; returns its probability.
+        let mut verify = |candidate: Candidate| -> f64 {
             let Some(segment) = segments.get(candidate.segment as usize) else {
-                continue;
+                return 0.0;
             };
             let Some(entry) = segment.record(candidate.record) else {
-                continue;
+                return 0.0;
             };
             let Some(ds) = self.datasets.get(entry.dataset as usize) else {
-                continue;
+                return 0.0;
             };
             let read = ds.source.and_then(|(f, local)| {
                 self.files
@@ -405,7 +407,7 @@ impl Matcher {
             let keys_only = read.is_none();
             match &read {
                 Some(fields) => {
-                    record.fill_from(&ds.kinds, fields);
+                    fill_needed(record, &ds.kinds, fields, &needed);
                     unswap_names(q, record);
                 }
                 None => {
@@ -415,9 +417,8 @@ impl Matcher {
             }
             score_into(q, record, &freq, &self.weights, evidence);
             let p = evidence.probability;
-            best = best.max(p);
             if p < keep_from {
-                continue;
+                return p;
             }
             let (data_classes, fields) = match &read {
                 Some(fields) => (
@@ -443,6 +444,21 @@ impl Matcher {
                 data_classes,
                 fields,
             });
+            p
+        };
+        // Strong candidates first: they share an identifier or two keys with the
+        // query. Only when none of them is the person are the weak ones read: a
+        // record sharing one composite key and nothing else (a neighbour in the same
+        // building, a namesake) is almost never the person, and reading every one of
+        // them is most of a query's time.
+        let strong = |c: &Candidate| c.identifier || c.hits >= 2;
+        for &candidate in candidates.selected().iter().filter(|c| strong(c)) {
+            best = best.max(verify(candidate));
+        }
+        if best < self.opts.thresholds.exposed {
+            for &candidate in candidates.selected().iter().filter(|c| !strong(c)) {
+                best = best.max(verify(candidate));
+            }
         }
 
         let verdict = self.opts.thresholds.verdict(best);
@@ -714,6 +730,85 @@ fn load_classes(index: &Index) -> Result<Vec<Vec<(String, RoaringBitmap)>>, Matc
     Ok(out)
 }
 
+/// Which field kinds of a record can change the query's score: those of the
+/// families the query has (a family only one side has weighs nothing), plus
+/// `record_date` for the record's year.
+fn needed_kinds(q: &Person) -> [bool; FieldKind::ALL.len()] {
+    let mut needed = [false; FieldKind::ALL.len()];
+    let mut need = |kind: FieldKind| {
+        if let Some(slot) = needed.get_mut(kind as usize) {
+            *slot = true;
+        }
+    };
+    need(FieldKind::RecordDate);
+    let names = !q.first_names.is_empty() || !q.middle_names.is_empty() || !q.last_names.is_empty();
+    if names {
+        for kind in [
+            FieldKind::FirstName,
+            FieldKind::MiddleName,
+            FieldKind::LastName,
+            FieldKind::FullName,
+        ] {
+            need(kind);
+        }
+    }
+    if !q.dobs.is_empty() {
+        need(FieldKind::Dob);
+    }
+    if !q.genders.is_empty() {
+        need(FieldKind::Gender);
+    }
+    if !q.house_numbers.is_empty() || !q.streets.is_empty() || !q.postcodes.is_empty() {
+        for kind in [
+            FieldKind::HouseNumber,
+            FieldKind::Street,
+            FieldKind::Address,
+            FieldKind::Postcode,
+        ] {
+            need(kind);
+        }
+    }
+    if !q.towns.is_empty() {
+        // Town is compared only without postcodes on both sides, so the record's
+        // postcodes matter too.
+        for kind in [FieldKind::Town, FieldKind::Address, FieldKind::Postcode] {
+            need(kind);
+        }
+    }
+    for (kind, _) in &q.identifiers {
+        need(*kind);
+        // An IBAN in a bank-account column yields the sort code too.
+        if matches!(kind, FieldKind::SortCode | FieldKind::BankAccount) {
+            need(FieldKind::SortCode);
+            need(FieldKind::BankAccount);
+        }
+    }
+    needed
+}
+
+/// [`Person::fill_from`] limited to the kinds in `needed`: the same normalisation
+/// (through [`Person::add`]), without the cost of values that cannot change the
+/// score.
+fn fill_needed(
+    record: &mut Person,
+    kinds: &[Option<FieldKind>],
+    fields: &Fields,
+    needed: &[bool; FieldKind::ALL.len()],
+) {
+    record.clear();
+    for (col, kind) in kinds.iter().enumerate() {
+        let Some(kind) = *kind else { continue };
+        if kind == FieldKind::Ignore || !needed.get(kind as usize).copied().unwrap_or(false) {
+            continue;
+        }
+        for value in fields.values(col) {
+            if !value.is_empty() {
+                record.add(kind, value);
+            }
+        }
+    }
+}
+
 /// The data classes of a record: its columns holding a value.
 fn record_classes(ds: &DatasetState, fields: &Fields) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -772,8 +867,14 @@ impl<'q> FrequencyTable<'q> {
         }
         // Lower bounds, reported only when they say "more common than assumed".
         let mut bound = |family: FieldFamily, value: FreqValue<'q>, n: u64| {
-            let assumed = weights.rule(family, Outcome::Exact).map_or(1.0, |r| r.u);
-            if total > 0 && n as f64 / total as f64 > assumed {
+            let Some(rule) = weights.rule(family, Outcome::Exact) else {
+                return;
+            };
+            let factor = match rule.scale {
+                Scale::Frequency { factor, .. } => factor,
+                _ => 1.0,
+            };
+            if total > 0 && n as f64 / total as f64 * factor > rule.u {
                 entries.push((family, value, n));
             }
         };
@@ -1199,6 +1300,53 @@ mod tests {
             [(FieldKind::Email, "bill+shop@example.com".to_string())]
         );
         assert!(out.first_names.is_empty());
+    }
+
+    #[test]
+    fn matcher_is_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Matcher>();
+    }
+
+    #[test]
+    fn needed_kinds_follow_the_query() {
+        let mut q = Person::default();
+        q.add(FieldKind::Email, "a@b.com");
+        q.add(FieldKind::LastName, "Smith");
+        let needed = needed_kinds(&q);
+        let has = |k: FieldKind| needed[k as usize];
+        assert!(has(FieldKind::Email) && has(FieldKind::FullName) && has(FieldKind::RecordDate));
+        assert!(!has(FieldKind::Phone) && !has(FieldKind::Dob) && !has(FieldKind::Postcode));
+        // With everything needed, the filtered fill is exactly `fill_from`.
+        let kinds = [
+            Some(FieldKind::FullName),
+            Some(FieldKind::Phone),
+            None,
+            Some(FieldKind::Ignore),
+        ];
+        let file = SourceFile::from_bytes(
+            b"name,tel,notes,skip\nMr Bill Smith,07911 123456,x,y\n".to_vec(),
+            "t.csv",
+            &crate::source::ReadOptions::default(),
+        );
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => panic!("{e}"),
+        };
+        let out = file.scan(Vec::new, |v: &mut Vec<Fields>, rec| {
+            v.push(rec.fields.clone())
+        });
+        let Some(fields) = out.states.iter().flatten().next() else {
+            panic!("no record");
+        };
+        let (mut all, mut some, mut reference) =
+            (Person::default(), Person::default(), Person::default());
+        fill_needed(&mut all, &kinds, fields, &[true; FieldKind::ALL.len()]);
+        reference.fill_from(&kinds, fields);
+        assert_eq!(all, reference);
+        fill_needed(&mut some, &kinds, fields, &needed);
+        assert_eq!(some.last_names, ["smith"]);
+        assert!(some.identifiers.is_empty());
     }
 
     proptest! {
