@@ -383,7 +383,10 @@ pub struct FileLayout {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 enum SavedLayout {
     Delimited(Delimited),
-    Json { columns: Vec<String>, data_start: usize },
+    Json {
+        columns: Vec<String>,
+        data_start: usize,
+    },
     Sql(Sql),
 }
 
