@@ -28,9 +28,10 @@ probabilities: nickname 12% (when the name has one), first-name typo 3%,
 married surname 12% of women born 1960-1998, surname typo 3%, date of birth
 missing 3% or mistyped 2%, moved house 25%, new email 20%, email missing 15%,
 new phone 15%, phone missing 15%, NI number missing 50%, address or postcode
-missing 3% each; case, phone, postcode and date formats vary. Someone whose
-email, phone and NI number all changed or went missing keeps their date of
-birth and at least one old name.
+missing 3% each; case, phone, postcode and date formats vary. Drift makes a
+resident hard to find, never impossible: when none of their register email,
+phone, NI number or date of birth appears in any of their dump records (a name
+alone names many people), the drift that cut the last link is undone.
 
 Of the residents not in the dump, about 6% are namesakes of a dumped person
 (same name, other date of birth), 6% family members (same surname and home,

@@ -491,10 +491,18 @@ fn build_block(l: &Layout, b: u64) -> Block {
 
     let mut residents = Vec::new();
     let mut drift = DriftCounts::default();
+    let mut texts_of: Vec<Vec<&str>> = vec![Vec::new(); n];
+    for list in &units {
+        for (local, r) in list {
+            if let Some(t) = texts_of.get_mut(*local) {
+                t.push(r.text.as_str());
+            }
+        }
+    }
     for local in rng.sample_indices(n, l.exposed[b as usize] as usize) {
         let i = s + local as u64;
         let mut drng = Rng::for_item(seed, Stream::Drift, i);
-        let (row, d) = drift::exposed_row(seed, &mut drng, &people[local]);
+        let (row, d) = drift::exposed_row(seed, &mut drng, &people[local], &texts_of[local]);
         drift.add(d);
         residents.push(Resident {
             tail: row.csv_tail(),
