@@ -590,6 +590,27 @@ fn scope_narrows_to_one_dataset() {
 }
 
 #[test]
+fn scope_naming_nothing_warns() {
+    let a = archive();
+    let run = lookup(
+        &a.index,
+        &[
+            "--email",
+            "a@b.com",
+            "--scope",
+            "dataset:no_such_export.csv",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: scope term 'dataset:no_such_export.csv' names nothing"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn bad_scope_exits_2_pointing_at_the_problem() {
     let a = archive();
     let run = lookup(
@@ -666,6 +687,22 @@ fn missing_dump_gives_keys_only_answers_with_a_warning() {
         .find_map(|(_, _, r)| r.person.identifiers_of(FieldKind::Email).next())
         .unwrap_or_default()
         .to_string();
+    // A dump changed since the build (one byte appended to each file): its records
+    // can no longer be trusted at their offsets.
+    for entry in must(std::fs::read_dir(dir.join("dump")), "read dump dir") {
+        let path = must(entry, "dump entry").path();
+        let mut bytes = must(std::fs::read(&path), "read dump");
+        bytes.push(b'\n');
+        must(std::fs::write(&path, bytes), "change dump");
+    }
+    let changed = lookup(&a.index, &["--email", &email, "--json"]);
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    assert!(
+        changed.stderr.contains("changed since the index was built"),
+        "{}",
+        changed.stderr
+    );
+    assert_eq!(json(&changed)["keys_only"], true);
     must(
         std::fs::rename(dir.join("dump"), dir.join("dump-moved")),
         "move the dump",

@@ -1,10 +1,15 @@
 //! Candidate generation: from a query's keys to the few dump records worth verifying.
 //!
-//! Every key of the query is looked up in every segment. Posting lists of ordinary
-//! size are unioned; each record collects a rank from the keys it hit, rarer keys
-//! counting more (`log2(total / postings)` bits per key, at least one). Keys whose
-//! lists are huge ([`Limits::huge`]: a common name with a common date, a placeholder
-//! email shared by thousands of rows) never flood the candidate set:
+//! Every key of the query is looked up in every segment. Short posting lists (at
+//! most [`Limits::long`] records) are unioned; each record collects a rank from the
+//! keys it hit, rarer keys counting more (`log2(total / postings)` bits per key, at
+//! least one). Longer lists (a common given + family name in a big archive, a block
+//! of flats) only add their hit to records the short lists already found, by one
+//! merge pass over the sorted ids: a record sharing nothing but a common name with
+//! the query is not worth reading. When no short list found anyone, long lists are
+//! unioned like short ones. Keys whose lists are huge ([`Limits::huge`]: a common
+//! name with a common date, a placeholder email shared by thousands of rows) never
+//! flood the candidate set:
 //!
 //! - when smaller keys found candidates, huge keys are skipped (iterating them would
 //!   cost more than the whole rest of the query, and the smaller keys already name
@@ -52,6 +57,9 @@ pub struct Limits {
     /// records and a namesake or a household a few more, so 64 leaves ample room
     /// while bounding the work of a vague query.
     pub verify: usize,
+    /// A key whose posting list (in one segment) is longer than this (default 64)
+    /// only adds to candidates found by shorter lists, unless there are none.
+    pub long: usize,
     /// A key whose posting list (in one segment) is longer than this (default
     /// 4,096) is huge: see the module documentation.
     pub huge: usize,
@@ -65,6 +73,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             verify: 64,
+            long: 64,
             huge: 4096,
             identifier_all: 32,
         }
@@ -105,6 +114,8 @@ pub struct Candidates {
     hits: Vec<Candidate>,
     selected: Vec<Candidate>,
     counts: Vec<KeyCount>,
+    /// `(key index, segment)` of the lists found long.
+    long: Vec<(usize, usize)>,
     /// `(key index, segment)` of the lists found huge.
     huge: Vec<(usize, usize)>,
 }
@@ -129,6 +140,7 @@ impl Candidates {
         self.hits.clear();
         self.selected.clear();
         self.counts.clear();
+        self.long.clear();
         self.huge.clear();
         let total: u64 = segments.iter().map(|s| u64::from(s.record_count())).sum();
 
@@ -144,17 +156,11 @@ impl Candidates {
                     self.huge.push((i, s));
                     continue;
                 }
-                let rank = rarity(list.len(), total);
-                let identifier = key.recipe.is_identifier() && list.len() <= limits.identifier_all;
-                let mask = if i < 64 { 1u64 << i } else { 0 };
-                self.hits.extend(list.iter().map(|record| Candidate {
-                    segment: s as u32,
-                    record,
-                    rank,
-                    hits: 1,
-                    keys: mask,
-                    identifier,
-                }));
+                if list.len() > limits.long {
+                    self.long.push((i, s));
+                    continue;
+                }
+                self.add_all(s, i, key, &list, total, limits);
             }
             self.counts.push(KeyCount {
                 key: *key,
@@ -162,7 +168,21 @@ impl Candidates {
             });
         }
 
+        if self.hits.is_empty() {
+            // Nothing short: the long lists are all there is.
+            for &(i, s) in &std::mem::take(&mut self.long) {
+                if let (Some(key), Some(segment)) = (keys.get(i), segments.get(s)) {
+                    let list = segment.lookup(key.hash);
+                    self.add_all(s, i, key, &list, total, limits);
+                }
+            }
+        }
         self.merge();
+        for &(i, s) in &std::mem::take(&mut self.long) {
+            if let (Some(key), Some(segment)) = (keys.get(i), segments.get(s)) {
+                self.join(s, i, &segment.lookup(key.hash), total);
+            }
+        }
         if let Some(scope) = scope {
             self.hits.retain(|c| {
                 scope
@@ -186,6 +206,59 @@ impl Candidates {
         let keep = (sure + limits.verify).min(self.hits.len());
         self.selected
             .extend_from_slice(self.hits.get(..keep).unwrap_or(&[]));
+    }
+
+    /// Every record of `list` as a hit of key `i`.
+    fn add_all(
+        &mut self,
+        segment: usize,
+        i: usize,
+        key: &Key,
+        list: &crate::index::Postings<'_>,
+        total: u64,
+        limits: &Limits,
+    ) {
+        let rank = rarity(list.len(), total);
+        let identifier = key.recipe.is_identifier() && list.len() <= limits.identifier_all;
+        let mask = if i < 64 { 1u64 << i } else { 0 };
+        self.hits.extend(list.iter().map(|record| Candidate {
+            segment: segment as u32,
+            record,
+            rank,
+            hits: 1,
+            keys: mask,
+            identifier,
+        }));
+    }
+
+    /// Adds key `i`'s hit to the (merged, sorted) candidates of `segment` that its
+    /// list holds: one pass over both sorted sequences.
+    fn join(&mut self, segment: usize, i: usize, list: &crate::index::Postings<'_>, total: u64) {
+        let seg = segment as u32;
+        let start = self.hits.partition_point(|c| c.segment < seg);
+        let end = self.hits.partition_point(|c| c.segment <= seg);
+        let Some(mine) = self.hits.get_mut(start..end) else {
+            return;
+        };
+        if mine.is_empty() {
+            return;
+        }
+        let rank = rarity(list.len(), total);
+        let mask = if i < 64 { 1u64 << i } else { 0 };
+        let mut at = 0usize;
+        for record in list.iter() {
+            while mine.get(at).is_some_and(|c| c.record < record) {
+                at += 1;
+            }
+            let Some(c) = mine.get_mut(at) else {
+                break;
+            };
+            if c.record == record {
+                c.rank += rank;
+                c.hits = c.hits.saturating_add(1);
+                c.keys |= mask;
+            }
+        }
     }
 
     /// Folds the hits of one record into one candidate.
@@ -436,6 +509,7 @@ mod tests {
         ];
         let limits = Limits {
             verify: 5,
+            long: 1000,
             ..Limits::default()
         };
         let mut c = Candidates::default();
@@ -444,6 +518,33 @@ mod tests {
         assert_eq!(got.len(), 7, "{got:?}");
         assert_eq!(got.get(..2), Some(&[150, 250][..]));
         assert_eq!(c.selected()[0].keys, 0b11);
+    }
+
+    #[test]
+    fn long_lists_only_add_to_what_short_lists_found() {
+        // 200 records share a common name; two of them, and one other, share a
+        // date-of-birth key with the query.
+        let mut keys = Vec::new();
+        for r in 0..200 {
+            keys.push((COMMON_GIVEN_LAST, KeyRecipe::GivenLast, r));
+        }
+        for r in [20, 120, 250] {
+            keys.push((LAST_DOB, KeyRecipe::LastDob, r));
+        }
+        let (_dir, seg) = segment(300, &keys);
+        let segs = [seg];
+        let query = [
+            key(KeyRecipe::GivenLast, COMMON_GIVEN_LAST),
+            key(KeyRecipe::LastDob, LAST_DOB),
+        ];
+        let mut c = Candidates::default();
+        c.gather(&segs, &query, None, &Limits::default());
+        let by_record: Vec<(u32, u16)> = c.selected().iter().map(|c| (c.record, c.hits)).collect();
+        assert_eq!(by_record, [(20, 2), (120, 2), (250, 1)]);
+        assert_eq!(c.postings_of(COMMON_GIVEN_LAST), Some(200));
+        // Alone, the long list is all there is: its records are candidates.
+        c.gather(&segs, &query[..1], None, &Limits::default());
+        assert_eq!(c.selected().len(), Limits::default().verify);
     }
 
     #[test]

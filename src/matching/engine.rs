@@ -10,7 +10,9 @@
 //! 2. candidates from the index ([`super::candidates`]);
 //! 3. each candidate re-read from the memory-mapped dump at its offset, normalised
 //!    with its dataset's column kinds and scored ([`super::score_into`]), with the
-//!    index's posting-list lengths as value frequencies;
+//!    index's posting-list lengths as value frequencies. Strong candidates (an
+//!    identifier key, or two keys) are verified first; records sharing a single
+//!    composite key are read only when no strong one is exposed;
 //! 4. the verdict from the best record; the matches are every record whose own
 //!    probability reaches that verdict's threshold.
 //!
