@@ -135,7 +135,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         match_register(
             &register,
             args.format,
-            &|person| matcher.query(person),
+            &|person| matcher.query_brief(person),
             output.writer(),
             rejects_out.as_mut().map(|w| w as &mut dyn Write),
             &|done| {
