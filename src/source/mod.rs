@@ -221,6 +221,22 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// An I/O error on `path`: a missing file says so plainly.
+    fn from_io(path: &Path, source: io::Error) -> SourceError {
+        if source.kind() == io::ErrorKind::NotFound {
+            SourceError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            SourceError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+}
+
 /// How to read dump files.
 #[derive(Clone, Debug)]
 pub struct ReadOptions {
@@ -440,18 +456,7 @@ impl SourceFile {
         name: &str,
         options: &ReadOptions,
     ) -> Result<SourceFile, SourceError> {
-        let io_err = |source: io::Error| {
-            if source.kind() == io::ErrorKind::NotFound {
-                SourceError::NotFound {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                SourceError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        };
+        let io_err = |source: io::Error| SourceError::from_io(path, source);
         let file = File::open(path).map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;
         if meta.is_dir() {
@@ -517,18 +522,7 @@ impl SourceFile {
     /// copy). A file whose size differs from the saved one is refused: offsets into
     /// it would be meaningless. Scanning a reopened SQL file is not supported.
     pub fn reopen(path: &Path, name: &str, saved: &FileLayout) -> Result<SourceFile, SourceError> {
-        let io_err = |source: io::Error| {
-            if source.kind() == io::ErrorKind::NotFound {
-                SourceError::NotFound {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                SourceError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        };
+        let io_err = |source: io::Error| SourceError::from_io(path, source);
         let file = File::open(path).map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
         if len != saved.len {
