@@ -38,5 +38,5 @@ pub use answer::{Answer, RecordMatch};
 pub use compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, compare};
 pub use engine::{MatchError, MatchOptions, Matcher};
 pub use explain::{Evidence, FieldEvidence};
-pub use scope::{Atom, DataClass, Scope, ScopeError};
+pub use scope::{Atom, DataClass, Scope, ScopeError, ScopeProblem, resolve_atom};
 pub use score::{Frequencies, Rule, Scale, Thresholds, Verdict, Weights, score, score_into};

@@ -446,7 +446,10 @@ pub fn score(
     freq: &Frequencies<'_>,
     weights: &Weights,
 ) -> Evidence {
-    let mut evidence = Evidence::default();
+    let mut evidence = Evidence {
+        fields: Vec::with_capacity(FieldFamily::COUNT),
+        ..Evidence::default()
+    };
     score_into(query, record, freq, weights, &mut evidence);
     evidence
 }
