@@ -448,7 +448,7 @@ fn build_block(l: &Layout, b: u64) -> Block {
     let mut units: [Vec<(usize, Rendered)>; 6] = Default::default();
     let mut planned = Vec::new();
     for i in s..e {
-        let p = Person::dump(seed, i);
+        let p = Person::dump_after(seed, i, people.last());
         datasets::plan(seed, i, &mut planned);
         let keep = if i + 1 == l.people {
             l.last_keep

@@ -14,8 +14,6 @@ use super::values::{self, Day, EmailGeneration, NiNumber, Phone, Postcode};
 pub const FIRST_YEAR: u16 = 2006;
 /// Last year the archive covers.
 pub const LAST_YEAR: u16 = 2020;
-/// The year the register was taken.
-pub const REGISTER_YEAR: u16 = 2024;
 
 /// Probability that a dump person shares a household with the dump person before.
 const HOUSEHOLD_RATE: f64 = 0.22;
@@ -136,6 +134,45 @@ pub fn at_year<T>(history: &[Dated<T>], year: u16) -> Option<&T> {
         .map(|d| &d.value)
 }
 
+/// A person's homes: always at least one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Homes {
+    /// The home they had when the archive's years begin (or when they arrived).
+    pub first: Address,
+    /// Later homes, oldest first, each from the year they moved in.
+    pub moves: Vec<Dated<Address>>,
+}
+
+impl Homes {
+    /// A single home.
+    pub fn only(home: Address) -> Homes {
+        Homes {
+            first: home,
+            moves: Vec::new(),
+        }
+    }
+
+    /// Where they lived in `year`.
+    pub fn at(&self, year: u16) -> &Address {
+        at_year(&self.moves, year).unwrap_or(&self.first)
+    }
+
+    /// The most recent home.
+    pub fn latest(&self) -> &Address {
+        self.moves.last().map_or(&self.first, |d| &d.value)
+    }
+
+    /// How many homes.
+    pub fn len(&self) -> usize {
+        1 + self.moves.len()
+    }
+
+    /// Never empty (there is always a first home); for API symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
 /// One synthetic person.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -153,8 +190,8 @@ pub struct Person {
     pub last: String,
     /// Date of birth.
     pub dob: Day,
-    /// Homes, oldest first; the first one from before 2006.
-    pub homes: Vec<Dated<Address>>,
+    /// Where they lived over the years.
+    pub homes: Homes,
     /// Email addresses over time (may start after 2006, may be empty).
     pub emails: Vec<Dated<String>>,
     /// Mobile numbers over time.
@@ -252,12 +289,9 @@ pub fn different_given_name(rng: &mut Rng, sex: Sex, avoid: &str) -> String {
     .to_string()
 }
 
-/// Homes from before 2006, with zero to two moves inside the boroughs by 2020.
-fn home_history(seed: u64, rng: &mut Rng) -> Vec<Dated<Address>> {
-    let mut homes = vec![Dated {
-        from: 1990,
-        value: Address::random(seed, rng),
-    }];
+/// A home from before 2006, with zero to two moves inside the boroughs by 2020.
+fn home_history(seed: u64, rng: &mut Rng) -> Homes {
+    let mut homes = Homes::only(Address::random(seed, rng));
     let moves = match rng.index(20) {
         0..=10 => 0,
         11..=16 => 1,
@@ -269,7 +303,7 @@ fn home_history(seed: u64, rng: &mut Rng) -> Vec<Dated<Address>> {
         if year >= LAST_YEAR {
             break;
         }
-        homes.push(Dated {
+        homes.moves.push(Dated {
             from: year,
             value: Address::random(seed, rng),
         });
@@ -354,10 +388,18 @@ impl Person {
     /// Dump person `i`: lived in the boroughs during 2006–2020; may share a household
     /// (homes, landline, often the surname) with dump person `i - 1`.
     pub fn dump(seed: u64, i: u64) -> Person {
+        Person::dump_after(seed, i, None)
+    }
+
+    /// [`Person::dump`], given dump person `i - 1` when the caller already built them
+    /// (a household head is never a member, so they are their own independent self).
+    pub fn dump_after(seed: u64, i: u64, previous: Option<&Person>) -> Person {
         let mut p = Person::independent(seed, i);
         if let Some(head) = household_head(seed, i) {
-            let head = Person::independent(seed, head);
-            p.join_household(seed, i, &head);
+            match previous {
+                Some(prev) if prev.id == 2 * head => p.join_household(seed, i, prev),
+                _ => p.join_household(seed, i, &Person::independent(seed, head)),
+            }
         }
         p
     }
@@ -371,14 +413,7 @@ impl Person {
         Person::assemble(seed, &mut rng, 2 * i, c, homes, FIRST_YEAR)
     }
 
-    fn assemble(
-        seed: u64,
-        rng: &mut Rng,
-        id: u64,
-        c: Core,
-        homes: Vec<Dated<Address>>,
-        since: u16,
-    ) -> Person {
+    fn assemble(seed: u64, rng: &mut Rng, id: u64, c: Core, homes: Homes, since: u16) -> Person {
         let married = c.sex == Sex::Female && c.dob.year < 1995 && rng.chance(0.5);
         let title = title_for(rng, c.sex, married);
         let (emails, mobiles) = contacts(seed, rng, id, &c.first, &c.last, since);
@@ -458,26 +493,18 @@ impl Person {
     pub fn fresh(seed: u64, j: u64) -> Person {
         let mut rng = Rng::for_item(seed, Stream::Fresh, j);
         let c = core(&mut rng, 2008);
-        let homes = vec![Dated {
-            from: REGISTER_YEAR - 1,
-            value: Address::random(seed, &mut rng),
-        }];
+        let homes = Homes::only(Address::random(seed, &mut rng));
         Person::assemble(seed, &mut rng, 2 * j + 1, c, homes, LAST_YEAR)
     }
 
     /// Where they lived in `year`.
     pub fn home_in(&self, year: u16) -> &Address {
-        at_year(&self.homes, year)
-            .or_else(|| self.homes.first().map(|d| &d.value))
-            .unwrap_or_else(|| unreachable_home())
+        self.homes.at(year)
     }
 
     /// Their most recent home.
     pub fn latest_home(&self) -> &Address {
-        self.homes
-            .last()
-            .map(|d| &d.value)
-            .unwrap_or_else(|| unreachable_home())
+        self.homes.latest()
     }
 
     /// Email in use in `year`.
@@ -504,13 +531,6 @@ impl Person {
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first, self.last)
     }
-}
-
-/// Every person is built with at least one home; this is the fallback the type
-/// system needs, never reached.
-fn unreachable_home() -> &'static Address {
-    static FALLBACK: std::sync::OnceLock<Address> = std::sync::OnceLock::new();
-    FALLBACK.get_or_init(|| Address::random(0, &mut Rng::new(0)))
 }
 
 /// The NI prefixes, computed once.
@@ -569,20 +589,14 @@ pub fn hard_negative(seed: u64, j: u64, kind: HardNegative, base: &Person) -> Pe
                 let year = rng.range(1925, 2008) as u16;
                 p.dob = Day::random_in_year(&mut rng, year);
             }
-            p.homes = vec![Dated {
-                from: REGISTER_YEAR - 1,
-                value: base.latest_home().clone(),
-            }];
+            p.homes = Homes::only(base.latest_home().clone());
             p.landline = base.landline.clone().or(p.landline);
         }
         HardNegative::Twin => {
             p.last = base.last.clone();
             p.first = different_given_name(&mut rng, p.sex, &base.first);
             p.dob = base.dob;
-            p.homes = vec![Dated {
-                from: REGISTER_YEAR - 1,
-                value: base.latest_home().clone(),
-            }];
+            p.homes = Homes::only(base.latest_home().clone());
         }
     }
     // A fresh email that follows the adopted name, still unique to this person.
@@ -617,12 +631,34 @@ mod tests {
     }
 
     #[test]
+    fn reusing_the_previous_person_changes_nothing() {
+        let mut prev: Option<Person> = None;
+        for i in 0..400 {
+            let a = Person::dump_after(42, i, prev.as_ref());
+            let b = Person::dump(42, i);
+            assert_eq!(
+                (&a.first, &a.last, a.dob, &a.homes),
+                (&b.first, &b.last, b.dob, &b.homes)
+            );
+            assert_eq!((&a.emails, &a.landline), (&b.emails, &b.landline));
+            prev = Some(a);
+        }
+    }
+
+    #[test]
     fn dump_people_are_adults_with_homes() {
         for i in 0..500 {
             let p = Person::dump(7, i);
             assert!((1920..=2002).contains(&p.dob.year), "{:?}", p.dob);
-            assert!(!p.homes.is_empty() && p.homes.len() <= 3);
-            assert!(p.homes.windows(2).all(|w| w[0].from < w[1].from));
+            assert!(p.homes.len() <= 3);
+            assert!(p.homes.moves.windows(2).all(|w| w[0].from < w[1].from));
+            assert!(
+                p.homes
+                    .moves
+                    .iter()
+                    .all(|m| (FIRST_YEAR..LAST_YEAR).contains(&m.from))
+            );
+            assert_eq!(p.home_in(FIRST_YEAR - 1), &p.homes.first);
             assert!(values::is_valid_ni(&p.ni.0));
             assert!(values::is_uk_postcode(
                 &p.latest_home().postcode.canonical()

@@ -357,6 +357,13 @@ pub fn vehicle_registration(rng: &mut Rng, year: u16) -> String {
     s
 }
 
+/// The year a current-format plate was first issued (`AB12 CDE` → 2012, `AB62 CDE`
+/// → 2012), or `None` for another shape.
+pub fn registration_year(plate: &str) -> Option<u16> {
+    let age: u16 = plate.get(2..4)?.parse().ok()?;
+    Some(2000 + if age >= 50 { age - 50 } else { age })
+}
+
 /// Email providers UK residents use, with rough shares.
 const PROVIDERS: [(&str, u32); 18] = [
     ("gmail.com", 300),
@@ -723,6 +730,7 @@ mod tests {
             assert!(b[0].is_ascii_uppercase() && b[1].is_ascii_uppercase());
             assert!(b[2].is_ascii_digit() && b[3].is_ascii_digit() && b[4] == b' ');
             assert!(!r.contains('I') && !r.contains('Q'), "{r}");
+            assert_eq!(registration_year(&r), Some(year));
         }
     }
 
