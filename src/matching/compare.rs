@@ -513,7 +513,10 @@ fn dob_pair(a: Date, b: Date) -> Outcome {
         Outcome::Exact
     } else if a.year == b.year && a.day == b.month && a.month == b.day {
         Outcome::DayMonthSwapped
-    } else if differing_digits(date_number(a), date_number(b)) == 1 {
+    } else if differing_digits(date_number(a), date_number(b)) == 1 && a.year.abs_diff(b.year) < 10
+    {
+        // A slipped digit, but not in the decade or century: a date ten or more
+        // years away is far likelier a namesake (a father and son) than a typo.
         Outcome::OneDigit
     } else if a.year == b.year && a.month == b.month {
         Outcome::SameYearMonth
@@ -933,6 +936,9 @@ mod tests {
         assert_eq!(dob_pair(d, date(1980, 3, 2)), Outcome::DayMonthSwapped);
         assert_eq!(dob_pair(d, date(1980, 2, 8)), Outcome::OneDigit);
         assert_eq!(dob_pair(d, date(1981, 2, 3)), Outcome::OneDigit);
+        // The decade digit: another generation, not a typo.
+        assert_eq!(dob_pair(d, date(2000, 2, 3)), Outcome::Disagree);
+        assert_eq!(dob_pair(d, date(1960, 2, 3)), Outcome::Disagree);
         assert_eq!(dob_pair(d, date(1980, 2, 27)), Outcome::SameYearMonth);
         assert_eq!(dob_pair(d, date(1975, 6, 19)), Outcome::Disagree);
         // Day 12, month 12 swapped is the same date: exact, not a swap.

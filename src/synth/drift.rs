@@ -252,7 +252,11 @@ impl RecordText {
         ]
         .into_iter()
         .any(|s| {
-            let f: String = dob.format(s).chars().filter(|c| !c.is_whitespace()).collect();
+            let f: String = dob
+                .format(s)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
             self.folded.contains(&f.to_lowercase())
         })
     }
@@ -266,12 +270,7 @@ impl RecordText {
 /// alone names many people), the drift that cut the last link is undone: an email,
 /// else a phone, else the NI number a record carries comes back, else the date of
 /// birth and the old surname. Without records (unit tests) no check is made.
-pub fn exposed_row(
-    seed: u64,
-    rng: &mut Rng,
-    p: &Person,
-    records: &[&str],
-) -> (RegisterRow, Drift) {
+pub fn exposed_row(seed: u64, rng: &mut Rng, p: &Person, records: &[&str]) -> (RegisterRow, Drift) {
     let mut d = Drift::default();
     let mut first = p.first.clone();
     if let Some(n) = nickname(&p.first, rng).filter(|_| rng.chance(P_NICKNAME)) {
@@ -347,7 +346,11 @@ pub fn exposed_row(
             || ni.as_deref().is_some_and(|n| any(&|t| t.has_ni(n)))
             || (dob.is_some_and(|b| any(&|t| t.has_dob(b))) && !d.married);
         if !linked {
-            let old_email = p.emails.iter().map(|e| &e.value).find(|e| any(&|t| t.has_email(e)));
+            let old_email = p
+                .emails
+                .iter()
+                .map(|e| &e.value)
+                .find(|e| any(&|t| t.has_email(e)));
             let old_phone = p
                 .mobiles
                 .iter()
