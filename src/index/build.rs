@@ -232,6 +232,10 @@ pub fn build(
         .par_iter()
         .map(|(path, name)| SourceFile::open_with(path, name, &read))
         .collect::<Result<Vec<_>, _>>()?;
+    // Opening read every file through; let those pages go until the scan needs them.
+    for file in &files {
+        file.release_all();
+    }
     let total_bytes: u64 = files.iter().map(SourceFile::len_bytes).sum();
     let infos: Vec<_> = files.iter().flat_map(|f| f.datasets().to_vec()).collect();
     let mut warnings = opts.overrides.unmatched(&infos);
@@ -374,6 +378,7 @@ pub fn build(
                 segment.add_keys(&batch)?;
             }
             scopes.flush();
+            file.release_chunks_before(end);
             done_bytes += group_share(file.len_bytes(), start, end, chunks);
             progress(done_bytes, total_bytes);
             start = end;

@@ -237,6 +237,20 @@ impl SourceError {
     }
 }
 
+/// Drop the mapped pages of `map` before byte `end` (whole pages only; a failure
+/// only means the pages stay cached).
+fn release_pages(map: &Mmap, end: usize) {
+    let len = end.min(map.len());
+    let len = len - len % 4096;
+    if len > 0 {
+        // SAFETY: the map is a private read-only mapping of a file we never write
+        // through it, so MADV_DONTNEED discards nothing: later reads of these pages
+        // fault them in again from the file. Callers hold no slice into the pages
+        // across this call (records are copied into `Fields`).
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+    }
+}
+
 /// How to read dump files.
 #[derive(Clone, Debug)]
 pub struct ReadOptions {
@@ -720,6 +734,35 @@ impl SourceFile {
                 Layout::Sql(s) => s.plan(size),
             }
         })
+    }
+
+    /// Tell the kernel the file's pages before the end of chunk `done - 1` are no
+    /// longer needed, so a build over a dump larger than memory keeps only the part
+    /// being parsed resident. The pages are read again from the file if touched.
+    pub fn release_chunks_before(&self, done: usize) {
+        let Data::Mapped(map) = &self.data else {
+            return;
+        };
+        let Some(chunks) = self.chunks().get(..done) else {
+            return;
+        };
+        let end = chunks
+            .iter()
+            .map(|c| match c {
+                Chunk::Range { end, .. } | Chunk::Reject { end, .. } => *end,
+                Chunk::Sql { pieces } => pieces.iter().map(sql::Piece::end).max().unwrap_or(0),
+            })
+            .max()
+            .unwrap_or(0);
+        release_pages(map, end);
+    }
+
+    /// Like [`release_chunks_before`](Self::release_chunks_before) for the whole
+    /// file: after `open` read it through (encoding, SQL statements, JSON columns).
+    pub fn release_all(&self) {
+        if let Data::Mapped(map) = &self.data {
+            release_pages(map, map.len());
+        }
     }
 
     /// How many chunks a scan runs (one state each).

@@ -52,6 +52,13 @@ pub(crate) struct Piece {
     to: usize,
 }
 
+impl Piece {
+    /// The byte just after the piece.
+    pub fn end(&self) -> usize {
+        self.to
+    }
+}
+
 /// An SQL dump's tables and data statements.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sql {
