@@ -496,7 +496,24 @@ fn dictionary(c: &str) -> Option<FieldKind> {
         | "applicationref"
         | "applicationno"
         | "applicationnumber"
-        | "benefitref" => AccountRef,
+        | "benefitref"
+        // Claim, permit, membership and electoral references name one person's
+        // record in one system: what DESIGN.md calls an account reference.
+        | "claimid"
+        | "claimno"
+        | "claimnumber"
+        | "claimref"
+        | "claimreference"
+        | "permitno"
+        | "permitnumber"
+        | "permitref"
+        | "memberid"
+        | "memberno"
+        | "membernumber"
+        | "electorno"
+        | "electornumber"
+        | "libraryno"
+        | "librarycardno" => AccountRef,
         "uprn" => Uprn,
         "accountno" | "accountnumber" | "accountnum" | "acctno" | "acctnumber" | "bankaccount"
         | "bankaccountno" | "bankaccountnumber" | "bankacc" | "bankaccno" | "bankacct" => {
@@ -845,6 +862,11 @@ mod tests {
             ("Date Opened", Some(RecordDate)),
             ("Created", Some(RecordDate)),
             ("Account Ref", Some(AccountRef)),
+            ("claim_id", Some(AccountRef)),
+            ("Permit No", Some(AccountRef)),
+            ("member_id", Some(AccountRef)),
+            ("Elector No", Some(AccountRef)),
+            ("booking_id", None),
             ("UPRN", Some(Uprn)),
             ("Sort Code", Some(SortCode)),
             ("Account No", Some(BankAccount)),
