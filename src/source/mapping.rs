@@ -500,10 +500,6 @@ fn dictionary(c: &str) -> Option<FieldKind> {
         // Claim, permit, membership and electoral references name one person's
         // record in one system: what DESIGN.md calls an account reference.
         | "claimid"
-        | "claimno"
-        | "claimnumber"
-        | "claimref"
-        | "claimreference"
         | "permitno"
         | "permitnumber"
         | "permitref"
