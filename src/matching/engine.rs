@@ -125,6 +125,8 @@ impl std::fmt::Debug for Matcher {
 #[derive(Default)]
 struct Scratch {
     keys: Vec<Key>,
+    /// The candidate record being verified, as read from its dump.
+    fields: Fields,
     variant: Person,
     candidates: Candidates,
     record: Person,
@@ -383,6 +385,7 @@ impl Matcher {
         let mut any_keys_only = false;
         let Scratch {
             keys,
+            fields: record_fields,
             candidates,
             record,
             evidence,
@@ -400,12 +403,15 @@ impl Matcher {
             let Some(ds) = self.datasets.get(entry.dataset as usize) else {
                 return 0.0;
             };
-            let read = ds.source.and_then(|(f, local)| {
-                self.files
-                    .get(f)?
-                    .read_record(local, entry.offset, entry.len)
-                    .ok()
-            });
+            let read = ds
+                .source
+                .and_then(|(f, local)| {
+                    self.files
+                        .get(f)?
+                        .read_record_into(local, entry.offset, entry.len, record_fields)
+                        .ok()
+                })
+                .map(|()| &*record_fields);
             let keys_only = read.is_none();
             match &read {
                 Some(fields) => {

@@ -898,6 +898,20 @@ impl SourceFile {
         offset: u64,
         len: u32,
     ) -> Result<Fields, SourceError> {
+        let mut fields = Fields::new();
+        self.read_record_into(dataset, offset, len, &mut fields)?;
+        Ok(fields)
+    }
+
+    /// Like [`read_record`](Self::read_record), into `fields` (cleared first), so a
+    /// caller verifying many candidates reuses one buffer.
+    pub fn read_record_into(
+        &self,
+        dataset: usize,
+        offset: u64,
+        len: u32,
+        fields: &mut Fields,
+    ) -> Result<(), SourceError> {
         let info = self
             .datasets
             .get(dataset)
@@ -917,11 +931,8 @@ impl SourceFile {
             .checked_add(len as usize)
             .filter(|&e| e <= bytes.len())
             .ok_or_else(|| unreadable(format!("the file has {} bytes", bytes.len())))?;
-        let mut fields = Fields::new();
         let status = match &self.layout {
-            Layout::Delimited(d) => {
-                d.read_record(bytes, start, end - start, self.encoding, &mut fields)
-            }
+            Layout::Delimited(d) => d.read_record(bytes, start, end - start, self.encoding, fields),
             Layout::Json(j) => {
                 // A whole line, nothing before or after it.
                 let line_start = start == 0
@@ -929,22 +940,16 @@ impl SourceFile {
                     || (start == encoding::BOM.len() && bytes.starts_with(encoding::BOM));
                 let line_end = matches!(bytes.get(end), None | Some(b'\n' | b'\r'));
                 if line_start && line_end {
-                    j.parse_record(&bytes[start..end], self.encoding, usize::MAX, &mut fields)
+                    j.parse_record(&bytes[start..end], self.encoding, usize::MAX, fields)
                 } else {
                     Err(RejectReason::InvalidJson)
                 }
             }
-            Layout::Sql(s) => s.read_record(
-                bytes,
-                dataset,
-                start,
-                end - start,
-                self.encoding,
-                &mut fields,
-            ),
+            Layout::Sql(s) => {
+                s.read_record(bytes, dataset, start, end - start, self.encoding, fields)
+            }
         };
-        status.map_err(|r| unreadable(r.to_string()))?;
-        Ok(fields)
+        status.map_err(|r| unreadable(r.to_string()))
     }
 
     /// The first `n` good records of a dataset, for value sniffing.
