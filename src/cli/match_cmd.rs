@@ -17,10 +17,11 @@ use leakscope::matching::report::Summary;
 use leakscope::matching::{Answer, Scope, Thresholds};
 use leakscope::normalize::Person;
 use leakscope::source::{
-    ColumnMap, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
+    ColumnMap, Origin, Overrides, ReadOptions, RecordRef, SourceFile, map_dataset,
+    rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
 };
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -125,7 +126,10 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut rejects_out = match &args.rejects {
-        Some(path) => Some(open_private(path)?),
+        Some(path) => Some(
+            create_rejects_file(path)
+                .with_context(|| format!("cannot create the rejects file {}", path.display()))?,
+        ),
         None => None,
     };
     let mut output = Output::open(args.out.as_deref())?;
@@ -372,7 +376,7 @@ pub(crate) fn match_register(
         out.write_all(b"register_id,verdict,score,records,data_classes,evidence\n")?;
     }
     if let Some(w) = rejects.as_mut() {
-        w.write_all(b"dataset,row,offset,reason\n")?;
+        w.write_all(REJECTS_HEADER.as_bytes())?;
     }
     let chunks = file.chunk_count();
     let per_group = (8 * rayon::current_num_threads()).max(1);
@@ -569,28 +573,6 @@ fn push_json(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-fn write_reject(out: &mut dyn Write, dataset: &str, r: &Reject) -> io::Result<()> {
-    let mut line = String::new();
-    push_csv(&mut line, dataset);
-    let _ = writeln!(line, ",{},{},{}", r.row, r.offset, r.reason);
-    out.write_all(line.as_bytes())
-}
-
-/// The rejects file holds register data: readable by its owner only.
-fn open_private(path: &Path) -> anyhow::Result<BufWriter<File>> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options
-        .open(path)
-        .with_context(|| format!("cannot create the rejects file {}", path.display()))?;
-    Ok(BufWriter::with_capacity(64 << 10, file))
 }
 
 /// Where the answers go: stdout, or a temporary file renamed over `--out` once

@@ -8,8 +8,7 @@
 //! the number of threads.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -24,8 +23,10 @@ use crate::field::FieldKind;
 use crate::keys::{self, Key, KeyError, Secret};
 use crate::normalize::Person;
 use crate::source::{
-    ColumnMap, Overrides, ReadOptions, Reject, RejectReason, SourceError, SourceFile, discover,
-    map_dataset, survey::SAMPLE_RECORDS,
+    ColumnMap, Overrides, ReadOptions, RejectReason, SourceError, SourceFile, discover,
+    map_dataset,
+    rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
+    survey::SAMPLE_RECORDS,
 };
 
 /// Name of the directory inside an index that holds decompressed copies of `.gz` dumps.
@@ -280,7 +281,16 @@ pub fn build(
     }
 
     let mut rejects_out = match &opts.rejects {
-        Some(path) => Some((path.clone(), open_private(path)?)),
+        Some(path) => {
+            let rejects_err = |source| BuildError::Rejects {
+                path: path.clone(),
+                source,
+            };
+            let mut out = create_rejects_file(path).map_err(rejects_err)?;
+            out.write_all(REJECTS_HEADER.as_bytes())
+                .map_err(rejects_err)?;
+            Some((path.clone(), out))
+        }
         None => None,
     };
     // Half the budget for buffered keys in the writer; the rest bounds the group of
@@ -334,7 +344,11 @@ pub fn build(
                     *c.entry(r.reason).or_insert(0) += 1;
                 }
                 if let Some((path, out)) = rejects_out.as_mut() {
-                    write_reject(out, file, r).map_err(|source| BuildError::Rejects {
+                    let dataset = file
+                        .datasets()
+                        .get(r.dataset)
+                        .map_or(file.name(), |d| d.name.as_str());
+                    write_reject(out, dataset, r).map_err(|source| BuildError::Rejects {
                         path: path.clone(),
                         source,
                     })?;
@@ -533,49 +547,4 @@ fn group_share(bytes: u64, start: usize, end: usize, chunks: usize) -> u64 {
     }
     let at = |c: usize| bytes.saturating_mul(c as u64) / chunks as u64;
     at(end) - at(start)
-}
-
-/// The rejects file holds leaked data: create it readable by its owner only.
-fn open_private(path: &Path) -> Result<BufWriter<std::fs::File>, BuildError> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options.open(path).map_err(|source| BuildError::Rejects {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut out = BufWriter::new(file);
-    writeln!(out, "dataset,row,offset,reason").map_err(|source| BuildError::Rejects {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(out)
-}
-
-fn write_reject(out: &mut impl Write, file: &SourceFile, r: &Reject) -> std::io::Result<()> {
-    let name = file
-        .datasets()
-        .get(r.dataset)
-        .map_or(file.name(), |d| d.name.as_str());
-    writeln!(
-        out,
-        "{},{},{},{}",
-        csv_field(name),
-        r.row,
-        r.offset,
-        r.reason
-    )
-}
-
-/// Quote a CSV field when it needs it.
-pub(crate) fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
 }

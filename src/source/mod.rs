@@ -43,6 +43,7 @@ mod encoding;
 mod fields;
 mod jsonl;
 pub mod mapping;
+pub mod rejects;
 mod sql;
 pub mod survey;
 

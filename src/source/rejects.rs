@@ -1,0 +1,85 @@
+//! The rejects file (`--rejects FILE` of `index` and `match`): one line per record
+//! that could not be read, `dataset,row,offset,reason`. It holds positions and
+//! reasons, never values, but it points into leaked data, so it is created readable
+//! by its owner only.
+
+use super::Reject;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// The first line of a rejects file.
+pub const REJECTS_HEADER: &str = "dataset,row,offset,reason\n";
+
+/// Create (or truncate) a rejects file, mode 0600. The caller writes
+/// [`REJECTS_HEADER`] first.
+pub fn create_rejects_file(path: &Path) -> io::Result<BufWriter<File>> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    Ok(BufWriter::with_capacity(64 << 10, options.open(path)?))
+}
+
+/// Write one rejected record of `dataset`.
+pub fn write_reject(out: &mut dyn Write, dataset: &str, r: &Reject) -> io::Result<()> {
+    writeln!(
+        out,
+        "{},{},{},{}",
+        csv_field(dataset),
+        r.row,
+        r.offset,
+        r.reason
+    )
+}
+
+/// `s` as one CSV field, quoted only when it must be.
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::RejectReason;
+
+    #[test]
+    fn lines_quote_dataset_names_and_file_is_private() {
+        let r = Reject {
+            dataset: 0,
+            row: 7,
+            offset: 120,
+            len: 9,
+            reason: RejectReason::FieldCount,
+        };
+        let mut out = Vec::new();
+        write_reject(&mut out, "a,b.csv", &r).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a,b.csv\",7,120,wrong number of fields\n"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.csv");
+        let mut f = create_rejects_file(&path).unwrap();
+        f.write_all(REJECTS_HEADER.as_bytes()).unwrap();
+        write_reject(&mut f, "x.csv", &r).unwrap();
+        f.flush().unwrap();
+        drop(f);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(REJECTS_HEADER));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
