@@ -13,7 +13,7 @@
 //! would also see as record starts.
 
 use super::fields::Fields;
-use super::{Chunk, Event, RejectReason, TextEncoding};
+use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
 use memchr::{memchr, memchr2};
 use rayon::prelude::*;
 
@@ -88,8 +88,9 @@ impl Delimited {
     }
 
     /// Chunks of about `chunk_size` bytes starting on true record boundaries.
-    pub fn plan(&self, data: &[u8], chunk_size: usize) -> Vec<Chunk> {
-        plan(data, self.data_start, self.delimiter, chunk_size)
+    /// `release` is told how far the quote-parity scan has gone.
+    pub fn plan(&self, data: &[u8], chunk_size: usize, release: Release<'_>) -> Vec<Chunk> {
+        plan(data, self.data_start, self.delimiter, chunk_size, release)
     }
 
     /// Parse one chunk, reporting each record or reject.
@@ -450,8 +451,15 @@ fn run(
 /// file is then one rejected record, as a sequential reader would see it.
 const MAX_RECOVERIES: usize = 256;
 
-/// Split `data[start..]` into chunks that begin on record starts.
-pub(crate) fn plan(data: &[u8], start: usize, delim: u8, chunk_size: usize) -> Vec<Chunk> {
+/// Split `data[start..]` into chunks that begin on record starts, telling `release`
+/// how far the scan has gone.
+pub(crate) fn plan(
+    data: &[u8],
+    start: usize,
+    delim: u8,
+    chunk_size: usize,
+    release: Release<'_>,
+) -> Vec<Chunk> {
     let chunk_size = chunk_size.max(1);
     let mut out = Vec::new();
     let mut seg = start;
@@ -464,7 +472,7 @@ pub(crate) fn plan(data: &[u8], start: usize, delim: u8, chunk_size: usize) -> V
             });
             break;
         }
-        match plan_segment(data, seg, delim, chunk_size, &mut out) {
+        match plan_segment(data, seg, delim, chunk_size, &mut out, release) {
             None => break,
             Some((r, reject_end, next)) => {
                 out.push(Chunk::Reject {
@@ -489,6 +497,7 @@ fn plan_segment(
     delim: u8,
     chunk_size: usize,
     out: &mut Vec<Chunk>,
+    release: Release<'_>,
 ) -> Option<(usize, usize, usize)> {
     let len = data.len();
     let mut starts = vec![seg];
@@ -507,17 +516,23 @@ fn plan_segment(
         nominal = b;
         starts.push(b);
     }
-    let runs: Vec<(Run, Run)> = (0..starts.len())
-        .into_par_iter()
-        .map(|i| {
+    // Blocks are scanned a window at a time so that the pages behind can go.
+    let per_window = (PASS_WINDOW / chunk_size)
+        .max(rayon::current_num_threads())
+        .max(1);
+    let mut runs: Vec<(Run, Run)> = Vec::with_capacity(starts.len());
+    for first in (0..starts.len()).step_by(per_window) {
+        let last = (first + per_window).min(starts.len());
+        runs.par_extend((first..last).into_par_iter().map(|i| {
             let from = starts[i];
             let to = starts.get(i + 1).copied().unwrap_or(len);
             rayon::join(
                 || run(data, seg, from, to, Q::Out, delim, false),
                 || run(data, seg, from, to, Q::In, delim, false),
             )
-        })
-        .collect();
+        }));
+        release(starts.get(last).copied().unwrap_or(len));
+    }
     let mut state = Q::Out;
     let mut bounds = vec![seg];
     let mut true_runs = Vec::with_capacity(runs.len());
@@ -584,7 +599,7 @@ mod tests {
         let d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
         let mut fields = Fields::new();
         let mut out = Vec::new();
-        for chunk in d.plan(data, chunk_size) {
+        for chunk in d.plan(data, chunk_size, &crate::source::keep_pages) {
             d.parse_chunk(
                 data,
                 &chunk,

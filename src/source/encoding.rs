@@ -1,6 +1,7 @@
 //! Deciding a file's text encoding: UTF-8 (with or without BOM), Windows-1252, or
 //! mostly UTF-8 with a few bad bytes (decoded field by field).
 
+use super::{PASS_WINDOW, Release};
 use rayon::prelude::*;
 use std::fmt;
 
@@ -70,32 +71,21 @@ fn lead_bytes(valid: &[u8]) -> u64 {
     valid.iter().filter(|&&b| b >= 0xC0).count() as u64
 }
 
-/// Decide the encoding of a whole file. Runs in parallel on the current rayon pool.
-pub(crate) fn detect(data: &[u8]) -> TextEncoding {
+/// Decide the encoding of a whole file. Runs in parallel on the current rayon pool,
+/// one window of blocks at a time, telling `release` where each window ends.
+pub(crate) fn detect(data: &[u8], release: Release<'_>) -> TextEncoding {
     const BLOCK: usize = 1 << 20;
     let bom = data.starts_with(BOM);
-    let body = if bom { &data[BOM.len()..] } else { data };
-    let total = body
-        .par_chunks(BLOCK)
-        .enumerate()
-        .map(|(i, block)| {
-            // Continuation bytes at a block's start finish a character that the
-            // previous block saw cut; they are not invalid.
-            let skip = if i == 0 {
-                0
-            } else {
-                block
-                    .iter()
-                    .take(3)
-                    .take_while(|&&b| (0x80..0xC0).contains(&b))
-                    .count()
-            };
-            tally(block.get(skip..).unwrap_or(&[]))
-        })
-        .reduce(Tally::default, |a, b| Tally {
-            utf8_chars: a.utf8_chars + b.utf8_chars,
-            invalid: a.invalid + b.invalid,
-        });
+    let start = if bom { BOM.len() } else { 0 };
+    let body = &data[start..];
+    let per_window = (PASS_WINDOW / BLOCK).max(1);
+    let mut total = Tally::default();
+    for (w, window) in body.chunks(BLOCK * per_window).enumerate() {
+        let t = tally_window(window, w == 0);
+        total.utf8_chars += t.utf8_chars;
+        total.invalid += t.invalid;
+        release(start + (w + 1) * BLOCK * per_window);
+    }
     if total.invalid == 0 {
         if bom {
             TextEncoding::Utf8Bom
@@ -110,20 +100,49 @@ pub(crate) fn detect(data: &[u8]) -> TextEncoding {
     }
 }
 
+/// Tally one window in parallel blocks. Windows and blocks are both multiples of
+/// the block size, so a character cut at a window edge is handled like one cut at a
+/// block edge.
+fn tally_window(window: &[u8], first: bool) -> Tally {
+    const BLOCK: usize = 1 << 20;
+    window
+        .par_chunks(BLOCK)
+        .enumerate()
+        .map(|(i, block)| {
+            // Continuation bytes at a block's start finish a character that the
+            // previous block saw cut; they are not invalid.
+            let skip = if i == 0 && first {
+                0
+            } else {
+                block
+                    .iter()
+                    .take(3)
+                    .take_while(|&&b| (0x80..0xC0).contains(&b))
+                    .count()
+            };
+            tally(block.get(skip..).unwrap_or(&[]))
+        })
+        .reduce(Tally::default, |a, b| Tally {
+            utf8_chars: a.utf8_chars + b.utf8_chars,
+            invalid: a.invalid + b.invalid,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::keep_pages;
 
     #[test]
     fn plain_ascii_is_utf8() {
-        assert_eq!(detect(b"a,b\n1,2\n"), TextEncoding::Utf8);
-        assert_eq!(detect(b""), TextEncoding::Utf8);
+        assert_eq!(detect(b"a,b\n1,2\n", &keep_pages), TextEncoding::Utf8);
+        assert_eq!(detect(b"", &keep_pages), TextEncoding::Utf8);
     }
 
     #[test]
     fn bom_is_reported() {
         assert_eq!(
-            detect("\u{FEFF}name\nZoë\n".as_bytes()),
+            detect("\u{FEFF}name\nZoë\n".as_bytes(), &keep_pages),
             TextEncoding::Utf8Bom
         );
     }
@@ -131,7 +150,7 @@ mod tests {
     #[test]
     fn cp1252_bytes_make_a_windows_1252_file() {
         assert_eq!(
-            detect(b"name\nZo\xEB\nSi\xE2n\n"),
+            detect(b"name\nZo\xEB\nSi\xE2n\n", &keep_pages),
             TextEncoding::Windows1252
         );
     }
@@ -140,7 +159,7 @@ mod tests {
     fn a_few_bad_bytes_in_utf8_make_a_mixed_file() {
         let mut data = "name\nZoë\nSiân\nRenée\n".as_bytes().to_vec();
         data.extend_from_slice(b"Zo\xEB\n");
-        assert_eq!(detect(&data), TextEncoding::Mixed);
+        assert_eq!(detect(&data, &keep_pages), TextEncoding::Mixed);
     }
 
     #[test]
@@ -149,11 +168,30 @@ mod tests {
         for _ in 0..1000 {
             data.extend_from_slice("ë".as_bytes());
         }
-        assert_eq!(detect(&data), TextEncoding::Utf8);
+        assert_eq!(detect(&data, &keep_pages), TextEncoding::Utf8);
+    }
+
+    #[test]
+    fn characters_cut_by_window_edges_are_not_invalid_and_windows_are_released() {
+        let mut data = vec![b'a'; PASS_WINDOW - 1];
+        for _ in 0..1000 {
+            data.extend_from_slice("ë".as_bytes());
+        }
+        let released = std::sync::Mutex::new(Vec::new());
+        let release = |end: usize| {
+            if let Ok(mut r) = released.lock() {
+                r.push(end);
+            }
+        };
+        assert_eq!(detect(&data, &release), TextEncoding::Utf8);
+        let released = released.into_inner().unwrap_or_default();
+        assert_eq!(released.first(), Some(&PASS_WINDOW));
+        assert!(released.last().is_some_and(|&e| e >= data.len()));
+        assert!(released.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
     fn truncated_character_at_the_end_is_not_evidence() {
-        assert_eq!(detect(b"Zo\xC3"), TextEncoding::Utf8);
+        assert_eq!(detect(b"Zo\xC3", &keep_pages), TextEncoding::Utf8);
     }
 }

@@ -6,7 +6,7 @@
 //! element of `contact.phones` is one more value of that column; `null` is no value.
 
 use super::fields::Fields;
-use super::{Chunk, Event, RejectReason, TextEncoding};
+use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
 use memchr::{memchr, memchr2};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -27,11 +27,15 @@ impl Jsonl {
     /// Discover the columns: the union of leaf paths over the valid lines of the
     /// file, in order of first appearance (computed per chunk in parallel, merged in
     /// chunk order, which gives the sequential order).
-    pub fn open(data: &[u8], body_start: usize, chunk_size: usize) -> Jsonl {
+    /// The chunks are surveyed a window at a time, `release` told where each ends.
+    pub fn open(data: &[u8], body_start: usize, chunk_size: usize, release: Release<'_>) -> Jsonl {
         let chunks = plan_lines(data, body_start, chunk_size);
-        let per_chunk: Vec<Vec<Vec<u8>>> = chunks
-            .par_iter()
-            .map(|c| {
+        let per_window = (PASS_WINDOW / chunk_size.max(1))
+            .max(rayon::current_num_threads())
+            .max(1);
+        let mut per_chunk: Vec<Vec<Vec<u8>>> = Vec::with_capacity(chunks.len());
+        for window in chunks.chunks(per_window) {
+            per_chunk.par_extend(window.par_iter().map(|c| {
                 let mut sink = PathSink::default();
                 if let Chunk::Range { start, end } = *c {
                     for_each_line(data, start, end, |_, line| {
@@ -46,8 +50,11 @@ impl Jsonl {
                     });
                 }
                 sink.order
-            })
-            .collect();
+            }));
+            if let Some(Chunk::Range { end, .. }) = window.last() {
+                release(*end);
+            }
+        }
         let mut seen = HashSet::new();
         let mut columns = Vec::new();
         for path in per_chunk.into_iter().flatten() {
@@ -553,6 +560,7 @@ fn hex4(raw: &[u8], i: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::keep_pages;
 
     fn leaves(line: &str) -> Result<Vec<(String, String)>, RejectReason> {
         struct Collect(Vec<(String, String)>);
@@ -641,10 +649,10 @@ mod tests {
     fn columns_are_first_appearance_order_whatever_the_chunking() {
         let data =
             b"{\"b\":1}\n{\"a\":1,\"b\":2}\nnot json {\"z\":1}\n{\"c\":{\"d\":[1]}}\n{\"a\":3}\n";
-        let whole = Jsonl::open(data, 0, usize::MAX).columns;
+        let whole = Jsonl::open(data, 0, usize::MAX, &keep_pages).columns;
         assert_eq!(whole, ["b", "a", "c.d"]);
         for size in 1..data.len() {
-            assert_eq!(Jsonl::open(data, 0, size).columns, whole);
+            assert_eq!(Jsonl::open(data, 0, size, &keep_pages).columns, whole);
         }
     }
 }

@@ -245,9 +245,10 @@ fn release_pages(map: &Mmap, end: usize) {
     let len = len - len % 4096;
     if len > 0 {
         // SAFETY: the map is a private read-only mapping of a file we never write
-        // through it, so MADV_DONTNEED discards nothing: later reads of these pages
-        // fault them in again from the file. Callers hold no slice into the pages
-        // across this call (records are copied into `Fields`).
+        // through it, so MADV_DONTNEED discards nothing: the range stays mapped and
+        // later reads of these pages (through any slice still held) fault them in
+        // again from the file, with the same bytes as long as the file is not
+        // changed underneath us (the caveat every map of a dump already carries).
         let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
     }
 }
@@ -391,7 +392,30 @@ impl Data {
             Data::Owned(v) => v,
         }
     }
+
+    /// Let the kernel drop the mapped pages before byte `end` (nothing to do for
+    /// bytes held in memory).
+    fn release_before(&self, end: usize) {
+        if let Data::Mapped(map) = self {
+            release_pages(map, end);
+        }
+    }
 }
+
+/// Bytes a whole-file pass (encoding check, CSV chunk plan, SQL statement scan, JSON
+/// column survey) reads before it lets the pages behind it go: such a pass touches
+/// every page of the dump, and without releasing as it goes a dump's pages would all
+/// be resident at once (counted in the build's RSS although the kernel can reclaim
+/// them).
+pub(crate) const PASS_WINDOW: usize = 32 << 20;
+
+/// Called by a whole-file pass with an offset before which it will not read again
+/// (the pages may be dropped).
+pub(crate) type Release<'a> = &'a (dyn Fn(usize) + Sync);
+
+/// A [`Release`] that keeps every page (tests, bytes held in memory).
+#[cfg(test)]
+pub(crate) fn keep_pages(_: usize) {}
 
 enum Layout {
     Delimited(Delimited),
@@ -604,7 +628,8 @@ impl SourceFile {
         options: &ReadOptions,
     ) -> Result<SourceFile, SourceError> {
         let bytes = data.bytes();
-        let encoding = encoding::detect(bytes);
+        let release = |end: usize| data.release_before(end);
+        let encoding = encoding::detect(bytes, &release);
         let body = if bytes.starts_with(encoding::BOM) {
             encoding::BOM.len()
         } else {
@@ -636,7 +661,7 @@ impl SourceFile {
                 )
             }
             Kind::Json => {
-                let j = Jsonl::open(bytes, body, options.chunk_size);
+                let j = Jsonl::open(bytes, body, options.chunk_size, &release);
                 let info = DatasetInfo {
                     name: name.clone(),
                     columns: j.columns.clone(),
@@ -644,7 +669,7 @@ impl SourceFile {
                 (Format::JsonLines, Layout::Json(j), vec![info])
             }
             Kind::Sql => {
-                let s = Sql::open(bytes, body, options.chunk_size);
+                let s = Sql::open(bytes, body, options.chunk_size, &release);
                 let infos = s
                     .tables
                     .iter()
@@ -729,8 +754,9 @@ impl SourceFile {
         self.chunks.get_or_init(|| {
             let bytes = self.data.bytes();
             let size = self.options.chunk_size;
+            let release = |end: usize| self.data.release_before(end);
             match &self.layout {
-                Layout::Delimited(d) => d.plan(bytes, size),
+                Layout::Delimited(d) => d.plan(bytes, size, &release),
                 Layout::Json(j) => j.plan(bytes, size),
                 Layout::Sql(s) => s.plan(size),
             }

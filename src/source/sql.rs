@@ -9,7 +9,7 @@
 //! the sequential one.
 
 use super::fields::Fields;
-use super::{Chunk, Event, RejectReason, TextEncoding};
+use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
 use memchr::{memchr, memchr2, memmem};
 use std::collections::HashMap;
 
@@ -88,7 +88,9 @@ struct TableDraft {
 
 impl Sql {
     /// Lex the whole dump.
-    pub fn open(data: &[u8], body_start: usize, chunk_size: usize) -> Sql {
+    ///
+    /// `release` is told, every [`PASS_WINDOW`] bytes, how far the scan has gone.
+    pub fn open(data: &[u8], body_start: usize, chunk_size: usize, release: Release<'_>) -> Sql {
         let chunk_size = chunk_size.max(1);
         let head = &data[..data.len().min(1 << 16)];
         let backslash = !contains_ci(head, b"standard_conforming_strings = on")
@@ -134,8 +136,13 @@ impl Sql {
         let mut pending: Vec<DataStmt> = Vec::new();
         let mut warnings = Vec::new();
         let mut pos = body_start;
+        let mut next_release = PASS_WINDOW;
         loop {
             pos = lx.skip_space_and_comments(pos);
+            if pos >= next_release {
+                release(pos);
+                next_release = pos.saturating_add(PASS_WINDOW);
+            }
             if pos >= data.len() {
                 break;
             }
@@ -1209,12 +1216,13 @@ impl Lexer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::keep_pages;
 
     type Row = (usize, Result<Vec<Vec<String>>, RejectReason>);
 
     fn rows(sql: &str, chunk: usize) -> (Sql, Vec<Row>) {
         let data = sql.as_bytes();
-        let s = Sql::open(data, 0, chunk);
+        let s = Sql::open(data, 0, chunk, &keep_pages);
         let mut out = Vec::new();
         let mut f = Fields::new();
         for c in s.plan(chunk) {
