@@ -132,7 +132,7 @@ mod packed_stmts {
             }
         }
         let text = text.as_bytes();
-        if text.len() % 2 != 0 {
+        if !text.len().is_multiple_of(2) {
             return None;
         }
         let mut bytes = text
