@@ -12,6 +12,7 @@ use super::fields::Fields;
 use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
 use memchr::{memchr, memchr2, memmem};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One table of the dump.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -56,13 +57,14 @@ mod packed_stmts {
     use serde::de::{self, SeqAccess, Visitor};
     use serde::{Deserializer, Serializer};
     use std::fmt;
+    use std::sync::Arc;
 
     pub fn serialize<S: Serializer>(stmts: &[DataStmt], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&encode(stmts))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<DataStmt>, D::Error> {
-        d.deserialize_any(StmtsVisitor)
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Vec<DataStmt>>, D::Error> {
+        d.deserialize_any(StmtsVisitor).map(Arc::new)
     }
 
     struct StmtsVisitor;
@@ -202,8 +204,10 @@ impl Piece {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sql {
     pub tables: Vec<Table>,
+    /// Shared: a query process copies an index's saved layout into each reopened
+    /// dump, and the table can hold tens of thousands of statements.
     #[serde(with = "packed_stmts")]
-    stmts: Vec<DataStmt>,
+    stmts: Arc<Vec<DataStmt>>,
     /// For each layout: tuple position → column index.
     layouts: Vec<Vec<u32>>,
     /// Strings take backslash escapes (MySQL; PostgreSQL only without
@@ -417,7 +421,7 @@ impl Sql {
         }
         Sql {
             tables,
-            stmts,
+            stmts: Arc::new(stmts),
             layouts,
             backslash,
             has_insert,
@@ -1412,7 +1416,7 @@ mod tests {
         let back: Sql = serde_json::from_str(&json).unwrap();
         assert!(same(&back.stmts, &s.stmts));
         let mut old = serde_json::to_value(&s).unwrap();
-        old["stmts"] = serde_json::to_value(&s.stmts).unwrap();
+        old["stmts"] = serde_json::to_value(&*s.stmts).unwrap();
         assert!(old["stmts"].is_array());
         let back: Sql = serde_json::from_value(old).unwrap();
         assert!(same(&back.stmts, &s.stmts));
