@@ -10,6 +10,7 @@ pub mod date;
 pub mod email;
 pub mod gender;
 pub mod ids;
+mod memo;
 pub mod name;
 pub mod phone;
 pub mod postcode;
@@ -71,10 +72,12 @@ fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
     if t.len() > 40 {
         return false;
     }
+    // Every placeholder's first letter is n, u or t. Any other first ASCII letter or
+    // digit is the value's first alphanumeric character (else a non-ASCII one came
+    // before it, which is real text), so the value is not a placeholder.
     match t.bytes().find(u8::is_ascii_alphanumeric) {
-        Some(b'n' | b'N' | b'u' | b'U' | b't' | b'T') => {}
-        Some(_) if t.is_ascii() => return false,
-        _ => {}
+        Some(b'n' | b'N' | b'u' | b'U' | b't' | b'T') | None => {}
+        Some(_) => return false,
     }
     let mut buf = [0u8; 12];
     let mut n = 0;
@@ -495,7 +498,37 @@ mod tests {
         assert_eq!(c(FieldKind::Email, "N/A"), None);
     }
 
+    /// What [`is_placeholder`] decides, written the slow, obvious way.
+    fn placeholder_reference(raw: &str, kind: FieldKind) -> bool {
+        let alnum: String = raw.chars().filter(|c| c.is_alphanumeric()).collect();
+        if raw.len() > 40 || !alnum.is_ascii() || alnum.len() > 12 {
+            return false;
+        }
+        let name = matches!(
+            kind,
+            FieldKind::FirstName
+                | FieldKind::MiddleName
+                | FieldKind::LastName
+                | FieldKind::FullName
+        );
+        match alnum.to_ascii_lowercase().as_str() {
+            "" | "null" | "none" | "nil" | "nan" | "unknown" | "notknown" | "tbc" | "undefined"
+            | "notprovided" | "notrecorded" => true,
+            "na" => !(name && raw.chars().all(char::is_alphanumeric)),
+            _ => false,
+        }
+    }
+
     proptest! {
+        #[test]
+        fn placeholder_check_agrees_with_its_reference(
+            s in prop_oneof!["[nNuUtTaAlLoOeEkKwb/ .#()\u{f1}\u{738b}\u{a0}-]{0,16}", "\\PC{0,44}"],
+            name in any::<bool>(),
+        ) {
+            let kind = if name { FieldKind::LastName } else { FieldKind::AccountRef };
+            prop_assert_eq!(is_placeholder(&s, kind), placeholder_reference(&s, kind));
+        }
+
         #[test]
         fn add_never_panics(s in "\\PC{0,40}") {
             let mut p = Person::default();

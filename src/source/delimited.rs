@@ -242,12 +242,16 @@ fn parse_raw(
     let next;
     loop {
         if data.get(i) == Some(&QUOTE) {
-            fields.raw().extend_from_slice(data.get(window..i).unwrap_or_default());
+            fields
+                .raw()
+                .extend_from_slice(data.get(window..i).unwrap_or_default());
             let start = fields.mark();
             i += 1;
             let mut closed = false;
             while let Some(k) = memchr(QUOTE, data.get(i..end).unwrap_or_default()) {
-                fields.raw().extend_from_slice(data.get(i..i + k).unwrap_or_default());
+                fields
+                    .raw()
+                    .extend_from_slice(data.get(i..i + k).unwrap_or_default());
                 i += k + 1;
                 if i < end && data.get(i) == Some(&QUOTE) {
                     fields.raw().push(QUOTE);
@@ -258,7 +262,9 @@ fn parse_raw(
                 }
             }
             if !closed {
-                fields.raw().extend_from_slice(data.get(i..end).unwrap_or_default());
+                fields
+                    .raw()
+                    .extend_from_slice(data.get(i..end).unwrap_or_default());
                 i = end;
                 status = Err(RejectReason::UnterminatedQuote);
             }
@@ -267,7 +273,9 @@ fn parse_raw(
             while i < end && !data.get(i).is_some_and(|&b| is_special(b, delim)) {
                 i += 1;
             }
-            fields.raw().extend_from_slice(data.get(s..i).unwrap_or_default());
+            fields
+                .raw()
+                .extend_from_slice(data.get(s..i).unwrap_or_default());
             fields.push_value(col, start);
             if fields.mark() - start > max_field && status.is_ok() {
                 status = Err(RejectReason::FieldTooLong);
@@ -322,7 +330,9 @@ fn parse_raw(
         };
         break;
     }
-    fields.raw().extend_from_slice(data.get(window..rec_end).unwrap_or_default());
+    fields
+        .raw()
+        .extend_from_slice(data.get(window..rec_end).unwrap_or_default());
     let len = rec_end - offset;
     if len > super::MAX_RECORD_BYTES && status.is_ok() {
         status = Err(RejectReason::RecordTooLong);
@@ -823,7 +833,14 @@ mod tests {
         };
         let data = b"a\xE9\xA9,\xA9\n";
         let mut fields = Fields::new();
-        d.parse_one(data, 0, data.len(), TextEncoding::Mixed, usize::MAX, &mut fields);
+        d.parse_one(
+            data,
+            0,
+            data.len(),
+            TextEncoding::Mixed,
+            usize::MAX,
+            &mut fields,
+        );
         assert_eq!((fields.get(0), fields.get(1)), ("a\u{e9}\u{a9}", "\u{a9}"));
     }
 
@@ -840,7 +857,13 @@ mod tests {
         data: &[u8],
         delim: u8,
         max_field: usize,
-    ) -> Vec<(usize, usize, usize, Result<(), RejectReason>, Vec<(u32, Vec<u8>)>)> {
+    ) -> Vec<(
+        usize,
+        usize,
+        usize,
+        Result<(), RejectReason>,
+        Vec<(u32, Vec<u8>)>,
+    )> {
         let mut out = Vec::new();
         let mut fields = Fields::new();
         let mut pos = 0;
