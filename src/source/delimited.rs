@@ -851,19 +851,17 @@ mod tests {
         assert_eq!(d.data_start, 0);
     }
 
-    /// Every record of `data` as `(offset, len, next, status, values)`.
-    fn all_records(
-        parse: fn(&[u8], usize, usize, u8, usize, &mut Fields) -> Option<Parsed>,
-        data: &[u8],
-        delim: u8,
-        max_field: usize,
-    ) -> Vec<(
+    type Parser = fn(&[u8], usize, usize, u8, usize, &mut Fields) -> Option<Parsed>;
+    type Seen = (
         usize,
         usize,
         usize,
         Result<(), RejectReason>,
         Vec<(u32, Vec<u8>)>,
-    )> {
+    );
+
+    /// Every record of `data` as `(offset, len, next, status, values)`.
+    fn all_records(parse: Parser, data: &[u8], delim: u8, max_field: usize) -> Vec<Seen> {
         let mut out = Vec::new();
         let mut fields = Fields::new();
         let mut pos = 0;
