@@ -114,29 +114,13 @@ fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
     }
 }
 
-/// Answers of the slower normalisers for values that repeat across records (given
-/// and family names, dates, street lines), remembered per thread.
-struct Memos {
-    given: memo::Memo<(Option<String>, Vec<String>)>,
-    family: memo::Memo<Option<String>>,
-    dob: memo::Memo<Option<Date>>,
-    record_year: memo::Memo<Option<u16>>,
-    address: memo::Memo<address::AddressParts>,
-}
-
 thread_local! {
-    static MEMOS: std::cell::RefCell<Memos> = std::cell::RefCell::new(Memos {
-        given: memo::Memo::new(14),
-        family: memo::Memo::new(14),
-        dob: memo::Memo::new(14),
-        record_year: memo::Memo::new(12),
-        address: memo::Memo::new(13),
-    });
-}
-
-/// `f` applied to this thread's memos.
-fn with_memos<R>(f: impl FnOnce(&mut Memos) -> R) -> R {
-    MEMOS.with_borrow_mut(f)
+    /// Street lines repeat across records (a street's residents, case variants) and
+    /// taking one apart costs far more than looking it up. Measured: memos for names
+    /// and dates, whose normalisers are cheap, cost more in cache misses than they
+    /// saved, so only this one is kept.
+    static ADDRESS_MEMO: std::cell::RefCell<memo::Memo<address::AddressParts>> =
+        std::cell::RefCell::new(memo::Memo::new(12));
 }
 
 fn push_unique<T: PartialEq>(values: &mut Vec<T>, value: Option<T>) {
@@ -191,23 +175,20 @@ impl Person {
             }
             k if k.is_identifier() => self.push_id(k, canonical_identifier(k, raw)),
             FieldKind::FirstName => {
-                let (first, middles) =
-                    with_memos(|m| m.given.get_or_insert_with(raw, name::split_given));
+                let (first, middles) = name::split_given(raw);
                 push_unique(&mut self.first_names, real_name(first));
                 for m in middles {
                     push_unique(&mut self.middle_names, real_name(Some(m)));
                 }
             }
             FieldKind::MiddleName => {
-                let (first, middles) =
-                    with_memos(|m| m.given.get_or_insert_with(raw, name::split_given));
+                let (first, middles) = name::split_given(raw);
                 for m in first.into_iter().chain(middles) {
                     push_unique(&mut self.middle_names, real_name(Some(m)));
                 }
             }
             FieldKind::LastName => {
-                let last = with_memos(|m| m.family.get_or_insert_with(raw, name::family));
-                push_unique(&mut self.last_names, real_name(last));
+                push_unique(&mut self.last_names, real_name(name::family(raw)));
             }
             FieldKind::FullName => {
                 let full = name::split_full(raw);
@@ -217,16 +198,14 @@ impl Person {
                 }
                 push_unique(&mut self.last_names, real_name(full.last));
             }
-            FieldKind::Dob => {
-                let dob = with_memos(|m| m.dob.get_or_insert_with(raw, date::parse));
-                push_unique(&mut self.dobs, dob);
-            }
+            FieldKind::Dob => push_unique(&mut self.dobs, date::parse(raw)),
             FieldKind::Gender => push_unique(&mut self.genders, gender::canonical(raw)),
             FieldKind::HouseNumber => {
                 push_unique(&mut self.house_numbers, address::house_number(raw));
             }
             FieldKind::Street | FieldKind::Address => {
-                let parts = with_memos(|m| m.address.get_or_insert_with(raw, address::parse));
+                let parts =
+                    ADDRESS_MEMO.with_borrow_mut(|m| m.get_or_insert_with(raw, address::parse));
                 push_unique(&mut self.streets, non_empty(parts.line));
                 push_unique(&mut self.house_numbers, parts.house_number);
                 push_unique(&mut self.postcodes, parts.postcode);
@@ -234,8 +213,7 @@ impl Person {
             FieldKind::Town => push_unique(&mut self.towns, non_empty(address::fold_line(raw))),
             FieldKind::Postcode => push_unique(&mut self.postcodes, postcode::canonical(raw)),
             FieldKind::RecordDate if self.record_year.is_none() => {
-                self.record_year =
-                    with_memos(|m| m.record_year.get_or_insert_with(raw, date::record_year));
+                self.record_year = date::record_year(raw);
             }
             FieldKind::Ignore => {}
             // Identifiers are all handled above.
