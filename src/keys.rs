@@ -368,18 +368,24 @@ const MAX_PARTS: usize = 4;
 const MAX_PHONETIC: usize = 8;
 
 impl Deriver<'_> {
-    /// Hashes the buffer (which starts with `recipe`'s id) into a key.
-    fn emit(&mut self, recipe: KeyRecipe) {
+    /// Hashes the buffer (which starts with `recipe`'s id) into a key, unless it is
+    /// among the keys appended from `from` on.
+    fn emit_from(&mut self, recipe: KeyRecipe, from: usize) {
         let key = Key {
             recipe,
             hash: xxh3_64_with_secret(self.buf, &self.secret.0),
         };
         // A record has a few dozen keys at most: a scan beats a set.
-        if let Some(added) = self.out.get(self.start..)
+        if let Some(added) = self.out.get(from..)
             && !added.contains(&key)
         {
             self.out.push(key);
         }
+    }
+
+    /// [`Deriver::emit_from`] checking every key this call appended.
+    fn emit(&mut self, recipe: KeyRecipe) {
+        self.emit_from(recipe, self.start);
     }
 
     fn single(&mut self, recipe: KeyRecipe, value: &str) {
@@ -456,6 +462,8 @@ impl Deriver<'_> {
             if any_missing {
                 continue;
             }
+            // Keys of other recipes never equal this one's: only its own can repeat it.
+            let from = self.out.len();
             // Odometer over every combination of the parts' values.
             let mut idx = [0usize; MAX_PARTS];
             'combinations: loop {
@@ -467,7 +475,7 @@ impl Deriver<'_> {
                     }
                     write_part(person, phonetics, p, i, self.buf);
                 }
-                self.emit(recipe);
+                self.emit_from(recipe, from);
                 // j < parts.len() <= MAX_PARTS, checked above.
                 let mut j = 0;
                 loop {

@@ -162,6 +162,18 @@ pub fn parse(raw: &str) -> AddressParts {
 /// building part followed by another numbered part) it is `12`; `12-14 High St` gives
 /// `12`. A UK postcode in the line is ignored. `None` when the line has no number.
 pub fn house_number(line: &str) -> Option<String> {
+    // A house-number column mostly holds just the number (`12`, `12A`): one word,
+    // which the general path would return lower-cased.
+    let t = line.trim_ascii();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let plain = match t.as_bytes().get(digits..) {
+        Some([]) => true,
+        Some([l]) => l.is_ascii_alphabetic(),
+        _ => false,
+    };
+    if (1..=5).contains(&digits) && plain {
+        return Some(t.to_ascii_lowercase());
+    }
     with_words(line, |words, _| house_number_in(words))
 }
 
@@ -461,6 +473,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn house_number_fast_path_matches_general_path(
+            w in "[ \t]{0,2}[0-9]{0,7}[A-Za-z\u{e9}]{0,2}[ \r\n]{0,2}"
+        ) {
+            let general = with_words(&w, |words, _| house_number_in(words));
+            prop_assert_eq!(house_number(&w), general);
+        }
+
         #[test]
         fn one_word_fast_path_matches_general_path(w in "[A-Za-z]{1,12}") {
             let general = with_words(&w, |words, _| fold_words(words));

@@ -152,16 +152,20 @@ fn month_of(word: &str) -> Option<u8> {
     if word.len() < 3 {
         return None;
     }
-    let w = word.to_ascii_lowercase();
-    let i = MONTHS.iter().position(|m| m.starts_with(&w))?;
+    let i = MONTHS
+        .iter()
+        .position(|m| starts_with_ignore_case(m, word))?;
     u8::try_from(i + 1).ok()
 }
 
 fn is_weekday(word: &str) -> bool {
-    word.len() >= 3 && {
-        let w = word.to_ascii_lowercase();
-        WEEKDAYS.iter().any(|d| d.starts_with(&w))
-    }
+    word.len() >= 3 && WEEKDAYS.iter().any(|d| starts_with_ignore_case(d, word))
+}
+
+/// Whether the lower-case `name` starts with `word` in any case (`Feb`, `FEB`).
+fn starts_with_ignore_case(name: &str, word: &str) -> bool {
+    name.get(..word.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(word))
 }
 
 /// Cuts a trailing time: from the `T` or space before the first `hh:` onwards.

@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 
 use rphonetic::{DoubleMetaphone, Encoder};
 
+use super::memo::Memo;
+
 /// Folds a name to lower-case ASCII letters: accents and other scripts are
 /// transliterated (`Siân` → `sian`, `Łukasz` → `lukasz`), and everything that is
 /// not a letter (apostrophes, hyphens, spaces, digits) is dropped, so `O'Brien` →
@@ -451,14 +453,10 @@ impl PhoneticCode {
     }
 }
 
-/// Distinct names whose codes a thread remembers before starting afresh.
-const PHONETIC_CACHE_LIMIT: usize = 1 << 15;
-
 thread_local! {
     /// Family names repeat (Smith, Jones, Patel…) and encoding one costs far more
-    /// than looking it up.
-    static PHONETIC_CACHE: RefCell<HashMap<Box<str>, PhoneticCode, FnvBuild>> =
-        RefCell::new(HashMap::default());
+    /// than looking it up: 16k slots.
+    static PHONETIC_CACHE: RefCell<Memo<PhoneticCode>> = RefCell::new(Memo::new(14));
 }
 
 /// [`phonetic`] without allocating, remembered per thread.
@@ -470,15 +468,9 @@ pub fn phonetic_code(folded: &str) -> PhoneticCode {
         return PhoneticCode::default();
     }
     PHONETIC_CACHE.with_borrow_mut(|cache| {
-        if let Some(&code) = cache.get(folded) {
-            return code;
-        }
-        let code = PhoneticCode::from_text(&DoubleMetaphone::default().encode(folded));
-        if cache.len() >= PHONETIC_CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(folded.into(), code);
-        code
+        cache.get_or_insert_with(folded, |f| {
+            PhoneticCode::from_text(&DoubleMetaphone::default().encode(f))
+        })
     })
 }
 

@@ -14,23 +14,24 @@
 /// postal code (3 to 10 letters and digits, at least one digit). Other characters,
 /// or no digit at all (`London`, `N/A`), give `None`.
 pub fn canonical(raw: &str) -> Option<String> {
-    let mut out = String::with_capacity(8);
+    // Built on the stack: one allocation, for the answer.
+    let mut buf = [0u8; 10];
+    let mut n = 0;
     for b in raw.bytes() {
         match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
-                if out.len() == 10 {
-                    return None;
-                }
-                out.push(b.to_ascii_uppercase() as char);
+                *buf.get_mut(n)? = b.to_ascii_uppercase();
+                n += 1;
             }
             b' ' | b'\t' | b'-' => {}
             _ => return None,
         }
     }
-    if is_uk(&out) {
-        return Some(out);
+    let code = std::str::from_utf8(buf.get(..n)?).ok()?;
+    if is_uk(code) || (n >= 3 && code.bytes().any(|b| b.is_ascii_digit())) {
+        return Some(code.to_string());
     }
-    (out.len() >= 3 && out.bytes().any(|b| b.is_ascii_digit())).then_some(out)
+    None
 }
 
 /// Whether a canonical postcode has a UK shape: an outward code (`A9`, `A99`, `AA9`,

@@ -14,7 +14,7 @@
 
 use super::fields::Fields;
 use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr_iter, memchr2};
 use rayon::prelude::*;
 
 /// The quote byte.
@@ -208,6 +208,10 @@ impl Delimited {
 
 /// Parse one record starting at `pos` (skipping blank lines) into `fields`, without
 /// checking its field count. `None` when only blank lines remain before `end`.
+///
+/// Unquoted fields are found with memchr over the line (the delimiters, then the line
+/// end) and are not copied one by one: the bytes between quoted fields are copied
+/// into `fields` in one piece, delimiters included, and each value is a span of them.
 fn parse_raw(
     data: &[u8],
     mut pos: usize,
@@ -217,7 +221,7 @@ fn parse_raw(
     fields: &mut Fields,
 ) -> Option<Parsed> {
     let end = end.min(data.len());
-    while pos < end && matches!(data[pos], b'\n' | b'\r') {
+    while pos < end && matches!(data.get(pos), Some(b'\n' | b'\r')) {
         pos += 1;
     }
     if pos >= end {
@@ -228,17 +232,29 @@ fn parse_raw(
     let mut i = pos;
     let mut status = Ok(());
     let mut col = 0usize;
+    // Source bytes from `window` on are not copied yet; they will land at `base`.
+    let mut window = pos;
+    let mut base = fields.mark();
+    // Where the line (hence every unquoted field) stops, and the delimiters before it.
+    let mut stop = line_stop(data, i, end);
+    let mut delims = memchr_iter(delim, data.get(i..stop).unwrap_or_default());
+    let mut delims_from = i;
     let rec_end;
     let next;
     loop {
-        let start = fields.mark();
-        if data[i] == QUOTE {
+        if data.get(i) == Some(&QUOTE) {
+            fields
+                .raw()
+                .extend_from_slice(data.get(window..i).unwrap_or_default());
+            let start = fields.mark();
             i += 1;
             let mut closed = false;
-            while let Some(k) = memchr(QUOTE, &data[i..end]) {
-                fields.raw().extend_from_slice(&data[i..i + k]);
+            while let Some(k) = memchr(QUOTE, data.get(i..end).unwrap_or_default()) {
+                fields
+                    .raw()
+                    .extend_from_slice(data.get(i..i + k).unwrap_or_default());
                 i += k + 1;
-                if i < end && data[i] == QUOTE {
+                if i < end && data.get(i) == Some(&QUOTE) {
                     fields.raw().push(QUOTE);
                     i += 1;
                 } else {
@@ -247,26 +263,46 @@ fn parse_raw(
                 }
             }
             if !closed {
-                fields.raw().extend_from_slice(&data[i..end]);
+                fields
+                    .raw()
+                    .extend_from_slice(data.get(i..end).unwrap_or_default());
                 i = end;
                 status = Err(RejectReason::UnterminatedQuote);
             }
             // Text after the closing quote belongs to the field, as in the csv crate.
             let s = i;
-            while i < end && !is_special(data[i], delim) {
+            while i < end && !data.get(i).is_some_and(|&b| is_special(b, delim)) {
                 i += 1;
             }
-            fields.raw().extend_from_slice(&data[s..i]);
+            fields
+                .raw()
+                .extend_from_slice(data.get(s..i).unwrap_or_default());
+            fields.push_value(col, start);
+            if fields.mark() - start > max_field && status.is_ok() {
+                status = Err(RejectReason::FieldTooLong);
+            }
+            window = i;
+            base = fields.mark();
+            if i > stop {
+                stop = line_stop(data, i, end);
+            }
+            delims = memchr_iter(delim, data.get(i..stop).unwrap_or_default());
+            delims_from = i;
         } else {
-            let s = i;
-            while i < end && !is_special(data[i], delim) {
-                i += 1;
+            // After a quoted field the delimiters are found again from its end, which
+            // may be the delimiter already stepped over.
+            let e = loop {
+                match delims.next() {
+                    Some(k) if delims_from + k < i => {}
+                    Some(k) => break delims_from + k,
+                    None => break stop,
+                }
+            };
+            fields.push_span(col, base + (i - window), base + (e - window));
+            if e - i > max_field && status.is_ok() {
+                status = Err(RejectReason::FieldTooLong);
             }
-            fields.raw().extend_from_slice(&data[s..i]);
-        }
-        fields.push_value(col, start);
-        if fields.mark() - start > max_field && status.is_ok() {
-            status = Err(RejectReason::FieldTooLong);
+            i = e;
         }
         col += 1;
         if i >= end {
@@ -274,13 +310,13 @@ fn parse_raw(
             next = end;
             break;
         }
-        let b = data[i];
+        let b = data.get(i).copied().unwrap_or(b'\n');
         if b == delim {
             i += 1;
             if i >= end {
                 // A delimiter at the very end: one more, empty, field.
-                let start = fields.mark();
-                fields.push_value(col, start);
+                let at = base + (i - window);
+                fields.push_span(col, at, at);
                 rec_end = end;
                 next = end;
                 break;
@@ -295,6 +331,9 @@ fn parse_raw(
         };
         break;
     }
+    fields
+        .raw()
+        .extend_from_slice(data.get(window..rec_end).unwrap_or_default());
     let len = rec_end - offset;
     if len > super::MAX_RECORD_BYTES && status.is_ok() {
         status = Err(RejectReason::RecordTooLong);
@@ -305,6 +344,11 @@ fn parse_raw(
         next,
         status,
     })
+}
+
+/// The first line break at or after `from`, or `end`.
+fn line_stop(data: &[u8], from: usize, end: usize) -> usize {
+    memchr2(b'\n', b'\r', data.get(from..end).unwrap_or_default()).map_or(end, |k| from + k)
 }
 
 #[inline(always)]
@@ -592,6 +636,108 @@ fn push_ranges(bounds: &[usize], end: usize, out: &mut Vec<Chunk>) {
 mod tests {
     use super::*;
 
+    /// The byte-by-byte parser [`parse_raw`] replaced: the reference it must agree with.
+    /// Parse one record starting at `pos` (skipping blank lines) into `fields`, without
+    /// checking its field count. `None` when only blank lines remain before `end`.
+    fn parse_raw_reference(
+        data: &[u8],
+        mut pos: usize,
+        end: usize,
+        delim: u8,
+        max_field: usize,
+        fields: &mut Fields,
+    ) -> Option<Parsed> {
+        let end = end.min(data.len());
+        while pos < end && matches!(data[pos], b'\n' | b'\r') {
+            pos += 1;
+        }
+        if pos >= end {
+            return None;
+        }
+        fields.begin(0);
+        let offset = pos;
+        let mut i = pos;
+        let mut status = Ok(());
+        let mut col = 0usize;
+        let rec_end;
+        let next;
+        loop {
+            let start = fields.mark();
+            if data[i] == QUOTE {
+                i += 1;
+                let mut closed = false;
+                while let Some(k) = memchr(QUOTE, &data[i..end]) {
+                    fields.raw().extend_from_slice(&data[i..i + k]);
+                    i += k + 1;
+                    if i < end && data[i] == QUOTE {
+                        fields.raw().push(QUOTE);
+                        i += 1;
+                    } else {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    fields.raw().extend_from_slice(&data[i..end]);
+                    i = end;
+                    status = Err(RejectReason::UnterminatedQuote);
+                }
+                // Text after the closing quote belongs to the field, as in the csv crate.
+                let s = i;
+                while i < end && !is_special(data[i], delim) {
+                    i += 1;
+                }
+                fields.raw().extend_from_slice(&data[s..i]);
+            } else {
+                let s = i;
+                while i < end && !is_special(data[i], delim) {
+                    i += 1;
+                }
+                fields.raw().extend_from_slice(&data[s..i]);
+            }
+            fields.push_value(col, start);
+            if fields.mark() - start > max_field && status.is_ok() {
+                status = Err(RejectReason::FieldTooLong);
+            }
+            col += 1;
+            if i >= end {
+                rec_end = end;
+                next = end;
+                break;
+            }
+            let b = data[i];
+            if b == delim {
+                i += 1;
+                if i >= end {
+                    // A delimiter at the very end: one more, empty, field.
+                    let start = fields.mark();
+                    fields.push_value(col, start);
+                    rec_end = end;
+                    next = end;
+                    break;
+                }
+                continue;
+            }
+            rec_end = i;
+            next = if b == b'\r' && data.get(i + 1) == Some(&b'\n') && i + 1 < end {
+                i + 2
+            } else {
+                i + 1
+            };
+            break;
+        }
+        let len = rec_end - offset;
+        if len > crate::source::MAX_RECORD_BYTES && status.is_ok() {
+            status = Err(RejectReason::RecordTooLong);
+        }
+        Some(Parsed {
+            offset,
+            len,
+            next,
+            status,
+        })
+    }
+
     fn records(
         data: &[u8],
         chunk_size: usize,
@@ -692,9 +838,73 @@ mod tests {
     }
 
     #[test]
+    fn a_value_is_decoded_on_its_own_even_when_its_neighbour_completes_a_character() {
+        // `a\xE9\xA9` then `\xA9`: together valid UTF-8 (one CJK character), apart
+        // not; each value is Windows-1252 text in a mixed file.
+        let d = Delimited {
+            delimiter: b',',
+            columns: vec!["a".into(), "b".into()],
+            data_start: 0,
+        };
+        let data = b"a\xE9\xA9,\xA9\n";
+        let mut fields = Fields::new();
+        d.parse_one(
+            data,
+            0,
+            data.len(),
+            TextEncoding::Mixed,
+            usize::MAX,
+            &mut fields,
+        );
+        assert_eq!((fields.get(0), fields.get(1)), ("a\u{e9}\u{a9}", "\u{a9}"));
+    }
+
+    #[test]
     fn headerless_file_gets_numbered_columns() {
         let d = Delimited::open(b"jane@x.com,07911123456\n", 0, "csv", TextEncoding::Utf8);
         assert_eq!(d.columns, ["column_1", "column_2"]);
         assert_eq!(d.data_start, 0);
+    }
+
+    type Parser = fn(&[u8], usize, usize, u8, usize, &mut Fields) -> Option<Parsed>;
+    type Seen = (
+        usize,
+        usize,
+        usize,
+        Result<(), RejectReason>,
+        Vec<(u32, Vec<u8>)>,
+    );
+
+    /// Every record of `data` as `(offset, len, next, status, values)`.
+    fn all_records(parse: Parser, data: &[u8], delim: u8, max_field: usize) -> Vec<Seen> {
+        let mut out = Vec::new();
+        let mut fields = Fields::new();
+        let mut pos = 0;
+        while let Some(p) = parse(data, pos, data.len(), delim, max_field, &mut fields) {
+            out.push((p.offset, p.len, p.next, p.status, fields.raw_values()));
+            assert!(p.next > pos, "no progress at {pos}");
+            pos = p.next;
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn memchr_parser_agrees_with_the_byte_by_byte_one(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    b'a', b'b', b'a', b'b', b' ', b',', b',', b';', b'\t', b'"', b'"', b'\n',
+                    b'\r', 0xC3, 0xA9, 0xE9,
+                ]),
+                0..200,
+            ),
+            delim in proptest::sample::select(vec![b',', b';', b'\t']),
+            max_field in proptest::sample::select(vec![3usize, 1 << 20]),
+        ) {
+            proptest::prop_assert_eq!(
+                all_records(parse_raw, &bytes, delim, max_field),
+                all_records(parse_raw_reference, &bytes, delim, max_field)
+            );
+        }
     }
 }

@@ -134,6 +134,29 @@ impl Fields {
         });
     }
 
+    /// Record a value for column `col` that the parser already put in the raw buffer at
+    /// `start..end` (bytes between values, such as delimiters, may sit in between).
+    #[inline]
+    pub(crate) fn push_span(&mut self, col: usize, start: usize, end: usize) {
+        self.spans.push(Span {
+            col: col as u32,
+            start: start as u32,
+            end: end as u32,
+        });
+    }
+
+    /// The values as pushed, before `finish`: column and raw bytes.
+    #[cfg(test)]
+    pub(crate) fn raw_values(&self) -> Vec<(u32, Vec<u8>)> {
+        self.spans
+            .iter()
+            .map(|s| {
+                let bytes = self.raw.get(s.start as usize..s.end as usize);
+                (s.col, bytes.unwrap_or_default().to_vec())
+            })
+            .collect()
+    }
+
     /// Append a whole value for column `col`.
     #[cfg(test)]
     pub(crate) fn push_bytes(&mut self, col: usize, bytes: &[u8]) {
