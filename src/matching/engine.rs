@@ -392,6 +392,11 @@ impl Matcher {
             ..
         } = s;
         let needed = needed_kinds(q);
+        for c in candidates.selected() {
+            if let Some(segment) = segments.get(c.segment as usize) {
+                segment.prefetch_record(c.record);
+            }
+        }
         // Verifies one candidate; returns its probability.
         let mut verify = |candidate: Candidate| -> f64 {
             let Some(segment) = segments.get(candidate.segment as usize) else {
