@@ -310,6 +310,13 @@ pub struct Comparisons<'q> {
 }
 
 impl<'q> Comparisons<'q> {
+    /// No family compared yet.
+    pub(crate) fn new() -> Self {
+        Comparisons {
+            slots: [None; FieldFamily::COUNT],
+        }
+    }
+
     /// The comparison of one family, if either side has it.
     pub fn get(&self, family: FieldFamily) -> Option<&Comparison<'q>> {
         self.slots[family as usize].as_ref()
@@ -331,9 +338,67 @@ impl<'q> Comparisons<'q> {
 
 /// Compares a query person with one candidate record, family by family.
 pub fn compare<'q>(query: &'q Person, record: &Person) -> Comparisons<'q> {
-    let mut out = Comparisons {
-        slots: [None; FieldFamily::COUNT],
-    };
+    let mut out = Comparisons::new();
+    compare_part(query, record, Part::Person, &mut out);
+    compare_part(query, record, Part::Place, &mut out);
+    out
+}
+
+/// The two halves of a comparison. The engine compares a record's person first and
+/// its place (the costliest fields to normalise) only when they can still matter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Names, date of birth, gender and identifiers.
+    Person,
+    /// [`FieldFamily::Address`] and [`FieldFamily::Town`]: house number, street,
+    /// postcode and town.
+    Place,
+}
+
+impl Part {
+    /// The part a family belongs to.
+    pub(crate) fn of(family: FieldFamily) -> Part {
+        match family {
+            FieldFamily::Address | FieldFamily::Town => Part::Place,
+            _ => Part::Person,
+        }
+    }
+
+    /// The part a record's field kind feeds (`None`: no comparison reads it).
+    pub(crate) fn of_kind(kind: FieldKind) -> Option<Part> {
+        match kind {
+            FieldKind::HouseNumber
+            | FieldKind::Street
+            | FieldKind::Address
+            | FieldKind::Town
+            | FieldKind::Postcode => Some(Part::Place),
+            FieldKind::RecordDate | FieldKind::Ignore => None,
+            _ => Some(Part::Person),
+        }
+    }
+}
+
+/// Compares the families of one [`Part`] into `out`; the other part's slots are
+/// left as they are.
+pub(crate) fn compare_part<'q>(
+    query: &'q Person,
+    record: &Person,
+    part: Part,
+    out: &mut Comparisons<'q>,
+) {
+    if part == Part::Place {
+        if let Some((outcome, value)) = compare_address(query, record) {
+            out.set(FieldFamily::Address, outcome, value.map(Agreed::Text));
+        }
+        let postcodes_on_both = !query.postcodes.is_empty() && !record.postcodes.is_empty();
+        if !postcodes_on_both
+            && let Some((outcome, value)) =
+                best_pair(&query.towns, &record.towns, |a, b| similar(a, b, TOWN_JW))
+        {
+            out.set(FieldFamily::Town, outcome, value.map(Agreed::Text));
+        }
+        return;
+    }
     if let Some((outcome, value)) = compare_given(query, record) {
         out.set(FieldFamily::FirstName, outcome, value.map(Agreed::Text));
     }
@@ -353,18 +418,7 @@ pub fn compare<'q>(query: &'q Person, record: &Person) -> Comparisons<'q> {
     if let Some(outcome) = compare_gender(&query.genders, &record.genders) {
         out.set(FieldFamily::Gender, outcome, None);
     }
-    if let Some((outcome, value)) = compare_address(query, record) {
-        out.set(FieldFamily::Address, outcome, value.map(Agreed::Text));
-    }
-    let postcodes_on_both = !query.postcodes.is_empty() && !record.postcodes.is_empty();
-    if !postcodes_on_both
-        && let Some((outcome, value)) =
-            best_pair(&query.towns, &record.towns, |a, b| similar(a, b, TOWN_JW))
-    {
-        out.set(FieldFamily::Town, outcome, value.map(Agreed::Text));
-    }
-    compare_identifiers(query, record, &mut out);
-    out
+    compare_identifiers(query, record, out);
 }
 
 /// The best outcome over all pairs, with the query value of an exact pair; `None`
@@ -1118,6 +1172,46 @@ mod tests {
         }
         let json = serde_json::to_string(&Outcome::DayMonthSwapped).unwrap_or_default();
         assert_eq!(json, "\"day_month_swapped\"");
+    }
+
+    #[test]
+    fn parts_split_the_comparison() {
+        let query = Person {
+            first_names: names(&["jane"]),
+            towns: names(&["london"]),
+            house_numbers: names(&["12"]),
+            postcodes: names(&["SW1A1AA"]),
+            identifiers: vec![(FieldKind::Email, "j@x.com".into())],
+            ..Person::default()
+        };
+        let record = Person {
+            first_names: names(&["jane"]),
+            towns: names(&["londn"]),
+            house_numbers: names(&["12"]),
+            identifiers: vec![(FieldKind::Email, "k@x.com".into())],
+            ..Person::default()
+        };
+        let whole = compare(&query, &record);
+        for part in [Part::Person, Part::Place] {
+            let mut half = Comparisons::new();
+            compare_part(&query, &record, part, &mut half);
+            assert!(half.iter().count() > 0);
+            for c in half.iter() {
+                assert_eq!(Part::of(c.family), part, "{}", c.family);
+                assert_eq!(whole.get(c.family), Some(c));
+            }
+        }
+        assert_eq!(
+            whole.get(FieldFamily::Town).map(|c| c.outcome),
+            Some(Outcome::Fuzzy)
+        );
+        for kind in FieldKind::ALL {
+            if let Some(family) = FieldFamily::of_identifier(kind) {
+                assert_eq!(Part::of_kind(kind), Some(Part::of(family)));
+            }
+        }
+        assert_eq!(Part::of_kind(FieldKind::Postcode), Some(Part::Place));
+        assert_eq!(Part::of_kind(FieldKind::FullName), Some(Part::Person));
     }
 
     #[test]
