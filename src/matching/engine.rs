@@ -41,8 +41,8 @@ use super::compare::{Comparisons, FieldFamily, Outcome, Part, compare_part};
 use super::explain::Evidence;
 use super::scope::{self, Scope};
 use super::score::{
-    Frequencies, Scale, Thresholds, Verdict, Weights, person_part_bound, score_comparisons,
-    score_into,
+    Frequencies, Scale, Thresholds, Verdict, Weights, person_part_bound, place_weight_bound,
+    score_comparisons, score_into,
 };
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
@@ -406,6 +406,7 @@ impl Matcher {
         // A record that cannot reach this is not worth normalising in full: it could
         // neither be kept nor change the score as written (three decimals).
         let negligible = keep_from.min(NEGLIGIBLE);
+        let place_bound = place_weight_bound(&self.weights);
         for c in candidates.selected() {
             if let Some(segment) = segments.get(c.segment as usize) {
                 segment.prefetch_record(c.record);
@@ -441,7 +442,9 @@ impl Matcher {
                     let mut comparisons = Comparisons::new();
                     compare_part(q, record, Part::Person, &mut comparisons);
                     if needs_place {
-                        if person_part_bound(&comparisons, &freq, &self.weights) < negligible {
+                        if person_part_bound(&comparisons, place_bound, &freq, &self.weights)
+                            < negligible
+                        {
                             return 0.0;
                         }
                         fill_needed(record, &ds.kinds, fields, &needed, Part::Place);

@@ -560,23 +560,30 @@ fn probability(log_odds: f64) -> f64 {
     1.0 / (1.0 + (-log_odds).exp2())
 }
 
+/// The most the [`Part::Place`] families can add to a record's weights together:
+/// the bound [`person_part_bound`] needs, the same for every record of a query.
+pub(crate) fn place_weight_bound(weights: &Weights) -> f64 {
+    FieldFamily::ALL
+        .into_iter()
+        .filter(|f| Part::of(*f) == Part::Place)
+        .map(|f| weights.max_weight(f))
+        .sum()
+}
+
 /// The highest probability a record can reach once its place is compared, given
-/// the comparisons of its [`Part::Person`] (`comparisons` holds no place family).
-/// Place families count towards the household, so whatever they add is bounded by
-/// their best outcome's weight, and by the household cap.
+/// the comparisons of its [`Part::Person`] (`comparisons` holds no place family)
+/// and [`place_weight_bound`]. Place families count towards the household, so
+/// whatever they add is bounded by their best outcomes' weights, and by the
+/// household cap.
 pub(crate) fn person_part_bound(
     comparisons: &Comparisons<'_>,
+    place_bound: f64,
     freq: &Frequencies<'_>,
     weights: &Weights,
 ) -> f64 {
     let prior = weights.prior(freq.total);
     let mut sums = sums(comparisons, prior, freq, weights, |_, _| {});
-    for family in FieldFamily::ALL
-        .into_iter()
-        .filter(|f| Part::of(*f) == Part::Place)
-    {
-        sums.household += weights.max_weight(family);
-    }
+    sums.household += place_bound;
     probability(sums.log_odds(prior, weights))
 }
 
@@ -644,6 +651,7 @@ impl Thresholds {
 mod tests {
     use super::*;
     use crate::field::FieldKind;
+    use crate::matching::compare::compare_part;
     use crate::normalize::Date;
     use proptest::prelude::*;
 
@@ -1100,6 +1108,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn person_part_bound_prunes_strangers_not_namesakes() {
+        let weights = Weights::default();
+        let place = place_weight_bound(&weights);
+        assert!(place.is_finite() && place > 0.0);
+        let query = jane();
+        let bound = |record: &Person| {
+            let mut person = Comparisons::new();
+            compare_part(&query, record, Part::Person, &mut person);
+            person_part_bound(&person, place, &freq(), &weights)
+        };
+        // A neighbour at Jane's address: another name, another birthday, other contacts.
+        let neighbour = Person {
+            first_names: s("mohammed"),
+            last_names: s("khan"),
+            dobs: dob(1961, 7, 22),
+            genders: vec![b'm'],
+            identifiers: vec![(FieldKind::Email, "mk@example.org".into())],
+            ..jane()
+        };
+        assert!(bound(&neighbour) < 0.0005, "{}", bound(&neighbour));
+        // A namesake born the same day elsewhere: only the address can tell.
+        let namesake = Person {
+            identifiers: Vec::new(),
+            house_numbers: s("4"),
+            postcodes: s("E17AB"),
+            ..jane()
+        };
+        assert!(bound(&namesake) >= 0.5, "{}", bound(&namesake));
+    }
+
     proptest! {
         #[test]
         fn adding_an_agreeing_field_never_lowers_the_score(
@@ -1116,6 +1155,24 @@ mod tests {
                 after.log_odds >= before.log_odds - 1e-9,
                 "{} -> {}\n{}\n{}", before.log_odds, after.log_odds,
                 before.summary(), after.summary()
+            );
+        }
+
+        #[test]
+        fn person_part_bound_is_never_below_the_full_score(
+            query in arb_person(),
+            record in arb_person(),
+            total in prop_oneof![Just(0u64), Just(50), Just(TOTAL)],
+        ) {
+            let weights = Weights::default();
+            let freq = Frequencies { total, count: &counts };
+            let full = score(&query, &record, &freq, &weights);
+            let mut person = Comparisons::new();
+            compare_part(&query, &record, Part::Person, &mut person);
+            let bound = person_part_bound(&person, place_weight_bound(&weights), &freq, &weights);
+            prop_assert!(
+                bound >= full.probability,
+                "bound {} < {}: {}", bound, full.probability, full.summary()
             );
         }
 
