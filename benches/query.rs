@@ -10,7 +10,10 @@
 //! prints p50 / p90 / p99 / max for the exposed residents (a verified person query)
 //! and for all rows.
 //!
-//! Run with `cargo bench --bench query`.
+//! Run with `cargo bench --bench query`. To measure on an archive built elsewhere
+//! (an `index/` and a `register.csv` side by side, e.g. one made by `leakscope gen`
+//! and `leakscope index`), set `LEAKSCOPE_BENCH_QUERY_DIR` to its directory: nothing
+//! is generated or rebuilt then.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -37,6 +40,9 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
 
 /// The archive and its index, generated once and then reused.
 fn archive(records: u64) -> PathBuf {
+    if let Some(dir) = std::env::var_os("LEAKSCOPE_BENCH_QUERY_DIR") {
+        return PathBuf::from(dir);
+    }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/bench-data")
         .join(format!("query-{records}"));

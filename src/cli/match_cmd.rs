@@ -215,8 +215,15 @@ pub(crate) struct Register {
 }
 
 /// Register chunks: small enough that even a small register spreads over the
-/// threads, large enough that a chunk's setup is noise.
-pub(crate) const CHUNK_BYTES: usize = 256 << 10;
+/// threads and that a group ends with little idle time on the last chunk (a
+/// 64 KiB chunk is about 600 rows, a few tens of milliseconds), large enough that
+/// a chunk's setup is noise.
+pub(crate) const CHUNK_BYTES: usize = 64 << 10;
+
+/// Chunks matched together per thread before their answers are written: the
+/// threads wait for each other at the end of a group, so the more chunks per
+/// group, the less that wait costs; a group's answers are held in memory.
+const CHUNKS_PER_THREAD: usize = 32;
 
 impl Register {
     pub(crate) fn open(
@@ -379,7 +386,7 @@ pub(crate) fn match_register(
         w.write_all(REJECTS_HEADER.as_bytes())?;
     }
     let chunks = file.chunk_count();
-    let per_group = (8 * rayon::current_num_threads()).max(1);
+    let per_group = (CHUNKS_PER_THREAD * rayon::current_num_threads()).max(1);
     let mut summary = Summary::default();
     let mut rows_before = [0u64];
     let mut line = String::new();

@@ -184,6 +184,57 @@ impl Segment {
         }
     }
 
+    /// The records of each of `hashes`, as [`lookup`](Self::lookup) gives them, in
+    /// `hashes` order, appended to `out`.
+    ///
+    /// A lookup is a chain of dependent reads (directory, key table, postings), each
+    /// usually a cache miss in a large segment. Looking up a query's keys together
+    /// lets those misses overlap: each step is requested for a batch of keys before
+    /// any of them is read.
+    pub fn lookup_batch<'s>(&'s self, hashes: &[u64], out: &mut Vec<Postings<'s>>) {
+        const BATCH: usize = 32;
+        let bytes: &[u8] = &self.storage;
+        let layout = self.header.layout;
+        let dir = self.header.section(Section::Directory).start;
+        let keys = self.header.section(Section::Keys).start;
+        let postings = self.section(Section::Postings);
+        let dw = usize::from(layout.dir_width);
+        let width = layout.entry_width();
+        for batch in hashes.chunks(BATCH) {
+            for &hash in batch {
+                prefetch(bytes, dir + layout.bucket_of(hash) as usize * dw);
+            }
+            for &hash in batch {
+                let bucket = layout.bucket_of(hash) as usize;
+                let (Some(start), Some(end)) = (
+                    read_uint(bytes, dir + bucket * dw, dw),
+                    read_uint(bytes, dir + (bucket + 1) * dw, dw),
+                ) else {
+                    continue;
+                };
+                if start < end && end <= self.header.key_count {
+                    // Where `find` probes first.
+                    let n = u128::from(end - start);
+                    let rank = ((u128::from(hash << layout.dir_bits) * n) >> 64) as usize;
+                    prefetch(bytes, keys + (start as usize + rank) * width);
+                }
+            }
+            let mut values = [None; BATCH];
+            for (slot, &hash) in values.iter_mut().zip(batch) {
+                *slot = self.find(hash);
+                if let Some(value) = *slot
+                    && value & 1 == 1
+                {
+                    prefetch(postings, usize::try_from(value >> 1).unwrap_or(usize::MAX));
+                }
+            }
+            out.extend(values.iter().take(batch.len()).map(|value| match *value {
+                Some(value) => Postings::from_value(value, postings),
+                None => Postings::empty(),
+            }));
+        }
+    }
+
     /// The key-table value of `hash`, if present.
     #[inline]
     fn find(&self, hash: u64) -> Option<u64> {
@@ -269,6 +320,15 @@ impl Segment {
     pub fn record(&self, id: u32) -> Option<RecordEntry> {
         let pos = (id as usize).checked_mul(RECORD_LEN)?;
         RecordEntry::decode(self.section(Section::Records).get(pos..pos + RECORD_LEN)?)
+    }
+
+    /// Starts loading record `id`'s entry into the cache, so that reading the
+    /// entries of many candidates waits for memory once, not once per record.
+    #[inline]
+    pub fn prefetch_record(&self, id: u32) {
+        if let Some(pos) = (id as usize).checked_mul(RECORD_LEN) {
+            prefetch(self.section(Section::Records), pos);
+        }
     }
 
     /// Number of records; record ids are `0..record_count()`.
@@ -533,4 +593,74 @@ fn parse_scopes(bytes: &[u8], base: usize) -> Result<Vec<ScopeSlot>, String> {
         slot.bitmap = base + slot.bitmap.start..base + slot.bitmap.end;
     }
     Ok(slots)
+}
+
+/// Asks the CPU to start loading the cache line of `bytes[pos]` (nothing if `pos`
+/// is out of bounds): a hint, never a read the program depends on.
+#[inline]
+fn prefetch(bytes: &[u8], pos: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(byte) = bytes.get(pos) {
+        // SAFETY: SSE is part of every x86_64 CPU, and a prefetch of any address
+        // cannot fault; this one is inside the slice anyway.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                std::ptr::from_ref(byte).cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, pos);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::SegmentWriter;
+
+    #[test]
+    fn batch_lookup_equals_single_lookups() {
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("tempdir: {e}"),
+        };
+        let built = (|| -> Result<Segment, IndexError> {
+            let mut w = SegmentWriter::new(dir.path(), 1 << 20, 4)?;
+            for r in 0..500u32 {
+                w.add_record(0, u64::from(r) + 1, u64::from(r) * 10, 10)?;
+            }
+            // Keys with one, a few and many records.
+            let mut keys = Vec::new();
+            for r in 0..500u32 {
+                let spread = u64::from(r).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                keys.push((spread, 1u8, r));
+                keys.push((u64::from(r % 7) << 60 | 5, 1u8, r));
+            }
+            keys.sort_unstable();
+            w.add_keys(&keys)?;
+            let path = dir.path().join("b.seg");
+            w.finish(&path)?;
+            Segment::open(&path)
+        })();
+        let segment = match built {
+            Ok(s) => s,
+            Err(e) => panic!("segment: {e}"),
+        };
+        // More than one batch, present and absent keys, a repeat.
+        let mut hashes: Vec<u64> = (0..70u64)
+            .map(|r| r.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        hashes.extend((0..8u64).map(|m| m << 60 | 5));
+        hashes.extend([1, 2, 3, hashes[3]]);
+        let mut out = vec![Postings::empty()];
+        segment.lookup_batch(&hashes, &mut out);
+        assert_eq!(out.len(), hashes.len() + 1);
+        let mut nonempty = 0;
+        for (got, &hash) in out.iter().skip(1).zip(&hashes) {
+            let want: Vec<u32> = segment.lookup(hash).iter().collect();
+            assert_eq!(got.iter().collect::<Vec<_>>(), want);
+            nonempty += usize::from(!want.is_empty());
+        }
+        assert_eq!(nonempty, 70 + 7 + 1);
+    }
 }

@@ -35,7 +35,9 @@ pub struct RecordMatch {
 pub struct Answer {
     /// exposed / possible / not_found, from the best record.
     pub verdict: Verdict,
-    /// The best record's probability (0 when there is none).
+    /// The best record's probability (0 when there is none). Below 0.0005 it is
+    /// not refined: records that cannot reach that are not scored in full, so a
+    /// `not_found` answer may say 0 where the best of them had, say, 0.0002.
     pub score: f64,
     /// Every record whose own probability reaches the verdict's threshold, best first.
     pub matches: Vec<RecordMatch>,

@@ -118,6 +118,8 @@ pub struct Candidates {
     long: Vec<(usize, usize)>,
     /// `(key index, segment)` of the lists found huge.
     huge: Vec<(usize, usize)>,
+    /// The query's key hashes, for batched lookups.
+    hashes: Vec<u64>,
 }
 
 /// Rank contribution of a key carried by `len` of `total` records.
@@ -144,10 +146,19 @@ impl Candidates {
         self.huge.clear();
         let total: u64 = segments.iter().map(|s| u64::from(s.record_count())).sum();
 
+        // Every list of every key, segment by segment: `lists[s * keys.len() + i]`.
+        self.hashes.clear();
+        self.hashes.extend(keys.iter().map(|k| k.hash));
+        let mut lists = Vec::with_capacity(keys.len() * segments.len());
+        for segment in segments {
+            segment.lookup_batch(&self.hashes, &mut lists);
+        }
         for (i, key) in keys.iter().enumerate() {
             let mut postings = 0u64;
-            for (s, segment) in segments.iter().enumerate() {
-                let list = segment.lookup(key.hash);
+            for s in 0..segments.len() {
+                let Some(&list) = lists.get(s * keys.len() + i) else {
+                    continue;
+                };
                 postings += list.len() as u64;
                 if list.is_empty() {
                     continue;
@@ -171,16 +182,15 @@ impl Candidates {
         if self.hits.is_empty() {
             // Nothing short: the long lists are all there is.
             for &(i, s) in &std::mem::take(&mut self.long) {
-                if let (Some(key), Some(segment)) = (keys.get(i), segments.get(s)) {
-                    let list = segment.lookup(key.hash);
-                    self.add_all(s, i, key, &list, total, limits);
+                if let (Some(key), Some(list)) = (keys.get(i), lists.get(s * keys.len() + i)) {
+                    self.add_all(s, i, key, list, total, limits);
                 }
             }
         }
         self.merge();
         for &(i, s) in &std::mem::take(&mut self.long) {
-            if let (Some(key), Some(segment)) = (keys.get(i), segments.get(s)) {
-                self.join(s, i, &segment.lookup(key.hash), total);
+            if let Some(list) = lists.get(s * keys.len() + i) {
+                self.join(s, i, list, total);
             }
         }
         if let Some(scope) = scope {

@@ -310,6 +310,13 @@ pub struct Comparisons<'q> {
 }
 
 impl<'q> Comparisons<'q> {
+    /// No family compared yet.
+    pub(crate) fn new() -> Self {
+        Comparisons {
+            slots: [None; FieldFamily::COUNT],
+        }
+    }
+
     /// The comparison of one family, if either side has it.
     pub fn get(&self, family: FieldFamily) -> Option<&Comparison<'q>> {
         self.slots[family as usize].as_ref()
@@ -331,9 +338,67 @@ impl<'q> Comparisons<'q> {
 
 /// Compares a query person with one candidate record, family by family.
 pub fn compare<'q>(query: &'q Person, record: &Person) -> Comparisons<'q> {
-    let mut out = Comparisons {
-        slots: [None; FieldFamily::COUNT],
-    };
+    let mut out = Comparisons::new();
+    compare_part(query, record, Part::Person, &mut out);
+    compare_part(query, record, Part::Place, &mut out);
+    out
+}
+
+/// The two halves of a comparison. The engine compares a record's person first and
+/// its place (the costliest fields to normalise) only when they can still matter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Names, date of birth, gender and identifiers.
+    Person,
+    /// [`FieldFamily::Address`] and [`FieldFamily::Town`]: house number, street,
+    /// postcode and town.
+    Place,
+}
+
+impl Part {
+    /// The part a family belongs to.
+    pub(crate) fn of(family: FieldFamily) -> Part {
+        match family {
+            FieldFamily::Address | FieldFamily::Town => Part::Place,
+            _ => Part::Person,
+        }
+    }
+
+    /// The part a record's field kind feeds (`None`: no comparison reads it).
+    pub(crate) fn of_kind(kind: FieldKind) -> Option<Part> {
+        match kind {
+            FieldKind::HouseNumber
+            | FieldKind::Street
+            | FieldKind::Address
+            | FieldKind::Town
+            | FieldKind::Postcode => Some(Part::Place),
+            FieldKind::RecordDate | FieldKind::Ignore => None,
+            _ => Some(Part::Person),
+        }
+    }
+}
+
+/// Compares the families of one [`Part`] into `out`; the other part's slots are
+/// left as they are.
+pub(crate) fn compare_part<'q>(
+    query: &'q Person,
+    record: &Person,
+    part: Part,
+    out: &mut Comparisons<'q>,
+) {
+    if part == Part::Place {
+        if let Some((outcome, value)) = compare_address(query, record) {
+            out.set(FieldFamily::Address, outcome, value.map(Agreed::Text));
+        }
+        let postcodes_on_both = !query.postcodes.is_empty() && !record.postcodes.is_empty();
+        if !postcodes_on_both
+            && let Some((outcome, value)) =
+                best_pair(&query.towns, &record.towns, |a, b| similar(a, b, TOWN_JW))
+        {
+            out.set(FieldFamily::Town, outcome, value.map(Agreed::Text));
+        }
+        return;
+    }
     if let Some((outcome, value)) = compare_given(query, record) {
         out.set(FieldFamily::FirstName, outcome, value.map(Agreed::Text));
     }
@@ -353,18 +418,7 @@ pub fn compare<'q>(query: &'q Person, record: &Person) -> Comparisons<'q> {
     if let Some(outcome) = compare_gender(&query.genders, &record.genders) {
         out.set(FieldFamily::Gender, outcome, None);
     }
-    if let Some((outcome, value)) = compare_address(query, record) {
-        out.set(FieldFamily::Address, outcome, value.map(Agreed::Text));
-    }
-    let postcodes_on_both = !query.postcodes.is_empty() && !record.postcodes.is_empty();
-    if !postcodes_on_both
-        && let Some((outcome, value)) =
-            best_pair(&query.towns, &record.towns, |a, b| similar(a, b, TOWN_JW))
-    {
-        out.set(FieldFamily::Town, outcome, value.map(Agreed::Text));
-    }
-    compare_identifiers(query, record, &mut out);
-    out
+    compare_identifiers(query, record, out);
 }
 
 /// The best outcome over all pairs, with the query value of an exact pair; `None`
@@ -392,9 +446,7 @@ fn best_pair<'q>(
     Some((best, None))
 }
 
-fn jaro_winkler(a: &str, b: &str) -> f64 {
-    strsim::jaro_winkler(a, b)
-}
+use super::similarity::jaro_winkler;
 
 fn similar(a: &str, b: &str, threshold: f64) -> Outcome {
     if a == b {
@@ -640,26 +692,31 @@ fn street_words(line: &str) -> impl Iterator<Item = &str> {
         .map(street_word)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum StreetRelation {
-    Same,
-    Similar,
-    Different,
+/// Whether two street lines name the same street: equal, or equal word for word
+/// once abbreviations are expanded and numbers dropped.
+fn street_same(a: &str, b: &str) -> bool {
+    a == b || street_words(a).eq(street_words(b))
 }
 
-fn street_pair(a: &str, b: &str) -> StreetRelation {
-    if a == b || street_words(a).eq(street_words(b)) {
-        StreetRelation::Same
-    } else if jaro_winkler(a, b) >= STREET_JW {
-        StreetRelation::Similar
-    } else {
-        StreetRelation::Different
-    }
+/// Whether two street lines name the same street, or one written a little
+/// differently (a typo, a missing word).
+fn street_agrees(a: &str, b: &str) -> bool {
+    street_same(a, b) || jaro_winkler(a, b) >= STREET_JW
+}
+
+/// Whether any pair of the two sides' values satisfies `pair`.
+fn any_pair(query: &[String], record: &[String], pair: impl Fn(&str, &str) -> bool) -> bool {
+    query.iter().any(|q| record.iter().any(|r| pair(q, r)))
 }
 
 /// House number, street and postcode as one comparison. A record may list several
 /// of each without saying which belong together, so each part is compared on its own
 /// (best pair) and the parts are then read together.
+///
+/// Street lines are compared last and only as far as the outcome needs: with the
+/// postcode agreeing, only "same street or not" matters; otherwise only "similar
+/// or not", and only when the house number or a missing postcode leaves the street
+/// to decide. Most candidates are settled by postcode and house number alone.
 fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, Option<&'q str>)> {
     let query_has =
         !query.postcodes.is_empty() || !query.streets.is_empty() || !query.house_numbers.is_empty();
@@ -693,26 +750,24 @@ fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, O
                 .iter()
                 .any(|q| record.house_numbers.contains(q))
         });
-    let street = (!query.streets.is_empty() && !record.streets.is_empty()).then(|| {
-        query
-            .streets
-            .iter()
-            .flat_map(|q| record.streets.iter().map(move |r| street_pair(q, r)))
-            .min()
-            .unwrap_or(StreetRelation::Different)
-    });
-    let street_agrees = matches!(street, Some(StreetRelation::Same | StreetRelation::Similar));
+    let streets_on_both = !query.streets.is_empty() && !record.streets.is_empty();
+    let streets_agree =
+        || streets_on_both && any_pair(&query.streets, &record.streets, street_agrees);
 
     if let Some((Outcome::Exact, value)) = postcode {
-        let outcome = match (same_house, street) {
-            (Some(true), Some(StreetRelation::Same) | None) => Outcome::Exact,
-            (Some(true), Some(_)) => Outcome::StreetVariant,
-            (Some(false), _) => Outcome::OtherHouse,
-            (None, _) => Outcome::Postcode,
+        let outcome = match same_house {
+            Some(true)
+                if !streets_on_both || any_pair(&query.streets, &record.streets, street_same) =>
+            {
+                Outcome::Exact
+            }
+            Some(true) => Outcome::StreetVariant,
+            Some(false) => Outcome::OtherHouse,
+            None => Outcome::Postcode,
         };
         return Some((outcome, value));
     }
-    if street_agrees && same_house == Some(true) {
+    if same_house == Some(true) && streets_agree() {
         return Some((Outcome::StreetAndHouse, None));
     }
     if let Some((outcome, _)) = postcode {
@@ -720,11 +775,17 @@ fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, O
         return Some((outcome, None));
     }
     // No postcode on one side: only the street can speak.
-    let outcome = match (street, same_house) {
-        (Some(StreetRelation::Different), _) => Outcome::Disagree,
-        (Some(_), Some(false)) => Outcome::OtherHouse,
-        (Some(_), None) => Outcome::Street,
-        _ => Outcome::Missing,
+    if !streets_on_both {
+        return Some((Outcome::Missing, None));
+    }
+    let outcome = if !streets_agree() {
+        Outcome::Disagree
+    } else {
+        match same_house {
+            Some(false) => Outcome::OtherHouse,
+            // Same house with an agreeing street was settled above.
+            Some(true) | None => Outcome::Street,
+        }
     };
     Some((outcome, None))
 }
@@ -1114,6 +1175,46 @@ mod tests {
     }
 
     #[test]
+    fn parts_split_the_comparison() {
+        let query = Person {
+            first_names: names(&["jane"]),
+            towns: names(&["london"]),
+            house_numbers: names(&["12"]),
+            postcodes: names(&["SW1A1AA"]),
+            identifiers: vec![(FieldKind::Email, "j@x.com".into())],
+            ..Person::default()
+        };
+        let record = Person {
+            first_names: names(&["jane"]),
+            towns: names(&["londn"]),
+            house_numbers: names(&["12"]),
+            identifiers: vec![(FieldKind::Email, "k@x.com".into())],
+            ..Person::default()
+        };
+        let whole = compare(&query, &record);
+        for part in [Part::Person, Part::Place] {
+            let mut half = Comparisons::new();
+            compare_part(&query, &record, part, &mut half);
+            assert!(half.iter().count() > 0);
+            for c in half.iter() {
+                assert_eq!(Part::of(c.family), part, "{}", c.family);
+                assert_eq!(whole.get(c.family), Some(c));
+            }
+        }
+        assert_eq!(
+            whole.get(FieldFamily::Town).map(|c| c.outcome),
+            Some(Outcome::Fuzzy)
+        );
+        for kind in FieldKind::ALL {
+            if let Some(family) = FieldFamily::of_identifier(kind) {
+                assert_eq!(Part::of_kind(kind), Some(Part::of(family)));
+            }
+        }
+        assert_eq!(Part::of_kind(FieldKind::Postcode), Some(Part::Place));
+        assert_eq!(Part::of_kind(FieldKind::FullName), Some(Part::Person));
+    }
+
+    #[test]
     fn family_codes_are_positions() {
         for (i, f) in FieldFamily::ALL.iter().enumerate() {
             assert_eq!(*f as usize, i);
@@ -1124,6 +1225,91 @@ mod tests {
                 kind.is_identifier()
             );
         }
+    }
+
+    /// The address comparison as first written: every part compared up front.
+    /// The lazy [`compare_address`] must agree with it everywhere.
+    fn eager_address(query: &Person, record: &Person) -> Option<Outcome> {
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        enum Street {
+            Same,
+            Similar,
+            Different,
+        }
+        let has = |p: &Person| {
+            !p.postcodes.is_empty() || !p.streets.is_empty() || !p.house_numbers.is_empty()
+        };
+        if !has(query) && !has(record) {
+            return None;
+        }
+        let postcode = (!query.postcodes.is_empty() && !record.postcodes.is_empty()).then(|| {
+            query
+                .postcodes
+                .iter()
+                .flat_map(|q| record.postcodes.iter().map(move |r| postcode_pair(q, r)))
+                .min()
+                .unwrap_or(Outcome::Disagree)
+        });
+        let same_house = (!query.house_numbers.is_empty() && !record.house_numbers.is_empty())
+            .then(|| {
+                query
+                    .house_numbers
+                    .iter()
+                    .any(|q| record.house_numbers.contains(q))
+            });
+        let street = (!query.streets.is_empty() && !record.streets.is_empty()).then(|| {
+            let relation = |a: &str, b: &str| {
+                if street_same(a, b) {
+                    Street::Same
+                } else if strsim::jaro_winkler(a, b) >= STREET_JW {
+                    Street::Similar
+                } else {
+                    Street::Different
+                }
+            };
+            query
+                .streets
+                .iter()
+                .flat_map(|q| record.streets.iter().map(move |r| relation(q, r)))
+                .min()
+                .unwrap_or(Street::Different)
+        });
+        let agrees = matches!(street, Some(Street::Same | Street::Similar));
+        if postcode == Some(Outcome::Exact) {
+            return Some(match (same_house, street) {
+                (Some(true), Some(Street::Same) | None) => Outcome::Exact,
+                (Some(true), Some(_)) => Outcome::StreetVariant,
+                (Some(false), _) => Outcome::OtherHouse,
+                (None, _) => Outcome::Postcode,
+            });
+        }
+        if agrees && same_house == Some(true) {
+            return Some(Outcome::StreetAndHouse);
+        }
+        if let Some(outcome) = postcode {
+            return Some(outcome);
+        }
+        Some(match (street, same_house) {
+            (Some(Street::Different), _) => Outcome::Disagree,
+            (Some(_), Some(false)) => Outcome::OtherHouse,
+            (Some(_), None) => Outcome::Street,
+            _ => Outcome::Missing,
+        })
+    }
+
+    fn arb_address() -> impl Strategy<Value = Person> {
+        let list = |s: &'static str| proptest::collection::vec(s, 0..3);
+        (
+            list("1[0-2]|[0-9]"),
+            list("(high|hgh|low) (st|street|road)|flat [0-9] high street"),
+            list("SW1A1A[AB]|SW1A2AA|N16XY"),
+        )
+            .prop_map(|(house_numbers, streets, postcodes)| Person {
+                house_numbers,
+                streets,
+                postcodes,
+                ..Person::default()
+            })
     }
 
     fn arb_person() -> impl Strategy<Value = Person> {
@@ -1178,6 +1364,15 @@ mod tests {
                     "{} {:?}", c.family, c.outcome
                 );
             }
+        }
+
+        #[test]
+        fn lazy_address_comparison_equals_the_eager_one(a in arb_address(), b in arb_address()) {
+            prop_assert_eq!(
+                compare_address(&a, &b).map(|(o, _)| o),
+                eager_address(&a, &b),
+                "{:?} / {:?}", a, b
+            );
         }
 
         #[test]

@@ -37,10 +37,13 @@
 
 use super::answer::{Answer, RecordMatch};
 use super::candidates::{Candidate, Candidates, KeyCount, Limits};
-use super::compare::{FieldFamily, Outcome};
+use super::compare::{Comparisons, FieldFamily, Outcome, Part, compare_part};
 use super::explain::Evidence;
 use super::scope::{self, Scope};
-use super::score::{Frequencies, Scale, Thresholds, Verdict, Weights, score_into};
+use super::score::{
+    Frequencies, Scale, Thresholds, Verdict, Weights, person_part_bound, place_weight_bound,
+    score_comparisons, score_into,
+};
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
@@ -136,6 +139,11 @@ struct Scratch {
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
+
+/// Probability below which a candidate's exact value is not worth computing: `match`
+/// writes scores with three decimals, so a best score below it reads `0.000`
+/// whatever it is.
+const NEGLIGIBLE: f64 = 0.0005;
 
 /// One verified (or key-judged) record that may make it into the answer.
 struct Scored {
@@ -392,6 +400,18 @@ impl Matcher {
             ..
         } = s;
         let needed = needed_kinds(q);
+        let needs_place = FieldKind::ALL
+            .into_iter()
+            .any(|k| needed[k as usize] && Part::of_kind(k) == Some(Part::Place));
+        // A record that cannot reach this is not worth normalising in full: it could
+        // neither be kept nor change the score as written (three decimals).
+        let negligible = keep_from.min(NEGLIGIBLE);
+        let place_bound = place_weight_bound(&self.weights);
+        for c in candidates.selected() {
+            if let Some(segment) = segments.get(c.segment as usize) {
+                segment.prefetch_record(c.record);
+            }
+        }
         // Verifies one candidate; returns its probability.
         let mut verify = |candidate: Candidate| -> f64 {
             let Some(segment) = segments.get(candidate.segment as usize) else {
@@ -415,18 +435,35 @@ impl Matcher {
             let keys_only = read.is_none();
             match &read {
                 Some(fields) => {
-                    fill_needed(record, &ds.kinds, fields, &needed);
+                    // The person first; the place only if it can still matter.
+                    record.clear();
+                    fill_needed(record, &ds.kinds, fields, &needed, Part::Person);
                     unswap_names(q, record);
+                    let mut comparisons = Comparisons::new();
+                    compare_part(q, record, Part::Person, &mut comparisons);
+                    if needs_place {
+                        if person_part_bound(&comparisons, place_bound, &freq, &self.weights)
+                            < negligible
+                        {
+                            return 0.0;
+                        }
+                        fill_needed(record, &ds.kinds, fields, &needed, Part::Place);
+                        compare_part(q, record, Part::Place, &mut comparisons);
+                    }
+                    score_comparisons(&comparisons, &freq, &self.weights, evidence);
                 }
                 None => {
                     implied_person(q, keys, candidate.keys, &self.secret, record);
                     any_keys_only = true;
+                    score_into(q, record, &freq, &self.weights, evidence);
                 }
             }
-            score_into(q, record, &freq, &self.weights, evidence);
             let p = evidence.probability;
             if p < keep_from {
                 return p;
+            }
+            if let Some(fields) = read {
+                record_year(record, &ds.kinds, fields);
             }
             let (data_classes, fields) = match &read {
                 Some(fields) => (
@@ -739,8 +776,8 @@ fn load_classes(index: &Index) -> Result<Vec<Vec<(String, RoaringBitmap)>>, Matc
 }
 
 /// Which field kinds of a record can change the query's score: those of the
-/// families the query has (a family only one side has weighs nothing), plus
-/// `record_date` for the record's year.
+/// families the query has (a family only one side has weighs nothing). The
+/// record's year is read apart, for kept records only ([`record_year`]).
 fn needed_kinds(q: &Person) -> [bool; FieldKind::ALL.len()] {
     let mut needed = [false; FieldKind::ALL.len()];
     let mut need = |kind: FieldKind| {
@@ -748,7 +785,6 @@ fn needed_kinds(q: &Person) -> [bool; FieldKind::ALL.len()] {
             *slot = true;
         }
     };
-    need(FieldKind::RecordDate);
     let names = !q.first_names.is_empty() || !q.middle_names.is_empty() || !q.last_names.is_empty();
     if names {
         for kind in [
@@ -794,24 +830,41 @@ fn needed_kinds(q: &Person) -> [bool; FieldKind::ALL.len()] {
     needed
 }
 
-/// [`Person::fill_from`] limited to the kinds in `needed`: the same normalisation
-/// (through [`Person::add`]), without the cost of values that cannot change the
-/// score.
+/// [`Person::fill_from`] limited to the kinds in `needed` that feed `part`: the same
+/// normalisation (through [`Person::add`]), without the cost of values that cannot
+/// change the score. Adds to `record` (the two parts fill different fields).
 fn fill_needed(
     record: &mut Person,
     kinds: &[Option<FieldKind>],
     fields: &Fields,
     needed: &[bool; FieldKind::ALL.len()],
+    part: Part,
 ) {
-    record.clear();
     for (col, kind) in kinds.iter().enumerate() {
         let Some(kind) = *kind else { continue };
-        if kind == FieldKind::Ignore || !needed.get(kind as usize).copied().unwrap_or(false) {
+        if Part::of_kind(kind) != Some(part) || !needed.get(kind as usize).copied().unwrap_or(false)
+        {
             continue;
         }
         for value in fields.values(col) {
             if !value.is_empty() {
                 record.add(kind, value);
+            }
+        }
+    }
+}
+
+/// The record's year, from its first `record_date` column that has one: read only
+/// for records that make it into an answer.
+fn record_year(record: &mut Person, kinds: &[Option<FieldKind>], fields: &Fields) {
+    record.record_year = None;
+    for (col, kind) in kinds.iter().enumerate() {
+        if *kind != Some(FieldKind::RecordDate) {
+            continue;
+        }
+        for value in fields.values(col) {
+            if !value.is_empty() {
+                record.add(FieldKind::RecordDate, value);
             }
         }
     }
@@ -1323,7 +1376,7 @@ mod tests {
         q.add(FieldKind::LastName, "Smith");
         let needed = needed_kinds(&q);
         let has = |k: FieldKind| needed[k as usize];
-        assert!(has(FieldKind::Email) && has(FieldKind::FullName) && has(FieldKind::RecordDate));
+        assert!(has(FieldKind::Email) && has(FieldKind::FullName));
         assert!(!has(FieldKind::Phone) && !has(FieldKind::Dob) && !has(FieldKind::Postcode));
         // With everything needed, the filtered fill is exactly `fill_from`.
         let kinds = [
@@ -1349,10 +1402,20 @@ mod tests {
         };
         let (mut all, mut some, mut reference) =
             (Person::default(), Person::default(), Person::default());
-        fill_needed(&mut all, &kinds, fields, &[true; FieldKind::ALL.len()]);
+        for part in [Part::Place, Part::Person] {
+            fill_needed(
+                &mut all,
+                &kinds,
+                fields,
+                &[true; FieldKind::ALL.len()],
+                part,
+            );
+        }
         reference.fill_from(&kinds, fields);
         assert_eq!(all, reference);
-        fill_needed(&mut some, &kinds, fields, &needed);
+        for part in [Part::Place, Part::Person] {
+            fill_needed(&mut some, &kinds, fields, &needed, part);
+        }
         assert_eq!(some.last_names, ["smith"]);
         assert!(some.identifiers.is_empty());
     }

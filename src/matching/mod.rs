@@ -33,6 +33,7 @@ pub mod explain;
 pub mod report;
 pub mod scope;
 pub mod score;
+mod similarity;
 
 pub use answer::{Answer, RecordMatch};
 pub use compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, compare};

@@ -25,7 +25,7 @@
 //!   person: only given names, gender and identifiers tell household members apart.
 //!   This is what keeps a twin or a parent from being reported as the resident.
 
-use super::compare::{Agreed, Comparison, FieldFamily, Outcome, compare};
+use super::compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, Part, compare};
 use super::explain::{Evidence, FieldEvidence};
 use crate::normalize::Person;
 use serde::Serialize;
@@ -326,6 +326,27 @@ impl Weights {
         prior.clamp(self.min_prior, self.max_prior)
     }
 
+    /// The most any outcome of `family` can weigh, whatever the value's frequency
+    /// and the index size (never below 0: a missing value weighs nothing).
+    pub fn max_weight(&self, family: FieldFamily) -> f64 {
+        let mut most = 0.0f64;
+        for rule in self.rules[family as usize].iter().flatten() {
+            let bits = match rule.scale {
+                Scale::Fixed => rule.bits(),
+                // A share never makes `u` smaller than the floor.
+                Scale::Frequency { floor, .. } => rule.bits().max((rule.m / floor).log2()),
+                // `u` shrinks with the prior, which is never below `min_prior`.
+                Scale::PerPerson => rule.bits() - self.min_prior.min(self.max_prior),
+            };
+            if bits.is_finite() {
+                most = most.max(bits);
+            } else {
+                return f64::INFINITY;
+            }
+        }
+        most
+    }
+
     /// The weight in bits of one comparison, given the prior and the frequencies.
     pub fn weight(&self, comparison: &Comparison<'_>, prior: f64, freq: &Frequencies<'_>) -> f64 {
         let (f, o) = (comparison.family as usize, comparison.outcome as usize);
@@ -465,30 +486,105 @@ pub fn score_into(
     weights: &Weights,
     out: &mut Evidence,
 ) {
-    let comparisons = compare(query, record);
-    let prior = weights.prior(freq.total);
-    let (mut person, mut household, mut dob) = (0.0, 0.0, 0.0);
-    out.fields.clear();
+    score_comparisons(&compare(query, record), freq, weights, out);
+}
+
+/// The three capped sums of a set of comparisons.
+struct Sums {
+    person: f64,
+    household: f64,
+    dob: f64,
+}
+
+/// The group sums of `comparisons`; `each` sees every comparison with its weight.
+fn sums(
+    comparisons: &Comparisons<'_>,
+    prior: f64,
+    freq: &Frequencies<'_>,
+    weights: &Weights,
+    mut each: impl FnMut(&Comparison<'_>, f64),
+) -> Sums {
+    let mut sums = Sums {
+        person: 0.0,
+        household: 0.0,
+        dob: 0.0,
+    };
     for comparison in comparisons.iter() {
         let weight = weights.weight(comparison, prior, freq);
+        each(comparison, weight);
         match group_of(comparison) {
-            Group::Person => person += weight,
-            Group::Household => household += weight,
-            Group::Dob => dob += weight,
+            Group::Person => sums.person += weight,
+            Group::Household => sums.household += weight,
+            Group::Dob => sums.dob += weight,
         }
+    }
+    sums
+}
+
+impl Sums {
+    /// The log-odds: prior plus the sums, household and twin caps applied.
+    fn log_odds(&self, prior: f64, weights: &Weights) -> f64 {
+        let household_capped = f64::min(self.household, weights.household_cap - prior);
+        let shared = f64::min(household_capped + self.dob, weights.twin_cap - prior);
+        prior + shared + self.person
+    }
+}
+
+/// As [`score_into`], from comparisons already made.
+pub(crate) fn score_comparisons(
+    comparisons: &Comparisons<'_>,
+    freq: &Frequencies<'_>,
+    weights: &Weights,
+    out: &mut Evidence,
+) {
+    let prior = weights.prior(freq.total);
+    out.fields.clear();
+    let sums = sums(comparisons, prior, freq, weights, |comparison, weight| {
         out.fields.push(FieldEvidence {
             family: comparison.family,
             outcome: comparison.outcome,
             weight,
         });
-    }
-    let household_capped = f64::min(household, weights.household_cap - prior);
-    let shared = f64::min(household_capped + dob, weights.twin_cap - prior);
-    let log_odds = prior + shared + person;
+    });
+    let log_odds = sums.log_odds(prior, weights);
+    let household_capped = f64::min(sums.household, weights.household_cap - prior);
+    let shared = f64::min(household_capped + sums.dob, weights.twin_cap - prior);
     out.prior = prior;
-    out.capped = (household + dob) - shared;
+    out.capped = (sums.household + sums.dob) - shared;
     out.log_odds = log_odds;
-    out.probability = 1.0 / (1.0 + (-log_odds).exp2());
+    out.probability = probability(log_odds);
+}
+
+/// The probability of base-2 log-odds.
+fn probability(log_odds: f64) -> f64 {
+    1.0 / (1.0 + (-log_odds).exp2())
+}
+
+/// The most the [`Part::Place`] families can add to a record's weights together:
+/// the bound [`person_part_bound`] needs, the same for every record of a query.
+pub(crate) fn place_weight_bound(weights: &Weights) -> f64 {
+    FieldFamily::ALL
+        .into_iter()
+        .filter(|f| Part::of(*f) == Part::Place)
+        .map(|f| weights.max_weight(f))
+        .sum()
+}
+
+/// The highest probability a record can reach once its place is compared, given
+/// the comparisons of its [`Part::Person`] (`comparisons` holds no place family)
+/// and [`place_weight_bound`]. Place families count towards the household, so
+/// whatever they add is bounded by their best outcomes' weights, and by the
+/// household cap.
+pub(crate) fn person_part_bound(
+    comparisons: &Comparisons<'_>,
+    place_bound: f64,
+    freq: &Frequencies<'_>,
+    weights: &Weights,
+) -> f64 {
+    let prior = weights.prior(freq.total);
+    let mut sums = sums(comparisons, prior, freq, weights, |_, _| {});
+    sums.household += place_bound;
+    probability(sums.log_odds(prior, weights))
 }
 
 /// The answer for one person.
@@ -555,6 +651,7 @@ impl Thresholds {
 mod tests {
     use super::*;
     use crate::field::FieldKind;
+    use crate::matching::compare::compare_part;
     use crate::normalize::Date;
     use proptest::prelude::*;
 
@@ -1011,6 +1108,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn person_part_bound_prunes_strangers_not_namesakes() {
+        let weights = Weights::default();
+        let place = place_weight_bound(&weights);
+        assert!(place.is_finite() && place > 0.0);
+        let query = jane();
+        let bound = |record: &Person| {
+            let mut person = Comparisons::new();
+            compare_part(&query, record, Part::Person, &mut person);
+            person_part_bound(&person, place, &freq(), &weights)
+        };
+        // A neighbour at Jane's address: another name, another birthday, other contacts.
+        let neighbour = Person {
+            first_names: s("mohammed"),
+            last_names: s("khan"),
+            dobs: dob(1961, 7, 22),
+            genders: vec![b'm'],
+            identifiers: vec![(FieldKind::Email, "mk@example.org".into())],
+            ..jane()
+        };
+        assert!(bound(&neighbour) < 0.0005, "{}", bound(&neighbour));
+        // A namesake born the same day elsewhere: only the address can tell.
+        let namesake = Person {
+            identifiers: Vec::new(),
+            house_numbers: s("4"),
+            postcodes: s("E17AB"),
+            ..jane()
+        };
+        assert!(bound(&namesake) >= 0.5, "{}", bound(&namesake));
+    }
+
     proptest! {
         #[test]
         fn adding_an_agreeing_field_never_lowers_the_score(
@@ -1027,6 +1155,24 @@ mod tests {
                 after.log_odds >= before.log_odds - 1e-9,
                 "{} -> {}\n{}\n{}", before.log_odds, after.log_odds,
                 before.summary(), after.summary()
+            );
+        }
+
+        #[test]
+        fn person_part_bound_is_never_below_the_full_score(
+            query in arb_person(),
+            record in arb_person(),
+            total in prop_oneof![Just(0u64), Just(50), Just(TOTAL)],
+        ) {
+            let weights = Weights::default();
+            let freq = Frequencies { total, count: &counts };
+            let full = score(&query, &record, &freq, &weights);
+            let mut person = Comparisons::new();
+            compare_part(&query, &record, Part::Person, &mut person);
+            let bound = person_part_bound(&person, place_weight_bound(&weights), &freq, &weights);
+            prop_assert!(
+                bound >= full.probability,
+                "bound {} < {}: {}", bound, full.probability, full.summary()
             );
         }
 
