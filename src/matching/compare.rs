@@ -481,7 +481,7 @@ fn given_pair(a: &str, b: &str) -> Outcome {
         Outcome::Nickname
     } else if jaro_winkler(a, b) >= GIVEN_NAME_JW {
         Outcome::Fuzzy
-    } else if phonetic_match(a, b) {
+    } else if phonetic_match(a, b) && full_phonetic_match(a, b) {
         Outcome::Phonetic
     } else {
         Outcome::Disagree
@@ -892,6 +892,17 @@ fn phonetic_match(a: &str, b: &str) -> bool {
     !code.is_empty() && code == crate::normalize::name::phonetic_code(b)
 }
 
+/// Whether two given names sound alike over their whole length. The four-letter code
+/// of [`phonetic_match`] (the keys' blocking code) ends before a given name's
+/// distinguishing part: `christine` and `christopher` are both `KRST`, and a pair of
+/// twins then looked like one person with a misspelt name. Called only when the short
+/// codes agree, so computing the long codes uncached costs little.
+fn full_phonetic_match(a: &str, b: &str) -> bool {
+    use rphonetic::{DoubleMetaphone, Encoder};
+    let encoder = DoubleMetaphone::new(None);
+    encoder.encode(a) == encoder.encode(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -907,6 +918,15 @@ mod tests {
 
     fn outcome(query: &Person, record: &Person, family: FieldFamily) -> Option<Outcome> {
         compare(query, record).get(family).map(|c| c.outcome)
+    }
+
+    #[test]
+    fn given_names_that_share_only_a_phonetic_prefix_disagree() {
+        assert_eq!(given_pair("christine", "christopher"), Outcome::Disagree);
+        assert!(phonetic_match("christine", "christopher"));
+        assert!(!full_phonetic_match("christine", "christopher"));
+        assert!(full_phonetic_match("katherine", "catherine"));
+        assert!(full_phonetic_match("steven", "stephen"));
     }
 
     #[test]
