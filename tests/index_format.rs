@@ -460,7 +460,17 @@ fn foreign_files_and_future_versions_are_refused_clearly() {
     future[8..12].copy_from_slice(&7u32.to_le_bytes());
     let msg = Segment::from_bytes(future).unwrap_err().to_string();
     assert!(
-        msg.contains("was written by a newer leakscope (format version 7, this build reads 1)"),
+        msg.contains("was written by a newer leakscope (format version 7, this build reads 2)"),
+        "{msg}"
+    );
+
+    // Format 1 had no record features: such a segment asks to be rebuilt.
+    let mut older = bytes.clone();
+    older[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let msg = Segment::from_bytes(older).unwrap_err().to_string();
+    assert!(
+        msg.contains("was written by an older leakscope (format version 1, this build reads 2)")
+            && msg.contains("rebuild the index"),
         "{msg}"
     );
 

@@ -671,7 +671,7 @@ fn identifiers_are_masked_unless_revealed() {
 }
 
 #[test]
-fn missing_dump_gives_keys_only_answers_with_a_warning() {
+fn missing_dump_gives_index_only_answers_with_a_warning() {
     let dir =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lookup-moved-{}", std::process::id()));
     let a = make_archive(&dir, 1000);
@@ -702,7 +702,7 @@ fn missing_dump_gives_keys_only_answers_with_a_warning() {
         "{}",
         changed.stderr
     );
-    assert_eq!(json(&changed)["keys_only"], true);
+    assert_eq!(json(&changed)["index_only"], true);
     must(
         std::fs::rename(dir.join("dump"), dir.join("dump-moved")),
         "move the dump",
@@ -713,13 +713,13 @@ fn missing_dump_gives_keys_only_answers_with_a_warning() {
     assert!(run.stderr.contains("missing"), "{}", run.stderr);
     let v = json(&run);
     assert_eq!(v["verdict"], "exposed", "{v}");
-    assert_eq!(v["keys_only"], true);
+    assert_eq!(v["index_only"], true);
     assert!(
         v["data_classes"]
             .as_array()
             .is_some_and(|c| c.iter().any(|x| x == "email"))
     );
     let human = lookup(&a.index, &["--email", &email]);
-    assert!(human.stdout.contains("keys alone"), "{}", human.stdout);
+    assert!(human.stdout.contains("index alone"), "{}", human.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }

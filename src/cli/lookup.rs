@@ -184,7 +184,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The `--json` answer: the contract's fields, plus `keys_only`, `explanation`
+/// The `--json` answer: the contract's fields, plus `index_only`, `explanation`
 /// and `year` per match.
 fn to_json(answer: &Answer) -> serde_json::Value {
     let matches: Vec<serde_json::Value> = answer
@@ -199,7 +199,7 @@ fn to_json(answer: &Answer) -> serde_json::Value {
                 "data_classes": m.data_classes,
                 "year": m.year,
                 "explanation": m.evidence.summary(),
-                "keys_only": m.keys_only,
+                "index_only": m.index_only,
             })
         })
         .collect();
@@ -208,7 +208,7 @@ fn to_json(answer: &Answer) -> serde_json::Value {
         "score": round(answer.score),
         "data_classes": answer.data_classes,
         "matches": matches,
-        "keys_only": answer.keys_only,
+        "index_only": answer.index_only,
     })
 }
 
@@ -227,10 +227,10 @@ pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Res
     if !answer.data_classes.is_empty() {
         writeln!(out, "data exposed: {}", answer.data_classes.join(", "))?;
     }
-    if answer.keys_only {
+    if answer.index_only {
         writeln!(
             out,
-            "note: some dump files were missing or changed, so some records were judged from the index keys alone (no field-by-field check)"
+            "note: some dump files were missing or changed, so some records were judged from the index alone: their fields were compared through the hashes the index keeps, a near-miss spelling could not be checked, and their values cannot be shown"
         )?;
     }
     if answer.matches.is_empty() {
@@ -248,7 +248,11 @@ pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Res
             write!(out, " ({year})")?;
         }
         writeln!(out, "  probability {:.3}", m.probability)?;
-        let how = if m.keys_only { "keys only" } else { "evidence" };
+        let how = if m.index_only {
+            "index only"
+        } else {
+            "evidence"
+        };
         writeln!(out, "     {how}: {}", m.evidence.summary())?;
         writeln!(out, "     data: {}", m.data_classes.join(", "))?;
         let width = m

@@ -531,18 +531,18 @@ fn write_answer(out: &mut String, scratch: &mut String, format: OutputFormat, an
 }
 
 /// The `evidence` column: the best match's field-by-field summary, and whether
-/// some candidate was judged from keys alone.
+/// some candidate was judged from the index alone.
 fn evidence(answer: &Answer) -> String {
     let mut text = answer
         .matches
         .first()
         .map(|m| m.evidence.summary())
         .unwrap_or_default();
-    if answer.keys_only {
+    if answer.index_only {
         if !text.is_empty() {
             text.push(' ');
         }
-        text.push_str("(keys only)");
+        text.push_str("(index only)");
     }
     text
 }
@@ -735,7 +735,7 @@ mod tests {
             evidence: Evidence::default(),
             data_classes: vec!["email".into()],
             fields: Vec::new(),
-            keys_only: false,
+            index_only: false,
         }
     }
 
@@ -754,7 +754,7 @@ mod tests {
                 score: 0.96789,
                 matches: vec![record("a,b.csv", n), record("c.csv", n + 1)],
                 data_classes: vec!["dob".into(), "email".into()],
-                keys_only: n.is_multiple_of(2),
+                index_only: n.is_multiple_of(2),
             },
             _ => Answer::not_found(),
         }
@@ -809,7 +809,7 @@ mod tests {
             assert!(line.starts_with(&format!("R{n:05},")), "{line}");
             if n.is_multiple_of(3) {
                 let keys = if n.is_multiple_of(2) {
-                    "(keys only)"
+                    "(index only)"
                 } else {
                     ""
                 };
@@ -897,7 +897,7 @@ B 2,n5@x.org,Roe
                 assert_eq!(v["score"], 0.968);
                 assert_eq!(v["records"], serde_json::json!(["a,b.csv:6", "c.csv:7"]));
                 assert_eq!(v["data_classes"], serde_json::json!(["dob", "email"]));
-                assert_eq!(v["evidence"], "(keys only)");
+                assert_eq!(v["evidence"], "(index only)");
             }
             if n == 7 {
                 assert_eq!(v["verdict"], "not_found");

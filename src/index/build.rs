@@ -19,6 +19,7 @@ use super::dir::{ColumnEntry, DatasetEntry, DumpFile, IndexWriter, Manifest, Seg
 use super::error::IndexError;
 use super::stats::SegmentStats;
 use super::writer::{DEFAULT_PARTITION_BITS, SegmentWriter};
+use crate::features::{self, FeatureHasher, NameEntry};
 use crate::field::FieldKind;
 use crate::keys::{self, Key, KeyError, Secret};
 use crate::normalize::Person;
@@ -146,6 +147,7 @@ struct PendingRecord {
     year: u16,
     keys_end: u32,
     classes_end: u32,
+    features_end: u32,
 }
 
 /// What the parallel scan produces for one chunk.
@@ -154,8 +156,47 @@ struct ChunkOut {
     records: Vec<PendingRecord>,
     keys: Vec<(u64, u8)>,
     classes: Vec<u16>,
+    /// Every record's feature bytes, back to back.
+    features: Vec<u8>,
+    /// Entries of names this chunk saw first in the build.
+    names: Vec<NameEntry>,
     person: Person,
     scratch: Vec<Key>,
+    columns: Vec<u8>,
+    /// Name hashes this chunk checked against [`SeenNames`] lately (direct-mapped):
+    /// common names skip the shared set.
+    recent: Vec<u64>,
+}
+
+/// Slots of [`ChunkOut::recent`].
+const RECENT_NAMES: usize = 1024;
+
+/// The names the build has made a name-table entry for, so that each distinct name
+/// is described once (describing one costs its phonetic codes and a dozen hashes).
+/// Sharded by hash so that threads seldom wait for each other.
+struct SeenNames {
+    shards: Vec<std::sync::Mutex<std::collections::HashSet<u64>>>,
+}
+
+impl SeenNames {
+    const SHARDS: usize = 64;
+
+    fn new() -> SeenNames {
+        SeenNames {
+            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// Whether `hash` is new to the build (and now remembered).
+    fn first_time(&self, hash: u64) -> bool {
+        let shard = (hash >> 58) as usize % Self::SHARDS;
+        match self.shards.get(shard).map(|m| m.lock()) {
+            Some(Ok(mut set)) => set.insert(hash),
+            // A poisoned shard only means another thread panicked; describing the name
+            // again is harmless (the writer keeps one entry per hash).
+            _ => true,
+        }
+    }
 }
 
 /// Bitmaps of the scopes. Ids of one group of chunks are collected in sorted
@@ -225,6 +266,8 @@ pub fn build(
         writer.set_secret(given.as_bytes())?;
     }
     let secret = Secret::from_bytes(writer.secret())?;
+    let hasher = FeatureHasher::new(&secret);
+    let seen_names = SeenNames::new();
     let mut read = opts.read.clone();
     read.scratch = Some(writer.build_dir().join(GUNZIP_DIR));
     // Opening reads each file once (encoding, SQL statements, JSON columns): do the
@@ -327,11 +370,41 @@ pub fn build(
                 st.keys
                     .extend(st.scratch.iter().map(|k| (k.hash, k.recipe.id())));
                 let before = st.classes.len();
+                st.columns.clear();
+                st.columns.resize(plan.classes.len().div_ceil(8), 0);
                 for (col, class) in plan.classes.iter().enumerate() {
-                    if rec.fields.has_value(col) && !st.classes[before..].contains(class) {
-                        st.classes.push(*class);
+                    if rec.fields.has_value(col) {
+                        if let Some(byte) = st.columns.get_mut(col / 8) {
+                            *byte |= 1 << (col % 8);
+                        }
+                        if !st.classes[before..].contains(class) {
+                            st.classes.push(*class);
+                        }
                     }
                 }
+                let ChunkOut {
+                    features: out,
+                    names,
+                    person,
+                    columns,
+                    recent,
+                    ..
+                } = st;
+                if recent.is_empty() {
+                    recent.resize(RECENT_NAMES, 0);
+                }
+                features::encode_record(&hasher, person, columns, out, &mut |name, hash| {
+                    let slot = hash as usize % RECENT_NAMES;
+                    if recent.get(slot) == Some(&hash) {
+                        return;
+                    }
+                    if let Some(r) = recent.get_mut(slot) {
+                        *r = hash;
+                    }
+                    if seen_names.first_time(hash) {
+                        names.push(NameEntry::of(&hasher, name));
+                    }
+                });
                 st.records.push(PendingRecord {
                     dataset: rec.dataset as u32,
                     local_row: rec.local_row,
@@ -340,6 +413,7 @@ pub fn build(
                     year: st.person.record_year.unwrap_or(0),
                     keys_end: st.keys.len() as u32,
                     classes_end: st.classes.len() as u32,
+                    features_end: st.features.len() as u32,
                 });
             });
             for r in &scan.rejects {
@@ -363,13 +437,17 @@ pub fn build(
             let rows_of = |d: usize, c: usize, local: u64| scan.row(d, c, local);
             for (chunk, state) in scan.states.iter().enumerate() {
                 batch.clear();
-                let (mut k0, mut c0) = (0usize, 0usize);
+                segment.add_names(state.names.iter().copied());
+                let (mut k0, mut c0, mut f0) = (0usize, 0usize, 0usize);
                 for rec in &state.records {
                     let Some(plan) = file_plans.get(rec.dataset as usize) else {
                         continue;
                     };
                     let row = rows_of(rec.dataset as usize, chunk, rec.local_row);
                     let id = segment.add_record(plan.global, row, rec.offset, rec.len)?;
+                    let f1 = rec.features_end as usize;
+                    segment.add_features(id, state.features.get(f0..f1).unwrap_or_default())?;
+                    f0 = f1;
                     let (k1, c1) = (rec.keys_end as usize, rec.classes_end as usize);
                     if let Some(ks) = state.keys.get(k0..k1) {
                         batch.extend(ks.iter().map(|&(h, r)| (h, r, id)));

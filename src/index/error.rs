@@ -52,6 +52,18 @@ pub enum IndexError {
         /// The newest version this build reads.
         supported: u32,
     },
+    /// The segment was written by an older leakscope in a format this build no
+    /// longer reads.
+    #[error(
+        "{what} was written by an older leakscope (format version {found}, this build reads {supported}); rebuild the index with `leakscope index --force`",
+        supported = super::format::FORMAT_VERSION
+    )]
+    OlderVersion {
+        /// The file.
+        what: String,
+        /// The version found in the file.
+        found: u32,
+    },
     /// `IndexWriter::create` found something at the output path.
     #[error("{path} already exists; use --force to replace it")]
     Exists {

@@ -6,7 +6,9 @@
 //!          directory bits u8, key suffix width u8, value width u8, directory width u8,
 //!          4 reserved bytes, section count u32, 4 reserved bytes,
 //!          section table: (offset u64, length u64) for each `Section`, in enum order
-//! sections (any order, non-overlapping, between header and footer)
+//! sections (any order, non-overlapping, between header and footer): key directory,
+//!          key table, postings, record table, dataset table, scopes, recipe
+//!          statistics, record features, record feature offsets, name table
 //! footer   xxh3-64 of every byte before the footer (u64), version u32, magic
 //! ```
 //!
@@ -21,6 +23,14 @@
 //! is `offset << 1 | 1` into the postings section, where a varint count is followed
 //! either by delta-coded varints (count ≤ [`SHORT_MAX`]) or by a varint byte length
 //! and a portable roaring bitmap.
+//!
+//! Record features ([`crate::features`]): each record's feature bytes, back to back
+//! in record order; the offsets section holds `records + 1` u64 offsets into them
+//! (record `i` is `offsets[i]..offsets[i + 1]`). The name table is
+//! [`crate::features::NameTable`]'s layout.
+//!
+//! Version 2 added the three feature sections; version 1 segments are refused with
+//! a request to rebuild.
 
 use std::ops::Range;
 
@@ -29,14 +39,16 @@ use super::error::IndexError;
 /// The first eight bytes of every segment (and the last eight).
 pub const MAGIC: [u8; 8] = *b"LKSCSEG1";
 /// The segment format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Longest posting list stored as delta varints; longer ones are roaring bitmaps.
 pub const SHORT_MAX: usize = 64;
 
-pub(crate) const SECTION_COUNT: usize = 7;
+pub(crate) const SECTION_COUNT: usize = 10;
 const HEADER_FIXED: usize = 56;
 pub(crate) const HEADER_LEN: usize = HEADER_FIXED + SECTION_COUNT * 16;
 pub(crate) const FOOTER_LEN: usize = 8 + 4 + 8;
+/// Bytes per entry of the record feature offsets: u64, one per record plus the end.
+pub(crate) const FEATURE_OFFSET_LEN: usize = 8;
 /// Bytes per record-table entry: dataset u32, offset u64, length u32.
 pub(crate) const RECORD_LEN: usize = 20;
 /// Posting-list length histogram: bucket `i` counts lists of length `2^i ..= 2^(i+1)-1`.
@@ -54,6 +66,9 @@ pub(crate) enum Section {
     Datasets = 4,
     Scopes = 5,
     Stats = 6,
+    Features = 7,
+    FeatureOffsets = 8,
+    Names = 9,
 }
 
 impl Section {
@@ -65,6 +80,9 @@ impl Section {
         Section::Datasets,
         Section::Scopes,
         Section::Stats,
+        Section::Features,
+        Section::FeatureOffsets,
+        Section::Names,
     ];
 
     fn name(self) -> &'static str {
@@ -76,6 +94,9 @@ impl Section {
             Section::Datasets => "dataset table",
             Section::Scopes => "scopes",
             Section::Stats => "recipe statistics",
+            Section::Features => "record features",
+            Section::FeatureOffsets => "record feature offsets",
+            Section::Names => "name table",
         }
     }
 }
@@ -224,6 +245,12 @@ impl Header {
         if version > FORMAT_VERSION {
             return Err(newer(what, version));
         }
+        if version == 1 {
+            return Err(IndexError::OlderVersion {
+                what: what.to_string(),
+                found: version,
+            });
+        }
         if version != FORMAT_VERSION {
             return Err(damaged(format!("impossible format version {version}")));
         }
@@ -319,6 +346,10 @@ impl Header {
         expect(
             Section::Records,
             record_count.checked_mul(RECORD_LEN as u64),
+        )?;
+        expect(
+            Section::FeatureOffsets,
+            (record_count + 1).checked_mul(FEATURE_OFFSET_LEN as u64),
         )?;
         if !sections[Section::Stats as usize]
             .len()

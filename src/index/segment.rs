@@ -36,10 +36,12 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::error::IndexError;
 use super::format::HISTOGRAM_BUCKETS;
 use super::format::{
-    FOOTER_LEN, Header, RECORD_LEN, STATS_LEN, Section, read_u32, read_u64, read_uint,
+    FEATURE_OFFSET_LEN, FOOTER_LEN, Header, RECORD_LEN, STATS_LEN, Section, read_u32, read_u64,
+    read_uint,
 };
 use super::postings::{Postings, list_end};
 use super::stats::{RecipeStats, histogram_bucket};
+use crate::features::{NameTable, RecordView};
 
 /// Where one record lives: which dataset, and which bytes of its dump file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +158,9 @@ impl Segment {
             header.section(Section::Scopes).start,
         )
         .map_err(|detail| IndexError::damaged(&what, detail))?;
+        if NameTable::parse(storage.get(header.section(Section::Names)).unwrap_or(&[])).is_none() {
+            return Err(IndexError::damaged(&what, "the name table is malformed"));
+        }
         Ok(Segment {
             storage,
             what,
@@ -329,6 +334,60 @@ impl Segment {
         if let Some(pos) = (id as usize).checked_mul(RECORD_LEN) {
             prefetch(self.section(Section::Records), pos);
         }
+    }
+
+    /// The feature bytes of record `id` ([`crate::features`]), or `None` if there is
+    /// no such record or its offsets are damaged.
+    pub fn features(&self, id: u32) -> Option<&[u8]> {
+        let offsets = self.section(Section::FeatureOffsets);
+        let pos = (id as usize).checked_mul(FEATURE_OFFSET_LEN)?;
+        let start = usize::try_from(read_u64(offsets, pos)?).ok()?;
+        let end = usize::try_from(read_u64(offsets, pos + FEATURE_OFFSET_LEN)?).ok()?;
+        self.section(Section::Features).get(start..end)
+    }
+
+    /// Record `id`'s features, parsed; `None` if there is no such record or its
+    /// features are damaged.
+    pub fn record_features(&self, id: u32) -> Option<RecordView<'_>> {
+        RecordView::parse(self.features(id)?)
+    }
+
+    /// Starts loading record `id`'s feature offsets into the cache.
+    #[inline]
+    pub fn prefetch_feature_offsets(&self, id: u32) {
+        if let Some(pos) = (id as usize).checked_mul(FEATURE_OFFSET_LEN) {
+            prefetch(self.section(Section::FeatureOffsets), pos);
+        }
+    }
+
+    /// Starts loading record `id`'s features into the cache (its offsets are read,
+    /// so prefetch those first).
+    #[inline]
+    pub fn prefetch_features(&self, id: u32) {
+        let offsets = self.section(Section::FeatureOffsets);
+        let Some(start) = (id as usize)
+            .checked_mul(FEATURE_OFFSET_LEN)
+            .and_then(|pos| read_u64(offsets, pos))
+        else {
+            return;
+        };
+        let start = usize::try_from(start).unwrap_or(usize::MAX);
+        let features = self.section(Section::Features);
+        prefetch(features, start);
+        prefetch(features, start.saturating_add(64));
+    }
+
+    /// The segment's name table (validated at open).
+    pub fn names(&self) -> NameTable<'_> {
+        NameTable::parse(self.section(Section::Names)).unwrap_or(NameTable::empty())
+    }
+
+    /// Bytes of the record features, their offsets and the name table.
+    pub fn feature_bytes(&self) -> u64 {
+        [Section::Features, Section::FeatureOffsets, Section::Names]
+            .iter()
+            .map(|s| self.section(*s).len() as u64)
+            .sum()
     }
 
     /// Number of records; record ids are `0..record_count()`.
@@ -514,7 +573,9 @@ impl Segment {
         let stats = self.recipe_stats();
         let (keys_total, postings_total) = stats
             .iter()
-            .fold((0u64, 0u64), |(k, p), s| (k + s.keys, p + s.postings));
+            .fold((0u64, 0u64), |(k, p), s| {
+                (k.saturating_add(s.keys), p.saturating_add(s.postings))
+            });
         if keys_total != self.header.key_count || postings_total != self.header.posting_count {
             return Err("the recipe statistics do not add up to the header's counts".into());
         }
@@ -524,13 +585,17 @@ impl Segment {
         let mut stats_histogram = [0u64; HISTOGRAM_BUCKETS];
         for s in &stats {
             for (total, n) in stats_histogram.iter_mut().zip(s.histogram) {
-                *total += n;
+                // Damaged counts may be anything: no overflow.
+                *total = total.saturating_add(n);
             }
         }
         let stats_largest = stats.iter().map(|s| s.largest).max().unwrap_or(0);
         let self_consistent = stats
             .iter()
-            .all(|s| s.histogram.iter().sum::<u64>() == s.keys && s.largest <= s.postings);
+            .all(|s| {
+                s.histogram.iter().fold(0u64, |a, n| a.saturating_add(*n)) == s.keys
+                    && s.largest <= s.postings
+            });
         if stats_histogram != histogram || stats_largest != largest || !self_consistent {
             return Err("the recipe statistics do not match the posting lists".into());
         }
@@ -543,6 +608,43 @@ impl Segment {
             if bitmap.max().is_some_and(|m| u64::from(m) >= records) {
                 return Err(format!("scope {name:?} names a record that does not exist"));
             }
+        }
+        self.check_features()
+    }
+
+    /// Every record's features are in order, inside their section, and parse.
+    fn check_features(&self) -> Result<(), String> {
+        let offsets = self.section(Section::FeatureOffsets);
+        let features_len = self.section(Section::Features).len() as u64;
+        let mut prev = 0u64;
+        for (i, entry) in offsets.chunks_exact(FEATURE_OFFSET_LEN).enumerate() {
+            let at = read_u64(entry, 0).ok_or("the feature offsets are unreadable")?;
+            if (i == 0 && at != 0) || at < prev || at > features_len {
+                return Err("the record feature offsets are out of order".into());
+            }
+            prev = at;
+        }
+        if prev != features_len {
+            return Err("the record features section has trailing bytes".into());
+        }
+        for id in 0..self.record_count() {
+            if self.record_features(id).is_none() {
+                return Err(format!("the features of record {id} do not decode"));
+            }
+        }
+        let names = self.names();
+        let mut last = 0u64;
+        for i in 0..names.len() {
+            let Some(hash) = names.hash_at(i) else {
+                return Err("the name table is unreadable".into());
+            };
+            if i > 0 && hash <= last {
+                return Err("the name table is not sorted".into());
+            }
+            if names.get(hash).is_none() {
+                return Err("a name is filed under the wrong directory bucket".into());
+            }
+            last = hash;
         }
         Ok(())
     }

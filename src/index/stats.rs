@@ -114,6 +114,12 @@ pub struct SegmentStats {
     pub key_table_bytes: u64,
     /// Size of the postings section (lists that are not inline).
     pub postings_bytes: u64,
+    /// Size of the record features and their offsets.
+    pub feature_bytes: u64,
+    /// Distinct names in the name table.
+    pub names: u64,
+    /// Size of the name table.
+    pub name_bytes: u64,
     /// Per-recipe statistics, by recipe id.
     pub recipes: Vec<RecipeStats>,
     /// How many times the key buffer overflowed the memory budget and was spilled

@@ -20,13 +20,15 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use super::error::IndexError;
 use super::format::{
-    FORMAT_VERSION, HEADER_LEN, Header, KeyLayout, MAGIC, RECORD_LEN, SECTION_COUNT, STATS_LEN,
-    Section, put_uint,
+    FEATURE_OFFSET_LEN, FORMAT_VERSION, HEADER_LEN, Header, KeyLayout, MAGIC, RECORD_LEN,
+    SECTION_COUNT, STATS_LEN, Section, put_uint,
 };
 use super::fsutil::{ScratchDir, parent_of, sibling_name, sync_dir};
 use super::postings::{encode_list, inline_value, list_value};
 use super::segment::RecordEntry;
 use super::stats::{RecipeStats, SegmentStats};
+use crate::features::{NameEntry, NameTable};
+use std::collections::HashMap;
 
 /// Default number of top hash bits that split keys into partitions at finish.
 pub const DEFAULT_PARTITION_BITS: u32 = 8;
@@ -92,6 +94,70 @@ pub struct SegmentWriter {
     record_count: u64,
     scopes: BTreeMap<String, RoaringBitmap>,
     datasets: Vec<u8>,
+    features: FeatureSink,
+    names: HashMap<u64, NameEntry>,
+}
+
+/// Record features streamed to scratch files in record order: the bytes, and the
+/// offset where each record's bytes start.
+struct FeatureSink {
+    bytes: BufWriter<File>,
+    bytes_path: PathBuf,
+    offsets: BufWriter<File>,
+    offsets_path: PathBuf,
+    /// Feature bytes written so far.
+    len: u64,
+    /// Records whose features were written.
+    records: u64,
+}
+
+/// The features of a record given none: no values, no columns.
+const EMPTY_FEATURES: [u8; 2] = [0, 0];
+
+impl FeatureSink {
+    fn new(dir: &Path) -> Result<FeatureSink, IndexError> {
+        let bytes_path = dir.join("features.bin");
+        let offsets_path = dir.join("feature-offsets.bin");
+        let open = |p: &Path| -> Result<BufWriter<File>, IndexError> {
+            let f = File::create(p).map_err(|e| IndexError::write_path(p, e))?;
+            Ok(BufWriter::with_capacity(IO_BUFFER, f))
+        };
+        Ok(FeatureSink {
+            bytes: open(&bytes_path)?,
+            bytes_path,
+            offsets: open(&offsets_path)?,
+            offsets_path,
+            len: 0,
+            records: 0,
+        })
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Result<(), IndexError> {
+        self.offsets
+            .write_all(&self.len.to_le_bytes())
+            .map_err(|e| IndexError::write_path(&self.offsets_path, e))?;
+        self.bytes
+            .write_all(bytes)
+            .map_err(|e| IndexError::write_path(&self.bytes_path, e))?;
+        self.len += bytes.len() as u64;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Gives every record up to `records` its features (empty ones for records
+    /// given none), writes the end offset and flushes.
+    fn finish(&mut self, records: u64) -> Result<(), IndexError> {
+        while self.records < records {
+            self.push(&EMPTY_FEATURES)?;
+        }
+        self.offsets
+            .write_all(&self.len.to_le_bytes())
+            .and_then(|()| self.offsets.flush())
+            .map_err(|e| IndexError::write_path(&self.offsets_path, e))?;
+        self.bytes
+            .flush()
+            .map_err(|e| IndexError::write_path(&self.bytes_path, e))
+    }
 }
 
 impl std::fmt::Debug for SegmentWriter {
@@ -124,6 +190,7 @@ impl SegmentWriter {
         let records_path = scratch.path().join("records.bin");
         let records =
             File::create(&records_path).map_err(|e| IndexError::write_path(&records_path, e))?;
+        let features = FeatureSink::new(scratch.path())?;
         Ok(SegmentWriter {
             scratch,
             capacity: (memory_budget_bytes / std::mem::size_of::<Entry>()).max(16),
@@ -137,7 +204,32 @@ impl SegmentWriter {
             record_count: 0,
             scopes: BTreeMap::new(),
             datasets: Vec::new(),
+            features,
+            names: HashMap::new(),
         })
+    }
+
+    /// Stores the features ([`crate::features::encode_record`]) of record `id`.
+    /// Records get their features in id order; a record given none has empty
+    /// features (no values), as do records added after the last call.
+    pub fn add_features(&mut self, id: u32, bytes: &[u8]) -> Result<(), IndexError> {
+        let id = u64::from(id);
+        if id < self.features.records || id >= self.record_count {
+            return Err(IndexError::InvalidInput(format!(
+                "features of record {id} given out of order or before the record"
+            )));
+        }
+        while self.features.records < id {
+            self.features.push(&EMPTY_FEATURES)?;
+        }
+        self.features.push(bytes)
+    }
+
+    /// Adds names to the segment's name table (a name already there is kept once).
+    pub fn add_names(&mut self, entries: impl IntoIterator<Item = NameEntry>) {
+        for e in entries {
+            self.names.entry(e.hash).or_insert(e);
+        }
     }
 
     /// Adds a record (its dataset, 1-based row, and bytes in the dump) and returns
@@ -331,6 +423,12 @@ impl SegmentWriter {
         self.records
             .flush()
             .map_err(|e| IndexError::write_path(&self.records_path, e))?;
+        self.features.finish(self.record_count)?;
+        let mut names: Vec<NameEntry> = self.names.drain().map(|(_, e)| e).collect();
+        let mut name_table = Vec::new();
+        NameTable::encode(&mut names, &mut name_table);
+        let name_count = names.len() as u64;
+        drop(names);
         for (name, bitmap) in &self.scopes {
             if bitmap
                 .max()
@@ -363,7 +461,7 @@ impl SegmentWriter {
             let _ = fs::remove_file(&run.path);
         }
         let spills = self.spills;
-        self.assemble(path, &parts, spills)
+        self.assemble(path, &parts, spills, (&name_table, name_count))
     }
 
     /// Streams header, key table, directory, postings and the rest into `path`.
@@ -372,6 +470,7 @@ impl SegmentWriter {
         path: &Path,
         parts: &[PartOut],
         spills: usize,
+        (name_table, name_count): (&[u8], u64),
     ) -> Result<SegmentStats, IndexError> {
         let key_count: u64 = parts.iter().map(|p| p.keys).sum();
         let posting_count: u64 = parts.iter().map(|p| p.postings).sum();
@@ -401,6 +500,10 @@ impl SegmentWriter {
         lengths[Section::Datasets as usize] = self.datasets.len() as u64;
         lengths[Section::Scopes as usize] = scopes_len;
         lengths[Section::Stats as usize] = (recipes.len() * STATS_LEN) as u64;
+        lengths[Section::Features as usize] = self.features.len;
+        lengths[Section::FeatureOffsets as usize] =
+            (self.record_count + 1) * FEATURE_OFFSET_LEN as u64;
+        lengths[Section::Names as usize] = name_table.len() as u64;
         // File order: the directory follows the keys so both stream in one pass.
         let order = [
             Section::Keys,
@@ -410,6 +513,9 @@ impl SegmentWriter {
             Section::Datasets,
             Section::Scopes,
             Section::Stats,
+            Section::Features,
+            Section::FeatureOffsets,
+            Section::Names,
         ];
         let mut sections: [std::ops::Range<usize>; SECTION_COUNT] = Default::default();
         let mut at = HEADER_LEN as u64;
@@ -428,7 +534,7 @@ impl SegmentWriter {
         };
 
         let tmp = sibling_name(path, "tmp")?;
-        let result = self.write_file(&tmp, &header, &order, parts, &recipes);
+        let result = self.write_file(&tmp, &header, &order, parts, &recipes, name_table);
         let checksum = match result {
             Ok(c) => c,
             Err(e) => {
@@ -447,6 +553,10 @@ impl SegmentWriter {
             size_bytes: at + super::format::FOOTER_LEN as u64,
             key_table_bytes: dir_and_keys,
             postings_bytes: postings_len,
+            feature_bytes: lengths[Section::Features as usize]
+                + lengths[Section::FeatureOffsets as usize],
+            names: name_count,
+            name_bytes: lengths[Section::Names as usize],
             recipes: recipes.into_values().collect(),
             spills,
             checksum,
@@ -460,6 +570,7 @@ impl SegmentWriter {
         order: &[Section],
         parts: &[PartOut],
         recipes: &BTreeMap<u8, RecipeStats>,
+        name_table: &[u8],
     ) -> Result<u64, IndexError> {
         let what = tmp.display().to_string();
         let werr = |e: io::Error| IndexError::write(what.clone(), e);
@@ -510,6 +621,9 @@ impl SegmentWriter {
                     }
                     out.write_all(&buf).map_err(werr)?;
                 }
+                Section::Features => copy_file(&self.features.bytes_path, &mut out)?,
+                Section::FeatureOffsets => copy_file(&self.features.offsets_path, &mut out)?,
+                Section::Names => out.write_all(name_table).map_err(werr)?,
             }
             let expected_end = header.section(section).end as u64;
             if out.written != expected_end {

@@ -18,7 +18,7 @@ pub struct RecordMatch {
     pub year: Option<u16>,
     /// This record's own match probability.
     pub probability: f64,
-    /// Why: field by field. With `keys_only`, the keys that matched instead.
+    /// Why: field by field.
     pub evidence: Evidence,
     /// Data classes present in the record (kinds and `other:<column>`), sorted.
     pub data_classes: Vec<String>,
@@ -27,7 +27,7 @@ pub struct RecordMatch {
     pub fields: Vec<(String, String)>,
     /// The dump could not be read (missing, or changed since the build): the
     /// record was judged from the keys it shares with the query alone.
-    pub keys_only: bool,
+    pub index_only: bool,
 }
 
 /// The answer for one person.
@@ -44,8 +44,9 @@ pub struct Answer {
     /// Union of the data classes of `matches`, sorted.
     pub data_classes: Vec<String>,
     /// True when some candidate could not be verified against its dump (missing or
-    /// changed since the build) and was judged from keys alone.
-    pub keys_only: bool,
+    /// changed since the build): it was judged from the index alone, so a near-miss
+    /// spelling the stored features could not rule out was taken at its best.
+    pub index_only: bool,
 }
 
 impl Answer {
@@ -56,7 +57,7 @@ impl Answer {
             score: 0.0,
             matches: Vec::new(),
             data_classes: Vec::new(),
-            keys_only: false,
+            index_only: false,
         }
     }
 

@@ -23,26 +23,26 @@
 //! ```
 
 use crate::field::FieldKind;
-use crate::normalize::{Date, Person};
+use crate::normalize::{Date, Person, address, email, phone, postcode};
 use serde::Serialize;
 use std::fmt;
 
 /// Jaro-Winkler similarity from which two different given names count as one name
 /// mistyped. Lower than for family names because given names are short and a single
 /// slip (`jonathon`/`jonathan`) costs more similarity.
-const GIVEN_NAME_JW: f64 = 0.90;
+pub(crate) const GIVEN_NAME_JW: f64 = 0.90;
 /// Family names are longer; 0.92 keeps `smith`/`smyth` out (that is phonetic agreement,
 /// weighed separately) while admitting `thomson`/`thompson`.
-const FAMILY_NAME_JW: f64 = 0.92;
+pub(crate) const FAMILY_NAME_JW: f64 = 0.92;
 /// Street lines vary a lot in writing (`flat 2`, missing `road`); 0.90 is loose enough
 /// for that and still well above two different streets of one town.
-const STREET_JW: f64 = 0.90;
+pub(crate) const STREET_JW: f64 = 0.90;
 /// Town names are few and distinct; only typos should pass.
-const TOWN_JW: f64 = 0.92;
+pub(crate) const TOWN_JW: f64 = 0.92;
 /// A family name that contains the other (`smithjones` / `jones`) counts as fuzzy
 /// agreement only when the shorter one is at least this long, so `li` in `williams`
 /// does not.
-const MIN_CONTAINED_NAME: usize = 4;
+pub(crate) const MIN_CONTAINED_NAME: usize = 4;
 /// Digits a phone number must share at its end for [`Outcome::LastDigits`]: nine is a UK
 /// subscriber number without trunk prefix or country code.
 const PHONE_TAIL_DIGITS: usize = 9;
@@ -327,7 +327,7 @@ impl<'q> Comparisons<'q> {
         self.slots.iter().flatten()
     }
 
-    fn set(&mut self, family: FieldFamily, outcome: Outcome, value: Option<Agreed<'q>>) {
+    pub(crate) fn set(&mut self, family: FieldFamily, outcome: Outcome, value: Option<Agreed<'q>>) {
         self.slots[family as usize] = Some(Comparison {
             family,
             outcome,
@@ -618,30 +618,11 @@ fn compare_gender(query: &[u8], record: &[u8]) -> Option<Outcome> {
     }
 }
 
-/// A UK postcode's outward code and sector digit (`SW1A1AA` → `SW1A`, `1`); `None`
-/// for anything not shaped like one (foreign codes are compared exactly only).
-fn uk_postcode_parts(postcode: &str) -> Option<(&str, u8)> {
-    let bytes = postcode.as_bytes();
-    if !(5..=7).contains(&bytes.len()) || !postcode.is_ascii() {
-        return None;
-    }
-    let split = bytes.len() - 3;
-    let (outward, inward) = bytes.split_at(split);
-    let shaped = outward.first().is_some_and(u8::is_ascii_uppercase)
-        && outward.iter().all(u8::is_ascii_alphanumeric)
-        && matches!(inward, [d, a, b] if d.is_ascii_digit()
-            && a.is_ascii_uppercase() && b.is_ascii_uppercase());
-    if !shaped {
-        return None;
-    }
-    Some((postcode.get(..split)?, *inward.first()?))
-}
-
 fn postcode_pair(a: &str, b: &str) -> Outcome {
     if a == b {
         return Outcome::Exact;
     }
-    match (uk_postcode_parts(a), uk_postcode_parts(b)) {
+    match (postcode::uk_parts(a), postcode::uk_parts(b)) {
         (Some((out_a, sec_a)), Some((out_b, sec_b))) if out_a == out_b => {
             if sec_a == sec_b {
                 Outcome::Sector
@@ -653,49 +634,10 @@ fn postcode_pair(a: &str, b: &str) -> Outcome {
     }
 }
 
-/// Street-type words and their usual abbreviations, so that `high st` is `high street`.
-const STREET_WORDS: &[(&str, &str)] = &[
-    ("st", "street"),
-    ("rd", "road"),
-    ("ave", "avenue"),
-    ("av", "avenue"),
-    ("ln", "lane"),
-    ("dr", "drive"),
-    ("cl", "close"),
-    ("ct", "court"),
-    ("cres", "crescent"),
-    ("cr", "crescent"),
-    ("gdns", "gardens"),
-    ("gr", "grove"),
-    ("pl", "place"),
-    ("sq", "square"),
-    ("tce", "terrace"),
-    ("terr", "terrace"),
-    ("pk", "park"),
-    ("hse", "house"),
-    ("wk", "walk"),
-    ("mws", "mews"),
-];
-
-fn street_word(word: &str) -> &str {
-    STREET_WORDS
-        .iter()
-        .find(|(short, _)| *short == word)
-        .map_or(word, |(_, long)| long)
-}
-
-/// The words of a street line that name the street: abbreviations expanded, numbers
-/// (house and flat numbers, compared separately) skipped.
-fn street_words(line: &str) -> impl Iterator<Item = &str> {
-    line.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
-        .map(street_word)
-}
-
 /// Whether two street lines name the same street: equal, or equal word for word
 /// once abbreviations are expanded and numbers dropped.
 fn street_same(a: &str, b: &str) -> bool {
-    a == b || street_words(a).eq(street_words(b))
+    a == b || address::street_name_words(a).eq(address::street_name_words(b))
 }
 
 /// Whether two street lines name the same street, or one written a little
@@ -790,35 +732,26 @@ fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, O
     Some((outcome, None))
 }
 
-fn email_local_part(email: &str) -> &str {
-    let local = email.rsplit_once('@').map_or(email, |(local, _)| local);
-    local.split_once('+').map_or(local, |(base, _)| base)
-}
-
-fn phone_tail(phone: &str) -> impl Iterator<Item = u8> + '_ {
-    phone.bytes().rev().filter(u8::is_ascii_digit)
-}
-
 fn identifier_pair(family: FieldFamily, a: &str, b: &str) -> Outcome {
     if a == b {
         return Outcome::Exact;
     }
     match family {
         FieldFamily::Email => {
-            let local = email_local_part(a);
-            if !local.is_empty() && local == email_local_part(b) {
+            let local = email::local_part(a);
+            if !local.is_empty() && local == email::local_part(b) {
                 Outcome::LocalPart
             } else {
                 Outcome::Disagree
             }
         }
         FieldFamily::Phone => {
-            let long_enough = |p: &str| phone_tail(p).count() >= PHONE_TAIL_DIGITS;
+            let long_enough = |p: &str| phone::tail(p).count() >= PHONE_TAIL_DIGITS;
             if long_enough(a)
                 && long_enough(b)
-                && phone_tail(a)
+                && phone::tail(a)
                     .take(PHONE_TAIL_DIGITS)
-                    .eq(phone_tail(b).take(PHONE_TAIL_DIGITS))
+                    .eq(phone::tail(b).take(PHONE_TAIL_DIGITS))
             {
                 Outcome::LastDigits
             } else {
@@ -872,7 +805,7 @@ fn compare_identifiers<'q>(query: &'q Person, record: &Person, out: &mut Compari
 
 /// Shortest given name read as a shortening of a longer one (`fran` / `francesca`);
 /// two letters (`al`, `jo`) are too ambiguous and left to the nickname table.
-const MIN_SHORTENED_NAME: usize = 3;
+pub(crate) const MIN_SHORTENED_NAME: usize = 3;
 
 /// Whether two folded given names are one name in nickname form: in one group of the
 /// shared nickname table the keys use too (`bill` / `william`), or one is the other
@@ -898,9 +831,7 @@ fn phonetic_match(a: &str, b: &str) -> bool {
 /// twins then looked like one person with a misspelt name. Called only when the short
 /// codes agree, so computing the long codes uncached costs little.
 fn full_phonetic_match(a: &str, b: &str) -> bool {
-    use rphonetic::{DoubleMetaphone, Encoder};
-    let encoder = DoubleMetaphone::new(None);
-    encoder.encode(a) == encoder.encode(b)
+    crate::normalize::name::full_phonetic(a) == crate::normalize::name::full_phonetic(b)
 }
 
 #[cfg(test)]
@@ -1039,9 +970,9 @@ mod tests {
 
     #[test]
     fn postcode_sector_and_district() {
-        assert_eq!(uk_postcode_parts("SW1A1AA"), Some(("SW1A", b'1')));
-        assert_eq!(uk_postcode_parts("E17AB"), Some(("E1", b'7')));
-        assert_eq!(uk_postcode_parts("75001"), None);
+        assert_eq!(postcode::uk_parts("SW1A1AA"), Some(("SW1A", b'1')));
+        assert_eq!(postcode::uk_parts("E17AB"), Some(("E1", b'7')));
+        assert_eq!(postcode::uk_parts("75001"), None);
         assert_eq!(postcode_pair("SW1A1AA", "SW1A1BB"), Outcome::Sector);
         assert_eq!(postcode_pair("SW1A1AA", "SW1A2AA"), Outcome::District);
         assert_eq!(postcode_pair("SW1A1AA", "N16XY"), Outcome::Disagree);

@@ -8,18 +8,23 @@
 //!
 //! 1. the query's keys, by the same normalise → keys path as the build;
 //! 2. candidates from the index ([`super::candidates`]);
-//! 3. each candidate re-read from the memory-mapped dump at its offset, normalised
-//!    with its dataset's column kinds and scored ([`super::score_into`]), with the
-//!    index's posting-list lengths as value frequencies. Strong candidates (an
-//!    identifier key, or two keys) are verified first; records sharing a single
-//!    composite key are read only when no strong one is exposed;
+//! 3. each candidate compared with the query through the features the index stores
+//!    for it ([`crate::features`], [`super::verify`]): keyed hashes of its canonical
+//!    values, decided family by family exactly as comparing the values would, and
+//!    scored with the index's posting-list lengths as value frequencies. Only where
+//!    a near-miss spelling (Jaro-Winkler) cannot be ruled out from the stored
+//!    signature, and the record could matter, is it re-read from the memory-mapped
+//!    dump at its offset and normalised with its dataset's column kinds. Strong
+//!    candidates (an identifier key, or two keys) are verified first; records
+//!    sharing a single composite key are verified only when no strong one is exposed;
 //! 4. the verdict from the best record; the matches are every record whose own
-//!    probability reaches that verdict's threshold.
+//!    probability reaches that verdict's threshold. Their data classes and years come
+//!    from the features; `query` re-reads them from the dump to show their values.
 //!
-//! When a dump is missing or changed since the build, its records are judged from
-//! the keys alone: the query values each hit key stands for are scored as if the
-//! record held them (an identifier key gives that identifier's weight, name keys
-//! less), and the answer says `keys_only`.
+//! When a dump is missing or changed since the build, its records are still judged
+//! field by field from the index, a near-miss the features cannot settle taken at
+//! its best; such records, and the answer, say `index_only`, and their values
+//! cannot be shown.
 //!
 //! ```no_run
 //! use leakscope::field::FieldKind;
@@ -37,17 +42,19 @@
 
 use super::answer::{Answer, RecordMatch};
 use super::candidates::{Candidate, Candidates, KeyCount, Limits};
-use super::compare::{Comparisons, FieldFamily, Outcome, Part, compare_part};
+use super::compare::{Comparison, Comparisons, FieldFamily, Outcome, Part, compare_part};
 use super::explain::Evidence;
 use super::scope::{self, Scope};
 use super::score::{
-    Frequencies, Scale, Thresholds, Verdict, Weights, person_part_bound, place_weight_bound,
-    score_comparisons, score_into,
+    Frequencies, Scale, Thresholds, Verdict, Weights, comparisons_probability, person_part_bound,
+    place_weight_bound, score_comparisons,
 };
+use super::verify::{Possible, QueryFeatures, QueryMemo, compare_features};
+use crate::features::FeatureHasher;
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
-use crate::normalize::{Date, Person, email, name};
+use crate::normalize::{Date, Person, name};
 use crate::source::{Fields, FileLayout, SourceFile};
 use roaring::RoaringBitmap;
 use std::cell::RefCell;
@@ -88,12 +95,16 @@ pub enum MatchError {
 #[derive(Debug)]
 struct DatasetState {
     name: String,
-    /// The open dump file and the dataset's number in it; `None`: keys only.
+    /// The open dump file and the dataset's number in it; `None`: the dump is
+    /// unusable and its records are judged from the index alone.
     source: Option<(usize, usize)>,
     columns: Vec<String>,
     kinds: Vec<Option<FieldKind>>,
     /// Data class of each column (kind name, or `other:<column>`).
     classes: Vec<String>,
+    /// The distinct classes, sorted, and each column's place among them.
+    class_list: Vec<String>,
+    class_of_column: Vec<usize>,
 }
 
 /// An opened index, ready to answer queries from many threads.
@@ -104,9 +115,7 @@ pub struct Matcher {
     datasets: Vec<DatasetState>,
     /// One bitmap per segment when a scope was given.
     scope: Option<Vec<RoaringBitmap>>,
-    /// Per segment, the `class:` bitmaps; loaded only when some dataset must be
-    /// judged from keys alone (its data classes then come from the index).
-    class_bitmaps: Vec<Vec<(String, RoaringBitmap)>>,
+    hasher: FeatureHasher,
     total: u64,
     weights: Weights,
     limits: Limits,
@@ -134,6 +143,7 @@ struct Scratch {
     candidates: Candidates,
     record: Person,
     evidence: Evidence,
+    memo: QueryMemo,
 }
 
 thread_local! {
@@ -145,16 +155,78 @@ thread_local! {
 /// whatever it is.
 const NEGLIGIBLE: f64 = 0.0005;
 
-/// One verified (or key-judged) record that may make it into the answer.
+/// One verified record that may make it into the answer.
 struct Scored {
     candidate: Candidate,
     dataset: u32,
     row: u64,
     year: Option<u16>,
     evidence: Evidence,
-    keys_only: bool,
+    index_only: bool,
     data_classes: Vec<String>,
     fields: Vec<(String, String)>,
+}
+
+/// Verification by re-reading a record from its dump: what the features cannot
+/// settle (a near-miss spelling), or records whose features are damaged.
+struct DumpPath {
+    /// The record kinds that can change the query's score.
+    needed: [bool; FieldKind::ALL.len()],
+    /// Whether the query has any place family.
+    needs_place: bool,
+    /// The most the place families can add ([`place_weight_bound`]).
+    place_bound: f64,
+    /// Probability below which a record is not scored in full.
+    negligible: f64,
+}
+
+impl DumpPath {
+    /// Normalises the record in `fields` (the person first; the place only if it can
+    /// still matter) and scores it into `evidence`; `None` when it is negligible.
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        q: &Person,
+        kinds: &[Option<FieldKind>],
+        fields: &Fields,
+        record: &mut Person,
+        freq: &Frequencies<'_>,
+        weights: &Weights,
+        evidence: &mut Evidence,
+    ) -> Option<()> {
+        record.clear();
+        fill_needed(record, kinds, fields, &self.needed, Part::Person);
+        unswap_names(q, record);
+        let mut comparisons = Comparisons::new();
+        compare_part(q, record, Part::Person, &mut comparisons);
+        if self.needs_place {
+            if person_part_bound(&comparisons, self.place_bound, freq, weights) < self.negligible {
+                return None;
+            }
+            fill_needed(record, kinds, fields, &self.needed, Part::Place);
+            compare_part(q, record, Part::Place, &mut comparisons);
+        }
+        score_comparisons(&comparisons, freq, weights, evidence);
+        Some(())
+    }
+}
+
+/// The data classes of a record from its stored column mask.
+fn view_classes(ds: &DatasetState, view: &crate::features::RecordView<'_>) -> Vec<String> {
+    let mut present = vec![false; ds.class_list.len()];
+    for (col, &class) in ds.class_of_column.iter().enumerate() {
+        if view.has_column(col)
+            && let Some(p) = present.get_mut(class)
+        {
+            *p = true;
+        }
+    }
+    ds.class_list
+        .iter()
+        .zip(present)
+        .filter(|(_, p)| *p)
+        .map(|(c, _)| c.clone())
+        .collect()
 }
 
 /// What became of a dump file at open time.
@@ -206,10 +278,11 @@ fn name_base<'a>(dataset: &'a str, format: &str) -> &'a str {
 impl Matcher {
     /// Opens the index at `index_dir` for matching; see the module documentation.
     /// Problems with dump files are not errors: they become [`warnings`](Self::warnings)
-    /// and the affected records are judged from keys alone.
+    /// and the affected records are judged from the index alone.
     pub fn open(index_dir: &Path, opts: MatchOptions) -> Result<Matcher, MatchError> {
         let index = Index::open(index_dir)?;
         let secret = Secret::from_bytes(index.secret())?;
+        let hasher = FeatureHasher::new(&secret);
         let manifest = index.manifest().clone();
         let mut warnings = Vec::new();
         let recorded: Vec<&DumpFile> = manifest
@@ -247,7 +320,7 @@ impl Matcher {
                     .position(|d| d.name == entry.name);
                 if local.is_none() {
                     warnings.push(format!(
-                        "dataset {} is no longer in {}: answers for its records come from keys alone",
+                        "dataset {} is no longer in {}: its records are judged from the index alone",
                         entry.name, entry.dump
                     ));
                 }
@@ -272,23 +345,27 @@ impl Matcher {
                 });
                 kinds.push(kind);
             }
+            let mut class_list = classes.clone();
+            class_list.sort();
+            class_list.dedup();
+            let class_of_column = classes
+                .iter()
+                .map(|c| class_list.binary_search(c).unwrap_or(0))
+                .collect();
             datasets.push(DatasetState {
                 name: entry.name.clone(),
                 source,
                 columns: entry.columns.iter().map(|c| c.name.clone()).collect(),
                 kinds,
                 classes,
+                class_list,
+                class_of_column,
             });
         }
 
         let scope = match &opts.scope {
             None => None,
             Some(expr) => Some(resolve_scope(&index, expr, &mut warnings)?),
-        };
-        let class_bitmaps = if datasets.iter().any(|d| d.source.is_none()) {
-            load_classes(&index)?
-        } else {
-            Vec::new()
         };
         let total = index
             .segments()
@@ -301,7 +378,7 @@ impl Matcher {
             files,
             datasets,
             scope,
-            class_bitmaps,
+            hasher,
             total,
             weights: Weights::default(),
             limits: Limits::default(),
@@ -390,30 +467,46 @@ impl Matcher {
             .min(self.opts.thresholds.exposed);
         let mut kept: Vec<Scored> = Vec::new();
         let mut best = 0.0f64;
-        let mut any_keys_only = false;
+        let mut any_index_only = false;
         let Scratch {
-            keys,
             fields: record_fields,
             candidates,
             record,
             evidence,
+            memo,
             ..
         } = s;
-        let needed = needed_kinds(q);
-        let needs_place = FieldKind::ALL
-            .into_iter()
-            .any(|k| needed[k as usize] && Part::of_kind(k) == Some(Part::Place));
-        // A record that cannot reach this is not worth normalising in full: it could
-        // neither be kept nor change the score as written (three decimals).
-        let negligible = keep_from.min(NEGLIGIBLE);
-        let place_bound = place_weight_bound(&self.weights);
+        let dump = DumpPath {
+            needed: needed_kinds(q),
+            needs_place: false,
+            place_bound: place_weight_bound(&self.weights),
+            // A record that cannot reach this is not worth normalising in full: it
+            // could neither be kept nor change the score as written (three decimals).
+            negligible: keep_from.min(NEGLIGIBLE),
+        };
+        let dump = DumpPath {
+            needs_place: FieldKind::ALL
+                .into_iter()
+                .any(|k| dump.needed[k as usize] && Part::of_kind(k) == Some(Part::Place)),
+            ..dump
+        };
+        let qf = QueryFeatures::new(&self.hasher, q, memo);
+        let prior = self.weights.prior(freq.total);
         for c in candidates.selected() {
             if let Some(segment) = segments.get(c.segment as usize) {
                 segment.prefetch_record(c.record);
+                segment.prefetch_feature_offsets(c.record);
             }
         }
-        // Verifies one candidate; returns its probability.
-        let mut verify = |candidate: Candidate| -> f64 {
+        for c in candidates.selected() {
+            if let Some(segment) = segments.get(c.segment as usize) {
+                segment.prefetch_features(c.record);
+            }
+        }
+        // Verifies one candidate from its stored features, re-reading it from the dump
+        // only when a near-miss spelling the features cannot rule out could matter;
+        // returns its probability (0 when it is negligible).
+        let mut verify = |candidate: Candidate, best: f64| -> f64 {
             let Some(segment) = segments.get(candidate.segment as usize) else {
                 return 0.0;
             };
@@ -423,69 +516,120 @@ impl Matcher {
             let Some(ds) = self.datasets.get(entry.dataset as usize) else {
                 return 0.0;
             };
-            let read = ds
+            let file = ds
                 .source
-                .and_then(|(f, local)| {
-                    self.files
-                        .get(f)?
-                        .read_record_into(local, entry.offset, entry.len, record_fields)
-                        .ok()
+                .and_then(|(f, local)| Some((self.files.get(f)?, local)));
+            let view = segment.record_features(candidate.record);
+            // Whether `record_fields` holds this record, read from its dump.
+            let mut read = false;
+            let mut index_only = file.is_none();
+            let reread = |fields: &mut Fields| -> bool {
+                file.is_some_and(|(f, local)| {
+                    f.read_record_into(local, entry.offset, entry.len, fields)
+                        .is_ok()
                 })
-                .map(|()| &*record_fields);
-            let keys_only = read.is_none();
-            match &read {
-                Some(fields) => {
-                    // The person first; the place only if it can still matter.
-                    record.clear();
-                    fill_needed(record, &ds.kinds, fields, &needed, Part::Person);
-                    unswap_names(q, record);
-                    let mut comparisons = Comparisons::new();
-                    compare_part(q, record, Part::Person, &mut comparisons);
-                    if needs_place {
-                        if person_part_bound(&comparisons, place_bound, &freq, &self.weights)
-                            < negligible
-                        {
+            };
+            match &view {
+                Some(view) => {
+                    let possible = compare_features(&self.hasher, q, &qf, view, &segment.names());
+                    if possible.is_decided() {
+                        let comparisons =
+                            possible.resolve(|p| p.outcomes.best().unwrap_or(Outcome::Disagree));
+                        score_comparisons(&comparisons, &freq, &self.weights, evidence);
+                    } else {
+                        let weight = |p: &Possible<'_>, o: Outcome| {
+                            let c = Comparison {
+                                family: p.family,
+                                outcome: o,
+                                value: None,
+                            };
+                            self.weights.weight(&c, prior, &freq)
+                        };
+                        let highest = possible.resolve(|p| {
+                            p.outcomes
+                                .iter()
+                                .max_by(|a, b| weight(p, *a).total_cmp(&weight(p, *b)))
+                                .unwrap_or(Outcome::Disagree)
+                        });
+                        let hi = comparisons_probability(&highest, &freq, &self.weights);
+                        // Neither kept nor the best whatever its spelling: not worth
+                        // reading.
+                        if hi < dump.negligible || (hi < keep_from && hi <= best) {
                             return 0.0;
                         }
-                        fill_needed(record, &ds.kinds, fields, &needed, Part::Place);
-                        compare_part(q, record, Part::Place, &mut comparisons);
+                        read = reread(record_fields);
+                        if read {
+                            match dump.score(
+                                q,
+                                &ds.kinds,
+                                record_fields,
+                                record,
+                                &freq,
+                                &self.weights,
+                                evidence,
+                            ) {
+                                Some(()) => {}
+                                None => return 0.0,
+                            }
+                        } else {
+                            // No dump to settle the spelling: judged at the bound.
+                            index_only = true;
+                            score_comparisons(&highest, &freq, &self.weights, evidence);
+                        }
                     }
-                    score_comparisons(&comparisons, &freq, &self.weights, evidence);
                 }
                 None => {
-                    implied_person(q, keys, candidate.keys, &self.secret, record);
-                    any_keys_only = true;
-                    score_into(q, record, &freq, &self.weights, evidence);
+                    // Damaged features: only the dump can tell.
+                    read = reread(record_fields);
+                    if !read {
+                        return 0.0;
+                    }
+                    if dump
+                        .score(
+                            q,
+                            &ds.kinds,
+                            record_fields,
+                            record,
+                            &freq,
+                            &self.weights,
+                            evidence,
+                        )
+                        .is_none()
+                    {
+                        return 0.0;
+                    }
                 }
             }
+            any_index_only |= index_only && file.is_none();
             let p = evidence.probability;
             if p < keep_from {
                 return p;
             }
-            if let Some(fields) = read {
-                record_year(record, &ds.kinds, fields);
+            if with_fields && !read {
+                read = reread(record_fields);
             }
-            let (data_classes, fields) = match &read {
-                Some(fields) => (
-                    record_classes(ds, fields),
-                    if with_fields {
-                        self.record_fields(ds, fields)
-                    } else {
-                        Vec::new()
-                    },
-                ),
-                None => (
-                    self.indexed_classes(candidate.segment, candidate.record),
-                    Vec::new(),
-                ),
+            let (year, data_classes) = match &view {
+                Some(view) => (view.year(), view_classes(ds, view)),
+                None => {
+                    record_year(record, &ds.kinds, record_fields);
+                    (record.record_year, record_classes(ds, record_fields))
+                }
             };
+            let fields = if with_fields && read {
+                self.record_fields(ds, record_fields)
+            } else {
+                Vec::new()
+            };
+            if file.is_none() {
+                any_index_only = true;
+            }
             kept.push(Scored {
                 candidate,
                 dataset: entry.dataset,
                 row: u64::from(entry.row),
-                year: if keys_only { None } else { record.record_year },
+                year,
                 evidence: evidence.clone(),
-                keys_only,
+                index_only: file.is_none(),
                 data_classes,
                 fields,
             });
@@ -498,11 +642,11 @@ impl Matcher {
         // them is most of a query's time.
         let strong = |c: &Candidate| c.identifier || c.hits >= 2;
         for &candidate in candidates.selected().iter().filter(|c| strong(c)) {
-            best = best.max(verify(candidate));
+            best = best.max(verify(candidate, best));
         }
         if best < self.opts.thresholds.exposed {
             for &candidate in candidates.selected().iter().filter(|c| !strong(c)) {
-                best = best.max(verify(candidate));
+                best = best.max(verify(candidate, best));
             }
         }
 
@@ -540,7 +684,7 @@ impl Matcher {
                     evidence: k.evidence,
                     data_classes: k.data_classes,
                     fields: k.fields,
-                    keys_only: k.keys_only,
+                    index_only: k.index_only,
                 }
             })
             .collect();
@@ -550,7 +694,7 @@ impl Matcher {
             score: best,
             matches,
             data_classes,
-            keys_only: any_keys_only,
+            index_only: any_index_only,
         }
     }
 
@@ -568,23 +712,6 @@ impl Matcher {
                 out.push((header.clone(), shown));
             }
         }
-        out
-    }
-
-    /// Data classes of a record that cannot be read: from the index's class bitmaps.
-    fn indexed_classes(&self, segment: u32, record: u32) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .class_bitmaps
-            .get(segment as usize)
-            .map(|classes| {
-                classes
-                    .iter()
-                    .filter(|(_, b)| b.contains(record))
-                    .map(|(name, _)| name.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.sort();
         out
     }
 }
@@ -627,7 +754,7 @@ fn slip_keys(q: &Person, secret: &Secret, keys: &mut Vec<Key>, variant: &mut Per
 /// A record whose full name was written family name first (`Morcombe Michael`)
 /// reads as given name `morcombe`, family name `michael`: when that is exactly the
 /// query's name reversed, read it the right way round.
-fn unswap_names(q: &Person, record: &mut Person) {
+pub(crate) fn unswap_names(q: &Person, record: &mut Person) {
     let (Some(first), Some(last)) = (record.first_names.first(), record.last_names.first()) else {
         return;
     };
@@ -658,7 +785,7 @@ fn open_dump(
             let copy = index_dir.join(copy);
             if !copy.is_file() {
                 warnings.push(format!(
-                    "the decompressed copy of dump {} is missing from the index: answers for its records come from keys alone",
+                    "the decompressed copy of dump {} is missing from the index: its records are judged from the index alone",
                     entry.dump
                 ));
                 return None;
@@ -670,14 +797,14 @@ fn open_dump(
                 DumpState::Usable => {}
                 DumpState::Missing => {
                     warnings.push(format!(
-                        "dump {} is missing: answers for its records come from keys alone",
+                        "dump {} is missing: its records are judged from the index alone",
                         entry.dump
                     ));
                     return None;
                 }
                 DumpState::Changed => {
                     warnings.push(format!(
-                        "dump {} changed since the index was built: answers for its records come from keys alone (rebuild the index to verify them)",
+                        "dump {} changed since the index was built: its records are judged from the index alone (rebuild the index to see their values)",
                         entry.dump
                     ));
                     return None;
@@ -698,7 +825,7 @@ fn open_dump(
         }
         Err(e) => {
             warnings.push(format!(
-                "dump {} cannot be read ({e}): answers for its records come from keys alone",
+                "dump {} cannot be read ({e}): its records are judged from the index alone",
                 entry.dump
             ));
             None
@@ -753,32 +880,10 @@ fn resolve_scope(
     Ok(out)
 }
 
-fn load_classes(index: &Index) -> Result<Vec<Vec<(String, RoaringBitmap)>>, MatchError> {
-    let mut out = Vec::with_capacity(index.segments().len());
-    for segment in index.segments() {
-        let mut classes = Vec::new();
-        for name in segment.scope_names() {
-            let Some(class) = name.strip_prefix("class:") else {
-                continue;
-            };
-            let bitmap = segment
-                .scope(name)
-                .map_err(|source| MatchError::Scope {
-                    segment: segment.name().to_string(),
-                    source,
-                })?
-                .unwrap_or_default();
-            classes.push((class.to_string(), bitmap));
-        }
-        out.push(classes);
-    }
-    Ok(out)
-}
-
 /// Which field kinds of a record can change the query's score: those of the
 /// families the query has (a family only one side has weighs nothing). The
 /// record's year is read apart, for kept records only ([`record_year`]).
-fn needed_kinds(q: &Person) -> [bool; FieldKind::ALL.len()] {
+pub(crate) fn needed_kinds(q: &Person) -> [bool; FieldKind::ALL.len()] {
     let mut needed = [false; FieldKind::ALL.len()];
     let mut need = |kind: FieldKind| {
         if let Some(slot) = needed.get_mut(kind as usize) {
@@ -1035,131 +1140,6 @@ fn primary_recipe(kind: FieldKind) -> Option<KeyRecipe> {
     }
 }
 
-/// The record as far as its keys tell: for each query key it shares (bit `i` of
-/// `hit` for `keys[i]`), the query values that key was made of. A record that shares
-/// a date-of-birth key with the query but not the given-name + date key has another
-/// given name (or none): that is recorded as a disagreeing given name, because it is
-/// what tells a twin from the person.
-fn implied_person(q: &Person, keys: &[Key], hit: u64, secret: &Secret, out: &mut Person) {
-    out.clear();
-    let hit_keys = keys
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i < 64 && hit & (1u64 << i) != 0)
-        .map(|(_, k)| *k);
-    let mut dob_key = false;
-    let mut given_dob = false;
-    for key in hit_keys {
-        let h = |parts: &[&[u8]]| keys::hash(secret, key.recipe, parts) == key.hash;
-        if key.recipe.is_identifier() {
-            let Some(kind) = key.recipe.field_kind() else {
-                continue;
-            };
-            for value in q.identifiers_of(kind) {
-                let matched = match key.recipe {
-                    KeyRecipe::EmailAlias => {
-                        email::alias(value).is_some_and(|a| h(&[a.as_bytes()]))
-                    }
-                    KeyRecipe::SortCodeAccount => {
-                        q.identifiers_of(FieldKind::SortCode).any(|sort| {
-                            let found = h(&[sort.as_bytes(), value.as_bytes()]);
-                            if found {
-                                push_id(out, FieldKind::SortCode, sort);
-                            }
-                            found
-                        })
-                    }
-                    _ => h(&[value.as_bytes()]),
-                };
-                if matched {
-                    push_id(out, kind, value);
-                }
-            }
-            continue;
-        }
-        let dob = key.recipe.parts().contains(&keys::Part::Dob);
-        dob_key |= dob;
-        given_dob |= key.recipe == KeyRecipe::GivenDob;
-        let [a, b] = key.recipe.parts() else {
-            continue;
-        };
-        for i in 0..part_count(q, *a) {
-            for j in 0..part_count(q, *b) {
-                let (Some(pa), Some(pb)) = (part_bytes(q, *a, i), part_bytes(q, *b, j)) else {
-                    continue;
-                };
-                if h(&[pa.as_ref(), pb.as_ref()]) {
-                    add_part(q, *a, i, out);
-                    add_part(q, *b, j, out);
-                }
-            }
-        }
-    }
-    if dob_key && !given_dob && !q.first_names.is_empty() && out.first_names.is_empty() {
-        // One character that is no letter: an initial that agrees with nothing.
-        out.first_names.push("-".to_string());
-    }
-}
-
-fn push_id(out: &mut Person, kind: FieldKind, value: &str) {
-    if !out
-        .identifiers
-        .iter()
-        .any(|(k, v)| *k == kind && v == value)
-    {
-        out.identifiers.push((kind, value.to_string()));
-    }
-}
-
-fn part_count(q: &Person, part: keys::Part) -> usize {
-    use keys::Part;
-    match part {
-        Part::Given => q.first_names.len(),
-        Part::Last | Part::PhoneticLast => q.last_names.len(),
-        Part::Dob => q.dobs.len(),
-        Part::Postcode => q.postcodes.len(),
-        Part::HouseNumber => q.house_numbers.len(),
-    }
-}
-
-/// The bytes the key path hashes for the `i`-th value of a part.
-fn part_bytes(q: &Person, part: keys::Part, i: usize) -> Option<Vec<u8>> {
-    use keys::Part;
-    Some(match part {
-        Part::Given => name::given_key_ref(q.first_names.get(i)?)
-            .as_bytes()
-            .to_vec(),
-        Part::Last => q.last_names.get(i)?.as_bytes().to_vec(),
-        Part::PhoneticLast => name::phonetic_code(q.last_names.get(i)?)
-            .as_str()
-            .as_bytes()
-            .to_vec(),
-        Part::Dob => q.dobs.get(i)?.digits().to_vec(),
-        Part::Postcode => q.postcodes.get(i)?.as_bytes().to_vec(),
-        Part::HouseNumber => q.house_numbers.get(i)?.as_bytes().to_vec(),
-    })
-}
-
-fn add_part(q: &Person, part: keys::Part, i: usize, out: &mut Person) {
-    use keys::Part;
-    fn push<T: Clone + PartialEq>(list: &mut Vec<T>, value: Option<&T>) {
-        if let Some(v) = value
-            && !list.contains(v)
-        {
-            list.push(v.clone());
-        }
-    }
-    match part {
-        Part::Given => push(&mut out.first_names, q.first_names.get(i)),
-        Part::Last => push(&mut out.last_names, q.last_names.get(i)),
-        // A sound-alike family name: the spelling is unknown, so nothing is claimed.
-        Part::PhoneticLast => {}
-        Part::Dob => push(&mut out.dobs, q.dobs.get(i)),
-        Part::Postcode => push(&mut out.postcodes, q.postcodes.get(i)),
-        Part::HouseNumber => push(&mut out.house_numbers, q.house_numbers.get(i)),
-    }
-}
-
 /// A value as a caseworker may see it without `--reveal`: enough to recognise, not
 /// enough to misuse. Emails keep their first letter and domain (`j***@gmail.com`),
 /// phones their first two and last three digits (`07*** ***456`), names their
@@ -1319,48 +1299,6 @@ mod tests {
     fn name_base_strips_sql_tables_only() {
         assert_eq!(name_base("archive.sql#members", "sql"), "archive.sql");
         assert_eq!(name_base("a#b.csv", "csv"), "a#b.csv");
-    }
-
-    #[test]
-    fn implied_person_from_keys() {
-        let secret = match Secret::from_bytes(&[3u8; keys::SECRET_LEN]) {
-            Ok(s) => s,
-            Err(e) => panic!("{e}"),
-        };
-        let mut q = Person::default();
-        q.add(FieldKind::FirstName, "Bill");
-        q.add(FieldKind::LastName, "Smith");
-        q.add(FieldKind::Dob, "03/02/1980");
-        q.add(FieldKind::Postcode, "SW1A 1AA");
-        q.add(FieldKind::Email, "bill+shop@example.com");
-        let mut keys = Vec::new();
-        keys::derive(&q, &secret, &mut keys);
-        let bit = |recipe: KeyRecipe| {
-            keys.iter()
-                .position(|k| k.recipe == recipe)
-                .map_or(0, |i| 1u64 << i)
-        };
-        let mut out = Person::default();
-        // A twin: family name + dob and dob + postcode, no given-name key.
-        implied_person(
-            &q,
-            &keys,
-            bit(KeyRecipe::LastDob) | bit(KeyRecipe::DobPostcode),
-            &secret,
-            &mut out,
-        );
-        assert_eq!(out.last_names, ["smith"]);
-        assert_eq!(out.dobs, q.dobs);
-        assert_eq!(out.postcodes, ["SW1A1AA"]);
-        assert_eq!(out.first_names, ["-"]);
-        assert!(out.identifiers.is_empty());
-        // The email alias alone still names the query's email.
-        implied_person(&q, &keys, bit(KeyRecipe::EmailAlias), &secret, &mut out);
-        assert_eq!(
-            out.identifiers,
-            [(FieldKind::Email, "bill+shop@example.com".to_string())]
-        );
-        assert!(out.first_names.is_empty());
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub mod explain;
 pub mod report;
 pub mod scope;
 pub mod score;
-mod similarity;
+pub(crate) mod similarity;
+pub(crate) mod verify;
 
 pub use answer::{Answer, RecordMatch};
 pub use compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, compare};

@@ -36,8 +36,8 @@ pub struct Summary {
     pub not_found: u64,
     /// Register rows that could not be read (not matched, not in the output).
     pub rejects: u64,
-    /// Answered rows judged at least partly from keys alone (dumps absent).
-    pub keys_only: u64,
+    /// Answered rows judged at least partly from the index alone (dumps absent).
+    pub index_only: u64,
     /// Exposed residents per data class of their matched records.
     pub by_class: BTreeMap<String, u64>,
     /// Exposed residents per dataset holding at least one of their records.
@@ -71,8 +71,8 @@ impl Summary {
 
     /// Counts one register row's answer.
     pub fn add(&mut self, answer: &Answer) {
-        if answer.keys_only {
-            self.keys_only += 1;
+        if answer.index_only {
+            self.index_only += 1;
         }
         match answer.verdict {
             Verdict::Possible => self.possible += 1,
@@ -111,7 +111,7 @@ impl Summary {
         self.possible += other.possible;
         self.not_found += other.not_found;
         self.rejects += other.rejects;
-        self.keys_only += other.keys_only;
+        self.index_only += other.index_only;
         self.undated += other.undated;
         for (k, n) in other.by_class {
             *self.by_class.entry(k).or_insert(0) += n;
@@ -176,12 +176,12 @@ impl Summary {
             let _ = write!(page, ", {} rejected (could not be read)", self.rejects);
         }
         page.push_str(".</p>\n");
-        if self.keys_only > 0 {
+        if self.index_only > 0 {
             let _ = writeln!(
                 page,
-                "<p>{} answers were judged from index keys alone: the dump files were \
+                "<p>{} answers were judged from the index alone: the dump files were \
                  absent or changed.</p>",
-                self.keys_only
+                self.index_only
             );
         }
         section(
@@ -343,11 +343,11 @@ impl fmt::Display for Summary {
                 pct(self.rejects)
             )?;
         }
-        if self.keys_only > 0 {
+        if self.index_only > 0 {
             writeln!(
                 f,
-                "  {} answers judged from keys alone (dump files absent or changed)",
-                self.keys_only
+                "  {} answers judged from the index alone (dump files absent or changed)",
+                self.index_only
             )?;
         }
         let lists = [
@@ -394,7 +394,7 @@ mod tests {
             evidence: Evidence::default(),
             data_classes: classes.iter().map(|c| c.to_string()).collect(),
             fields: vec![("email".into(), "jane@example.com".into())],
-            keys_only: false,
+            index_only: false,
         }
     }
 
@@ -410,7 +410,7 @@ mod tests {
             score: 0.95,
             matches,
             data_classes: classes,
-            keys_only: false,
+            index_only: false,
         }
     }
 
@@ -428,7 +428,7 @@ mod tests {
         )]));
         let mut possible = Answer::not_found();
         possible.verdict = Verdict::Possible;
-        possible.keys_only = true;
+        possible.index_only = true;
         s.add(&possible);
         s.add(&Answer::not_found());
         s.add_reject();
@@ -442,7 +442,7 @@ mod tests {
             (s.exposed, s.possible, s.not_found, s.rejects),
             (2, 1, 1, 1)
         );
-        assert_eq!((s.rows(), s.answered(), s.keys_only), (5, 4, 1));
+        assert_eq!((s.rows(), s.answered(), s.index_only), (5, 4, 1));
         assert_eq!(s.by_class.get("email"), Some(&2));
         assert_eq!(s.by_class.get("dob"), Some(&1));
         assert_eq!(s.by_dataset.get("council_tax.csv"), Some(&2));

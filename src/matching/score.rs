@@ -555,6 +555,18 @@ pub(crate) fn score_comparisons(
     out.probability = probability(log_odds);
 }
 
+/// The probability alone of a set of comparisons (as [`score_comparisons`] would
+/// give it), for bounding a record over its possible outcomes.
+pub(crate) fn comparisons_probability(
+    comparisons: &Comparisons<'_>,
+    freq: &Frequencies<'_>,
+    weights: &Weights,
+) -> f64 {
+    let prior = weights.prior(freq.total);
+    let sums = sums(comparisons, prior, freq, weights, |_, _| {});
+    probability(sums.log_odds(prior, weights))
+}
+
 /// The probability of base-2 log-odds.
 fn probability(log_odds: f64) -> f64 {
     1.0 / (1.0 + (-log_odds).exp2())

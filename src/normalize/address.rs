@@ -395,6 +395,47 @@ fn fold_words(words: &Words<'_>) -> String {
     out
 }
 
+/// Street-type words and their usual abbreviations, so that `high st` is `high street`
+/// when two folded lines are compared word for word.
+const STREET_TYPE_WORDS: &[(&str, &str)] = &[
+    ("st", "street"),
+    ("rd", "road"),
+    ("ave", "avenue"),
+    ("av", "avenue"),
+    ("ln", "lane"),
+    ("dr", "drive"),
+    ("cl", "close"),
+    ("ct", "court"),
+    ("cres", "crescent"),
+    ("cr", "crescent"),
+    ("gdns", "gardens"),
+    ("gr", "grove"),
+    ("pl", "place"),
+    ("sq", "square"),
+    ("tce", "terrace"),
+    ("terr", "terrace"),
+    ("pk", "park"),
+    ("hse", "house"),
+    ("wk", "walk"),
+    ("mws", "mews"),
+];
+
+fn street_type_word(word: &str) -> &str {
+    STREET_TYPE_WORDS
+        .iter()
+        .find(|(short, _)| *short == word)
+        .map_or(word, |(_, long)| long)
+}
+
+/// The words of a folded street line that name the street: abbreviations expanded,
+/// numbers (house and flat numbers, compared separately) skipped. Two lines whose
+/// words are equal name the same street.
+pub fn street_name_words(line: &str) -> impl Iterator<Item = &str> {
+    line.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+        .map(street_type_word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

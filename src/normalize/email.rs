@@ -105,6 +105,13 @@ pub(crate) fn alias_into(canonical: &str, out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// The local part of a canonical email without its `+tag` (`jane.doe+shop@x.com` →
+/// `jane.doe`): the same person often keeps it at another provider.
+pub fn local_part(email: &str) -> &str {
+    let local = email.rsplit_once('@').map_or(email, |(local, _)| local);
+    local.split_once('+').map_or(local, |(base, _)| base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

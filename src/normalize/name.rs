@@ -320,6 +320,8 @@ struct Nicknames {
     formal: Vec<String>,
     /// Folded name → the groups it belongs to, sorted.
     groups: HashMap<String, Vec<u16>, FnvBuild>,
+    /// Group id → every name in it (the formal one too), sorted.
+    members: Vec<Vec<String>>,
 }
 
 const NICKNAMES_CSV: &str = include_str!("../../data/nicknames.csv");
@@ -348,11 +350,24 @@ fn parse_nicknames(text: &str) -> Nicknames {
         };
         groups.entry(n).or_default().push(id);
     }
-    for g in groups.values_mut() {
+    let mut members: Vec<Vec<String>> = vec![Vec::new(); formal.len()];
+    for (name, g) in groups.iter_mut() {
         g.sort_unstable();
         g.dedup();
+        for id in g.iter() {
+            if let Some(m) = members.get_mut(usize::from(*id)) {
+                m.push(name.clone());
+            }
+        }
     }
-    Nicknames { formal, groups }
+    for m in &mut members {
+        m.sort_unstable();
+    }
+    Nicknames {
+        formal,
+        groups,
+        members,
+    }
 }
 
 fn parse_row(line: &str) -> Option<(String, String)> {
@@ -379,6 +394,15 @@ pub fn given_groups(folded: &str) -> &'static [u16] {
     nicknames()
         .groups
         .get(folded)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Every name of one nickname group (the ids [`given_groups`] gives), sorted.
+pub fn group_members(group: u16) -> &'static [String] {
+    nicknames()
+        .members
+        .get(usize::from(group))
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
@@ -472,6 +496,16 @@ pub fn phonetic_code(folded: &str) -> PhoneticCode {
             PhoneticCode::from_text(&DoubleMetaphone::default().encode(f))
         })
     })
+}
+
+/// The primary Double Metaphone code of a folded name over its whole length
+/// (`christine` → `KRSTN`), where [`phonetic_code`] stops at four characters
+/// (`KRST`, shared with `christopher`). Computed on demand, not remembered.
+pub fn full_phonetic(folded: &str) -> String {
+    if !folded.bytes().all(|b| b.is_ascii_lowercase()) {
+        return fold(folded).map_or_else(String::new, |f| full_phonetic(&f));
+    }
+    DoubleMetaphone::new(None).encode(folded)
 }
 
 /// FNV-1a: short keys (names) hash several times faster than with SipHash, and

@@ -121,6 +121,12 @@ fn national_fallback(digits: &[u8]) -> Option<String> {
     phonenumber::is_valid(&number).then(|| number.format().mode(Mode::E164).to_string())
 }
 
+/// The digits of a canonical phone number from the last one backwards: the
+/// subscriber number, whatever country code or trunk prefix came before it.
+pub fn tail(phone: &str) -> impl Iterator<Item = u8> + '_ {
+    phone.bytes().rev().filter(u8::is_ascii_digit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,26 @@ pub fn find_in(text: &str) -> Option<String> {
     super::address::last_postcode(text)
 }
 
+/// A UK postcode's outward code and sector digit (`SW1A1AA` → `SW1A`, `1`), for
+/// comparing neighbouring postcodes; `None` for anything not shaped like one
+/// (foreign codes are compared exactly only).
+pub fn uk_parts(postcode: &str) -> Option<(&str, u8)> {
+    let bytes = postcode.as_bytes();
+    if !(5..=7).contains(&bytes.len()) || !postcode.is_ascii() {
+        return None;
+    }
+    let split = bytes.len() - 3;
+    let (outward, inward) = bytes.split_at(split);
+    let shaped = outward.first().is_some_and(u8::is_ascii_uppercase)
+        && outward.iter().all(u8::is_ascii_alphanumeric)
+        && matches!(inward, [d, a, b] if d.is_ascii_digit()
+            && a.is_ascii_uppercase() && b.is_ascii_uppercase());
+    if !shaped {
+        return None;
+    }
+    Some((postcode.get(..split)?, *inward.first()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
