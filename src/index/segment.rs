@@ -571,11 +571,9 @@ impl Segment {
         }
 
         let stats = self.recipe_stats();
-        let (keys_total, postings_total) = stats
-            .iter()
-            .fold((0u64, 0u64), |(k, p), s| {
-                (k.saturating_add(s.keys), p.saturating_add(s.postings))
-            });
+        let (keys_total, postings_total) = stats.iter().fold((0u64, 0u64), |(k, p), s| {
+            (k.saturating_add(s.keys), p.saturating_add(s.postings))
+        });
         if keys_total != self.header.key_count || postings_total != self.header.posting_count {
             return Err("the recipe statistics do not add up to the header's counts".into());
         }
@@ -590,12 +588,10 @@ impl Segment {
             }
         }
         let stats_largest = stats.iter().map(|s| s.largest).max().unwrap_or(0);
-        let self_consistent = stats
-            .iter()
-            .all(|s| {
-                s.histogram.iter().fold(0u64, |a, n| a.saturating_add(*n)) == s.keys
-                    && s.largest <= s.postings
-            });
+        let self_consistent = stats.iter().all(|s| {
+            s.histogram.iter().fold(0u64, |a, n| a.saturating_add(*n)) == s.keys
+                && s.largest <= s.postings
+        });
         if stats_histogram != histogram || stats_largest != largest || !self_consistent {
             return Err("the recipe statistics do not match the posting lists".into());
         }

@@ -49,7 +49,7 @@ use super::score::{
     Frequencies, Scale, Thresholds, Verdict, Weights, comparisons_probability, person_part_bound,
     place_weight_bound, score_comparisons,
 };
-use super::verify::{Possible, QueryFeatures, QueryMemo, compare_features};
+use super::verify::{Possible, PossibleComparisons, QueryFeatures, QueryMemo, compare_features};
 use crate::features::FeatureHasher;
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
@@ -100,9 +100,8 @@ struct DatasetState {
     source: Option<(usize, usize)>,
     columns: Vec<String>,
     kinds: Vec<Option<FieldKind>>,
-    /// Data class of each column (kind name, or `other:<column>`).
-    classes: Vec<String>,
-    /// The distinct classes, sorted, and each column's place among them.
+    /// The distinct data classes of its columns (kind name, or `other:<column>`),
+    /// sorted, and each column's place among them.
     class_list: Vec<String>,
     class_of_column: Vec<usize>,
 }
@@ -163,8 +162,62 @@ struct Scored {
     year: Option<u16>,
     evidence: Evidence,
     index_only: bool,
-    data_classes: Vec<String>,
+    data_classes: Classes,
     fields: Vec<(String, String)>,
+}
+
+/// A record's data classes while the answer is assembled: which of its dataset's
+/// classes ([`DatasetState::class_list`]) it holds, or the names themselves for a
+/// dataset with more classes than the mask has bits.
+enum Classes {
+    Mask(u128),
+    Names(Vec<String>),
+}
+
+impl Classes {
+    fn of(ds: &DatasetState, has_column: impl Fn(usize) -> bool) -> Classes {
+        if ds.class_list.len() <= 128 {
+            let mut mask = 0u128;
+            for (col, &class) in ds.class_of_column.iter().enumerate() {
+                if has_column(col) {
+                    mask |= 1u128 << class;
+                }
+            }
+            Classes::Mask(mask)
+        } else {
+            let mut present = vec![false; ds.class_list.len()];
+            for (col, &class) in ds.class_of_column.iter().enumerate() {
+                if has_column(col)
+                    && let Some(p) = present.get_mut(class)
+                {
+                    *p = true;
+                }
+            }
+            Classes::Names(
+                ds.class_list
+                    .iter()
+                    .zip(present)
+                    .filter(|(_, p)| *p)
+                    .map(|(c, _)| c.clone())
+                    .collect(),
+            )
+        }
+    }
+
+    /// The class names, sorted.
+    fn names<'a>(&'a self, ds: Option<&'a DatasetState>) -> Vec<&'a str> {
+        match self {
+            Classes::Names(names) => names.iter().map(String::as_str).collect(),
+            Classes::Mask(mask) => ds.map_or_else(Vec::new, |ds| {
+                ds.class_list
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1u128 << i) != 0)
+                    .map(|(_, c)| c.as_str())
+                    .collect()
+            }),
+        }
+    }
 }
 
 /// Verification by re-reading a record from its dump: what the features cannot
@@ -209,24 +262,6 @@ impl DumpPath {
         score_comparisons(&comparisons, freq, weights, evidence);
         Some(())
     }
-}
-
-/// The data classes of a record from its stored column mask.
-fn view_classes(ds: &DatasetState, view: &crate::features::RecordView<'_>) -> Vec<String> {
-    let mut present = vec![false; ds.class_list.len()];
-    for (col, &class) in ds.class_of_column.iter().enumerate() {
-        if view.has_column(col)
-            && let Some(p) = present.get_mut(class)
-        {
-            *p = true;
-        }
-    }
-    ds.class_list
-        .iter()
-        .zip(present)
-        .filter(|(_, p)| *p)
-        .map(|(c, _)| c.clone())
-        .collect()
 }
 
 /// What became of a dump file at open time.
@@ -357,7 +392,6 @@ impl Matcher {
                 source,
                 columns: entry.columns.iter().map(|c| c.name.clone()).collect(),
                 kinds,
-                classes,
                 class_list,
                 class_of_column,
             });
@@ -425,8 +459,9 @@ impl Matcher {
         self.answer(q, true)
     }
 
-    /// As [`query`](Self::query) without [`RecordMatch::fields`]: for bulk
-    /// matching, where nobody reads the values and building them costs time.
+    /// As [`query`](Self::query) without [`RecordMatch::fields`] and without each
+    /// match's own [`RecordMatch::data_classes`] (the answer's union is there): for
+    /// bulk matching, where nobody reads them and building them costs time.
     pub fn query_brief(&self, q: &Person) -> Answer {
         self.answer(q, false)
     }
@@ -491,6 +526,7 @@ impl Matcher {
             ..dump
         };
         let qf = QueryFeatures::new(&self.hasher, q, memo);
+        let mut possible = PossibleComparisons::new();
         let prior = self.weights.prior(freq.total);
         for c in candidates.selected() {
             if let Some(segment) = segments.get(c.segment as usize) {
@@ -531,7 +567,7 @@ impl Matcher {
             };
             match &view {
                 Some(view) => {
-                    let possible = compare_features(&self.hasher, q, &qf, view, &segment.names());
+                    compare_features(&self.hasher, q, &qf, view, &segment.names(), &mut possible);
                     if possible.is_decided() {
                         let comparisons =
                             possible.resolve(|p| p.outcomes.best().unwrap_or(Outcome::Disagree));
@@ -609,10 +645,13 @@ impl Matcher {
                 read = reread(record_fields);
             }
             let (year, data_classes) = match &view {
-                Some(view) => (view.year(), view_classes(ds, view)),
+                Some(view) => (view.year(), Classes::of(ds, |col| view.has_column(col))),
                 None => {
                     record_year(record, &ds.kinds, record_fields);
-                    (record.record_year, record_classes(ds, record_fields))
+                    (
+                        record.record_year,
+                        Classes::of(ds, |col| record_fields.has_value(col)),
+                    )
                 }
             };
             let fields = if with_fields && read {
@@ -663,32 +702,40 @@ impl Matcher {
                 .total_cmp(&a.evidence.probability)
                 .then((a.dataset, a.row).cmp(&(b.dataset, b.row)))
         });
-        let mut data_classes: Vec<String> = Vec::new();
+        let mut union: Vec<&str> = Vec::new();
+        for k in &kept {
+            union.extend(k.data_classes.names(self.datasets.get(k.dataset as usize)));
+        }
+        union.sort_unstable();
+        union.dedup();
+        let data_classes: Vec<String> = union.into_iter().map(str::to_string).collect();
         let matches: Vec<RecordMatch> = kept
             .into_iter()
             .map(|k| {
-                for class in &k.data_classes {
-                    if !data_classes.contains(class) {
-                        data_classes.push(class.clone());
-                    }
-                }
+                let ds = self.datasets.get(k.dataset as usize);
                 RecordMatch {
                     record: k.candidate.record,
-                    dataset: self
-                        .datasets
-                        .get(k.dataset as usize)
+                    dataset: ds
                         .map_or_else(|| format!("dataset {}", k.dataset), |d| d.name.clone()),
                     row: k.row,
                     year: k.year,
                     probability: k.evidence.probability,
+                    // Bulk answers carry only the union (see `query_brief`).
+                    data_classes: if with_fields {
+                        k.data_classes
+                            .names(ds)
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                     evidence: k.evidence,
-                    data_classes: k.data_classes,
                     fields: k.fields,
                     index_only: k.index_only,
                 }
             })
             .collect();
-        data_classes.sort();
         Answer {
             verdict,
             score: best,
@@ -973,18 +1020,6 @@ fn record_year(record: &mut Person, kinds: &[Option<FieldKind>], fields: &Fields
             }
         }
     }
-}
-
-/// The data classes of a record: its columns holding a value.
-fn record_classes(ds: &DatasetState, fields: &Fields) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (col, class) in ds.classes.iter().enumerate() {
-        if fields.has_value(col) && !out.contains(class) {
-            out.push(class.clone());
-        }
-    }
-    out.sort();
-    out
 }
 
 /// How common the query's values are, from the posting-list lengths of its own keys.

@@ -535,7 +535,8 @@ pub(crate) struct PossibleComparisons<'q> {
 }
 
 impl<'q> PossibleComparisons<'q> {
-    fn new() -> Self {
+    /// No family compared yet.
+    pub(crate) fn new() -> Self {
         PossibleComparisons {
             slots: [None; FieldFamily::COUNT],
         }
@@ -846,30 +847,30 @@ pub(crate) fn compare_features<'q>(
     qf: &QueryFeatures,
     r: &RecordView<'_>,
     names: &NameTable<'_>,
-) -> PossibleComparisons<'q> {
-    let mut out = PossibleComparisons::new();
+    out: &mut PossibleComparisons<'q>,
+) {
+    out.slots = [None; FieldFamily::COUNT];
     if qf.has_names() {
-        compare_names(q, qf, r, names, &mut out);
+        compare_names(q, qf, r, names, out);
     }
     if !qf.dobs.is_empty() {
-        compare_dob(h, qf, r, &mut out);
+        compare_dob(h, qf, r, out);
     }
     if qf.genders != 0 || !q.genders.is_empty() {
-        compare_gender(q, qf, r, &mut out);
+        compare_gender(q, qf, r, out);
     }
-    compare_identifiers(q, qf, r, &mut out);
+    compare_identifiers(q, qf, r, out);
     let address_needed = !(qf.houses.is_empty()
         && qf.streets.is_empty()
         && qf.postcodes.is_empty()
         && qf.towns.is_empty());
     if address_needed {
-        compare_address(q, qf, r, &mut out);
+        compare_address(q, qf, r, out);
     }
     // Towns are compared only when a postcode is not on both sides.
     if !qf.towns.is_empty() && (qf.postcodes.is_empty() || !r.has_postcode()) {
-        compare_town(q, qf, r, &mut out);
+        compare_town(q, qf, r, out);
     }
-    out
 }
 
 fn compare_names<'q>(
@@ -1238,7 +1239,8 @@ mod tests {
         let names = NameTable::parse(&table).expect("table");
         let view = RecordView::parse(&bytes).expect("view");
         let qf = QueryFeatures::new(&h, q, &mut QueryMemo::default());
-        let possible = compare_features(&h, q, &qf, &view, &names);
+        let mut possible = PossibleComparisons::new();
+        compare_features(&h, q, &qf, &view, &names, &mut possible);
         let truth = compare(q, &as_dump_path_reads(q, values));
         for family in FieldFamily::ALL {
             let t = truth.get(family);
@@ -1373,7 +1375,8 @@ mod tests {
             NameTable::encode(&mut entries, &mut table);
             let names = NameTable::parse(&table).expect("table");
             let view = RecordView::parse(&bytes).expect("view");
-            let p = compare_features(&h, &q, &qf, &view, &names);
+            let mut p = PossibleComparisons::new();
+            compare_features(&h, &q, &qf, &view, &names, &mut p);
             let first = p.slots[FieldFamily::FirstName as usize].expect("compared");
             assert_eq!(first.outcomes.single(), Some(want), "{record}");
             assert!(p.is_decided(), "{record}");
