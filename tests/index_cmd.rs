@@ -114,13 +114,28 @@ fn index_builds_and_inspect_reports_exact_counts() {
         assert_eq!(d["state"], "unchanged");
     }
 
-    // The index holds keyed hashes, never the plain identifiers.
+    // The index holds keyed hashes, never the plain values: not the identifiers,
+    // and not the names, postcodes and dates its record features describe.
     for entry in fs::read_dir(&idx).unwrap() {
         let bytes = fs::read(entry.unwrap().path()).unwrap();
         let hay = String::from_utf8_lossy(&bytes);
-        assert!(!hay.contains("jane@example.com"));
-        assert!(!hay.contains("AB123456"));
+        for value in [
+            "jane@example.com",
+            "AB123456",
+            "obrien",
+            "smithjones",
+            "SW1A1AA",
+            "+447911123456",
+            "19800203",
+            "1980-02-03",
+        ] {
+            assert!(!hay.contains(value), "{value} is in the index");
+        }
     }
+    // One name-table entry per distinct name: jane, john, ann, zoe, doe, smith,
+    // obrien, smithjones.
+    assert_eq!(report["names"], 8);
+    assert!(report["feature_bytes"].as_u64().unwrap() > 0);
 
     // Human output names the datasets and the dump state.
     let out = leakscope(&["inspect", p(&idx)]);
@@ -270,4 +285,28 @@ fn unreadable_dump_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("nope.csv"), "{}", text(&out).1);
     assert!(!tmp.path().join("i").exists());
+}
+
+#[test]
+fn inspect_into_a_closed_pipe_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = small_dump(tmp.path());
+    let idx = tmp.path().join("idx");
+    assert!(
+        leakscope(&["index", "--out", p(&idx), p(&dump)])
+            .status
+            .success()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["inspect", p(&idx)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the report is written (`inspect IDX | head -0`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

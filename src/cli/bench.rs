@@ -9,6 +9,7 @@
 //! largest value kept, so only a build shorter than one sampling interval can be
 //! missed. Without `/proc` (not Linux) it is reported as unknown.
 
+use super::{out, outln};
 use anyhow::Context;
 use clap::Args;
 use leakscope::index::Index;
@@ -222,9 +223,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         accuracy,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", table(&report));
+        out!("{}", table(&report));
     }
     if work.keep {
         status(&format!("work directory kept: {}", dir.display()));

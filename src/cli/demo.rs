@@ -3,6 +3,7 @@
 //! shows three caseworker lookups (exposed despite a nickname or typo, possible,
 //! not found), matches the whole register, and scores the result against the truth.
 
+use super::outln;
 use anyhow::Context;
 use clap::Args;
 use leakscope::field::FieldKind;
@@ -50,7 +51,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("leakscope-demo"));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    println!("leakscope demo, working in {}\n", dir.display());
+    outln!("leakscope demo, working in {}\n", dir.display());
 
     let started = Instant::now();
     let cfg = GenConfig {
@@ -61,7 +62,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     cfg.validate()?;
     let generated = synth::generate(&cfg, &dir).context("generating the synthetic archive")?;
-    println!(
+    outln!(
         "1. generated a leaked archive: {} records of {} people in {} datasets, and a register of {} residents ({} of them in the archive; {} namesakes, {} family members and {} twins who are not) [{:.1} s]",
         generated.records,
         generated.dump_people,
@@ -87,7 +88,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &|_, _| {},
     )
     .context("building the index")?;
-    println!(
+    outln!(
         "2. indexed it: {} keys, {:.1} MB at {} [{:.1} s]",
         built.stats.keys,
         built.stats.size_bytes as f64 / 1e6,
@@ -109,18 +110,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let match_seconds = started.elapsed().as_secs_f64();
 
-    println!("\n3. three helpline lookups:");
+    outln!("\n3. three helpline lookups:");
     show_lookups(&matcher, &index, &residents, &answers, &truth)?;
 
-    println!(
+    outln!(
         "\n4. matched the whole register: {} residents in {:.2} s ({:.0} per second)",
         residents.len(),
         match_seconds,
         residents.len() as f64 / match_seconds.max(1e-9)
     );
     let score = Accuracy::of(&residents, &answers, &truth);
-    score.print();
-    println!(
+    score.print()?;
+    outln!(
         "\nTry it yourself:\n  leakscope lookup --index {} --name \"...\" --dob ...\n  leakscope match --index {} {}",
         index.display(),
         index.display(),
@@ -261,8 +262,8 @@ impl Accuracy {
         ratio(self.true_positive, self.true_positive + self.false_negative)
     }
 
-    fn print(&self) {
-        println!(
+    fn print(&self) -> std::io::Result<()> {
+        outln!(
             "   exposed: precision {:.4}, recall {:.4} ({} correctly notified, {} wrongly, {} missed); {} possible for review",
             self.precision(),
             self.recall(),
@@ -271,12 +272,13 @@ impl Accuracy {
             self.false_negative,
             self.possible
         );
-        println!(
+        outln!(
             "   records: {:.4} of the exposed residents' {} true records named (record-level recall), {} other records named",
             ratio(self.records_found, self.records_true),
             self.records_true,
             self.records_extra
         );
+        Ok(())
     }
 }
 
@@ -350,7 +352,7 @@ fn show_lookups(
     ];
     for (what, example, only) in examples {
         let Some((resident, _)) = example else {
-            println!("\n   ({what}: none in this archive)");
+            outln!("\n   ({what}: none in this archive)");
             continue;
         };
         let mut query = Person::default();
@@ -367,12 +369,12 @@ fn show_lookups(
                 command.push_str(&format!(" {f} {value:?}"));
             }
         }
-        println!("\n   {what} ({}):\n   $ {command}", resident.id);
+        outln!("\n   {what} ({}):\n   $ {command}", resident.id);
         let answer = matcher.query(&query);
         let mut text = Vec::new();
         super::lookup::print_human(&mut text, &answer)?;
         for line in String::from_utf8_lossy(&text).lines() {
-            println!("   {line}");
+            outln!("   {line}");
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! `leakscope index`: read dump files and build an index of keyed hashes, or, with
 //! `--dry-run`, show how each dataset would be read and mapped.
 
+use super::outln;
 use anyhow::Context;
 use clap::Args;
 use leakscope::index::build::{self, BuildOptions};
@@ -141,14 +142,14 @@ fn dry_run(args: &IndexArgs, overrides: &Overrides) -> anyhow::Result<ExitCode> 
     let files = open_all(&args.dumps)?;
     let reports = survey(&files, overrides);
     for r in &reports {
-        println!("{r}");
+        outln!("{r}");
     }
     let unmapped: usize = reports
         .iter()
         .map(|r| r.mapping.iter().filter(|m| m.kind.is_none()).count())
         .sum();
     if unmapped > 0 {
-        println!(
+        outln!(
             "{unmapped} column(s) were not mapped to a field kind: they are not used for matching but are still reported as data classes (other:<column>). Map them with --map COLUMN=KIND or --mapping FILE.toml if they identify people."
         );
     }

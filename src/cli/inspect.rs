@@ -1,6 +1,7 @@
 //! `leakscope inspect`: what an index holds, how big it is, and whether its dumps
 //! are still there.
 
+use super::{out, outln};
 use clap::Args;
 use leakscope::index::{Index, report};
 use std::path::PathBuf;
@@ -28,11 +29,11 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     }
     let report = report::inspect(&index)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{report}");
+        out!("{report}");
         if args.verify {
-            println!("\nverified: every checksum matches");
+            outln!("\nverified: every checksum matches");
         }
     }
     Ok(ExitCode::SUCCESS)

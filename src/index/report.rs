@@ -17,6 +17,8 @@ pub struct IndexReport {
     pub path: String,
     /// Manifest format version.
     pub format_version: u32,
+    /// Segment format version (every segment opened has it).
+    pub segment_format: u32,
     /// The leakscope version that built it.
     pub built_by: String,
     /// Bytes on disk (manifest, secret, segments, decompressed copies).
@@ -29,6 +31,11 @@ pub struct IndexReport {
     pub postings: u64,
     /// Key table and postings bytes per posting.
     pub bytes_per_posting: f64,
+    /// Bytes of record features (with their offsets) and name tables: what
+    /// verification reads instead of the dumps.
+    pub feature_bytes: u64,
+    /// Distinct names in the name tables.
+    pub names: u64,
     /// One entry per dataset.
     pub datasets: Vec<DatasetReport>,
     /// One entry per key recipe present.
@@ -94,6 +101,8 @@ pub fn inspect(index: &Index) -> Result<IndexReport, IndexError> {
     let mut keys = 0u64;
     let mut postings = 0u64;
     let mut key_bytes = 0u64;
+    let mut feature_bytes = 0u64;
+    let mut names = 0u64;
     let mut recipes: BTreeMap<u8, super::stats::RecipeStats> = BTreeMap::new();
     let mut data_classes = BTreeMap::new();
     let mut years = BTreeMap::new();
@@ -102,6 +111,8 @@ pub fn inspect(index: &Index) -> Result<IndexReport, IndexError> {
         keys += segment.key_count();
         postings += segment.posting_count();
         key_bytes += segment.key_and_posting_bytes();
+        feature_bytes += segment.feature_bytes();
+        names += segment.names().len() as u64;
         for s in segment.recipe_stats() {
             recipes
                 .entry(s.recipe)
@@ -161,6 +172,7 @@ pub fn inspect(index: &Index) -> Result<IndexReport, IndexError> {
     Ok(IndexReport {
         path: index.path().display().to_string(),
         format_version: manifest.format_version,
+        segment_format: super::format::FORMAT_VERSION,
         built_by: manifest.leakscope_version.clone(),
         size_bytes,
         records,
@@ -171,6 +183,8 @@ pub fn inspect(index: &Index) -> Result<IndexReport, IndexError> {
         } else {
             key_bytes as f64 / postings as f64
         },
+        feature_bytes,
+        names,
         datasets,
         recipes: recipes
             .values()
@@ -204,15 +218,27 @@ impl fmt::Display for IndexReport {
         writeln!(f, "index {}", self.path)?;
         writeln!(
             f,
-            "  built by leakscope {}, format {}; {:.1} MB on disk",
+            "  built by leakscope {}, manifest format {}, segment format {}; {:.1} MB on disk",
             self.built_by,
             self.format_version,
+            self.segment_format,
             self.size_bytes as f64 / 1e6
         )?;
         writeln!(
             f,
             "  {} records, {} keys, {} postings, {:.2} bytes per posting",
             self.records, self.keys, self.postings, self.bytes_per_posting
+        )?;
+        writeln!(
+            f,
+            "  record features {:.1} MB ({:.0} bytes per record), {} distinct names",
+            self.feature_bytes as f64 / 1e6,
+            if self.records == 0 {
+                0.0
+            } else {
+                self.feature_bytes as f64 / self.records as f64
+            },
+            self.names
         )?;
         writeln!(f, "\ndatasets")?;
         for d in &self.datasets {

@@ -421,6 +421,10 @@ const STREET_TYPE_WORDS: &[(&str, &str)] = &[
 ];
 
 fn street_type_word(word: &str) -> &str {
+    // Every abbreviation is at most four letters long.
+    if word.len() > 4 {
+        return word;
+    }
     STREET_TYPE_WORDS
         .iter()
         .find(|(short, _)| *short == word)
@@ -432,7 +436,7 @@ fn street_type_word(word: &str) -> &str {
 /// words are equal name the same street.
 pub fn street_name_words(line: &str) -> impl Iterator<Item = &str> {
     line.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|w| w.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()))
         .map(street_type_word)
 }
 
