@@ -30,7 +30,7 @@
 //! person.add(FieldKind::FullName, "Jane Doe");
 //! person.add(FieldKind::Email, "jane@example.com");
 //! let mut bytes = Vec::new();
-//! encode_record(&hasher, &person, &[0b11], &mut bytes, &mut |_, _| {});
+//! encode_record(&hasher, 0, &person, &[0b11], &mut bytes, &mut |_, _| {});
 //! let view = RecordView::parse(&bytes).expect("well formed");
 //! assert_eq!(view.names(leakscope::features::NameList::Last).count(), 1);
 //! assert_eq!(view.identifiers().count(), 1);
@@ -626,13 +626,15 @@ pub const GENDER_F: u8 = 2;
 /// See [`GENDER_M`].
 pub const GENDER_X: u8 = 4;
 
-/// Appends the features of one record to `out`: every canonical value of `person`
-/// hashed (see the module documentation), its record year, and `columns`, the
+/// Appends the features of one record of dataset number `dataset` to `out`: every
+/// canonical value of `person` hashed (see the module documentation), its record
+/// year, and `columns`, the
 /// record's column mask (bit `c % 8` of byte `c / 8` set when column `c` holds a
 /// value: its data classes). `on_name` sees each name with its hash, so the caller
 /// can collect the segment's name table.
 pub fn encode_record(
     hasher: &FeatureHasher,
+    dataset: u32,
     person: &Person,
     columns: &[u8],
     out: &mut Vec<u8>,
@@ -640,6 +642,7 @@ pub fn encode_record(
 ) {
     let start = out.len();
     out.extend_from_slice(&[0, 0]);
+    put_varint(out, u64::from(dataset));
     let mut mask = 0u16;
     let list = |out: &mut Vec<u8>, mask: &mut u16, i: usize, n: usize| -> bool {
         if n == 0 {
@@ -732,6 +735,7 @@ pub fn encode_record(
 #[derive(Clone, Copy, Debug)]
 pub struct RecordView<'a> {
     bytes: &'a [u8],
+    dataset: u32,
     lists: [(u32, u32); LISTS],
     genders: u8,
     year: Option<u16>,
@@ -746,6 +750,7 @@ impl<'a> RecordView<'a> {
         if mask & !KNOWN_FLAGS != 0 {
             return None;
         }
+        let dataset = u32::try_from(r.varint()?).ok()?;
         let mut lists = [(0u32, 0u32); LISTS];
         for (i, slot) in lists.iter_mut().enumerate() {
             if mask & (1 << i) == 0 {
@@ -765,6 +770,7 @@ impl<'a> RecordView<'a> {
         };
         Some(RecordView {
             bytes,
+            dataset,
             lists,
             genders,
             year,
@@ -781,6 +787,11 @@ impl<'a> RecordView<'a> {
             .get(start..end)
             .unwrap_or_default()
             .chunks_exact(len)
+    }
+
+    /// The record's dataset number (as in the record table).
+    pub fn dataset(&self) -> u32 {
+        self.dataset
     }
 
     /// How many values a list holds.
@@ -1038,6 +1049,17 @@ impl<'a> NameTable<'a> {
         self.count == 0
     }
 
+    /// Starts loading the table lines that [`get`](Self::get) of `hash` will read
+    /// (the directory is small and usually cached already).
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        let b = bucket_of(hash, self.bits);
+        let lo = le_u32(self.directory, b * 4) as usize;
+        prefetch(self.hashes, lo * 8);
+        prefetch(self.entries, lo * NAME_ENTRY_LEN);
+        prefetch(self.entries, lo * NAME_ENTRY_LEN + 64);
+    }
+
     /// The hash of the `i`-th entry, in table (hash) order.
     pub fn hash_at(&self, i: usize) -> Option<u64> {
         (i < self.count).then(|| le_u64(self.hashes, i * 8))
@@ -1062,6 +1084,26 @@ impl<'a> NameTable<'a> {
         }
         None
     }
+}
+
+/// Asks the CPU to start loading the cache line of `bytes[pos]` (nothing if `pos`
+/// is out of bounds): a hint, never a read the program depends on. Queries chain
+/// reads through several tables (keys, records, features, names); hinting each
+/// step for all candidates before reading any lets the misses overlap.
+#[inline]
+pub fn prefetch(bytes: &[u8], pos: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(byte) = bytes.get(pos) {
+        // SAFETY: SSE is part of every x86_64 CPU, and a prefetch of any address
+        // cannot fault; this one is inside the slice anyway.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                std::ptr::from_ref(byte).cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, pos);
 }
 
 fn bucket_of(hash: u64, bits: u32) -> usize {
@@ -1107,6 +1149,7 @@ mod tests {
         let mut names = Vec::new();
         encode_record(
             &h,
+            300,
             &p,
             &[0b1010_0000, 0, 0b1],
             &mut bytes,
@@ -1152,6 +1195,7 @@ mod tests {
         assert_ne!(ids[1].aux, 0);
         assert_eq!(v.genders(), GENDER_F);
         assert_eq!(v.year(), Some(2006));
+        assert_eq!(v.dataset(), 300);
         assert!(v.has_column(5) && v.has_column(7) && v.has_column(16));
         assert!(!v.has_column(0) && !v.has_column(8) && !v.has_column(200));
     }
@@ -1161,12 +1205,13 @@ mod tests {
         let mut bytes = Vec::new();
         encode_record(
             &hasher(),
+            0,
             &Person::default(),
             &[0, 0],
             &mut bytes,
             &mut |_, _| {},
         );
-        assert_eq!(bytes, [0, 0]);
+        assert_eq!(bytes, [0, 0, 0]);
         let v = RecordView::parse(&bytes).expect("parses");
         assert_eq!(v.identifiers().count(), 0);
         assert!(!v.has_dob() && !v.has_postcode() && v.year().is_none());
@@ -1175,9 +1220,11 @@ mod tests {
     #[test]
     fn malformed_features_are_refused() {
         assert!(RecordView::parse(&[]).is_none());
-        assert!(RecordView::parse(&[0xFF, 0xFF]).is_none());
+        assert!(RecordView::parse(&[0xFF, 0xFF, 0]).is_none());
+        // No dataset.
+        assert!(RecordView::parse(&[0, 0]).is_none());
         // A list of 3 names with bytes for one.
-        let mut bytes = vec![1, 0, 3];
+        let mut bytes = vec![1, 0, 0, 3];
         bytes.extend_from_slice(&7u64.to_le_bytes());
         assert!(RecordView::parse(&bytes).is_none());
     }
@@ -1270,7 +1317,7 @@ mod tests {
                 p.add(FieldKind::ALL[*k], v);
             }
             let mut bytes = Vec::new();
-            encode_record(&h, &p, &[0xFF; 3], &mut bytes, &mut |_, _| {});
+            encode_record(&h, 7, &p, &[0xFF; 3], &mut bytes, &mut |_, _| {});
             let view = RecordView::parse(&bytes).expect("parses");
             prop_assert_eq!(view.name_count(NameList::First), p.first_names.len());
             prop_assert_eq!(view.names(NameList::Last).count(), p.last_names.len());

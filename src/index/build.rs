@@ -393,18 +393,25 @@ pub fn build(
                 if recent.is_empty() {
                     recent.resize(RECENT_NAMES, 0);
                 }
-                features::encode_record(&hasher, person, columns, out, &mut |name, hash| {
-                    let slot = hash as usize % RECENT_NAMES;
-                    if recent.get(slot) == Some(&hash) {
-                        return;
-                    }
-                    if let Some(r) = recent.get_mut(slot) {
-                        *r = hash;
-                    }
-                    if seen_names.first_time(hash) {
-                        names.push(NameEntry::of(&hasher, name));
-                    }
-                });
+                features::encode_record(
+                    &hasher,
+                    plan.global,
+                    person,
+                    columns,
+                    out,
+                    &mut |name, hash| {
+                        let slot = hash as usize % RECENT_NAMES;
+                        if recent.get(slot) == Some(&hash) {
+                            return;
+                        }
+                        if let Some(r) = recent.get_mut(slot) {
+                            *r = hash;
+                        }
+                        if seen_names.first_time(hash) {
+                            names.push(NameEntry::of(&hasher, name));
+                        }
+                    },
+                );
                 st.records.push(PendingRecord {
                     dataset: rec.dataset as u32,
                     local_row: rec.local_row,

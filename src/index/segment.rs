@@ -693,23 +693,7 @@ fn parse_scopes(bytes: &[u8], base: usize) -> Result<Vec<ScopeSlot>, String> {
     Ok(slots)
 }
 
-/// Asks the CPU to start loading the cache line of `bytes[pos]` (nothing if `pos`
-/// is out of bounds): a hint, never a read the program depends on.
-#[inline]
-fn prefetch(bytes: &[u8], pos: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(byte) = bytes.get(pos) {
-        // SAFETY: SSE is part of every x86_64 CPU, and a prefetch of any address
-        // cannot fault; this one is inside the slice anyway.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                std::ptr::from_ref(byte).cast(),
-            );
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (bytes, pos);
-}
+use crate::features::prefetch;
 
 #[cfg(test)]
 mod tests {

@@ -111,8 +111,8 @@ struct FeatureSink {
     records: u64,
 }
 
-/// The features of a record given none: no values, no columns.
-const EMPTY_FEATURES: [u8; 2] = [0, 0];
+/// The features of a record given none: no values, dataset 0, no columns.
+const EMPTY_FEATURES: [u8; 3] = [0, 0, 0];
 
 impl FeatureSink {
     fn new(dir: &Path) -> Result<FeatureSink, IndexError> {

@@ -50,7 +50,7 @@ use super::score::{
     place_weight_bound, score_comparisons,
 };
 use super::verify::{Possible, PossibleComparisons, QueryFeatures, QueryMemo, compare_features};
-use crate::features::FeatureHasher;
+use crate::features::{FeatureHasher, NameList};
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
@@ -530,7 +530,6 @@ impl Matcher {
         let prior = self.weights.prior(freq.total);
         for c in candidates.selected() {
             if let Some(segment) = segments.get(c.segment as usize) {
-                segment.prefetch_record(c.record);
                 segment.prefetch_feature_offsets(c.record);
             }
         }
@@ -539,30 +538,56 @@ impl Matcher {
                 segment.prefetch_features(c.record);
             }
         }
+        // Each candidate's features, read once; the name-table entries that comparing
+        // them will look up (names other than the query's own) are requested now.
+        let views: Vec<Option<crate::features::RecordView<'_>>> = candidates
+            .selected()
+            .iter()
+            .map(|c| {
+                let segment = segments.get(c.segment as usize)?;
+                let view = segment.record_features(c.record)?;
+                let names = segment.names();
+                for list in [NameList::First, NameList::Middle, NameList::Last] {
+                    for h in view.names(list) {
+                        if !qf.has_name(h) {
+                            names.prefetch(h);
+                        }
+                    }
+                }
+                Some(view)
+            })
+            .collect();
         // Verifies one candidate from its stored features, re-reading it from the dump
         // only when a near-miss spelling the features cannot rule out could matter;
         // returns its probability (0 when it is negligible).
-        let mut verify = |candidate: Candidate, best: f64| -> f64 {
+        let mut verify = |at: usize, candidate: Candidate, best: f64| -> f64 {
             let Some(segment) = segments.get(candidate.segment as usize) else {
                 return 0.0;
             };
-            let Some(entry) = segment.record(candidate.record) else {
-                return 0.0;
+            let view = views.get(at).copied().flatten();
+            // The record table (where the record lives in its dump) is read only for
+            // records that are kept or re-read: the features name the dataset.
+            let entry = || segment.record(candidate.record);
+            let dataset = match &view {
+                Some(v) => v.dataset(),
+                None => match entry() {
+                    Some(e) => e.dataset,
+                    None => return 0.0,
+                },
             };
-            let Some(ds) = self.datasets.get(entry.dataset as usize) else {
+            let Some(ds) = self.datasets.get(dataset as usize) else {
                 return 0.0;
             };
             let file = ds
                 .source
                 .and_then(|(f, local)| Some((self.files.get(f)?, local)));
-            let view = segment.record_features(candidate.record);
             // Whether `record_fields` holds this record, read from its dump.
             let mut read = false;
             let mut index_only = file.is_none();
             let reread = |fields: &mut Fields| -> bool {
                 file.is_some_and(|(f, local)| {
-                    f.read_record_into(local, entry.offset, entry.len, fields)
-                        .is_ok()
+                    entry()
+                        .is_some_and(|e| f.read_record_into(local, e.offset, e.len, fields).is_ok())
                 })
             };
             match &view {
@@ -662,9 +687,12 @@ impl Matcher {
             if file.is_none() {
                 any_index_only = true;
             }
+            let Some(entry) = entry() else {
+                return p;
+            };
             kept.push(Scored {
                 candidate,
-                dataset: entry.dataset,
+                dataset,
                 row: u64::from(entry.row),
                 year,
                 evidence: evidence.clone(),
@@ -680,12 +708,16 @@ impl Matcher {
         // building, a namesake) is almost never the person, and reading every one of
         // them is most of a query's time.
         let strong = |c: &Candidate| c.identifier || c.hits >= 2;
-        for &candidate in candidates.selected().iter().filter(|c| strong(c)) {
-            best = best.max(verify(candidate, best));
+        for (at, &candidate) in candidates.selected().iter().enumerate() {
+            if strong(&candidate) {
+                best = best.max(verify(at, candidate, best));
+            }
         }
         if best < self.opts.thresholds.exposed {
-            for &candidate in candidates.selected().iter().filter(|c| !strong(c)) {
-                best = best.max(verify(candidate, best));
+            for (at, &candidate) in candidates.selected().iter().enumerate() {
+                if !strong(&candidate) {
+                    best = best.max(verify(at, candidate, best));
+                }
             }
         }
 

@@ -515,6 +515,15 @@ impl QueryFeatures {
         }
     }
 
+    /// Whether `hash` is one of the query's names (any list).
+    pub(crate) fn has_name(&self, hash: u64) -> bool {
+        self.first
+            .iter()
+            .chain(&self.middle)
+            .chain(&self.last)
+            .any(|n| n.hash == hash)
+    }
+
     fn has_names(&self) -> bool {
         !(self.first.is_empty() && self.middle.is_empty() && self.last.is_empty())
     }
@@ -1231,7 +1240,7 @@ mod tests {
         }
         let mut bytes = Vec::new();
         let mut entries = Vec::new();
-        encode_record(&h, &full, &[1], &mut bytes, &mut |n, _| {
+        encode_record(&h, 0, &full, &[1], &mut bytes, &mut |n, _| {
             entries.push(NameEntry::of(&h, n))
         });
         let mut table = Vec::new();
@@ -1368,7 +1377,7 @@ mod tests {
             let r = person(&[(FieldKind::FullName, record)]);
             let mut bytes = Vec::new();
             let mut entries = Vec::new();
-            encode_record(&h, &r, &[1], &mut bytes, &mut |n, _| {
+            encode_record(&h, 0, &r, &[1], &mut bytes, &mut |n, _| {
                 entries.push(NameEntry::of(&h, n))
             });
             let mut table = Vec::new();
