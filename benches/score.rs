@@ -73,6 +73,7 @@ fn bench(c: &mut Criterion) {
     let freq = Frequencies {
         total: 1_000_000,
         count: &counts,
+        memo: None,
     };
     let mut group = c.benchmark_group("verify");
     group.throughput(Throughput::Elements(records.len() as u64));

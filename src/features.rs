@@ -54,6 +54,8 @@ const TAG_PHONETIC: u8 = 0xA4;
 const TAG_PHONETIC_FULL: u8 = 0xA5;
 const TAG_DOB: u8 = 0xA6;
 const TAG_YEAR_MONTH: u8 = 0xA7;
+const TAG_YEAR_DAY: u8 = 0xB3;
+const TAG_MONTH_DAY_DECADE: u8 = 0xB4;
 const TAG_HOUSE: u8 = 0xA8;
 const TAG_STREET_LINE: u8 = 0xA9;
 const TAG_STREET_WORDS: u8 = 0xAA;
@@ -266,6 +268,20 @@ impl FeatureHasher {
         self.h32(TAG_YEAR_MONTH, &digits[..6])
     }
 
+    /// The hashes a date of birth is stored with: the date, and the date with its
+    /// day, its month, or its year's last digit left out. Two dates one digit apart
+    /// (and less than ten years) agree on one of the last three.
+    pub fn dob_parts(&self, date: Date) -> DobFeature {
+        let d = date.digits();
+        DobFeature {
+            date: self.h32(TAG_DOB, &d),
+            year_month: self.h32(TAG_YEAR_MONTH, &d[..6]),
+            year_day: (self.h64_parts(TAG_YEAR_DAY, &[&d[..4], &d[6..]]) as u32).max(1),
+            month_day_decade: (self.h64_parts(TAG_MONTH_DAY_DECADE, &[&d[..3], &d[4..]]) as u32)
+                .max(1),
+        }
+    }
+
     /// Hash of a canonical house number.
     pub fn house(&self, house: &str) -> u32 {
         self.h32(TAG_HOUSE, house.as_bytes())
@@ -359,6 +375,19 @@ impl FeatureHasher {
             aux,
         }
     }
+}
+
+/// A date of birth's stored hashes ([`FeatureHasher::dob_parts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DobFeature {
+    /// The whole date.
+    pub date: u32,
+    /// Year and month.
+    pub year_month: u32,
+    /// Year and day.
+    pub year_day: u32,
+    /// Month, day and the year's first three digits.
+    pub month_day_decade: u32,
 }
 
 /// A postcode's stored hashes.
@@ -614,7 +643,7 @@ const LIST_TOWN: usize = 6;
 const LIST_POSTCODE: usize = 7;
 const LIST_IDENTIFIER: usize = 8;
 const LISTS: usize = 9;
-const ITEM_LEN: [usize; LISTS] = [8, 8, 8, 8, 4, 17, 13, 12, 9];
+const ITEM_LEN: [usize; LISTS] = [8, 8, 8, 16, 4, 17, 13, 12, 9];
 const HAS_GENDER: u16 = 1 << 9;
 const HAS_YEAR: u16 = 1 << 10;
 const KNOWN_FLAGS: u16 = (1 << 11) - 1;
@@ -670,8 +699,10 @@ pub fn encode_record(
     }
     if list(out, &mut mask, LIST_DOB, person.dobs.len()) {
         for d in &person.dobs {
-            out.extend_from_slice(&hasher.dob(*d).to_le_bytes());
-            out.extend_from_slice(&hasher.year_month(*d).to_le_bytes());
+            let f = hasher.dob_parts(*d);
+            for h in [f.date, f.year_month, f.year_day, f.month_day_decade] {
+                out.extend_from_slice(&h.to_le_bytes());
+            }
         }
     }
     if list(out, &mut mask, LIST_HOUSE, person.house_numbers.len()) {
@@ -809,9 +840,14 @@ impl<'a> RecordView<'a> {
         self.count(list as usize)
     }
 
-    /// `(date, year and month)` hashes of each date of birth.
-    pub fn dobs(&self) -> impl Iterator<Item = (u32, u32)> + Clone + use<'a> {
-        self.items(LIST_DOB).map(|b| (le_u32(b, 0), le_u32(b, 4)))
+    /// The hashes of each date of birth.
+    pub fn dobs(&self) -> impl Iterator<Item = DobFeature> + Clone + use<'a> {
+        self.items(LIST_DOB).map(|b| DobFeature {
+            date: le_u32(b, 0),
+            year_month: le_u32(b, 4),
+            year_day: le_u32(b, 8),
+            month_day_decade: le_u32(b, 12),
+        })
     }
 
     /// Whether the record has a date of birth.
@@ -1179,10 +1215,7 @@ mod tests {
             month: 2,
             day: 3,
         };
-        assert_eq!(
-            v.dobs().collect::<Vec<_>>(),
-            [(h.dob(dob), h.year_month(dob))]
-        );
+        assert_eq!(v.dobs().collect::<Vec<_>>(), [h.dob_parts(dob)]);
         assert_eq!(v.houses().collect::<Vec<_>>(), [h.house("12a")]);
         assert_eq!(v.postcodes().collect::<Vec<_>>(), [h.postcode("SW1A1AA")]);
         let street = v.streets().next().expect("street");

@@ -46,8 +46,8 @@ use super::compare::{Comparison, Comparisons, FieldFamily, Outcome, Part, compar
 use super::explain::Evidence;
 use super::scope::{self, Scope};
 use super::score::{
-    Frequencies, Scale, Thresholds, Verdict, Weights, comparisons_probability, person_part_bound,
-    place_weight_bound, score_comparisons,
+    Frequencies, Scale, Thresholds, Verdict, WeightMemo, Weights, comparisons_probability,
+    person_part_bound, place_weight_bound, score_comparisons,
 };
 use super::verify::{Possible, PossibleComparisons, QueryFeatures, QueryMemo, compare_features};
 use crate::features::{FeatureHasher, NameList};
@@ -143,6 +143,7 @@ struct Scratch {
     record: Person,
     evidence: Evidence,
     memo: QueryMemo,
+    weights_memo: WeightMemo,
 }
 
 thread_local! {
@@ -491,9 +492,11 @@ impl Matcher {
             self.total,
         );
         let count = |family: FieldFamily, value: &str| table.count(family, value);
+        s.weights_memo.clear();
         let freq = Frequencies {
             total: self.total,
             count: &count,
+            memo: Some(&s.weights_memo),
         };
         let keep_from = self
             .opts
@@ -528,43 +531,56 @@ impl Matcher {
         let qf = QueryFeatures::new(&self.hasher, q, memo);
         let mut possible = PossibleComparisons::new();
         let prior = self.weights.prior(freq.total);
-        for c in candidates.selected() {
-            if let Some(segment) = segments.get(c.segment as usize) {
-                segment.prefetch_feature_offsets(c.record);
+        // Strong candidates first: they share an identifier or two keys with the
+        // query. Only when none of them is the person are the weak ones read: a
+        // record sharing one composite key and nothing else (a neighbour in the same
+        // building, a namesake) is almost never the person.
+        let strong = |c: &Candidate| c.identifier || c.hits >= 2;
+        // Each group's features are read ahead in stages (offsets, then bytes, then
+        // the name-table entries of names other than the query's), each stage asked
+        // for every candidate before any is read, so that the misses overlap.
+        let read_ahead = |group: bool| -> Vec<Option<crate::features::RecordView<'_>>> {
+            let selected = candidates.selected();
+            for c in selected.iter().filter(|c| strong(c) == group) {
+                if let Some(segment) = segments.get(c.segment as usize) {
+                    segment.prefetch_feature_offsets(c.record);
+                }
             }
-        }
-        for c in candidates.selected() {
-            if let Some(segment) = segments.get(c.segment as usize) {
-                segment.prefetch_features(c.record);
+            for c in selected.iter().filter(|c| strong(c) == group) {
+                if let Some(segment) = segments.get(c.segment as usize) {
+                    segment.prefetch_features(c.record);
+                }
             }
-        }
-        // Each candidate's features, read once; the name-table entries that comparing
-        // them will look up (names other than the query's own) are requested now.
-        let views: Vec<Option<crate::features::RecordView<'_>>> = candidates
-            .selected()
-            .iter()
-            .map(|c| {
-                let segment = segments.get(c.segment as usize)?;
-                let view = segment.record_features(c.record)?;
-                let names = segment.names();
-                for list in [NameList::First, NameList::Middle, NameList::Last] {
-                    for h in view.names(list) {
-                        if !qf.has_name(h) {
-                            names.prefetch(h);
+            selected
+                .iter()
+                .map(|c| {
+                    if strong(c) != group {
+                        return None;
+                    }
+                    let segment = segments.get(c.segment as usize)?;
+                    let view = segment.record_features(c.record)?;
+                    let names = segment.names();
+                    for list in [NameList::First, NameList::Middle, NameList::Last] {
+                        for h in view.names(list) {
+                            if !qf.has_name(h) {
+                                names.prefetch(h);
+                            }
                         }
                     }
-                }
-                Some(view)
-            })
-            .collect();
+                    Some(view)
+                })
+                .collect()
+        };
         // Verifies one candidate from its stored features, re-reading it from the dump
         // only when a near-miss spelling the features cannot rule out could matter;
         // returns its probability (0 when it is negligible).
-        let mut verify = |at: usize, candidate: Candidate, best: f64| -> f64 {
+        let mut verify = |view: Option<crate::features::RecordView<'_>>,
+                          candidate: Candidate,
+                          best: f64|
+         -> f64 {
             let Some(segment) = segments.get(candidate.segment as usize) else {
                 return 0.0;
             };
-            let view = views.get(at).copied().flatten();
             // The record table (where the record lives in its dump) is read only for
             // records that are kept or re-read: the features name the dataset.
             let entry = || segment.record(candidate.record);
@@ -702,21 +718,17 @@ impl Matcher {
             });
             p
         };
-        // Strong candidates first: they share an identifier or two keys with the
-        // query. Only when none of them is the person are the weak ones read: a
-        // record sharing one composite key and nothing else (a neighbour in the same
-        // building, a namesake) is almost never the person, and reading every one of
-        // them is most of a query's time.
-        let strong = |c: &Candidate| c.identifier || c.hits >= 2;
+        let views = read_ahead(true);
         for (at, &candidate) in candidates.selected().iter().enumerate() {
             if strong(&candidate) {
-                best = best.max(verify(at, candidate, best));
+                best = best.max(verify(views.get(at).copied().flatten(), candidate, best));
             }
         }
         if best < self.opts.thresholds.exposed {
+            let views = read_ahead(false);
             for (at, &candidate) in candidates.selected().iter().enumerate() {
                 if !strong(&candidate) {
-                    best = best.max(verify(at, candidate, best));
+                    best = best.max(verify(views.get(at).copied().flatten(), candidate, best));
                 }
             }
         }

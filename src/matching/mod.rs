@@ -41,4 +41,6 @@ pub use compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, compare
 pub use engine::{MatchError, MatchOptions, Matcher};
 pub use explain::{Evidence, FieldEvidence};
 pub use scope::{Atom, DataClass, Scope, ScopeError, ScopeProblem, resolve_atom};
-pub use score::{Frequencies, Rule, Scale, Thresholds, Verdict, Weights, score, score_into};
+pub use score::{
+    Frequencies, Rule, Scale, Thresholds, Verdict, WeightMemo, Weights, score, score_into,
+};

@@ -354,6 +354,41 @@ impl Weights {
             return 0.0;
         };
         let base = self.bits[f][o];
+        let costly = match rule.scale {
+            Scale::Fixed => false,
+            Scale::Frequency { .. } => comparison.value.is_some(),
+            Scale::PerPerson => true,
+        };
+        if !costly {
+            // However common the value, agreeing is never evidence against.
+            return if comparison.outcome.is_agreement() {
+                base.max(0.0)
+            } else {
+                base
+            };
+        }
+        let key = ValueKey::of(comparison.value);
+        if let Some(w) = freq
+            .memo
+            .and_then(|m| m.get(comparison.family, comparison.outcome, key))
+        {
+            return w;
+        }
+        let w = self.weight_of(comparison, rule, base, prior, freq);
+        if let Some(m) = freq.memo {
+            m.put(comparison.family, comparison.outcome, key, w);
+        }
+        w
+    }
+
+    fn weight_of(
+        &self,
+        comparison: &Comparison<'_>,
+        rule: Rule,
+        base: f64,
+        prior: f64,
+        freq: &Frequencies<'_>,
+    ) -> f64 {
         let share = comparison
             .value
             .and_then(|value| freq.share(comparison.family, value));
@@ -396,6 +431,85 @@ pub struct Frequencies<'a> {
     /// Dates come as `YYYY-MM-DD`; for [`FieldFamily::Address`] the value is the
     /// postcode.
     pub count: &'a dyn Fn(FieldFamily, &str) -> Option<u64>,
+    /// Where weights already computed for this query are remembered (`None`:
+    /// computed every time).
+    pub memo: Option<&'a WeightMemo>,
+}
+
+/// The weights of one query's values that cost a logarithm (frequency-scaled and
+/// per-person rules), remembered while its candidates are scored: every candidate
+/// agreeing on the query's email weighs the same. Valid for one query (one
+/// [`Frequencies`]); [`clear`](Self::clear) it before the next.
+#[derive(Debug)]
+pub struct WeightMemo {
+    /// Per (family, outcome): the query generation it was computed in, the value,
+    /// the weight.
+    slots: std::cell::RefCell<Vec<(u32, ValueKey, f64)>>,
+    generation: std::cell::Cell<u32>,
+}
+
+impl Default for WeightMemo {
+    fn default() -> Self {
+        WeightMemo {
+            slots: std::cell::RefCell::new(vec![
+                (0, ValueKey::None, 0.0);
+                FieldFamily::COUNT * Outcome::COUNT
+            ]),
+            generation: std::cell::Cell::new(1),
+        }
+    }
+}
+
+/// A query value by identity: the query's own strings, or a date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ValueKey {
+    None,
+    Text(usize, usize),
+    Date(crate::normalize::Date),
+}
+
+impl ValueKey {
+    fn of(value: Option<Agreed<'_>>) -> ValueKey {
+        match value {
+            None => ValueKey::None,
+            Some(Agreed::Text(t)) => ValueKey::Text(t.as_ptr() as usize, t.len()),
+            Some(Agreed::Date(d)) => ValueKey::Date(d),
+        }
+    }
+}
+
+impl WeightMemo {
+    /// Forgets every weight (a new query): one counter step, nothing cleared.
+    pub fn clear(&self) {
+        let next = self.generation.get().wrapping_add(1);
+        if next == 0 {
+            // Once in four billion queries: really clear, so no stale slot matches.
+            if let Ok(mut slots) = self.slots.try_borrow_mut() {
+                slots.iter_mut().for_each(|s| s.0 = 0);
+            }
+            self.generation.set(1);
+        } else {
+            self.generation.set(next);
+        }
+    }
+
+    fn slot(family: FieldFamily, outcome: Outcome) -> usize {
+        family as usize * Outcome::COUNT + outcome as usize
+    }
+
+    fn get(&self, family: FieldFamily, outcome: Outcome, key: ValueKey) -> Option<f64> {
+        let slots = self.slots.try_borrow().ok()?;
+        let &(generation, k, w) = slots.get(Self::slot(family, outcome))?;
+        (generation == self.generation.get() && k == key).then_some(w)
+    }
+
+    fn put(&self, family: FieldFamily, outcome: Outcome, key: ValueKey, weight: f64) {
+        if let Ok(mut slots) = self.slots.try_borrow_mut()
+            && let Some(slot) = slots.get_mut(Self::slot(family, outcome))
+        {
+            *slot = (self.generation.get(), key, weight);
+        }
+    }
 }
 
 impl Frequencies<'static> {
@@ -404,6 +518,7 @@ impl Frequencies<'static> {
         Frequencies {
             total: 0,
             count: &no_counts,
+            memo: None,
         }
     }
 
@@ -412,6 +527,7 @@ impl Frequencies<'static> {
         Frequencies {
             total,
             count: &no_counts,
+            memo: None,
         }
     }
 }
@@ -689,10 +805,54 @@ mod tests {
         Some(count)
     }
 
+    #[test]
+    fn remembered_weights_are_the_computed_ones_and_forgotten_per_query() {
+        let weights = Weights::default();
+        let memo = WeightMemo::default();
+        let with_memo = Frequencies {
+            memo: Some(&memo),
+            ..freq()
+        };
+        let prior = weights.prior(TOTAL);
+        let emails = ["none@none.com".to_string(), "jane@example.com".to_string()];
+        for round in 0..2 {
+            for e in &emails {
+                let c = Comparison {
+                    family: FieldFamily::Email,
+                    outcome: Outcome::Exact,
+                    value: Some(Agreed::Text(e)),
+                };
+                let plain = weights.weight(&c, prior, &freq());
+                // First call computes, second call remembers: both the same.
+                assert_eq!(
+                    weights.weight(&c, prior, &with_memo).to_bits(),
+                    plain.to_bits()
+                );
+                assert_eq!(
+                    weights.weight(&c, prior, &with_memo).to_bits(),
+                    plain.to_bits()
+                );
+            }
+            let _ = round;
+            memo.clear();
+        }
+        // The shared placeholder weighs less than a personal email, memo or not.
+        let w = |e: &str| {
+            let c = Comparison {
+                family: FieldFamily::Email,
+                outcome: Outcome::Exact,
+                value: Some(Agreed::Text(e)),
+            };
+            weights.weight(&c, prior, &with_memo)
+        };
+        assert!(w(&emails[0]) < w(&emails[1]));
+    }
+
     fn freq() -> Frequencies<'static> {
         Frequencies {
             total: TOTAL,
             count: &counts,
+            memo: None,
         }
     }
 
@@ -1177,7 +1337,11 @@ mod tests {
             total in prop_oneof![Just(0u64), Just(50), Just(TOTAL)],
         ) {
             let weights = Weights::default();
-            let freq = Frequencies { total, count: &counts };
+            let freq = Frequencies {
+                total,
+                count: &counts,
+                memo: None,
+            };
             let full = score(&query, &record, &freq, &weights);
             let mut person = Comparisons::new();
             compare_part(&query, &record, Part::Person, &mut person);

@@ -14,8 +14,8 @@ use super::compare::{
     MIN_SHORTENED_NAME, Outcome, STREET_JW, TOWN_JW,
 };
 use crate::features::{
-    FeatureHasher, GENDER_F, GENDER_M, IdentifierFeature, NameEntry, NameList, NameTable,
-    PREFIX_MAX, PostcodeFeature, RecordView, SUFFIX_MAX, jaro_winkler_bound,
+    DobFeature, FeatureHasher, GENDER_F, GENDER_M, IdentifierFeature, NameEntry, NameList,
+    NameTable, PREFIX_MAX, PostcodeFeature, RecordView, SUFFIX_MAX, jaro_winkler_bound,
 };
 use crate::field::FieldKind;
 use crate::normalize::{Date, Person, name};
@@ -302,64 +302,79 @@ impl QueryName {
 #[derive(Debug)]
 struct QueryDob {
     date: Date,
-    exact: u32,
+    parts: DobFeature,
     swapped: u32,
-    /// Dates one digit away (not in the year's decade or century), hashed when a
-    /// record first needs them.
-    one_digit: std::cell::OnceCell<Vec<u32>>,
-    year_month: u32,
+    /// Dates of the same year and month one digit of the day away, and of the same
+    /// year and day one digit of the month away: hashed when a record first needs
+    /// them.
+    day_slips: std::cell::OnceCell<Vec<u32>>,
+    month_slips: std::cell::OnceCell<Vec<u32>>,
 }
 
 impl QueryDob {
     fn new(h: &FeatureHasher, date: Date) -> QueryDob {
-        let exact = h.dob(date);
         let swapped = Date::new(date.year, date.day, date.month)
             .filter(|s| *s != date)
             .map_or(0, |s| h.dob(s));
         QueryDob {
             date,
-            exact,
+            parts: h.dob_parts(date),
             swapped,
-            one_digit: std::cell::OnceCell::new(),
-            year_month: h.year_month(date),
+            day_slips: std::cell::OnceCell::new(),
+            month_slips: std::cell::OnceCell::new(),
         }
     }
 
-    /// The hashes of every valid date that differs from this one in one digit of
-    /// `yyyymmdd` and lies less than ten years away: only the year's last digit,
-    /// the month's and the day's can change.
-    fn one_digit(&self, h: &FeatureHasher) -> &[u32] {
-        self.one_digit.get_or_init(|| {
-            let date = self.date;
-            let number =
-                u32::from(date.year) * 10_000 + u32::from(date.month) * 100 + u32::from(date.day);
-            let mut out = Vec::with_capacity(40);
-            for place in [1u32, 10, 100, 1000, 10_000] {
-                let digit = number / place % 10;
-                for d in (0..10).filter(|&d| d != digit) {
-                    let n = number - digit * place + d * place;
-                    let (y, m, day) = (n / 10_000, n / 100 % 100, n % 100);
-                    let Ok(y) = u16::try_from(y) else { continue };
-                    if let Some(other) = Date::new(y, m as u8, day as u8)
-                        && other.year.abs_diff(date.year) < 10
-                    {
-                        out.push(h.dob(other));
-                    }
+    /// Hashes of the valid dates that change one digit of `yyyymmdd` at the given
+    /// places (1 and 10: the day; 100 and 1000: the month).
+    fn slips(h: &FeatureHasher, date: Date, places: [u32; 2]) -> Vec<u32> {
+        let number =
+            u32::from(date.year) * 10_000 + u32::from(date.month) * 100 + u32::from(date.day);
+        let mut out = Vec::with_capacity(18);
+        for place in places {
+            let digit = number / place % 10;
+            for d in (0..10).filter(|&d| d != digit) {
+                let n = number - digit * place + d * place;
+                let (y, m, day) = (n / 10_000, n / 100 % 100, n % 100);
+                let Ok(y) = u16::try_from(y) else { continue };
+                if let Some(other) = Date::new(y, m as u8, day as u8) {
+                    out.push(h.dob(other));
                 }
             }
-            out
-        })
+        }
+        out
     }
 
-    fn pair(&self, h: &FeatureHasher, dob: u32, year_month: u32) -> Outcome {
-        if dob == self.exact {
+    /// `dob_pair` of compare: exact, day and month swapped, one digit off (and less
+    /// than ten years), same year and month, or disagreeing. Digits of the year
+    /// other than the last change it by ten years or more, so a one-digit slip
+    /// keeps the year and month, the year and day, or the month, day and decade.
+    fn pair(&self, h: &FeatureHasher, r: &DobFeature) -> Outcome {
+        if r.date == self.parts.date {
             Outcome::Exact
-        } else if dob == self.swapped {
+        } else if r.date == self.swapped {
             Outcome::DayMonthSwapped
-        } else if self.one_digit(h).contains(&dob) {
+        } else if r.year_month == self.parts.year_month {
+            let slips = self
+                .day_slips
+                .get_or_init(|| QueryDob::slips(h, self.date, [1, 10]));
+            if slips.contains(&r.date) {
+                Outcome::OneDigit
+            } else {
+                Outcome::SameYearMonth
+            }
+        } else if r.year_day == self.parts.year_day {
+            let slips = self
+                .month_slips
+                .get_or_init(|| QueryDob::slips(h, self.date, [100, 1000]));
+            if slips.contains(&r.date) {
+                Outcome::OneDigit
+            } else {
+                Outcome::Disagree
+            }
+        } else if r.month_day_decade == self.parts.month_day_decade {
+            // Same month, day and decade, another year: its last digit differs.
             Outcome::OneDigit
-        } else if year_month == self.year_month {
-            Outcome::SameYearMonth
         } else {
             Outcome::Disagree
         }
@@ -952,8 +967,8 @@ fn compare_dob<'q>(
     }
     let mut best = Outcome::Disagree;
     for qd in &qf.dobs {
-        for (dob, ym) in r.dobs() {
-            let o = qd.pair(h, dob, ym);
+        for rd in r.dobs() {
+            let o = qd.pair(h, &rd);
             if o == Outcome::Exact {
                 out.set(
                     FieldFamily::Dob,
@@ -1435,7 +1450,7 @@ mod tests {
             qn in proptest::collection::vec((name_strategy(), 12usize..15), 0..4),
             rn in proptest::collection::vec((name_strategy(), 12usize..15), 0..4),
             qd in proptest::option::of((1975u16..1985, 1u8..13, 1u8..29)),
-            rd in proptest::collection::vec((0u8..6, 1u8..29), 0..3),
+            rd in proptest::collection::vec((0u8..7, 1u8..29), 0..3),
             qa in proptest::collection::vec((prop_oneof![Just("12"), Just("12a"), Just("4")], prop_oneof![Just("High Street"), Just("High St"), Just("Hgh Street"), Just("Acacia Avenue")], prop_oneof![Just("SW1A 1AA"), Just("SW1A 1BB"), Just("SW1A 2AA"), Just("E1 7AB"), Just("")]), 0..2),
             ra in proptest::collection::vec((prop_oneof![Just("12"), Just("12a"), Just("4")], prop_oneof![Just("High Street"), Just("High St"), Just("Hgh Street"), Just("Acacia Avenue")], prop_oneof![Just("SW1A 1AA"), Just("SW1A 1BB"), Just("SW1A 2AA"), Just("E1 7AB"), Just("")]), 0..2),
             qt in proptest::collection::vec(prop_oneof![Just("london"), Just("londn"), Just("leeds")], 0..2),
@@ -1483,6 +1498,7 @@ mod tests {
                     2 => (base.0, base.1, d),
                     3 => (base.0 + 1, base.1, base.2),
                     4 => (base.0 + 10, base.1, base.2),
+                    5 => (base.0, d % 12 + 1, base.2),
                     _ => (1975 + u16::from(d % 10), d % 12 + 1, d),
                 })
                 .collect();
