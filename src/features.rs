@@ -136,6 +136,17 @@ impl FeatureHasher {
     /// give parts whose lengths are fixed or whose bytes cannot run together).
     fn h64_parts(&self, tag: u8, parts: &[&[u8]]) -> u64 {
         let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len < 48 {
+            // Most values are short: a small buffer is cheaper to set up.
+            let mut stack = [0u8; 48];
+            stack[0] = tag;
+            let mut at = 1;
+            for p in parts {
+                stack[at..at + p.len()].copy_from_slice(p);
+                at += p.len();
+            }
+            return xxh3_64_with_secret(&stack[..at], self.secret.as_bytes());
+        }
         let mut stack = [0u8; 128];
         if len < stack.len() {
             stack[0] = tag;
@@ -570,6 +581,115 @@ impl NameEntry {
             prefix,
             suffix,
         })
+    }
+}
+
+/// The names a build has made a name-table entry for, shared by its threads, so
+/// that each distinct name is described once (describing one costs its phonetic
+/// codes and a dozen hashes). Sharded, so that threads seldom wait for each other;
+/// a small direct-mapped [`RecentNames`] per chunk spares most lookups.
+pub struct NameRegistry {
+    shards: Vec<std::sync::Mutex<std::collections::HashSet<u64, IdentityBuild>>>,
+}
+
+impl std::fmt::Debug for NameRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameRegistry(..)")
+    }
+}
+
+const REGISTRY_SHARDS: usize = 64;
+
+impl Default for NameRegistry {
+    fn default() -> Self {
+        NameRegistry {
+            shards: (0..REGISTRY_SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+}
+
+impl NameRegistry {
+    /// Appends the entry of `name` (stored under `hash`) to `out` unless this
+    /// build described it already.
+    pub fn note(
+        &self,
+        recent: &mut RecentNames,
+        hasher: &FeatureHasher,
+        name: &str,
+        hash: u64,
+        out: &mut Vec<NameEntry>,
+    ) {
+        if recent.seen(hash) {
+            return;
+        }
+        let shard = (hash >> 58) as usize % REGISTRY_SHARDS;
+        let first = match self.shards.get(shard).map(|m| m.lock()) {
+            Some(Ok(mut set)) => set.insert(hash),
+            // A poisoned shard only means another thread panicked; describing the
+            // name again is harmless (the writer keeps one entry per hash).
+            _ => true,
+        };
+        if first {
+            out.push(NameEntry::of(hasher, name));
+        }
+    }
+}
+
+/// Name hashes one chunk checked with the [`NameRegistry`] lately, direct-mapped:
+/// common names skip the shared set.
+#[derive(Debug, Default)]
+pub struct RecentNames {
+    slots: Vec<u64>,
+}
+
+const RECENT_NAMES: usize = 4096;
+
+impl RecentNames {
+    /// Whether `hash` was seen lately (and remembers it).
+    fn seen(&mut self, hash: u64) -> bool {
+        if self.slots.is_empty() {
+            self.slots.resize(RECENT_NAMES, 0);
+        }
+        let slot = hash as usize % RECENT_NAMES;
+        match self.slots.get_mut(slot) {
+            Some(s) if *s == hash => true,
+            Some(s) => {
+                *s = hash;
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+/// A hasher for keys that are already uniform hashes: it passes them through.
+#[derive(Clone, Copy, Debug, Default)]
+struct IdentityBuild;
+
+impl std::hash::BuildHasher for IdentityBuild {
+    type Hasher = IdentityHasher;
+
+    fn build_hasher(&self) -> IdentityHasher {
+        IdentityHasher(0)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 

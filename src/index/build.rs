@@ -19,7 +19,7 @@ use super::dir::{ColumnEntry, DatasetEntry, DumpFile, IndexWriter, Manifest, Seg
 use super::error::IndexError;
 use super::stats::SegmentStats;
 use super::writer::{DEFAULT_PARTITION_BITS, SegmentWriter};
-use crate::features::{self, FeatureHasher, NameEntry};
+use crate::features::{self, FeatureHasher, NameEntry, NameRegistry, RecentNames};
 use crate::field::FieldKind;
 use crate::keys::{self, Key, KeyError, Secret};
 use crate::normalize::Person;
@@ -163,40 +163,7 @@ struct ChunkOut {
     person: Person,
     scratch: Vec<Key>,
     columns: Vec<u8>,
-    /// Name hashes this chunk checked against [`SeenNames`] lately (direct-mapped):
-    /// common names skip the shared set.
-    recent: Vec<u64>,
-}
-
-/// Slots of [`ChunkOut::recent`].
-const RECENT_NAMES: usize = 1024;
-
-/// The names the build has made a name-table entry for, so that each distinct name
-/// is described once (describing one costs its phonetic codes and a dozen hashes).
-/// Sharded by hash so that threads seldom wait for each other.
-struct SeenNames {
-    shards: Vec<std::sync::Mutex<std::collections::HashSet<u64>>>,
-}
-
-impl SeenNames {
-    const SHARDS: usize = 64;
-
-    fn new() -> SeenNames {
-        SeenNames {
-            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
-        }
-    }
-
-    /// Whether `hash` is new to the build (and now remembered).
-    fn first_time(&self, hash: u64) -> bool {
-        let shard = (hash >> 58) as usize % Self::SHARDS;
-        match self.shards.get(shard).map(|m| m.lock()) {
-            Some(Ok(mut set)) => set.insert(hash),
-            // A poisoned shard only means another thread panicked; describing the name
-            // again is harmless (the writer keeps one entry per hash).
-            _ => true,
-        }
-    }
+    recent: RecentNames,
 }
 
 /// Bitmaps of the scopes. Ids of one group of chunks are collected in sorted
@@ -267,7 +234,7 @@ pub fn build(
     }
     let secret = Secret::from_bytes(writer.secret())?;
     let hasher = FeatureHasher::new(&secret);
-    let seen_names = SeenNames::new();
+    let name_registry = NameRegistry::default();
     let mut read = opts.read.clone();
     read.scratch = Some(writer.build_dir().join(GUNZIP_DIR));
     // Opening reads each file once (encoding, SQL statements, JSON columns): do the
@@ -390,9 +357,6 @@ pub fn build(
                     recent,
                     ..
                 } = st;
-                if recent.is_empty() {
-                    recent.resize(RECENT_NAMES, 0);
-                }
                 features::encode_record(
                     &hasher,
                     plan.global,
@@ -400,16 +364,7 @@ pub fn build(
                     columns,
                     out,
                     &mut |name, hash| {
-                        let slot = hash as usize % RECENT_NAMES;
-                        if recent.get(slot) == Some(&hash) {
-                            return;
-                        }
-                        if let Some(r) = recent.get_mut(slot) {
-                            *r = hash;
-                        }
-                        if seen_names.first_time(hash) {
-                            names.push(NameEntry::of(&hasher, name));
-                        }
+                        name_registry.note(recent, &hasher, name, hash, names);
                     },
                 );
                 st.records.push(PendingRecord {
