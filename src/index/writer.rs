@@ -101,7 +101,11 @@ pub struct SegmentWriter {
     scratch: ScratchDir,
     capacity: usize,
     partition_bits: u32,
-    buffer: Vec<Entry>,
+    /// The buffered entries, as blocks: [`KeyBatch`]es as given, and the block
+    /// [`SegmentWriter::add_keys`] fills (the last, while `tail_open`).
+    blocks: Vec<Vec<Entry>>,
+    buffered: usize,
+    tail_open: bool,
     runs: Vec<Run>,
     /// Spills so far (runs may since have been merged).
     spills: usize,
@@ -119,7 +123,7 @@ impl std::fmt::Debug for SegmentWriter {
         f.debug_struct("SegmentWriter")
             .field("scratch", &self.scratch)
             .field("records", &self.record_count)
-            .field("buffered", &self.buffer.len())
+            .field("buffered", &self.buffered)
             .field("spills", &self.spills)
             .finish()
     }
@@ -148,7 +152,9 @@ impl SegmentWriter {
             scratch,
             capacity: (memory_budget_bytes / std::mem::size_of::<Entry>()).max(16),
             partition_bits,
-            buffer: Vec::new(),
+            blocks: Vec::new(),
+            buffered: 0,
+            tail_open: false,
             runs: Vec::new(),
             spills: 0,
             run_serial: 0,
@@ -216,22 +222,55 @@ impl SegmentWriter {
     pub fn add_keys(&mut self, batch: &[(u64, u8, u32)]) -> Result<(), IndexError> {
         let mut rest = batch;
         while !rest.is_empty() {
-            if self.buffer.len() >= self.capacity {
+            if self.buffered >= self.capacity {
                 self.spill()?;
             }
-            let room = self.capacity - self.buffer.len();
+            let room = self.capacity - self.buffered;
             let (now, later) = rest.split_at(room.min(rest.len()));
-            let needed = self.buffer.len() + now.len();
-            if needed > self.buffer.capacity() {
-                // Grow by doubling, but never past the budget.
-                let target = needed.max(self.buffer.capacity() * 2).min(self.capacity);
-                self.buffer.reserve_exact(target - self.buffer.len());
+            if !self.tail_open {
+                self.blocks.push(Vec::new());
+                self.tail_open = true;
             }
-            self.buffer.extend(
+            let others = self.buffered - self.blocks.last().map_or(0, Vec::len);
+            let Some(tail) = self.blocks.last_mut() else {
+                break;
+            };
+            let needed = tail.len() + now.len();
+            if needed > tail.capacity() {
+                // Grow by doubling, but never past the budget.
+                let target = needed.max(tail.capacity() * 2).min(self.capacity - others);
+                tail.reserve_exact(target - tail.len());
+            }
+            tail.extend(
                 now.iter()
                     .map(|&(hash, recipe, record)| Entry::new(hash, recipe, record)),
             );
+            self.buffered += now.len();
             rest = later;
+        }
+        Ok(())
+    }
+
+    /// Adds a batch of entries filled by the caller (see [`KeyBatch`]): like
+    /// [`add_keys`](Self::add_keys), without copying the batch when it fits.
+    pub fn add_batch(&mut self, batch: KeyBatch) -> Result<(), IndexError> {
+        let mut entries = batch.entries;
+        while !entries.is_empty() {
+            if self.buffered >= self.capacity {
+                self.spill()?;
+            }
+            let room = self.capacity - self.buffered;
+            let rest = if entries.len() > room {
+                let rest = entries.split_off(room);
+                entries.shrink_to_fit();
+                rest
+            } else {
+                Vec::new()
+            };
+            self.buffered += entries.len();
+            self.blocks.push(entries);
+            self.tail_open = false;
+            entries = rest;
         }
         Ok(())
     }
@@ -261,10 +300,16 @@ impl SegmentWriter {
 
     fn spill(&mut self) -> Result<(), IndexError> {
         let path = self.next_run_path();
-        let mut buffer = std::mem::take(&mut self.buffer);
-        let written = write_run(&path, &sorted_parts(&mut buffer, self.partition_bits));
-        buffer.clear();
-        self.buffer = buffer;
+        let mut blocks = std::mem::take(&mut self.blocks);
+        let written = write_run(&path, &sorted_parts(&mut blocks, self.partition_bits));
+        // The add_keys block keeps its memory for the next fill.
+        let mut tail = if self.tail_open { blocks.pop() } else { None };
+        drop(blocks);
+        if let Some(t) = tail.as_mut() {
+            t.clear();
+            self.blocks.push(std::mem::take(t));
+        }
+        self.buffered = 0;
         let bounds = written?;
         self.runs.push(Run { path, bounds });
         self.spills += 1;
@@ -327,14 +372,14 @@ impl SegmentWriter {
                 )));
             }
         }
-        let mut buffer = std::mem::take(&mut self.buffer);
+        let mut blocks = std::mem::take(&mut self.blocks);
         let spills = self.spills;
         let record_count = self.record_count;
         let bits = self.partition_bits;
         if self.runs.is_empty() {
             // Everything is in memory: each partition is compacted into its keys in
             // place and its lists kept in memory, then written straight out.
-            let parts: Vec<PartOut<'_>> = split_partitions(&mut buffer, self.partition_bits)
+            let parts: Vec<PartOut<'_>> = split_partitions(&mut blocks, self.partition_bits)
                 .into_par_iter()
                 .map_init(SortScratch::default, |scratch, part| {
                     build_in_memory(part, bits, scratch, record_count)
@@ -348,13 +393,13 @@ impl SegmentWriter {
                 runs: &self.runs,
                 record_count,
             };
-            sorted_parts(&mut buffer, self.partition_bits)
+            sorted_parts(&mut blocks, self.partition_bits)
                 .into_par_iter()
                 .enumerate()
                 .map(|(p, part)| ctx.build(p, part.valid()))
                 .collect::<Result<_, _>>()?
         };
-        drop(buffer);
+        drop(blocks);
         for run in &self.runs {
             let _ = fs::remove_file(&run.path);
         }
@@ -892,6 +937,37 @@ fn partition_in_place(block: &mut [Entry], bits: u32) -> Vec<usize> {
     bounds
 }
 
+/// Entries for [`SegmentWriter::add_batch`], filled by the caller: e.g. one batch
+/// per chunk of a dump, built on any thread, handed over without a copy.
+#[derive(Debug, Default)]
+pub struct KeyBatch {
+    entries: Vec<Entry>,
+}
+
+impl KeyBatch {
+    /// An empty batch with room for `n` entries.
+    pub fn with_capacity(n: usize) -> KeyBatch {
+        KeyBatch {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// Adds the entry `(key hash, recipe, record id)`.
+    pub fn push(&mut self, hash: u64, recipe: u8, record: u32) {
+        self.entries.push(Entry::new(hash, recipe, record));
+    }
+
+    /// Entries in the batch.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True for a batch without entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// One partition of the buffer: its piece of each block, and how many entries at
 /// the start of the pieces (taken in order) are valid.
 struct Part<'a> {
@@ -1021,15 +1097,18 @@ struct SortScratch {
     heads: Vec<usize>,
 }
 
-/// Cuts `buffer` into partitions by the top `bits` of the hash: a few blocks (one
-/// per thread, up to 16) are each partitioned in place, in parallel; a partition is
-/// then its piece of every block. Entries are not sorted within a partition yet.
-fn split_partitions(buffer: &mut [Entry], bits: u32) -> Vec<Part<'_>> {
+/// Cuts the buffered blocks into partitions by the top `bits` of the hash: each
+/// block (big ones first cut so that each thread gets a share) is partitioned in
+/// place, in parallel; a partition is then its piece of every block. Entries are
+/// not sorted within a partition yet.
+fn split_partitions(blocks: &mut [Vec<Entry>], bits: u32) -> Vec<Part<'_>> {
     let parts = 1usize << bits;
-    let blocks = rayon::current_num_threads().clamp(1, 16);
-    let block_len = buffer.len().div_ceil(blocks).max(1);
-    let cut: Vec<(&mut [Entry], Vec<usize>)> = buffer
-        .par_chunks_mut(block_len)
+    let total: usize = blocks.iter().map(Vec::len).sum();
+    let threads = rayon::current_num_threads().max(1);
+    let most = total.div_ceil(threads).max(1);
+    let slices: Vec<&mut [Entry]> = blocks.iter_mut().flat_map(|b| b.chunks_mut(most)).collect();
+    let cut: Vec<(&mut [Entry], Vec<usize>)> = slices
+        .into_par_iter()
         .map(|block| {
             let bounds = partition_in_place(block, bits);
             (block, bounds)
@@ -1055,8 +1134,8 @@ fn split_partitions(buffer: &mut [Entry], bits: u32) -> Vec<Part<'_>> {
 }
 
 /// The buffer partitioned, each partition sorted and without repeats.
-fn sorted_parts(buffer: &mut [Entry], bits: u32) -> Vec<Part<'_>> {
-    let mut parts = split_partitions(buffer, bits);
+fn sorted_parts(blocks: &mut [Vec<Entry>], bits: u32) -> Vec<Part<'_>> {
+    let mut parts = split_partitions(blocks, bits);
     parts
         .par_iter_mut()
         .for_each_init(SortScratch::default, |scratch, part| {
@@ -1582,6 +1661,52 @@ mod tests {
     }
 
     #[test]
+    fn batches_and_slices_give_the_same_bytes_spilled_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries = awkward_entries();
+        let (reference, _) = build_with(
+            dir.path(),
+            "ref.seg",
+            1 << 24,
+            8,
+            1,
+            std::slice::from_ref(&entries),
+            1000,
+        );
+        for (budget, threads) in [(1usize << 24, 2usize), (300 * 16, 2), (50 * 16, 1)] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let bytes = pool.install(|| {
+                let mut w = SegmentWriter::new(dir.path(), budget, 8).unwrap();
+                for i in 0..1000u32 {
+                    w.add_record(i % 3, u64::from(i) + 1, u64::from(i) * 100, 99)
+                        .unwrap();
+                }
+                // Batches (some bigger than the budget), slices in between.
+                for (i, part) in entries.chunks(333).enumerate() {
+                    if i % 3 == 1 {
+                        w.add_keys(part).unwrap();
+                    } else {
+                        let mut batch = KeyBatch::with_capacity(part.len());
+                        for &(h, r, id) in part {
+                            batch.push(h, r, id);
+                        }
+                        assert_eq!(batch.len(), part.len());
+                        w.add_batch(batch).unwrap();
+                    }
+                }
+                w.add_batch(KeyBatch::default()).unwrap();
+                let path = dir.path().join("b.seg");
+                w.finish(&path).unwrap();
+                fs::read(&path).unwrap()
+            });
+            assert!(bytes == reference, "budget {budget}, threads {threads}");
+        }
+    }
+
+    #[test]
     fn partitioning_in_place_groups_by_top_bits_and_keeps_every_entry() {
         for bits in [0u32, 1, 4, 8] {
             let mut entries: Vec<Entry> = (0..3000u64)
@@ -1611,7 +1736,7 @@ mod tests {
 
     #[test]
     fn sorting_a_partition_in_pieces_sorts_and_drops_repeats() {
-        let mut buffer: Vec<Entry> = (0..5000u64)
+        let buffer: Vec<Entry> = (0..5000u64)
             .map(|i| {
                 Entry::new(
                     (i % 1700).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -1628,8 +1753,10 @@ mod tests {
             .build()
             .unwrap();
         let sorted: Vec<Entry> = pool.install(|| {
-            let parts = sorted_parts(&mut buffer, 2);
-            assert!(parts.iter().all(|p| p.pieces.len() == 3));
+            let mut blocks = vec![buffer[..1000].to_vec(), buffer[1000..].to_vec()];
+            let parts = sorted_parts(&mut blocks, 2);
+            // The big block is cut for the threads: 1000, then 1667 + 1667 + 666.
+            assert!(parts.iter().all(|p| p.pieces.len() == 4));
             parts
                 .iter()
                 .flat_map(|p| p.valid().into_iter().flatten().copied().collect::<Vec<_>>())

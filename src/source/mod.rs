@@ -301,6 +301,17 @@ pub struct RecordRef<'a> {
     pub fields: &'a Fields,
 }
 
+/// What [`SourceFile::scan_chunk`] produced for one chunk.
+#[derive(Debug)]
+pub struct ChunkScan<S> {
+    /// The visitor's state.
+    pub state: S,
+    /// Rows (good and rejected) per dataset in this chunk.
+    pub rows: Vec<u64>,
+    /// The rejected records, in order, each `row` 0-based within the chunk.
+    pub rejects: Vec<Reject>,
+}
+
 /// What a scan produced: the visitor's state per chunk, the rejects, and the row
 /// counts needed to turn (chunk, local row) into dataset row numbers.
 #[derive(Debug)]
@@ -837,55 +848,8 @@ impl SourceFile {
             .par_iter()
             .enumerate()
             .map(|(ci, chunk)| {
-                let mut state = init();
-                let mut counts = vec![0u64; nd];
-                let mut rejects = Vec::new();
-                let mut fields = Fields::new();
-                self.parse_chunk(chunk, &mut fields, &mut |event| match event {
-                    Event::Record {
-                        dataset,
-                        offset,
-                        len,
-                        fields,
-                    } => {
-                        let Some(n) = counts.get_mut(dataset) else {
-                            return;
-                        };
-                        let local_row = *n;
-                        *n += 1;
-                        visit(
-                            &mut state,
-                            &RecordRef {
-                                dataset,
-                                chunk: ci,
-                                local_row,
-                                offset: offset as u64,
-                                len: len as u32,
-                                fields,
-                            },
-                        );
-                    }
-                    Event::Reject {
-                        dataset,
-                        offset,
-                        len,
-                        reason,
-                    } => {
-                        let Some(n) = counts.get_mut(dataset) else {
-                            return;
-                        };
-                        // The local row for now; made global below.
-                        rejects.push(Reject {
-                            dataset,
-                            row: *n,
-                            offset: offset as u64,
-                            len: len as u64,
-                            reason,
-                        });
-                        *n += 1;
-                    }
-                });
-                (state, counts, rejects)
+                let out = self.scan_one(chunk, ci, init(), &visit);
+                (out.state, out.rows, out.rejects)
             })
             .collect();
         let mut first_row = vec![Vec::with_capacity(per_chunk.len()); nd];
@@ -913,6 +877,84 @@ impl SourceFile {
             rejects,
             first_row,
             totals,
+        }
+    }
+
+    /// Parse chunk `chunk` (of [`chunk_count`](Self::chunk_count)) alone, on the
+    /// current thread: `visit` sees each good record in file order with
+    /// [`RecordRef::chunk`] set to `chunk`. Row numbers are local to the chunk
+    /// (`local_row`, and the rejects' `row`, 0-based); a caller scanning chunks one
+    /// by one (in any order, on any threads) makes them dataset rows by adding the
+    /// rows of the chunks before, as [`ChunkScan::rows`] counts them. `None` for a
+    /// chunk that does not exist.
+    pub fn scan_chunk<S>(
+        &self,
+        chunk: usize,
+        state: S,
+        visit: impl Fn(&mut S, &RecordRef<'_>),
+    ) -> Option<ChunkScan<S>> {
+        let c = self.chunks().get(chunk)?;
+        Some(self.scan_one(c, chunk, state, &visit))
+    }
+
+    fn scan_one<S>(
+        &self,
+        chunk: &Chunk,
+        ci: usize,
+        mut state: S,
+        visit: &impl Fn(&mut S, &RecordRef<'_>),
+    ) -> ChunkScan<S> {
+        let mut counts = vec![0u64; self.datasets.len()];
+        let mut rejects = Vec::new();
+        let mut fields = Fields::new();
+        self.parse_chunk(chunk, &mut fields, &mut |event| match event {
+            Event::Record {
+                dataset,
+                offset,
+                len,
+                fields,
+            } => {
+                let Some(n) = counts.get_mut(dataset) else {
+                    return;
+                };
+                let local_row = *n;
+                *n += 1;
+                visit(
+                    &mut state,
+                    &RecordRef {
+                        dataset,
+                        chunk: ci,
+                        local_row,
+                        offset: offset as u64,
+                        len: len as u32,
+                        fields,
+                    },
+                );
+            }
+            Event::Reject {
+                dataset,
+                offset,
+                len,
+                reason,
+            } => {
+                let Some(n) = counts.get_mut(dataset) else {
+                    return;
+                };
+                // The local row: made global by the caller.
+                rejects.push(Reject {
+                    dataset,
+                    row: *n,
+                    offset: offset as u64,
+                    len: len as u64,
+                    reason,
+                });
+                *n += 1;
+            }
+        });
+        ChunkScan {
+            state,
+            rows: counts,
+            rejects,
         }
     }
 
