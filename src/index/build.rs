@@ -666,19 +666,21 @@ pub fn build(
         .map_err(|e| IndexError::InvalidInput(format!("dump layouts: {e}")))?;
     std::fs::write(&layouts_path, json).map_err(|e| IndexError::write_path(&layouts_path, e))?;
     let seg_path = writer.segment_path(0);
-    let stats = segment.finish(&seg_path)?;
-
-    let mut dumps_described = Vec::with_capacity(found.len());
-    for (path, _) in &found {
-        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-        let described = DumpFile::describe(&abs, abs.display().to_string()).map_err(|source| {
-            SourceError::Io {
-                path: abs.clone(),
-                source,
-            }
-        })?;
-        dumps_described.push(described);
-    }
+    // Describing the dumps (a checksum of each) needs no segment: it runs beside
+    // the segment's last, mostly serial steps (writing, fsync).
+    let describe = || {
+        found
+            .par_iter()
+            .map(|(path, _)| {
+                let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                DumpFile::describe(&abs, abs.display().to_string())
+                    .map_err(|source| SourceError::Io { path: abs, source })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let (stats, dumps_described) = rayon::join(|| segment.finish(&seg_path), describe);
+    let stats = stats?;
+    let dumps_described = dumps_described?;
     let mut manifest = Manifest {
         datasets: entries,
         ..Manifest::default()

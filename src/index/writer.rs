@@ -504,7 +504,47 @@ impl SegmentWriter {
         let what = tmp.display().to_string();
         let werr = |e: io::Error| IndexError::write(what.clone(), e);
         let file = File::create(tmp).map_err(werr)?;
-        let mut out = HashingWriter::new(BufWriter::with_capacity(IO_BUFFER, file));
+        // Writeback starts while the file is still being written: a helper thread
+        // flushes what has reached the file so far (fdatasync) each time it is
+        // kicked, so that the final fsync only waits for the rest. Its errors are
+        // reported like the final fsync's.
+        let early = file.try_clone().map_err(werr)?;
+        std::thread::scope(|scope| {
+            let (kick, kicked) = std::sync::mpsc::channel::<()>();
+            let helper = scope.spawn(move || {
+                let mut result = Ok(());
+                while kicked.recv().is_ok() {
+                    while kicked.try_recv().is_ok() {}
+                    if result.is_ok() {
+                        result = early.sync_data();
+                    }
+                }
+                result
+            });
+            let written = self.write_sections(file, header, order, parts, recipes, kick);
+            let early_result = helper
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the writeback thread panicked")));
+            let (file, checksum) = written?;
+            early_result.map_err(werr)?;
+            file.sync_all().map_err(werr)?;
+            Ok(checksum)
+        })
+    }
+
+    /// Writes header, sections and footer to `file`; returns it (not yet synced)
+    /// and the checksum.
+    fn write_sections(
+        &self,
+        file: File,
+        header: &Header,
+        order: &[Section],
+        parts: &[PartOut],
+        recipes: &BTreeMap<u8, RecipeStats>,
+        kick: std::sync::mpsc::Sender<()>,
+    ) -> Result<(File, u64), IndexError> {
+        let werr = |e: io::Error| IndexError::write("the segment being written", e);
+        let mut out = HashingWriter::new(BufWriter::with_capacity(IO_BUFFER, file), Some(kick));
         out.write_all(&header.encode()).map_err(werr)?;
         // One read buffer for every scratch file copied in.
         let mut read_buf = Vec::new();
@@ -582,8 +622,7 @@ impl SegmentWriter {
         let mut inner = out.inner;
         inner.write_all(&footer).map_err(werr)?;
         let file = inner.into_inner().map_err(|e| werr(e.into_error()))?;
-        file.sync_all().map_err(werr)?;
-        Ok(checksum)
+        Ok((file, checksum))
     }
 
     /// Packs every partition's keys into the key table; with `dir_file`, also writes
@@ -598,6 +637,30 @@ impl SegmentWriter {
         read_buf: &mut Vec<u8>,
     ) -> Result<(), IndexError> {
         let layout = header.layout;
+        let out_what = "the segment being written";
+        if !dir_file {
+            // Keys in memory: each partition's part of the table is packed on its
+            // own, a few partitions per thread at a time, and written in order.
+            let mut bases = Vec::with_capacity(parts.len());
+            let mut base = 0u64;
+            for part in parts {
+                bases.push(base);
+                base += part.postings_bytes;
+            }
+            let window = rayon::current_num_threads().max(1) * 4;
+            for (ps, bs) in parts.chunks(window).zip(bases.chunks(window)) {
+                let packed: Vec<Vec<u8>> = ps
+                    .par_iter()
+                    .zip(bs.par_iter())
+                    .map(|(part, &base)| pack_keys(part, base, layout))
+                    .collect();
+                for bytes in &packed {
+                    out.write_all(bytes)
+                        .map_err(|e| IndexError::write(out_what, e))?;
+                }
+            }
+            return Ok(());
+        }
         let mut dir = if dir_file {
             let dir_path = self.scratch.path().join("directory.bin");
             let file = File::create(&dir_path).map_err(|e| IndexError::write_path(&dir_path, e))?;
@@ -612,7 +675,6 @@ impl SegmentWriter {
         let mut keys_buf = Vec::with_capacity(IO_BUFFER + 32);
         let sw = usize::from(layout.suffix_width);
         let width = layout.entry_width();
-        let out_what = "the segment being written";
         let mut base = 0u64;
         for part in parts {
             for_each_key(part, read_buf, |hash, mut value| {
@@ -714,6 +776,25 @@ impl DirectoryBuilder {
     }
 }
 
+/// The key table entries of a partition held in memory, list offsets moved by
+/// `base` (the partition's place in the postings section).
+fn pack_keys(part: &PartOut<'_>, base: u64, layout: KeyLayout) -> Vec<u8> {
+    let sw = usize::from(layout.suffix_width);
+    let width = layout.entry_width();
+    let mut out = Vec::with_capacity(part.keys as usize * width + 16);
+    if let PartData::Memory { keys, .. } = &part.data {
+        for key in keys.iter().flat_map(|s| s.iter()) {
+            let mut value = key.low;
+            if value & 1 == 1 {
+                value += base << 1;
+            }
+            let packed = u128::from(layout.suffix_of(key.hash)) | (u128::from(value) << (8 * sw));
+            put_low_bytes(&mut out, &packed.to_le_bytes(), width);
+        }
+    }
+    out
+}
+
 /// Appends the first `width` of `bytes` (a fixed-size array, so that the copy is a
 /// plain store rather than a call).
 fn put_low_bytes<const N: usize>(out: &mut Vec<u8>, bytes: &[u8; N], width: usize) {
@@ -794,18 +875,27 @@ fn copy_file(path: &Path, out: &mut impl Write, buf: &mut Vec<u8>) -> Result<(),
 }
 
 /// A writer that hashes and counts everything it passes on.
+/// With `kick`, it is told (a message) each time another [`WRITEBACK_STEP`] bytes
+/// have been passed on.
 struct HashingWriter<W> {
     inner: W,
     hasher: Xxh3Default,
     written: u64,
+    kick: Option<std::sync::mpsc::Sender<()>>,
+    next_kick: u64,
 }
 
+/// Bytes of segment written between two early writebacks.
+const WRITEBACK_STEP: u64 = 8 << 20;
+
 impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
+    fn new(inner: W, kick: Option<std::sync::mpsc::Sender<()>>) -> Self {
         HashingWriter {
             inner,
             hasher: Xxh3Default::new(),
             written: 0,
+            kick,
+            next_kick: WRITEBACK_STEP,
         }
     }
 }
@@ -816,6 +906,14 @@ impl<W: Write> Write for HashingWriter<W> {
         let done = buf.get(..n).unwrap_or(buf);
         self.hasher.update(done);
         self.written += n as u64;
+        if self.written >= self.next_kick {
+            self.next_kick = self.written + WRITEBACK_STEP;
+            if let Some(kick) = &self.kick {
+                // The bytes are in the buffer still; they reach the file when it
+                // next fills, before the one after this kick is sent.
+                let _ = kick.send(());
+            }
+        }
         Ok(n)
     }
 
