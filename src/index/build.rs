@@ -175,57 +175,69 @@ struct ChunkBits {
     /// Id of bit 0 (a multiple of 8).
     base: u32,
     bytes: usize,
-    /// Slots: datasets, then data classes, then years in order of appearance.
+    /// Slots: datasets, then data classes, then years in order of appearance;
+    /// each `bytes` long during a chunk.
     sets: Vec<Vec<u8>>,
-    touched: Vec<usize>,
-    year_slots: BTreeMap<u16, usize>,
+    /// `year_slots[year]`: 1 + the year's slot, or 0 for a year not seen yet.
+    year_slots: Vec<u32>,
     slot_years: Vec<u16>,
 }
 
 impl ChunkBits {
-    /// Starts a chunk whose records have ids `first..first + count`.
-    fn start(&mut self, first: u32, count: usize) {
+    /// Starts a chunk whose records have ids `first..first + count`, with
+    /// `fixed` dataset and class slots.
+    fn start(&mut self, first: u32, count: usize, fixed: usize) {
         self.base = first & !7;
         self.bytes = ((first - self.base) as usize + count).div_ceil(8);
+        let slots = fixed + self.slot_years.len();
+        if self.sets.len() < slots {
+            self.sets.resize_with(slots, Vec::new);
+        }
+        for set in &mut self.sets {
+            set.clear();
+            set.resize(self.bytes, 0);
+        }
     }
 
     fn set(&mut self, slot: usize, id: u32) {
-        if slot >= self.sets.len() {
-            self.sets.resize_with(slot + 1, Vec::new);
-        }
-        let Some(set) = self.sets.get_mut(slot) else {
-            return;
-        };
-        if set.is_empty() {
-            set.resize(self.bytes, 0);
-            self.touched.push(slot);
-        }
         let i = id.wrapping_sub(self.base) as usize;
-        if let Some(byte) = set.get_mut(i >> 3) {
+        if let Some(byte) = self.sets.get_mut(slot).and_then(|s| s.get_mut(i >> 3)) {
             *byte |= 1 << (i & 7);
         }
     }
 
     /// Slot of `year`'s scope, after the `fixed` dataset and class slots.
     fn year_slot(&mut self, fixed: usize, year: u16) -> usize {
-        let next = fixed + self.slot_years.len();
-        let slot = *self.year_slots.entry(year).or_insert(next);
-        if slot == next {
-            self.slot_years.push(year);
+        if self.year_slots.is_empty() {
+            self.year_slots.resize(usize::from(u16::MAX) + 1, 0);
+        }
+        let known = self.year_slots.get(usize::from(year)).copied().unwrap_or(0);
+        if known > 0 {
+            return known as usize - 1;
+        }
+        let slot = fixed + self.slot_years.len();
+        self.slot_years.push(year);
+        if let Some(s) = self.year_slots.get_mut(usize::from(year)) {
+            *s = slot as u32 + 1;
+        }
+        if self.sets.len() <= slot {
+            self.sets.resize_with(slot + 1, Vec::new);
+        }
+        if let Some(set) = self.sets.get_mut(slot) {
+            set.resize(self.bytes, 0);
         }
         slot
     }
 
-    /// ORs each touched set into its scope and clears it for the next chunk.
+    /// ORs each set into its scope.
     fn flush_into(&mut self, scopes: &mut Scopes) {
         let datasets = scopes.datasets.len();
         let fixed = datasets + scopes.classes.len();
-        for slot in self.touched.drain(..) {
-            let Some(set) = self.sets.get_mut(slot) else {
+        for (slot, set) in self.sets.iter().enumerate() {
+            if set.iter().all(|&b| b == 0) {
                 continue;
-            };
+            }
             let bitmap = RoaringBitmap::from_lsb0_bytes(self.base, set);
-            set.clear();
             let target = if slot < datasets {
                 scopes.datasets.get_mut(slot)
             } else if slot < fixed {
@@ -288,9 +300,9 @@ impl<W: Write> Committer<'_, W> {
         }
         let state = &scan.state;
         let first = u32::try_from(self.segment.record_count()).unwrap_or(u32::MAX);
-        self.bits.start(first, state.records.len());
         let datasets = self.scopes.datasets.len();
         let fixed = datasets + self.scopes.classes.len();
+        self.bits.start(first, state.records.len(), fixed);
         let mut batch = KeyBatch::with_capacity(state.keys.len());
         let (mut k0, mut c0) = (0usize, 0usize);
         for rec in &state.records {
@@ -878,7 +890,7 @@ mod tests {
         // Chunks of uneven sizes, crossing container (65536) and byte boundaries.
         let mut id = 0u32;
         for (n, chunk) in [5usize, 70_000, 3, 1, 65_531, 20].into_iter().enumerate() {
-            bits.start(id, chunk);
+            bits.start(id, chunk, 5);
             for _ in 0..chunk {
                 let d = usize::from(id.is_multiple_of(7));
                 bits.set(d, id);

@@ -1078,11 +1078,12 @@ impl<'a> Part<'a> {
     /// `len` entries of the pieces.
     fn sort(&mut self, bits: u32, scratch: &mut SortScratch) {
         self.sort_into(bits, scratch);
+        scratch.sorted.dedup();
         self.put(&scratch.sorted);
     }
 
     /// Sorts the valid entries of this partition (of `2^bits`) into
-    /// `scratch.sorted`, without repeats: a counting sort by the hash bits below
+    /// `scratch.sorted` (repeats kept): a counting sort by the hash bits below
     /// the partition's into buckets of a few entries each, then each bucket sorted.
     fn sort_into(&self, bits: u32, scratch: &mut SortScratch) {
         let valid = self.valid();
@@ -1143,7 +1144,6 @@ impl<'a> Part<'a> {
                 sorted[j] = e;
             }
         }
-        sorted.dedup();
     }
 
     /// Stores `items` (at most as many as the pieces hold) as the valid entries.
@@ -1336,9 +1336,9 @@ impl ListBuilder {
     }
 }
 
-/// Turns sorted, distinct entries into keys in place: each run of one hash becomes
-/// `Entry { hash, low: value }` at the front of `entries` (a list's offset local to
-/// `postings`). Returns the number of keys.
+/// Turns sorted entries into keys in place (a repeated entry counts once): each run
+/// of one hash becomes `Entry { hash, low: value }` at the front of `entries` (a
+/// list's offset local to `postings`). Returns the number of keys.
 fn compact_keys(
     entries: &mut [Entry],
     lists: &mut ListBuilder,
