@@ -6,8 +6,8 @@
 //! element of `contact.phones` is one more value of that column; `null` is no value.
 
 use super::fields::Fields;
-use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
-use memchr::{memchr, memchr2};
+use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding, find2};
+use memchr::memchr;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
@@ -436,7 +436,7 @@ impl<'a> Parser<'a> {
         let mut escaped = false;
         loop {
             let k =
-                memchr2(b'"', b'\\', s.get(i..).unwrap_or(&[])).ok_or(RejectReason::InvalidJson)?;
+                find2(s.get(i..).unwrap_or(&[]), b'"', b'\\').ok_or(RejectReason::InvalidJson)?;
             i += k;
             if s[i] == b'"' {
                 self.i = i + 1;
