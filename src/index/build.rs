@@ -37,7 +37,6 @@ pub const GUNZIP_DIR: &str = "gunzip";
 /// that queries re-read records without scanning dumps again.
 pub const LAYOUTS_FILE: &str = "layouts.json";
 
-
 /// How to build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
