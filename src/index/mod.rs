@@ -34,4 +34,4 @@ pub use format::{FORMAT_VERSION, HISTOGRAM_BUCKETS, MAGIC, SHORT_MAX};
 pub use postings::{Postings, PostingsIter};
 pub use segment::{RecordEntry, Segment};
 pub use stats::{RecipeStats, SegmentStats, histogram_bucket};
-pub use writer::{DEFAULT_PARTITION_BITS, MAX_PARTITION_BITS, SegmentWriter};
+pub use writer::{DEFAULT_PARTITION_BITS, KeyBatch, MAX_PARTITION_BITS, SegmentWriter};

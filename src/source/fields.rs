@@ -76,7 +76,12 @@ impl Fields {
 
     /// True when column `col` has at least one non-empty value.
     pub fn has_value(&self, col: usize) -> bool {
-        self.values(col).any(|v| !v.is_empty())
+        // As `values(col).any(|v| !v.is_empty())`, without making the strings.
+        self.column_spans(col).iter().any(|s| {
+            s.end > s.start
+                && self.text.is_char_boundary(s.start as usize)
+                && self.text.is_char_boundary(s.end as usize)
+        })
     }
 
     /// All values as owned strings, one vector per column (for tests and tools).
@@ -328,6 +333,20 @@ mod tests {
             TextEncoding::Mixed,
         );
         assert_eq!((f.get(0), f.get(1)), ("Zoë", "Siân"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn has_value_is_a_non_empty_value(
+            values in proptest::collection::vec((0usize..4, proptest::collection::vec(proptest::num::u8::ANY, 0..4)), 0..8),
+            enc in proptest::sample::select(vec![TextEncoding::Utf8, TextEncoding::Windows1252, TextEncoding::Mixed]),
+        ) {
+            let pairs: Vec<(usize, &[u8])> = values.iter().map(|(c, v)| (*c, v.as_slice())).collect();
+            let f = record(4, &pairs, enc);
+            for col in 0..5 {
+                proptest::prop_assert_eq!(f.has_value(col), f.values(col).any(|v| !v.is_empty()));
+            }
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! element of `contact.phones` is one more value of that column; `null` is no value.
 
 use super::fields::Fields;
-use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
-use memchr::{memchr, memchr2};
+use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding, find2};
+use memchr::memchr;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
@@ -40,12 +40,15 @@ impl Jsonl {
                 if let Chunk::Range { start, end } = *c {
                     for_each_line(data, start, end, |_, line| {
                         sink.pending.clear();
+                        sink.paths.line();
                         if parse_line(line, &mut sink).is_ok() {
                             for p in sink.pending.drain(..) {
                                 if sink.seen.insert(p.clone()) {
                                     sink.order.push(p);
                                 }
                             }
+                            // Every path of a valid line is now seen.
+                            sink.paths.keep();
                         }
                     });
                 }
@@ -102,8 +105,9 @@ impl Jsonl {
         let Chunk::Range { start, end } = *chunk else {
             return;
         };
+        let mut cache = LineCache::default();
         for_each_line(data, start, end, |offset, line| {
-            let status = self.parse_record(line, encoding, max_field, fields);
+            let status = self.parse_cached(line, encoding, max_field, fields, &mut cache);
             emit(match status {
                 Ok(()) => Event::Record {
                     dataset: 0,
@@ -149,17 +153,35 @@ impl Jsonl {
         max_field: usize,
         fields: &mut Fields,
     ) -> Result<(), RejectReason> {
+        self.parse_cached(line, encoding, max_field, fields, &mut LineCache::default())
+    }
+
+    /// [`parse_record`](Self::parse_record) with the columns of the last record's
+    /// leaves at hand.
+    fn parse_cached(
+        &self,
+        line: &[u8],
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+        cache: &mut LineCache,
+    ) -> Result<(), RejectReason> {
         if line.len() > super::MAX_RECORD_BYTES {
             return Err(RejectReason::RecordTooLong);
         }
         fields.begin(self.columns.len());
+        cache.line();
         let mut sink = ValueSink {
             lookup: &self.lookup,
+            cache,
             fields,
             max_field,
             too_long: false,
         };
-        parse_line(line, &mut sink)?;
+        let parsed = parse_line(line, &mut sink);
+        // Columns do not depend on the line being valid: keep them either way.
+        sink.cache.keep();
+        parsed?;
         if sink.too_long {
             return Err(RejectReason::FieldTooLong);
         }
@@ -214,6 +236,64 @@ trait Sink {
     fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>);
 }
 
+/// The leaf paths of the last line (kept), by position, with a value each, and
+/// those of the line being read. Lines of one file mostly have the same keys in the
+/// same order, so a leaf's path is usually the one at its position in the last
+/// line: comparing the bytes costs less than hashing them.
+#[derive(Default)]
+struct LineCache {
+    kept: PathList,
+    current: PathList,
+}
+
+#[derive(Default)]
+struct PathList {
+    /// Paths back to back; the i-th ends at `ends[i]`.
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    values: Vec<u32>,
+}
+
+impl PathList {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.values.clear();
+    }
+}
+
+impl LineCache {
+    /// Starts a line.
+    fn line(&mut self) {
+        self.current.clear();
+    }
+
+    /// The value kept for the next leaf if its path is `path`.
+    fn lookup(&self, path: &[u8]) -> Option<u32> {
+        let i = self.current.ends.len();
+        let end = *self.kept.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(j) => *self.kept.ends.get(j)?,
+            None => 0,
+        };
+        (self.kept.bytes.get(start..end)? == path)
+            .then(|| self.kept.values.get(i).copied())
+            .flatten()
+    }
+
+    /// Notes the next leaf's path and value.
+    fn note(&mut self, path: &[u8], value: u32) {
+        self.current.bytes.extend_from_slice(path);
+        self.current.ends.push(self.current.bytes.len());
+        self.current.values.push(value);
+    }
+
+    /// Keeps the line just read for the next one.
+    fn keep(&mut self) {
+        std::mem::swap(&mut self.kept, &mut self.current);
+    }
+}
+
 /// Collects the paths of one chunk in first-appearance order.
 #[derive(Default)]
 struct PathSink {
@@ -221,11 +301,15 @@ struct PathSink {
     order: Vec<Vec<u8>>,
     /// New paths of the current line, kept only if the line is valid.
     pending: Vec<Vec<u8>>,
+    /// Paths of the last valid line, all of them in `seen`.
+    paths: LineCache,
 }
 
 impl Sink for PathSink {
     fn leaf(&mut self, path: &[u8], _leaf: Leaf<'_>) {
-        if !self.seen.contains(path) && !self.pending.iter().any(|p| p == path) {
+        let known = self.paths.lookup(path).is_some();
+        self.paths.note(path, 0);
+        if !known && !self.seen.contains(path) && !self.pending.iter().any(|p| p == path) {
             self.pending.push(path.to_vec());
         }
     }
@@ -234,17 +318,27 @@ impl Sink for PathSink {
 /// Writes leaf values into a record's fields.
 struct ValueSink<'a> {
     lookup: &'a HashMap<Vec<u8>, u32, Xxh3DefaultBuilder>,
+    /// Columns of the last record's leaves (`NO_COLUMN` for unknown paths).
+    cache: &'a mut LineCache,
     fields: &'a mut Fields,
     max_field: usize,
     too_long: bool,
 }
 
+/// A leaf path that is no column.
+const NO_COLUMN: u32 = u32::MAX;
+
 impl Sink for ValueSink<'_> {
     fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
-        // A path missing from the columns means the file changed since it was opened.
-        let Some(&col) = self.lookup.get(path) else {
-            return;
+        let col = match self.cache.lookup(path) {
+            Some(col) => col,
+            None => self.lookup.get(path).copied().unwrap_or(NO_COLUMN),
         };
+        self.cache.note(path, col);
+        // A path missing from the columns means the file changed since it was opened.
+        if col == NO_COLUMN {
+            return;
+        }
         let start = self.fields.mark();
         match leaf {
             Leaf::Str {
@@ -436,7 +530,7 @@ impl<'a> Parser<'a> {
         let mut escaped = false;
         loop {
             let k =
-                memchr2(b'"', b'\\', s.get(i..).unwrap_or(&[])).ok_or(RejectReason::InvalidJson)?;
+                find2(s.get(i..).unwrap_or(&[]), b'"', b'\\').ok_or(RejectReason::InvalidJson)?;
             i += k;
             if s[i] == b'"' {
                 self.i = i + 1;
@@ -561,6 +655,72 @@ fn hex4(raw: &[u8], i: usize) -> u32 {
 mod tests {
     use super::*;
     use crate::source::keep_pages;
+
+    /// Lines whose keys come in changing orders, with unknown, repeated and array
+    /// paths, invalid lines and blank ones.
+    fn shuffled_lines() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+        let line = proptest::sample::select(vec![
+            r#"{"a":1,"b":{"c":"x","d":[1,2]},"e":null}"#,
+            r#"{"b":{"d":[3],"c":"y"},"a":2}"#,
+            r#"{"a":3,"f":"new","b":{"c":"z"}}"#,
+            r#"{"a":4,"b":{"c":"w"},"g":{"h":"i"}"#,
+            r#"{"a":"unterminated}"#,
+            r#"[1,2]"#,
+            r#"{"e":"only","a":5}"#,
+            r#"{"b":{"c":"q","c":"r"},"a":6}"#,
+            "",
+            r#"{"aA":"esc","a":7}"#,
+        ]);
+        proptest::collection::vec(
+            proptest::strategy::Strategy::prop_map(line, str::to_string),
+            0..30,
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn remembered_paths_change_nothing(lines in shuffled_lines(), chunk in 1usize..200) {
+            let text = lines.join("\n") + "\n";
+            let data = text.as_bytes();
+            let j = Jsonl::open(data, 0, chunk, &keep_pages);
+            // Columns: as found line by line with nothing remembered.
+            let mut order: Vec<Vec<u8>> = Vec::new();
+            for l in &lines {
+                let mut sink = PathSink::default();
+                if parse_line(l.as_bytes(), &mut sink).is_ok() {
+                    for p in sink.pending {
+                        if !order.contains(&p) {
+                            order.push(p);
+                        }
+                    }
+                }
+            }
+            let expected: Vec<String> =
+                order.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+            proptest::prop_assert_eq!(&j.columns, &expected);
+            // Values: a chunk's records as each line parsed alone.
+            let mut fields = Fields::new();
+            let mut got = Vec::new();
+            for c in j.plan(data, chunk) {
+                j.parse_chunk(data, &c, TextEncoding::Utf8, usize::MAX, &mut fields, &mut |e| {
+                    got.push(match e {
+                        Event::Record { fields, .. } => Ok(fields.to_vecs()),
+                        Event::Reject { reason, .. } => Err(reason),
+                    });
+                });
+            }
+            let alone: Vec<_> = lines
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    let mut f = Fields::new();
+                    j.parse_record(l.as_bytes(), TextEncoding::Utf8, usize::MAX, &mut f)
+                        .map(|()| f.to_vecs())
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, alone);
+        }
+    }
 
     fn leaves(line: &str) -> Result<Vec<(String, String)>, RejectReason> {
         struct Collect(Vec<(String, String)>);

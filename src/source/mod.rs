@@ -253,6 +253,52 @@ fn release_pages(map: &Mmap, end: usize) {
     }
 }
 
+/// Bytes [`find1`] and [`find2`] look at a word at a time before memchr takes over.
+const SHORT_SCAN: usize = 32;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Marks (the high bit) the bytes of `w` equal to the byte whose copies fill
+/// `pattern`. Bits above the first mark may be wrong (a borrow), the lowest never is.
+#[inline]
+fn mark_equal(w: u64, pattern: u64) -> u64 {
+    let x = w ^ pattern;
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The first `a` in `hay`, like `memchr::memchr`. Most quoted values in a dump are
+/// short, so the first bytes are looked at eight at a time in a word, which costs
+/// less than setting up a vector search; memchr takes over past them.
+#[inline]
+pub(crate) fn find1(hay: &[u8], a: u8) -> Option<usize> {
+    let pa = ONES * u64::from(a);
+    let (words, _) = hay[..hay.len().min(SHORT_SCAN)].as_chunks::<8>();
+    for (n, w) in words.iter().enumerate() {
+        let m = mark_equal(u64::from_le_bytes(*w), pa);
+        if m != 0 {
+            return Some(n * 8 + (m.trailing_zeros() / 8) as usize);
+        }
+    }
+    let from = words.len() * 8;
+    memchr::memchr(a, &hay[from..]).map(|k| from + k)
+}
+
+/// The first `a` or `b` in `hay`, like `memchr::memchr2`; see [`find1`].
+#[inline]
+pub(crate) fn find2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    let (pa, pb) = (ONES * u64::from(a), ONES * u64::from(b));
+    let (words, _) = hay[..hay.len().min(SHORT_SCAN)].as_chunks::<8>();
+    for (n, w) in words.iter().enumerate() {
+        let w = u64::from_le_bytes(*w);
+        let m = mark_equal(w, pa) | mark_equal(w, pb);
+        if m != 0 {
+            return Some(n * 8 + (m.trailing_zeros() / 8) as usize);
+        }
+    }
+    let from = words.len() * 8;
+    memchr::memchr2(a, b, &hay[from..]).map(|k| from + k)
+}
+
 /// How to read dump files.
 #[derive(Clone, Debug)]
 pub struct ReadOptions {
@@ -299,6 +345,17 @@ pub struct RecordRef<'a> {
     pub len: u32,
     /// The values.
     pub fields: &'a Fields,
+}
+
+/// What [`SourceFile::scan_chunk`] produced for one chunk.
+#[derive(Debug)]
+pub struct ChunkScan<S> {
+    /// The visitor's state.
+    pub state: S,
+    /// Rows (good and rejected) per dataset in this chunk.
+    pub rows: Vec<u64>,
+    /// The rejected records, in order, each `row` 0-based within the chunk.
+    pub rejects: Vec<Reject>,
 }
 
 /// What a scan produced: the visitor's state per chunk, the rejects, and the row
@@ -837,55 +894,8 @@ impl SourceFile {
             .par_iter()
             .enumerate()
             .map(|(ci, chunk)| {
-                let mut state = init();
-                let mut counts = vec![0u64; nd];
-                let mut rejects = Vec::new();
-                let mut fields = Fields::new();
-                self.parse_chunk(chunk, &mut fields, &mut |event| match event {
-                    Event::Record {
-                        dataset,
-                        offset,
-                        len,
-                        fields,
-                    } => {
-                        let Some(n) = counts.get_mut(dataset) else {
-                            return;
-                        };
-                        let local_row = *n;
-                        *n += 1;
-                        visit(
-                            &mut state,
-                            &RecordRef {
-                                dataset,
-                                chunk: ci,
-                                local_row,
-                                offset: offset as u64,
-                                len: len as u32,
-                                fields,
-                            },
-                        );
-                    }
-                    Event::Reject {
-                        dataset,
-                        offset,
-                        len,
-                        reason,
-                    } => {
-                        let Some(n) = counts.get_mut(dataset) else {
-                            return;
-                        };
-                        // The local row for now; made global below.
-                        rejects.push(Reject {
-                            dataset,
-                            row: *n,
-                            offset: offset as u64,
-                            len: len as u64,
-                            reason,
-                        });
-                        *n += 1;
-                    }
-                });
-                (state, counts, rejects)
+                let out = self.scan_one(chunk, ci, init(), &visit);
+                (out.state, out.rows, out.rejects)
             })
             .collect();
         let mut first_row = vec![Vec::with_capacity(per_chunk.len()); nd];
@@ -913,6 +923,84 @@ impl SourceFile {
             rejects,
             first_row,
             totals,
+        }
+    }
+
+    /// Parse chunk `chunk` (of [`chunk_count`](Self::chunk_count)) alone, on the
+    /// current thread: `visit` sees each good record in file order with
+    /// [`RecordRef::chunk`] set to `chunk`. Row numbers are local to the chunk
+    /// (`local_row`, and the rejects' `row`, 0-based); a caller scanning chunks one
+    /// by one (in any order, on any threads) makes them dataset rows by adding the
+    /// rows of the chunks before, as [`ChunkScan::rows`] counts them. `None` for a
+    /// chunk that does not exist.
+    pub fn scan_chunk<S>(
+        &self,
+        chunk: usize,
+        state: S,
+        visit: impl Fn(&mut S, &RecordRef<'_>),
+    ) -> Option<ChunkScan<S>> {
+        let c = self.chunks().get(chunk)?;
+        Some(self.scan_one(c, chunk, state, &visit))
+    }
+
+    fn scan_one<S>(
+        &self,
+        chunk: &Chunk,
+        ci: usize,
+        mut state: S,
+        visit: &impl Fn(&mut S, &RecordRef<'_>),
+    ) -> ChunkScan<S> {
+        let mut counts = vec![0u64; self.datasets.len()];
+        let mut rejects = Vec::new();
+        let mut fields = Fields::new();
+        self.parse_chunk(chunk, &mut fields, &mut |event| match event {
+            Event::Record {
+                dataset,
+                offset,
+                len,
+                fields,
+            } => {
+                let Some(n) = counts.get_mut(dataset) else {
+                    return;
+                };
+                let local_row = *n;
+                *n += 1;
+                visit(
+                    &mut state,
+                    &RecordRef {
+                        dataset,
+                        chunk: ci,
+                        local_row,
+                        offset: offset as u64,
+                        len: len as u32,
+                        fields,
+                    },
+                );
+            }
+            Event::Reject {
+                dataset,
+                offset,
+                len,
+                reason,
+            } => {
+                let Some(n) = counts.get_mut(dataset) else {
+                    return;
+                };
+                // The local row: made global by the caller.
+                rejects.push(Reject {
+                    dataset,
+                    row: *n,
+                    offset: offset as u64,
+                    len: len as u64,
+                    reason,
+                });
+                *n += 1;
+            }
+        });
+        ChunkScan {
+            state,
+            rows: counts,
+            rejects,
         }
     }
 
@@ -1142,6 +1230,18 @@ fn gunzip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn word_searches_find_what_memchr_finds(
+            hay in proptest::collection::vec(proptest::sample::select(vec![b'a', b'"', b'\\', b'\'', 0u8, 0x80, 0xFF, 0x21, 0x23]), 0..80),
+            a in proptest::sample::select(vec![b'"', b'\'', 0u8, 0xFF, 0x22]),
+            b in proptest::sample::select(vec![b'\\', b'a', 0x80u8]),
+        ) {
+            proptest::prop_assert_eq!(find1(&hay, a), memchr::memchr(a, &hay));
+            proptest::prop_assert_eq!(find2(&hay, a, b), memchr::memchr2(a, b, &hay));
+        }
+    }
 
     #[test]
     fn format_display() {

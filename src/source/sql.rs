@@ -9,8 +9,8 @@
 //! the sequential one.
 
 use super::fields::Fields;
-use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
-use memchr::{memchr, memchr2, memmem};
+use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding, find1, find2};
+use memchr::{memchr, memmem};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -593,18 +593,16 @@ impl Sql {
                     // `;`, the end, or a trailing clause such as ON DUPLICATE KEY UPDATE.
                     return;
                 }
-                let (end, status) = match tuple_end(data, pos, st.end, self.backslash) {
-                    TupleEnd::Closed(e) => {
-                        let tuple = &data[pos..e];
-                        let s = if e - pos > super::MAX_RECORD_BYTES {
-                            Err(RejectReason::RecordTooLong)
-                        } else {
-                            parse_tuple(tuple, layout, ncols, self.backslash, max_field, fields)
-                        };
-                        (e, s)
-                    }
-                    TupleEnd::Broken(e) => (e, Err(RejectReason::TruncatedStatement)),
-                };
+                let (end, status) = read_tuple(
+                    data,
+                    pos,
+                    st.end,
+                    layout,
+                    ncols,
+                    self.backslash,
+                    max_field,
+                    fields,
+                );
                 let more = match status {
                     Ok(()) => {
                         fields.finish(encoding);
@@ -702,6 +700,142 @@ fn tuple_end(data: &[u8], start: usize, limit: usize, backslash: bool) -> TupleE
     TupleEnd::Broken(limit)
 }
 
+/// Read the tuple starting at `data[pos]` (its `(`) of a statement ending at
+/// `limit`: where it ends and its values (or why it is rejected). A plain tuple is
+/// parsed in one pass ([`parse_tuple_direct`]); anything else the two-pass way,
+/// [`tuple_end`] then [`parse_tuple`], which defines the result.
+#[allow(clippy::too_many_arguments)]
+fn read_tuple(
+    data: &[u8],
+    pos: usize,
+    limit: usize,
+    layout: &[u32],
+    ncols: usize,
+    backslash: bool,
+    max_field: usize,
+    fields: &mut Fields,
+) -> (usize, Result<(), RejectReason>) {
+    if let Some(e) = parse_tuple_direct(
+        data, pos, limit, layout, ncols, backslash, max_field, fields,
+    ) {
+        return (e, Ok(()));
+    }
+    match tuple_end(data, pos, limit, backslash) {
+        TupleEnd::Closed(e) => {
+            let s = if e - pos > super::MAX_RECORD_BYTES {
+                Err(RejectReason::RecordTooLong)
+            } else {
+                parse_tuple(&data[pos..e], layout, ncols, backslash, max_field, fields)
+            };
+            (e, s)
+        }
+        TupleEnd::Broken(e) => (e, Err(RejectReason::TruncatedStatement)),
+    }
+}
+
+/// Parse the tuple starting at `data[start]` (its `(`) straight from the statement,
+/// finding its end on the way: in one pass what [`tuple_end`] then [`parse_tuple`]
+/// give for a tuple that reads without error. Returns the position after the
+/// tuple's `)`. `None` (the caller then takes the two-pass way) for anything but a
+/// plain good tuple: an error of any kind, a backtick or `;` outside strings, a
+/// string prefix whose escapes differ from the file's, a tuple over the size limit.
+#[allow(clippy::too_many_arguments)]
+fn parse_tuple_direct(
+    data: &[u8],
+    start: usize,
+    limit: usize,
+    layout: &[u32],
+    ncols: usize,
+    backslash: bool,
+    max_field: usize,
+    fields: &mut Fields,
+) -> Option<usize> {
+    let limit = limit.min(data.len());
+    let ws = |mut i: usize| {
+        while i < limit && data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    fields.begin(ncols);
+    let mut i = ws(start + 1);
+    let mut n = 0usize;
+    let mut too_long = false;
+    if i < limit && data[i] == b')' {
+        // `()`
+        return (layout.is_empty() && i + 1 - start <= super::MAX_RECORD_BYTES).then_some(i + 1);
+    }
+    loop {
+        if i >= limit {
+            return None;
+        }
+        let mark = fields.mark();
+        let mut present = true;
+        let b = data[i];
+        if let Some((skip, escapes)) = string_prefix(&data[i..limit]) {
+            if escapes.is_some_and(|e| e != backslash) {
+                return None;
+            }
+            i += skip;
+            let q = data[i];
+            i = read_string(data, i, limit, q, backslash, fields.raw())?;
+        } else if b == b'\'' || b == b'"' {
+            i = read_string(data, i, limit, b, backslash, fields.raw())?;
+        } else {
+            let s = i;
+            let mut depth = 0usize;
+            loop {
+                if i >= limit {
+                    return None;
+                }
+                match data[i] {
+                    b'(' => depth += 1,
+                    b')' if depth == 0 => break,
+                    b')' => depth -= 1,
+                    b',' if depth == 0 => break,
+                    q @ (b'\'' | b'"') => {
+                        i = skip_quoted(data, i, limit, q, backslash)?;
+                        continue;
+                    }
+                    b'`' | b';' => return None,
+                    _ => {}
+                }
+                i += 1;
+            }
+            let token = data[s..i].trim_ascii();
+            if token.is_empty() {
+                return None;
+            }
+            if token.eq_ignore_ascii_case(b"NULL") {
+                present = false;
+            } else {
+                fields.raw().extend_from_slice(token);
+            }
+        }
+        if present {
+            if let Some(&col) = layout.get(n) {
+                fields.push_value(col as usize, mark);
+            }
+            too_long |= fields.mark() - mark > max_field;
+        }
+        n += 1;
+        i = ws(i);
+        if i >= limit {
+            return None;
+        }
+        match data[i] {
+            b',' => i += 1,
+            b')' => {
+                i += 1;
+                break;
+            }
+            _ => return None,
+        }
+        i = ws(i);
+    }
+    (n == layout.len() && !too_long && i - start <= super::MAX_RECORD_BYTES).then_some(i)
+}
+
 /// Skip a quoted string or identifier starting at `start` (its opening quote).
 /// Returns the position after the closing quote, or None when it never closes.
 fn skip_quoted(data: &[u8], start: usize, limit: usize, q: u8, backslash: bool) -> Option<usize> {
@@ -709,9 +843,9 @@ fn skip_quoted(data: &[u8], start: usize, limit: usize, q: u8, backslash: bool) 
     loop {
         let hay = data.get(i..limit)?;
         let k = if backslash {
-            memchr2(q, b'\\', hay)
+            find2(hay, q, b'\\')
         } else {
-            memchr(q, hay)
+            find1(hay, q)
         }?;
         i += k;
         if data[i] == b'\\' {
@@ -857,9 +991,9 @@ fn read_string(
     loop {
         let hay = t.get(i..limit)?;
         let k = if backslash {
-            memchr2(q, b'\\', hay)
+            find2(hay, q, b'\\')
         } else {
-            memchr(q, hay)
+            find1(hay, q)
         }?;
         out.extend_from_slice(&hay[..k]);
         i += k;
@@ -1537,6 +1671,95 @@ mod tests {
         let (_, r) = rows("INSERT INTO t VALUES (1,'a' 'b'),(2,'c');", 1 << 20);
         assert_eq!(r[0].1, Err(RejectReason::BadSqlTuple));
         assert_eq!(r[1].1, Ok(v(&[&["2"], &["c"]])));
+    }
+
+    /// The two-pass reading `read_tuple` falls back to, alone.
+    fn two_pass(
+        data: &[u8],
+        ncols: usize,
+        backslash: bool,
+        max_field: usize,
+        fields: &mut Fields,
+    ) -> (usize, Result<(), RejectReason>) {
+        let layout: Vec<u32> = (0..ncols as u32).collect();
+        match tuple_end(data, 0, data.len(), backslash) {
+            TupleEnd::Closed(e) => (
+                e,
+                parse_tuple(&data[..e], &layout, ncols, backslash, max_field, fields),
+            ),
+            TupleEnd::Broken(e) => (e, Err(RejectReason::TruncatedStatement)),
+        }
+    }
+
+    fn tuple_pieces() -> impl proptest::strategy::Strategy<Value = Vec<&'static str>> {
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "(",
+                ")",
+                ",",
+                ", ",
+                " ",
+                "'",
+                "\"",
+                "`",
+                "\\",
+                ";",
+                "a",
+                "12",
+                "NULL",
+                "null",
+                "E'",
+                "e'\\n'",
+                "N'x'",
+                "_utf8mb4 'z'",
+                "_x",
+                "''",
+                "'it''s'",
+                "'a\\'b'",
+                "'x,y'",
+                "'(p)'",
+                "\"q\"",
+                "NOW()",
+                "f('a)')",
+                "-1.5",
+                "\n",
+                "`c`",
+                "'long value'",
+            ]),
+            0..24,
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_tuples_read_as_two_pass_ones(
+            pieces in tuple_pieces(),
+            values in proptest::collection::vec(proptest::sample::select(vec![
+                "'ab'", "1", "NULL", "'x y'", "'it''s'", "E'\\t'", "NOW()", "'a\\'b'", "''", "\"d\"",
+            ]), 0..5),
+            backslash in proptest::bool::ANY,
+            ncols in 0usize..5,
+            max_field in proptest::sample::select(vec![3usize, 1 << 20]),
+        ) {
+            // Mostly well-formed tuples, then anything after them; or anything at all.
+            let text = if values.len() % 2 == 0 {
+                format!("({}){}", values.join(", "), pieces.concat())
+            } else {
+                format!("({}", pieces.concat())
+            };
+            let data = text.as_bytes();
+            let layout: Vec<u32> = (0..ncols as u32).collect();
+            let mut a = Fields::new();
+            let mut b = Fields::new();
+            let one = read_tuple(data, 0, data.len(), &layout, ncols, backslash, max_field, &mut a);
+            let two = two_pass(data, ncols, backslash, max_field, &mut b);
+            proptest::prop_assert_eq!(one, two, "{:?}", text);
+            if one.1.is_ok() {
+                a.finish(TextEncoding::Utf8);
+                b.finish(TextEncoding::Utf8);
+                proptest::prop_assert_eq!(a.to_vecs(), b.to_vecs(), "{:?}", text);
+            }
+        }
     }
 
     #[test]
