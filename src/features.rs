@@ -10,8 +10,10 @@
 //! repeat, an entry in a per-segment name table with their prefixes, suffixes,
 //! phonetic codes and a character signature.
 //!
-//! Every hash is `xxh3-64` keyed with the index's [`Secret`] under a tag of its own,
-//! like [`crate::keys`]: the index still holds no plain value. The one thing that
+//! Every hash is `xxh3-64` of the value's bytes seeded with a 64-bit seed of its
+//! own feature (tag), each seed derived from the index's [`Secret`] (like the keys of
+//! [`crate::keys`], which hash with the whole secret): the index still holds no plain
+//! value. The one thing that
 //! cannot be decided from hashes is Jaro-Winkler similarity; for it the features
 //! keep lengths and a 64-bit *character signature* (one bit per character and
 //! occurrence, at a keyed position) from which an upper bound of the similarity
@@ -37,7 +39,7 @@
 //! # Ok(()) }
 //! ```
 
-use xxhash_rust::xxh3::xxh3_64_with_secret;
+use xxhash_rust::xxh3::{xxh3_64_with_secret, xxh3_64_with_seed};
 
 use crate::field::FieldKind;
 use crate::keys::Secret;
@@ -57,13 +59,13 @@ const TAG_YEAR_MONTH: u8 = 0xA7;
 const TAG_YEAR_DAY: u8 = 0xB3;
 const TAG_MONTH_DAY_DECADE: u8 = 0xB4;
 const TAG_HOUSE: u8 = 0xA8;
-const TAG_STREET_LINE: u8 = 0xA9;
 const TAG_STREET_WORDS: u8 = 0xAA;
 const TAG_TOWN: u8 = 0xAB;
 const TAG_POSTCODE: u8 = 0xAC;
 const TAG_SECTOR: u8 = 0xAD;
 const TAG_DISTRICT: u8 = 0xAE;
-const TAG_IDENTIFIER: u8 = 0xB0;
+/// Identifiers hash under `TAG_IDENTIFIER + kind` (0xC0..0xFF).
+const TAG_IDENTIFIER: u8 = 0xC0;
 const TAG_EMAIL_LOCAL: u8 = 0xB1;
 const TAG_PHONE_TAIL: u8 = 0xB2;
 const TAG_SIGNATURE: u8 = 0xBF;
@@ -92,8 +94,10 @@ const SUFFIXES: usize = SUFFIX_MAX - SUFFIX_MIN + 1;
 /// per index (it precomputes the signature positions of ASCII characters).
 #[derive(Clone)]
 pub struct FeatureHasher {
-    secret: Secret,
     signature: Box<[[u8; SIGNATURE_OCCURRENCES]; 128]>,
+    /// One xxh3 seed per tag, derived from the secret: a feature hash is the
+    /// seeded xxh3 of the value's bytes (no copy to prefix a tag).
+    seeds: Box<[u64; 256]>,
     fingerprint: u64,
 }
 
@@ -106,9 +110,13 @@ impl std::fmt::Debug for FeatureHasher {
 impl FeatureHasher {
     /// A hasher keyed with `secret`.
     pub fn new(secret: &Secret) -> FeatureHasher {
+        let mut seeds = Box::new([0u64; 256]);
+        for (tag, seed) in seeds.iter_mut().enumerate() {
+            *seed = xxh3_64_with_secret(&[0xFE, tag as u8], secret.as_bytes());
+        }
         let mut hasher = FeatureHasher {
-            secret: secret.clone(),
             signature: Box::new([[0; SIGNATURE_OCCURRENCES]; 128]),
+            seeds,
             fingerprint: 0,
         };
         hasher.fingerprint = hasher.h64(TAG_SIGNATURE, b"fingerprint");
@@ -129,40 +137,23 @@ impl FeatureHasher {
     }
 
     fn h64(&self, tag: u8, bytes: &[u8]) -> u64 {
-        self.h64_parts(tag, &[bytes])
+        xxh3_64_with_seed(bytes, self.seeds[usize::from(tag)])
     }
 
-    /// The hash of `tag` followed by `parts` back to back (no separator: callers
-    /// give parts whose lengths are fixed or whose bytes cannot run together).
+    /// The hash of `parts` back to back under `tag` (no separator: callers give
+    /// parts whose lengths are fixed or whose bytes cannot run together).
     fn h64_parts(&self, tag: u8, parts: &[&[u8]]) -> u64 {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len < 48 {
-            // Most values are short: a small buffer is cheaper to set up.
-            let mut stack = [0u8; 48];
-            stack[0] = tag;
-            let mut at = 1;
+        let mut stack = [0u8; 64];
+        if len <= stack.len() {
+            let mut at = 0;
             for p in parts {
                 stack[at..at + p.len()].copy_from_slice(p);
                 at += p.len();
             }
-            return xxh3_64_with_secret(&stack[..at], self.secret.as_bytes());
-        }
-        let mut stack = [0u8; 128];
-        if len < stack.len() {
-            stack[0] = tag;
-            let mut at = 1;
-            for p in parts {
-                stack[at..at + p.len()].copy_from_slice(p);
-                at += p.len();
-            }
-            xxh3_64_with_secret(&stack[..at], self.secret.as_bytes())
+            self.h64(tag, &stack[..at])
         } else {
-            let mut buf = Vec::with_capacity(len + 1);
-            buf.push(tag);
-            for p in parts {
-                buf.extend_from_slice(p);
-            }
-            xxh3_64_with_secret(&buf, self.secret.as_bytes())
+            self.h64(tag, &parts.concat())
         }
     }
 
@@ -298,11 +289,6 @@ impl FeatureHasher {
         self.h32(TAG_HOUSE, house.as_bytes())
     }
 
-    /// Hash of a folded street line.
-    pub fn street_line(&self, line: &str) -> u32 {
-        self.h32(TAG_STREET_LINE, line.as_bytes())
-    }
-
     /// Hash of the words that name a street ([`address::street_name_words`]),
     /// joined by commas (which no word contains).
     pub fn street_words(&self, line: &str) -> u32 {
@@ -381,8 +367,8 @@ impl FeatureHasher {
         };
         IdentifierFeature {
             kind: kind as u8,
-            value: (self.h64_parts(TAG_IDENTIFIER, &[&[kind as u8], value.as_bytes()]) as u32)
-                .max(1),
+            // One tag per kind: an email and a username that read the same differ.
+            value: self.h32(TAG_IDENTIFIER + (kind as u8 & 0x3F), value.as_bytes()),
             aux,
         }
     }
@@ -426,9 +412,8 @@ pub struct IdentifierFeature {
 /// A street line's stored features.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreetFeature {
-    /// The folded line.
-    pub line: u32,
-    /// The words naming the street.
+    /// The words naming the street (two equal lines have equal words, so this is
+    /// all "the same street" needs).
     pub words: u32,
     /// Character signature of the line.
     pub signature: u64,
@@ -763,7 +748,11 @@ const LIST_TOWN: usize = 6;
 const LIST_POSTCODE: usize = 7;
 const LIST_IDENTIFIER: usize = 8;
 const LISTS: usize = 9;
-const ITEM_LEN: [usize; LISTS] = [8, 8, 8, 16, 4, 17, 13, 12, 9];
+/// Bytes of one item of each list; identifiers are 5 bytes, 9 with an aux hash
+/// (their kind byte's top bit says which).
+const ITEM_LEN: [usize; LISTS] = [8, 8, 8, 16, 4, 13, 13, 12, 5];
+/// Set in an identifier's kind byte when an aux hash follows its value.
+const HAS_AUX: u8 = 0x80;
 const HAS_GENDER: u16 = 1 << 9;
 const HAS_YEAR: u16 = 1 << 10;
 const KNOWN_FLAGS: u16 = (1 << 11) - 1;
@@ -832,7 +821,7 @@ pub fn encode_record(
     }
     if list(out, &mut mask, LIST_STREET, person.streets.len()) {
         for s in &person.streets {
-            out.extend_from_slice(&hasher.street_line(s).to_le_bytes());
+            // Equal lines have equal words: the words say all `street_same` needs.
             out.extend_from_slice(&hasher.street_words(s).to_le_bytes());
             out.extend_from_slice(&hasher.signature(s).to_le_bytes());
             out.push(saturate(s.chars().count()));
@@ -856,9 +845,14 @@ pub fn encode_record(
     if list(out, &mut mask, LIST_IDENTIFIER, person.identifiers.len()) {
         for (kind, value) in &person.identifiers {
             let f = hasher.identifier(*kind, value);
-            out.push(f.kind);
-            out.extend_from_slice(&f.value.to_le_bytes());
-            out.extend_from_slice(&f.aux.to_le_bytes());
+            if f.aux == 0 {
+                out.push(f.kind);
+                out.extend_from_slice(&f.value.to_le_bytes());
+            } else {
+                out.push(f.kind | HAS_AUX);
+                out.extend_from_slice(&f.value.to_le_bytes());
+                out.extend_from_slice(&f.aux.to_le_bytes());
+            }
         }
     }
     if !person.genders.is_empty() {
@@ -908,9 +902,16 @@ impl<'a> RecordView<'a> {
                 continue;
             }
             let count = u32::try_from(r.varint()?).ok()?;
-            let len = usize::try_from(count).ok()?.checked_mul(ITEM_LEN[i])?;
             let at = u32::try_from(r.at).ok()?;
-            r.take(len)?;
+            if i == LIST_IDENTIFIER {
+                for _ in 0..count {
+                    let kind = r.u8()?;
+                    r.take(if kind & HAS_AUX != 0 { 8 } else { 4 })?;
+                }
+            } else {
+                let len = usize::try_from(count).ok()?.checked_mul(ITEM_LEN[i])?;
+                r.take(len)?;
+            }
             *slot = (at, count);
         }
         let genders = if mask & HAS_GENDER != 0 { r.u8()? } else { 0 };
@@ -988,10 +989,9 @@ impl<'a> RecordView<'a> {
     /// Street lines.
     pub fn streets(&self) -> impl Iterator<Item = StreetFeature> + Clone + use<'a> {
         self.items(LIST_STREET).map(|b| StreetFeature {
-            line: le_u32(b, 0),
-            words: le_u32(b, 4),
-            signature: le_u64(b, 8),
-            chars: b.get(16).copied().unwrap_or(u8::MAX),
+            words: le_u32(b, 0),
+            signature: le_u64(b, 4),
+            chars: b.get(12).copied().unwrap_or(u8::MAX),
         })
     }
 
@@ -1029,12 +1029,12 @@ impl<'a> RecordView<'a> {
     }
 
     /// Identifiers, in the record's order.
-    pub fn identifiers(&self) -> impl Iterator<Item = IdentifierFeature> + Clone + use<'a> {
-        self.items(LIST_IDENTIFIER).map(|b| IdentifierFeature {
-            kind: b.first().copied().unwrap_or(u8::MAX),
-            value: le_u32(b, 1),
-            aux: le_u32(b, 5),
-        })
+    pub fn identifiers(&self) -> Identifiers<'a> {
+        let (at, count) = self.lists.get(LIST_IDENTIFIER).copied().unwrap_or((0, 0));
+        Identifiers {
+            bytes: self.bytes.get(at as usize..).unwrap_or_default(),
+            left: count,
+        }
     }
 
     /// Gender bits ([`GENDER_M`], [`GENDER_F`], [`GENDER_X`]); 0 when none.
@@ -1056,6 +1056,34 @@ impl<'a> RecordView<'a> {
             .copied()
             .unwrap_or(0);
         byte & (1 << (col % 8)) != 0
+    }
+}
+
+/// A record's identifiers, read in order (their items differ in length).
+#[derive(Clone, Debug)]
+pub struct Identifiers<'a> {
+    bytes: &'a [u8],
+    left: u32,
+}
+
+impl Iterator for Identifiers<'_> {
+    type Item = IdentifierFeature;
+
+    fn next(&mut self) -> Option<IdentifierFeature> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let kind = *self.bytes.first()?;
+        let with_aux = kind & HAS_AUX != 0;
+        let len = if with_aux { 9 } else { 5 };
+        let item = self.bytes.get(..len)?;
+        self.bytes = self.bytes.get(len..).unwrap_or_default();
+        Some(IdentifierFeature {
+            kind: kind & !HAS_AUX,
+            value: le_u32(item, 1),
+            aux: if with_aux { le_u32(item, 5) } else { 0 },
+        })
     }
 }
 
@@ -1339,7 +1367,10 @@ mod tests {
         assert_eq!(v.houses().collect::<Vec<_>>(), [h.house("12a")]);
         assert_eq!(v.postcodes().collect::<Vec<_>>(), [h.postcode("SW1A1AA")]);
         let street = v.streets().next().expect("street");
-        assert_eq!(street.line, h.street_line("flat 3 12a high street london"));
+        assert_eq!(
+            street.words,
+            h.street_words("flat 3 12a high street london")
+        );
         assert_eq!(street.chars, 29);
         assert_eq!(v.towns().next().map(|t| t.town), Some(h.town("london")));
         let ids: Vec<_> = v.identifiers().collect();

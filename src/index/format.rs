@@ -25,8 +25,9 @@
 //! and a portable roaring bitmap.
 //!
 //! Record features ([`crate::features`]): each record's feature bytes, back to back
-//! in record order; the offsets section holds `records + 1` u64 offsets into them
-//! (record `i` is `offsets[i]..offsets[i + 1]`). The name table is
+//! in record order; the offsets section holds `records + 1` offsets into them
+//! (record `i` is `offsets[i]..offsets[i + 1]`), u32 while the features fit in
+//! 4 GiB and u64 beyond (the section's length tells which). The name table is
 //! [`crate::features::NameTable`]'s layout.
 //!
 //! Version 2 added the three feature sections; version 1 segments are refused with
@@ -47,8 +48,19 @@ pub(crate) const SECTION_COUNT: usize = 10;
 const HEADER_FIXED: usize = 56;
 pub(crate) const HEADER_LEN: usize = HEADER_FIXED + SECTION_COUNT * 16;
 pub(crate) const FOOTER_LEN: usize = 8 + 4 + 8;
-/// Bytes per entry of the record feature offsets: u64, one per record plus the end.
-pub(crate) const FEATURE_OFFSET_LEN: usize = 8;
+/// Bytes per entry of the record feature offsets (one per record plus the end):
+/// 4 while the features fit in 4 GiB, else 8. A reader tells which from the
+/// section's length.
+pub(crate) const FEATURE_OFFSET_WIDTHS: [usize; 2] = [4, 8];
+
+/// The offset width of a segment whose features are `features_len` bytes long.
+pub(crate) fn feature_offset_width(features_len: u64) -> usize {
+    if features_len <= u64::from(u32::MAX) {
+        4
+    } else {
+        8
+    }
+}
 /// Bytes per record-table entry: dataset u32, offset u64, length u32.
 pub(crate) const RECORD_LEN: usize = 20;
 /// Posting-list length histogram: bucket `i` counts lists of length `2^i ..= 2^(i+1)-1`.
@@ -347,10 +359,15 @@ impl Header {
             Section::Records,
             record_count.checked_mul(RECORD_LEN as u64),
         )?;
-        expect(
-            Section::FeatureOffsets,
-            (record_count + 1).checked_mul(FEATURE_OFFSET_LEN as u64),
-        )?;
+        let offsets_len = sections[Section::FeatureOffsets as usize].len() as u64;
+        let fits = FEATURE_OFFSET_WIDTHS
+            .iter()
+            .any(|&w| (record_count + 1).checked_mul(w as u64) == Some(offsets_len));
+        if !fits {
+            return Err(damaged(format!(
+                "the record feature offsets section is {offsets_len} bytes, which does not fit the counts in the header"
+            )));
+        }
         if !sections[Section::Stats as usize]
             .len()
             .is_multiple_of(STATS_LEN)

@@ -36,7 +36,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::error::IndexError;
 use super::format::HISTOGRAM_BUCKETS;
 use super::format::{
-    FEATURE_OFFSET_LEN, FOOTER_LEN, Header, RECORD_LEN, STATS_LEN, Section, read_u32, read_u64,
+    FEATURE_OFFSET_WIDTHS, FOOTER_LEN, Header, RECORD_LEN, STATS_LEN, Section, read_u32, read_u64,
     read_uint,
 };
 use super::postings::{Postings, list_end};
@@ -102,6 +102,8 @@ pub struct Segment {
     storage: Storage,
     what: String,
     header: Header,
+    /// Bytes per record feature offset (4 or 8).
+    offset_width: usize,
     /// Scope names (validated UTF-8) and bitmap ranges, sorted by name.
     scopes: Vec<ScopeSlot>,
 }
@@ -161,7 +163,15 @@ impl Segment {
         if NameTable::parse(storage.get(header.section(Section::Names)).unwrap_or(&[])).is_none() {
             return Err(IndexError::damaged(&what, "the name table is malformed"));
         }
+        // The header check made the offsets section one of the widths times the
+        // records (plus one).
+        let offsets_len = header.section(Section::FeatureOffsets).len();
+        let offset_width = FEATURE_OFFSET_WIDTHS
+            .into_iter()
+            .find(|&w| (header.record_count as usize + 1).checked_mul(w) == Some(offsets_len))
+            .unwrap_or(8);
         Ok(Segment {
+            offset_width,
             storage,
             what,
             header,
@@ -340,9 +350,10 @@ impl Segment {
     /// no such record or its offsets are damaged.
     pub fn features(&self, id: u32) -> Option<&[u8]> {
         let offsets = self.section(Section::FeatureOffsets);
-        let pos = (id as usize).checked_mul(FEATURE_OFFSET_LEN)?;
-        let start = usize::try_from(read_u64(offsets, pos)?).ok()?;
-        let end = usize::try_from(read_u64(offsets, pos + FEATURE_OFFSET_LEN)?).ok()?;
+        let w = self.offset_width;
+        let pos = (id as usize).checked_mul(w)?;
+        let start = usize::try_from(read_uint(offsets, pos, w)?).ok()?;
+        let end = usize::try_from(read_uint(offsets, pos + w, w)?).ok()?;
         self.section(Section::Features).get(start..end)
     }
 
@@ -355,7 +366,7 @@ impl Segment {
     /// Starts loading record `id`'s feature offsets into the cache.
     #[inline]
     pub fn prefetch_feature_offsets(&self, id: u32) {
-        if let Some(pos) = (id as usize).checked_mul(FEATURE_OFFSET_LEN) {
+        if let Some(pos) = (id as usize).checked_mul(self.offset_width) {
             prefetch(self.section(Section::FeatureOffsets), pos);
         }
     }
@@ -365,9 +376,10 @@ impl Segment {
     #[inline]
     pub fn prefetch_features(&self, id: u32) {
         let offsets = self.section(Section::FeatureOffsets);
+        let w = self.offset_width;
         let Some(start) = (id as usize)
-            .checked_mul(FEATURE_OFFSET_LEN)
-            .and_then(|pos| read_u64(offsets, pos))
+            .checked_mul(w)
+            .and_then(|pos| read_uint(offsets, pos, w))
         else {
             return;
         };
@@ -613,8 +625,9 @@ impl Segment {
         let offsets = self.section(Section::FeatureOffsets);
         let features_len = self.section(Section::Features).len() as u64;
         let mut prev = 0u64;
-        for (i, entry) in offsets.chunks_exact(FEATURE_OFFSET_LEN).enumerate() {
-            let at = read_u64(entry, 0).ok_or("the feature offsets are unreadable")?;
+        for (i, entry) in offsets.chunks_exact(self.offset_width).enumerate() {
+            let at = read_uint(entry, 0, self.offset_width)
+                .ok_or("the feature offsets are unreadable")?;
             if (i == 0 && at != 0) || at < prev || at > features_len {
                 return Err("the record feature offsets are out of order".into());
             }

@@ -27,8 +27,8 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use super::error::IndexError;
 use super::format::{
-    FEATURE_OFFSET_LEN, FORMAT_VERSION, HEADER_LEN, Header, KeyLayout, MAGIC, RECORD_LEN,
-    SECTION_COUNT, STATS_LEN, Section, put_uint,
+    FORMAT_VERSION, HEADER_LEN, Header, KeyLayout, MAGIC, RECORD_LEN, SECTION_COUNT, STATS_LEN,
+    Section, put_uint,
 };
 use super::fsutil::{ScratchDir, parent_of, sibling_name, sync_dir};
 use super::postings::{encode_list, inline_value, list_value};
@@ -120,6 +120,8 @@ pub struct SegmentWriter {
     datasets: Vec<u8>,
     features: FeatureSink,
     names: HashMap<u64, NameEntry>,
+    /// Write u64 feature offsets even when u32 ones would do (tests of the wide form).
+    wide_offsets: bool,
 }
 
 /// Record features streamed to scratch files in record order: the bytes, and the
@@ -232,6 +234,7 @@ impl SegmentWriter {
             datasets: Vec::new(),
             features,
             names: HashMap::new(),
+            wide_offsets: false,
         })
     }
 
@@ -249,6 +252,14 @@ impl SegmentWriter {
             self.features.push(&EMPTY_FEATURES)?;
         }
         self.features.push(bytes)
+    }
+
+    fn offset_width(&self) -> usize {
+        if self.wide_offsets {
+            8
+        } else {
+            super::format::feature_offset_width(self.features.len)
+        }
     }
 
     /// Adds names to the segment's name table (a name already there is kept once).
@@ -541,8 +552,8 @@ impl SegmentWriter {
         lengths[Section::Scopes as usize] = scopes_len;
         lengths[Section::Stats as usize] = (recipes.len() * STATS_LEN) as u64;
         lengths[Section::Features as usize] = self.features.len;
-        lengths[Section::FeatureOffsets as usize] =
-            (self.record_count + 1) * FEATURE_OFFSET_LEN as u64;
+        let offset_width = self.offset_width();
+        lengths[Section::FeatureOffsets as usize] = (self.record_count + 1) * offset_width as u64;
         lengths[Section::Names as usize] = name_table.len() as u64;
         // File order: the directory follows the keys so both stream in one pass.
         let order = [
@@ -727,7 +738,8 @@ impl SegmentWriter {
                     copy_file(&self.features.bytes_path, &mut out, &mut read_buf)?;
                 }
                 Section::FeatureOffsets => {
-                    copy_file(&self.features.offsets_path, &mut out, &mut read_buf)?;
+                    let width = self.offset_width();
+                    copy_offsets(&self.features.offsets_path, width, &mut out, &mut read_buf)?;
                 }
                 Section::Names => out.write_all(name_table).map_err(werr)?,
             }
@@ -996,6 +1008,28 @@ fn for_each_chunk(
 fn copy_file(path: &Path, out: &mut impl Write, buf: &mut Vec<u8>) -> Result<(), IndexError> {
     for_each_chunk(path, 1, buf, |chunk| {
         out.write_all(chunk)
+            .map_err(|e| IndexError::write(path.display().to_string(), e))
+    })
+}
+
+/// Copies the u64 offsets of `path` as `width`-byte offsets (4 or 8; the caller
+/// knows every offset fits).
+fn copy_offsets(
+    path: &Path,
+    width: usize,
+    out: &mut impl Write,
+    buf: &mut Vec<u8>,
+) -> Result<(), IndexError> {
+    if width == 8 {
+        return copy_file(path, out, buf);
+    }
+    let mut narrow = Vec::with_capacity(IO_BUFFER / 2);
+    for_each_chunk(path, 8, buf, |chunk| {
+        narrow.clear();
+        for o in chunk.chunks_exact(8) {
+            narrow.extend_from_slice(&o[..width]);
+        }
+        out.write_all(&narrow)
             .map_err(|e| IndexError::write(path.display().to_string(), e))
     })
 }
@@ -1715,6 +1749,44 @@ impl<'a> Merge<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_read_back_with_narrow_and_wide_offsets() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut bytes_of = Vec::new();
+        for wide in [false, true] {
+            let mut w =
+                SegmentWriter::new(dir.path(), 1 << 20, 2).unwrap_or_else(|e| panic!("{e}"));
+            w.wide_offsets = wide;
+            for r in 0..50u32 {
+                let id = w
+                    .add_record(0, u64::from(r) + 1, 0, 1)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                if r % 7 != 3 {
+                    // Some records get no features: they read back empty.
+                    let f = vec![0, 0, r as u8, 0xAA, r as u8];
+                    w.add_features(id, &f).unwrap_or_else(|e| panic!("{e}"));
+                }
+            }
+            let path = dir.path().join(format!("f{wide}.seg"));
+            w.finish(&path).unwrap_or_else(|e| panic!("{e}"));
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            let seg = Segment::from_bytes(bytes.clone()).unwrap_or_else(|e| panic!("{e}"));
+            seg.verify().unwrap_or_else(|e| panic!("{e}"));
+            for r in 0..50u32 {
+                let want: Vec<u8> = if r % 7 != 3 {
+                    vec![0, 0, r as u8, 0xAA, r as u8]
+                } else {
+                    EMPTY_FEATURES.to_vec()
+                };
+                assert_eq!(seg.features(r), Some(&want[..]), "record {r} wide {wide}");
+            }
+            assert_eq!(seg.features(50), None);
+            bytes_of.push(bytes.len());
+        }
+        // 51 offsets of 4 more bytes each.
+        assert_eq!(bytes_of[1] - bytes_of[0], 51 * 4);
+    }
     use crate::index::Segment;
 
     fn build(

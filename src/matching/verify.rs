@@ -383,7 +383,6 @@ impl QueryDob {
 
 #[derive(Debug)]
 struct QueryStreet {
-    line: u32,
     words: u32,
     bits: Vec<u8>,
     chars: usize,
@@ -505,7 +504,6 @@ impl QueryFeatures {
                 .streets
                 .iter()
                 .map(|s| QueryStreet {
-                    line: h.street_line(s),
                     words: h.street_words(s),
                     bits: sig(s),
                     chars: s.chars().count(),
@@ -1110,7 +1108,7 @@ fn compare_address<'q>(
         && qf
             .streets
             .iter()
-            .any(|s| r.streets().any(|x| x.line == s.line || x.words == s.words));
+            .any(|s| r.streets().any(|x| x.words == s.words));
     let streets_agree = || -> Tri {
         if !streets_on_both {
             return Tri::No;
