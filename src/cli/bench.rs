@@ -198,10 +198,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for warning in matcher.warnings() {
         eprintln!("warning: {warning}");
     }
+    // The figures are warm ones: the index (and the dump, which lookups read for
+    // the values they show) read once first, so that what is timed is leakscope
+    // and not the disk, whatever the machine's cache did since the build.
+    status("reading the index and the dump once (warm figures)");
+    warm(&index_dir)?;
+    warm(&dump)?;
     status(&format!("timing {} single lookups", persons.len()));
     let lookup = time_queries(&matcher, &persons);
     let key_lookup = time_key_lookups(&index_dir, &persons)?;
 
+    warm(&index_dir)?;
     status("matching the whole register");
     let match_out = dir.join("match.csv");
     let bulk = pool.install(|| bulk_match(&register, &matcher, &match_out))?;
@@ -347,6 +354,25 @@ fn tree_bytes(path: &Path) -> anyhow::Result<u64> {
 
 /// How often the child's `VmHWM` is read.
 const RSS_SAMPLE_EVERY: Duration = Duration::from_millis(3);
+
+/// Reads every file under `path` once, so that its pages are in the page cache.
+fn warm(path: &Path) -> anyhow::Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let meta = fs::metadata(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        if meta.is_dir() {
+            for entry in fs::read_dir(&p).with_context(|| format!("cannot list {}", p.display()))? {
+                stack.push(entry?.path());
+            }
+        } else {
+            let mut f =
+                fs::File::open(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            while std::io::Read::read(&mut f, &mut buf)? > 0 {}
+        }
+    }
+    Ok(())
+}
 
 /// Builds the index with `leakscope index --force` in a child process, timing it and
 /// sampling its peak RSS; its stderr goes to `index.log` beside the index.
