@@ -156,6 +156,8 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         thresholds,
         scope,
         reveal: args.reveal,
+        // One query reads a few dozen pages: mapping the whole index would cost more.
+        preload: false,
     };
     let matcher = Matcher::open(&args.index, opts)
         .with_context(|| format!("cannot open index {}", args.index.display()))?;

@@ -97,6 +97,10 @@ pub enum OutputFormat {
     Jsonl,
 }
 
+/// Registers at least this big (about 10,000 rows) have the index mapped in whole
+/// before matching ([`MatchOptions::preload`]).
+const PRELOAD_REGISTER_BYTES: u64 = 1 << 20;
+
 /// Run `leakscope match`.
 pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     let thresholds = thresholds(args.exposed_threshold, args.possible_threshold)?;
@@ -115,10 +119,15 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     )?;
     register.describe();
     let pool = thread_pool(args.threads)?;
+    // A big register touches most of the index: map it in at once rather than a
+    // page fault at a time (a small one would pay for pages it never reads).
+    let preload =
+        std::fs::metadata(&args.register).is_ok_and(|m| m.len() >= PRELOAD_REGISTER_BYTES);
     let opts = MatchOptions {
         thresholds,
         scope,
         reveal: false,
+        preload,
     };
     let matcher = Matcher::open(&args.index, opts)?;
     for warning in matcher.warnings() {

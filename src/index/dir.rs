@@ -509,6 +509,14 @@ impl Index {
         &self.secret
     }
 
+    /// Maps every segment's pages in now ([`Segment::preload`]).
+    pub fn preload(&self) -> std::io::Result<()> {
+        for s in &self.segments {
+            s.preload()?;
+        }
+        Ok(())
+    }
+
     /// The segments, in manifest order. Record ids are per segment.
     pub fn segments(&self) -> &[Segment] {
         &self.segments

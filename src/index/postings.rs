@@ -248,6 +248,17 @@ enum IterState<'a> {
     Long(RoaringIter<'a>),
 }
 
+impl PostingsIter<'_> {
+    /// The next id at or above `target`; long (roaring) lists skip whole
+    /// containers below it without reading them.
+    pub fn next_at_least(&mut self, target: u32) -> Option<u32> {
+        if let IterState::Long(it) = &mut self.state {
+            it.skip_below(target);
+        }
+        self.find(|&id| id >= target)
+    }
+}
+
 impl Iterator for PostingsIter<'_> {
     type Item = u32;
 

@@ -199,6 +199,64 @@ impl<'a> RoaringIter<'a> {
     }
 }
 
+impl RoaringIter<'_> {
+    /// Skips, without reading their values, the containers (and the rest of the
+    /// current one) that hold only ids below `target`; the next id is then the
+    /// first one at or above it (or after it, inside a container that starts lower).
+    pub(crate) fn skip_below(&mut self, target: u32) {
+        let target_high = target >> 16;
+        // The rest of a container wholly below the target.
+        if !matches!(self.state, Container::Next | Container::Done) && self.high >> 16 < target_high
+        {
+            match self.state {
+                Container::Array { remaining } => {
+                    self.pos = self.pos.saturating_add(2 * remaining);
+                }
+                Container::Run { runs_left, .. } => {
+                    self.pos = self.pos.saturating_add(4 * runs_left);
+                }
+                // A bitmap's bytes were passed when it was opened.
+                _ => {}
+            }
+            self.state = Container::Next;
+        }
+        while matches!(self.state, Container::Next) && self.index < self.containers {
+            let desc = self.descriptors + 4 * self.index;
+            let (Some(key), Some(card)) =
+                (read_u16(self.bytes, desc), read_u16(self.bytes, desc + 2))
+            else {
+                self.state = Container::Done;
+                return;
+            };
+            if u32::from(key) >= target_high {
+                return;
+            }
+            let is_run = match self.run_flags {
+                Some(flags) => flags
+                    .get(self.index / 8)
+                    .is_some_and(|f| f & (1 << (self.index % 8)) != 0),
+                None => false,
+            };
+            let size = if is_run {
+                match read_u16(self.bytes, self.pos) {
+                    Some(runs) => 2 + 4 * usize::from(runs),
+                    None => {
+                        self.state = Container::Done;
+                        return;
+                    }
+                }
+            } else if usize::from(card) + 1 <= ARRAY_MAX {
+                2 * (usize::from(card) + 1)
+            } else {
+                BITMAP_BYTES
+            };
+            self.index += 1;
+            self.pos = self.pos.saturating_add(size);
+            self.high = u32::from(key) << 16;
+        }
+    }
+}
+
 impl Iterator for RoaringIter<'_> {
     type Item = u32;
 
@@ -267,6 +325,19 @@ mod tests {
         );
     }
 
+    /// The ids from `target` on, reached by skipping first.
+    fn skipping(bytes: &[u8], targets: &[u32]) -> Vec<u32> {
+        let mut it = RoaringIter::new(bytes);
+        let mut out = Vec::new();
+        for &t in targets {
+            it.skip_below(t);
+            if let Some(id) = it.by_ref().find(|&id| id >= t) {
+                out.push(id);
+            }
+        }
+        out
+    }
+
     #[test]
     fn foreign_bytes_read_as_empty() {
         assert_eq!(RoaringIter::new(b"").count(), 0);
@@ -280,6 +351,32 @@ mod tests {
             let mut bitmap: RoaringBitmap = ids.into_iter().collect();
             bitmap.insert_range(dense_from..dense_from.saturating_add(dense_len));
             check(bitmap);
+        }
+
+        #[test]
+        fn skipping_finds_what_reading_finds(ids in proptest::collection::vec(any::<u32>(), 0..300),
+                                              dense_from in 0u32..1_000_000, dense_len in 0u32..10_000,
+                                              mut targets in proptest::collection::vec(0u32..2_000_000, 0..40),
+                                              optimize in any::<bool>()) {
+            let mut bitmap: RoaringBitmap = ids.into_iter().map(|i| i % 2_000_000).collect();
+            bitmap.insert_range(dense_from..dense_from.saturating_add(dense_len));
+            if optimize {
+                bitmap.optimize();
+            }
+            let bytes = serialized(&bitmap);
+            targets.sort_unstable();
+            // The first id at or above each target, read one by one.
+            let mut expected = Vec::new();
+            let mut it = bitmap.iter().peekable();
+            for &t in &targets {
+                while it.peek().is_some_and(|&id| id < t) {
+                    it.next();
+                }
+                if let Some(id) = it.next() {
+                    expected.push(id);
+                }
+            }
+            prop_assert_eq!(skipping(&bytes, &targets), expected);
         }
 
         #[test]

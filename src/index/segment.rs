@@ -346,6 +346,29 @@ impl Segment {
         }
     }
 
+    /// Maps every page of the segment into the process now (they are read from the
+    /// page cache, or the disk, as needed) instead of one fault at a time as queries
+    /// touch them: worth it before many queries (a bulk match, a long-lived service),
+    /// not before one. Errors are only a hint's: the segment works without.
+    pub fn preload(&self) -> std::io::Result<()> {
+        match &self.storage {
+            Storage::Owned(_) => Ok(()),
+            Storage::Mapped(map) => {
+                #[cfg(target_os = "linux")]
+                if map.advise(memmap2::Advice::PopulateRead).is_ok() {
+                    return Ok(());
+                }
+                // Older kernels: touch one byte of every page.
+                let mut sum = 0u8;
+                for page in map.chunks(4096) {
+                    sum = sum.wrapping_add(page.first().copied().unwrap_or(0));
+                }
+                std::hint::black_box(sum);
+                Ok(())
+            }
+        }
+    }
+
     /// The feature bytes of record `id` ([`crate::features`]), or `None` if there is
     /// no such record or its offsets are damaged.
     pub fn features(&self, id: u32) -> Option<&[u8]> {

@@ -255,15 +255,18 @@ impl Candidates {
         }
         let rank = rarity(list.len(), total);
         let mask = if i < 64 { 1u64 << i } else { 0 };
-        let mut at = 0usize;
-        for record in list.iter() {
-            while mine.get(at).is_some_and(|c| c.record < record) {
-                at += 1;
+        // The candidates are few and the list long: seek each candidate in it
+        // (a roaring list skips whole containers) rather than read it all.
+        let mut ids = list.iter();
+        let mut next = None;
+        for c in mine.iter_mut() {
+            if next.is_none_or(|id| id < c.record) {
+                next = ids.next_at_least(c.record);
             }
-            let Some(c) = mine.get_mut(at) else {
+            let Some(id) = next else {
                 break;
             };
-            if c.record == record {
+            if id == c.record {
                 c.rank += rank;
                 c.hits = c.hits.saturating_add(1);
                 c.keys |= mask;

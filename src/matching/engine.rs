@@ -70,6 +70,9 @@ pub struct MatchOptions {
     pub scope: Option<Scope>,
     /// Keep [`RecordMatch::fields`] unmasked (`--reveal`).
     pub reveal: bool,
+    /// Map the whole index in at open ([`crate::index::Segment::preload`]): for
+    /// many queries (a bulk match, a long-lived service), not for one.
+    pub preload: bool,
 }
 
 /// Why an index could not be opened for matching.
@@ -317,6 +320,10 @@ impl Matcher {
     /// and the affected records are judged from the index alone.
     pub fn open(index_dir: &Path, opts: MatchOptions) -> Result<Matcher, MatchError> {
         let index = Index::open(index_dir)?;
+        if opts.preload {
+            // Only a hint: queries work (more slowly at first) without it.
+            let _ = index.preload();
+        }
         let secret = Secret::from_bytes(index.secret())?;
         let hasher = FeatureHasher::new(&secret);
         let manifest = index.manifest().clone();
