@@ -245,7 +245,7 @@ impl RoaringIter<'_> {
                         return;
                     }
                 }
-            } else if usize::from(card) + 1 <= ARRAY_MAX {
+            } else if usize::from(card) < ARRAY_MAX {
                 2 * (usize::from(card) + 1)
             } else {
                 BITMAP_BYTES
