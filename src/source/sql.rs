@@ -46,6 +46,64 @@ struct DataStmt {
     truncated: bool,
 }
 
+/// A file's data statements. Lexing a dump makes the table directly; an index's
+/// saved layout keeps it packed (see [`packed_stmts`]) with a checkpoint every
+/// [`CHECKPOINT`] statements, and re-reading a record unpacks only the statements
+/// from the checkpoint before it. Unpacking the whole table of a 10 M-record dump
+/// (25,000 statements) was a sixth of a `lookup` process that touched it.
+#[derive(Clone, Debug)]
+enum Stmts {
+    Table(Arc<Vec<DataStmt>>),
+    Packed(Arc<packed_stmts::Packed>),
+}
+
+/// Statements between two checkpoints of a packed table.
+const CHECKPOINT: usize = 32;
+
+impl Stmts {
+    fn table(table: Vec<DataStmt>) -> Stmts {
+        Stmts::Table(Arc::new(table))
+    }
+
+    /// Every statement, in file order.
+    fn all(&self) -> std::borrow::Cow<'_, [DataStmt]> {
+        match self {
+            Stmts::Table(t) => std::borrow::Cow::Borrowed(t.as_slice()),
+            Stmts::Packed(p) => std::borrow::Cow::Owned(p.decode_from(0, usize::MAX, |_| false)),
+        }
+    }
+
+    /// Statement `i`.
+    fn at(&self, i: usize) -> Option<std::borrow::Cow<'_, DataStmt>> {
+        match self {
+            Stmts::Table(t) => t.get(i).map(std::borrow::Cow::Borrowed),
+            Stmts::Packed(p) => {
+                let from = i / CHECKPOINT;
+                p.decode_from(from, i - from * CHECKPOINT + 1, |_| false)
+                    .pop()
+                    .filter(|_| i < p.count)
+                    .map(std::borrow::Cow::Owned)
+            }
+        }
+    }
+
+    /// The last statement whose rows start at or before `offset`.
+    fn containing(&self, offset: usize) -> Option<std::borrow::Cow<'_, DataStmt>> {
+        match self {
+            Stmts::Table(t) => {
+                let i = t.partition_point(|s| s.body <= offset);
+                t.get(i.checked_sub(1)?).map(std::borrow::Cow::Borrowed)
+            }
+            Stmts::Packed(p) => {
+                let c = p.checkpoints.partition_point(|c| c.first_body <= offset);
+                let from = c.checked_sub(1)?;
+                let mut run = p.decode_from(from, CHECKPOINT, |st| st.body > offset);
+                run.pop().map(std::borrow::Cow::Owned)
+            }
+        }
+    }
+}
+
 /// The statement table as an index saves it (`layouts.json`): one hex string of
 /// LEB128 numbers, five per statement — `kind | truncated << 1`, dataset, layout,
 /// `body` minus the previous statement's `end`, and `end - body`. A large dump has
@@ -53,31 +111,88 @@ struct DataStmt {
 /// of a whole `lookup` process at 10 M records. The older list-of-objects form
 /// still reads.
 mod packed_stmts {
-    use super::{DataStmt, Kind};
+    use super::{CHECKPOINT, DataStmt, Kind, Stmts};
     use serde::de::{self, SeqAccess, Visitor};
     use serde::{Deserializer, Serializer};
     use std::fmt;
     use std::sync::Arc;
 
-    pub fn serialize<S: Serializer>(stmts: &[DataStmt], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&encode(stmts))
+    /// A packed table, checked when it was read.
+    #[derive(Debug)]
+    pub(super) struct Packed {
+        /// The LEB128 numbers (the saved hex string, decoded).
+        bytes: Vec<u8>,
+        /// Where every [`CHECKPOINT`]-th statement starts.
+        pub(super) checkpoints: Vec<Checkpoint>,
+        pub(super) count: usize,
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Vec<DataStmt>>, D::Error> {
-        d.deserialize_any(StmtsVisitor).map(Arc::new)
+    #[derive(Debug)]
+    pub(super) struct Checkpoint {
+        /// Position in `bytes`.
+        at: usize,
+        /// The previous statement's `end` (the base of this one's `body`).
+        prev_end: u64,
+        /// This statement's `body`.
+        pub(super) first_body: usize,
+    }
+
+    impl Packed {
+        /// Up to `n` statements from checkpoint `from` on, stopping before the first
+        /// for which `stop` holds.
+        pub(super) fn decode_from(
+            &self,
+            from: usize,
+            n: usize,
+            stop: impl Fn(&DataStmt) -> bool,
+        ) -> Vec<DataStmt> {
+            let mut out = Vec::new();
+            let Some(c) = self.checkpoints.get(from) else {
+                return out;
+            };
+            let mut r = Numbers {
+                bytes: &self.bytes,
+                pos: c.at,
+            };
+            let mut prev_end = c.prev_end;
+            while out.len() < n {
+                // Checked when read: a statement is whole or the table has ended.
+                let Some(Some(st)) = r.stmt(&mut prev_end) else {
+                    break;
+                };
+                if stop(&st) {
+                    break;
+                }
+                out.push(st);
+            }
+            out
+        }
+    }
+
+    pub fn serialize<S: Serializer>(stmts: &Stmts, s: S) -> Result<S::Ok, S::Error> {
+        match stmts {
+            Stmts::Table(t) => s.serialize_str(&encode(t)),
+            Stmts::Packed(p) => s.serialize_str(&hex(&p.bytes)),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Stmts, D::Error> {
+        d.deserialize_any(StmtsVisitor)
     }
 
     struct StmtsVisitor;
 
     impl<'de> Visitor<'de> for StmtsVisitor {
-        type Value = Vec<DataStmt>;
+        type Value = Stmts;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a packed statement table")
         }
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            decode(v).ok_or_else(|| E::custom("damaged statement table"))
+            read_packed(v)
+                .map(|p| Stmts::Packed(Arc::new(p)))
+                .ok_or_else(|| E::custom("damaged statement table"))
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -85,7 +200,7 @@ mod packed_stmts {
             while let Some(st) = seq.next_element::<DataStmt>()? {
                 out.push(st);
             }
-            Ok(out)
+            Ok(Stmts::table(out))
         }
     }
 
@@ -116,57 +231,125 @@ mod packed_stmts {
             push_varint(&mut bytes, end.wrapping_sub(body));
             prev_end = end;
         }
+        hex(&bytes)
+    }
+
+    fn hex(bytes: &[u8]) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
+        for &b in bytes {
             out.push(HEX[usize::from(b >> 4)] as char);
             out.push(HEX[usize::from(b & 15)] as char);
         }
         out
     }
 
-    pub(super) fn decode(text: &str) -> Option<Vec<DataStmt>> {
-        fn nibble(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
-            }
+    /// Hex digit → value; 0xFF for any other byte.
+    const NIBBLE: [u8; 256] = {
+        let mut t = [0xFFu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
         }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+
+    /// The whole table at once (tests, and the build's own round trip).
+    #[cfg(test)]
+    pub(super) fn decode(text: &str) -> Option<Vec<DataStmt>> {
+        read_packed(text).map(|p| p.decode_from(0, usize::MAX, |_| false))
+    }
+
+    /// Check a saved table, statement by statement, and note its checkpoints; None
+    /// when it is damaged.
+    fn read_packed(text: &str) -> Option<Packed> {
         let text = text.as_bytes();
         if !text.len().is_multiple_of(2) {
             return None;
         }
-        let mut bytes = text
-            .chunks_exact(2)
-            .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?));
-        let mut next = || -> Option<Option<u64>> {
+        let mut bytes = Vec::with_capacity(text.len() / 2);
+        for pair in text.chunks_exact(2) {
+            let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+            if (hi | lo) & 0xF0 != 0 {
+                return None;
+            }
+            bytes.push(hi << 4 | lo);
+        }
+        let mut checkpoints = Vec::new();
+        let mut r = Numbers {
+            bytes: &bytes,
+            pos: 0,
+        };
+        let mut prev_end = 0u64;
+        let mut count = 0usize;
+        loop {
+            let (at, base) = (r.pos, prev_end);
+            let Some(st) = r.stmt(&mut prev_end)? else {
+                break;
+            };
+            if count.is_multiple_of(CHECKPOINT) {
+                checkpoints.push(Checkpoint {
+                    at,
+                    prev_end: base,
+                    first_body: st.body,
+                });
+            }
+            count += 1;
+        }
+        Some(Packed {
+            bytes,
+            checkpoints,
+            count,
+        })
+    }
+
+    /// A reader of LEB128 numbers.
+    struct Numbers<'a> {
+        bytes: &'a [u8],
+        pos: usize,
+    }
+
+    impl Numbers<'_> {
+        /// The next number; None when damaged.
+        fn number(&mut self) -> Option<u64> {
             let mut v = 0u64;
-            for shift in (0..64).step_by(7) {
-                let Some(b) = bytes.next() else {
-                    // The end of the table, allowed only between numbers.
-                    return if shift == 0 { Some(None) } else { None };
-                };
-                let b = b?;
+            let mut shift = 0u32;
+            loop {
+                let b = *self.bytes.get(self.pos)?;
+                self.pos += 1;
+                if shift > 63 {
+                    return None;
+                }
                 v |= u64::from(b & 0x7f).checked_shl(shift)?;
                 if b & 0x80 == 0 {
-                    return Some(Some(v));
+                    return Some(v);
                 }
+                shift += 7;
             }
-            None
-        };
-        let mut out = Vec::new();
-        let mut prev_end = 0u64;
-        while let Some(flags) = next()? {
-            let mut field = || next().flatten();
-            let dataset = u32::try_from(field()?).ok()?;
-            let layout = u32::try_from(field()?).ok()?;
-            let body = prev_end.wrapping_add(field()?);
-            let end = body.wrapping_add(field()?);
+        }
+
+        /// The next statement; Some(None) at the end of the table, None when
+        /// damaged. `prev_end` is the previous statement's end, updated.
+        fn stmt(&mut self, prev_end: &mut u64) -> Option<Option<DataStmt>> {
+            if self.pos == self.bytes.len() {
+                return Some(None);
+            }
+            let flags = self.number()?;
+            let dataset = u32::try_from(self.number()?).ok()?;
+            let layout = u32::try_from(self.number()?).ok()?;
+            let body = prev_end.wrapping_add(self.number()?);
+            let end = body.wrapping_add(self.number()?);
             if flags > 3 {
                 return None;
             }
-            out.push(DataStmt {
+            *prev_end = end;
+            Some(Some(DataStmt {
                 kind: if flags & 1 == 1 {
                     Kind::Copy
                 } else {
@@ -178,10 +361,8 @@ mod packed_stmts {
                 end: usize::try_from(end).ok()?,
                 splits: Vec::new(),
                 truncated: flags & 2 == 2,
-            });
-            prev_end = end;
+            }))
         }
-        Some(out)
     }
 }
 
@@ -204,10 +385,8 @@ impl Piece {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sql {
     pub tables: Vec<Table>,
-    /// Shared: a query process copies an index's saved layout into each reopened
-    /// dump, and the table can hold tens of thousands of statements.
     #[serde(with = "packed_stmts")]
-    stmts: Arc<Vec<DataStmt>>,
+    stmts: Stmts,
     /// For each layout: tuple position → column index.
     layouts: Vec<Vec<u32>>,
     /// Strings take backslash escapes (MySQL; PostgreSQL only without
@@ -421,7 +600,7 @@ impl Sql {
         }
         Sql {
             tables,
-            stmts: Arc::new(stmts),
+            stmts: Stmts::table(stmts),
             layouts,
             backslash,
             has_insert,
@@ -435,7 +614,7 @@ impl Sql {
         let mut out = Vec::new();
         let mut pieces = Vec::new();
         let mut size = 0usize;
-        for (si, st) in self.stmts.iter().enumerate() {
+        for (si, st) in self.stmts.all().iter().enumerate() {
             let mut bounds = Vec::with_capacity(st.splits.len() + 2);
             bounds.push(st.body);
             bounds.extend(st.splits.iter().copied());
@@ -495,7 +674,7 @@ impl Sql {
     ) -> Vec<Fields> {
         let mut out = Vec::new();
         let mut fields = Fields::new();
-        for (si, st) in self.stmts.iter().enumerate() {
+        for (si, st) in self.stmts.all().iter().enumerate() {
             if st.dataset as usize != dataset || out.len() >= n {
                 continue;
             }
@@ -524,12 +703,12 @@ impl Sql {
         encoding: TextEncoding,
         fields: &mut Fields,
     ) -> Result<(), RejectReason> {
-        let i = self.stmts.partition_point(|s| s.body <= offset);
-        let st = i
-            .checked_sub(1)
-            .and_then(|i| self.stmts.get(i))
+        let st = self
+            .stmts
+            .containing(offset)
             .filter(|s| s.dataset as usize == dataset && offset + len <= s.end)
             .ok_or(RejectReason::BadSqlTuple)?;
+        let st = &st;
         let layout = self.layout(st);
         let ncols = self.ncols(st);
         let bytes = data
@@ -571,9 +750,10 @@ impl Sql {
         fields: &mut Fields,
         emit: &mut dyn FnMut(Event<'_>) -> bool,
     ) {
-        let Some(st) = self.stmts.get(piece.stmt as usize) else {
+        let Some(st) = self.stmts.at(piece.stmt as usize) else {
             return;
         };
+        let st = &*st;
         let dataset = st.dataset as usize;
         let layout = self.layout(st);
         let ncols = self.ncols(st);
@@ -1508,6 +1688,15 @@ mod tests {
         }
     }
 
+    /// Serializes a statement table as `Sql` does.
+    struct TableOf<'a>(&'a Stmts);
+
+    impl serde::Serialize for TableOf<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            packed_stmts::serialize(self.0, s)
+        }
+    }
+
     fn same(a: &[DataStmt], b: &[DataStmt]) -> bool {
         a.len() == b.len()
             && a.iter().zip(b).all(|(x, y)| {
@@ -1548,12 +1737,19 @@ mod tests {
         let s = Sql::open(data, 0, 1 << 20, &keep_pages);
         let json = serde_json::to_string(&s).unwrap();
         let back: Sql = serde_json::from_str(&json).unwrap();
-        assert!(same(&back.stmts, &s.stmts));
+        assert!(same(&back.stmts.all(), &s.stmts.all()));
+        // Saved again before it was ever unpacked: the same packed text.
+        let again: Sql = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&again).unwrap(), json);
         let mut old = serde_json::to_value(&s).unwrap();
-        old["stmts"] = serde_json::to_value(&*s.stmts).unwrap();
+        old["stmts"] = serde_json::to_value(&*s.stmts.all()).unwrap();
         assert!(old["stmts"].is_array());
         let back: Sql = serde_json::from_value(old).unwrap();
-        assert!(same(&back.stmts, &s.stmts));
+        assert!(same(&back.stmts.all(), &s.stmts.all()));
+        // A damaged table is refused when the layout is read, not when it is used.
+        let mut bad = serde_json::to_value(&s).unwrap();
+        bad["stmts"] = serde_json::Value::String("ff".into());
+        assert!(serde_json::from_value::<Sql>(bad).is_err());
     }
 
     proptest::proptest! {
@@ -1573,8 +1769,46 @@ mod tests {
                     st
                 })
                 .collect();
-            let back = packed_stmts::decode(&packed_stmts::encode(&stmts));
+            let packed = packed_stmts::encode(&stmts);
+            let back = packed_stmts::decode(&packed);
             proptest::prop_assert!(back.is_some_and(|b| same(&b, &stmts)));
+        }
+
+        #[test]
+        fn a_packed_table_finds_what_the_table_finds(
+            raw in proptest::collection::vec((0u32..3, 0usize..50, 1usize..80), 0..150),
+            probes in proptest::collection::vec(0usize..20_000, 0..40),
+        ) {
+            let mut at = 0usize;
+            let stmts: Vec<DataStmt> = raw
+                .iter()
+                .map(|&(dataset, gap, len)| {
+                    let body = at + gap;
+                    at = body + len;
+                    stmt(Kind::Insert, dataset, dataset, body, at)
+                })
+                .collect();
+            let json = serde_json::Value::String(packed_stmts::encode(&stmts));
+            let packed = packed_stmts::deserialize(json).unwrap();
+            let table = Stmts::table(stmts.clone());
+            proptest::prop_assert!(matches!(packed, Stmts::Packed(_)));
+            proptest::prop_assert!(same(&packed.all(), &stmts));
+            let one = |s: Option<std::borrow::Cow<'_, DataStmt>>| s.map(|s| vec![s.into_owned()]);
+            for i in 0..stmts.len() + 2 {
+                let (a, b) = (one(packed.at(i)), one(table.at(i)));
+                proptest::prop_assert_eq!(a.is_some(), b.is_some());
+                proptest::prop_assert!(a.zip(b).is_none_or(|(a, b)| same(&a, &b)));
+            }
+            for offset in probes.iter().copied().chain(stmts.iter().flat_map(|s| [s.body, s.end])) {
+                let (a, b) = (one(packed.containing(offset)), one(table.containing(offset)));
+                proptest::prop_assert_eq!(a.is_some(), b.is_some());
+                proptest::prop_assert!(a.zip(b).is_none_or(|(a, b)| same(&a, &b)));
+            }
+            // Saved again, a packed table is the text it was read from.
+            proptest::prop_assert_eq!(
+                serde_json::to_value(TableOf(&packed)).unwrap(),
+                serde_json::Value::String(packed_stmts::encode(&stmts))
+            );
         }
 
         #[test]
