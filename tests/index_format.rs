@@ -219,7 +219,7 @@ fn round_trip_finds_every_key_and_nothing_else() {
     assert_eq!(segment.record(u32::MAX), None);
 
     let names: Vec<&str> = spec.scopes.keys().map(String::as_str).collect();
-    assert_eq!(segment.scope_names(), names);
+    assert_eq!(segment.scope_names().unwrap(), names);
     for (name, bitmap) in &spec.scopes {
         assert_eq!(segment.scope(name).unwrap().as_ref(), Some(bitmap));
     }
@@ -289,7 +289,7 @@ fn empty_segment_round_trips() {
     assert!(segment.lookup(0).is_empty());
     assert!(segment.lookup(u64::MAX).is_empty());
     assert_eq!(segment.record(0), None);
-    assert!(segment.scope_names().is_empty());
+    assert!(segment.scope_names().unwrap().is_empty());
 }
 
 #[test]
@@ -363,7 +363,7 @@ fn poke(bytes: Vec<u8>, probes: &[u64]) -> Result<(), IndexError> {
     for id in 0..segment.record_count().min(1000) {
         let _ = segment.record(id);
     }
-    for name in segment.scope_names() {
+    for name in segment.scope_names()? {
         let _ = segment.scope(name);
     }
     let _ = segment.recipe_stats();

@@ -119,7 +119,7 @@ pub fn inspect(index: &Index) -> Result<IndexReport, IndexError> {
                 .and_modify(|r| r.merge(&s))
                 .or_insert(s);
         }
-        for name in segment.scope_names() {
+        for name in segment.scope_names()? {
             let count = segment.scope(name)?.map_or(0, |b| b.len());
             if let Some(class) = name.strip_prefix("class:") {
                 *data_classes.entry(class.to_string()).or_insert(0) += count;

@@ -104,8 +104,11 @@ pub struct Segment {
     header: Header,
     /// Bytes per record feature offset (4 or 8).
     offset_width: usize,
-    /// Scope names (validated UTF-8) and bitmap ranges, sorted by name.
-    scopes: Vec<ScopeSlot>,
+    /// Scope names (validated UTF-8) and bitmap ranges, sorted by name; read at
+    /// first use (the names lie between the bitmaps, a page apart in a large
+    /// segment: walking them was a tenth of the page faults of a `lookup` process
+    /// that never asks for a scope).
+    scopes: std::sync::OnceLock<Result<Vec<ScopeSlot>, String>>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -155,11 +158,6 @@ impl Segment {
 
     fn new(storage: Storage, what: String) -> Result<Segment, IndexError> {
         let header = Header::decode(&storage, &what)?;
-        let scopes = parse_scopes(
-            storage.get(header.section(Section::Scopes)).unwrap_or(&[]),
-            header.section(Section::Scopes).start,
-        )
-        .map_err(|detail| IndexError::damaged(&what, detail))?;
         if NameTable::parse(storage.get(header.section(Section::Names)).unwrap_or(&[])).is_none() {
             return Err(IndexError::damaged(&what, "the name table is malformed"));
         }
@@ -175,7 +173,7 @@ impl Segment {
             storage,
             what,
             header,
-            scopes,
+            scopes: std::sync::OnceLock::new(),
         })
     }
 
@@ -441,9 +439,29 @@ impl Segment {
         self.header.posting_count
     }
 
+    /// The scope table, read the first time it is needed.
+    fn scope_table(&self) -> Result<&[ScopeSlot], &str> {
+        self.scopes
+            .get_or_init(|| {
+                let section = self.header.section(Section::Scopes);
+                parse_scopes(
+                    self.storage.get(section.clone()).unwrap_or(&[]),
+                    section.start,
+                )
+            })
+            .as_deref()
+            .map_err(String::as_str)
+    }
+
+    fn scope_slots(&self) -> Result<&[ScopeSlot], IndexError> {
+        self.scope_table()
+            .map_err(|detail| IndexError::damaged(&self.what, detail))
+    }
+
     /// The scope bitmap called `name`, `Ok(None)` if there is no such scope.
     pub fn scope(&self, name: &str) -> Result<Option<RoaringBitmap>, IndexError> {
-        let found = self.scopes.binary_search_by(|slot| {
+        let slots = self.scope_slots()?;
+        let found = slots.binary_search_by(|slot| {
             self.storage
                 .get(slot.name.clone())
                 .unwrap_or(&[])
@@ -452,7 +470,7 @@ impl Segment {
         let Ok(i) = found else {
             return Ok(None);
         };
-        let range = self.scopes.get(i).map(|s| s.bitmap.clone()).unwrap_or(0..0);
+        let range = slots.get(i).map(|s| s.bitmap.clone()).unwrap_or(0..0);
         let bytes = self.storage.get(range).unwrap_or(&[]);
         RoaringBitmap::deserialize_from(bytes)
             .map(Some)
@@ -462,11 +480,12 @@ impl Segment {
     }
 
     /// The names of all scopes, sorted.
-    pub fn scope_names(&self) -> Vec<&str> {
-        self.scopes
+    pub fn scope_names(&self) -> Result<Vec<&str>, IndexError> {
+        Ok(self
+            .scope_slots()?
             .iter()
             .filter_map(|s| std::str::from_utf8(self.storage.get(s.name.clone())?).ok())
-            .collect()
+            .collect())
     }
 
     /// Bytes of the key directory, key table and postings: what
@@ -631,7 +650,8 @@ impl Segment {
             return Err("the recipe statistics do not match the posting lists".into());
         }
 
-        for name in self.scope_names() {
+        self.scope_table().map_err(str::to_string)?;
+        for name in self.scope_names().map_err(|e| e.to_string())? {
             let bitmap = self
                 .scope(name)
                 .map_err(|e| e.to_string())?

@@ -961,8 +961,13 @@ fn resolve_scope(
     let mut out = Vec::with_capacity(index.segments().len());
     let mut named = vec![false; expr.atoms().len()];
     for segment in index.segments() {
+        let scope_error = |source| MatchError::Scope {
+            segment: segment.name().to_string(),
+            source,
+        };
         let names: Vec<String> = segment
             .scope_names()
+            .map_err(scope_error)?
             .into_iter()
             .map(str::to_string)
             .collect();
@@ -975,10 +980,7 @@ fn resolve_scope(
         for name in &names {
             let bitmap = segment
                 .scope(name)
-                .map_err(|source| MatchError::Scope {
-                    segment: segment.name().to_string(),
-                    source,
-                })?
+                .map_err(scope_error)?
                 .unwrap_or_default();
             bitmaps.push(bitmap);
         }
