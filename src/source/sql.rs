@@ -106,10 +106,15 @@ impl Stmts {
 
 /// The statement table as an index saves it (`layouts.json`): one hex string of
 /// LEB128 numbers, five per statement — `kind | truncated << 1`, dataset, layout,
-/// `body` minus the previous statement's `end`, and `end - body`. A large dump has
-/// tens of thousands of statements; as JSON objects, reading them back took a third
-/// of a whole `lookup` process at 10 M records. The older list-of-objects form
-/// still reads.
+/// `body` minus the previous statement's `end`, and `end - body` — then `.` and the
+/// checkpoints, also hex LEB128: the statement count, then for every
+/// [`CHECKPOINT`]-th statement where it starts in the string (hex digits after the
+/// previous checkpoint's), its `body` (after the previous checkpoint's) and the
+/// previous statement's `end` (below its `body`). A large dump has tens of thousands
+/// of statements; as JSON objects, reading them back took a third of a whole
+/// `lookup` process at 10 M records, and walking the packed table to find the
+/// checkpoints a tenth. Tables saved without checkpoints, or as lists of objects,
+/// still read.
 mod packed_stmts {
     use super::{CHECKPOINT, DataStmt, Kind, Stmts};
     use serde::de::{self, SeqAccess, Visitor};
@@ -117,19 +122,19 @@ mod packed_stmts {
     use std::fmt;
     use std::sync::Arc;
 
-    /// A packed table, checked when it was read.
+    /// A saved table, its statements left packed.
     #[derive(Debug)]
     pub(super) struct Packed {
-        /// The LEB128 numbers (the saved hex string, decoded).
-        bytes: Vec<u8>,
+        /// The statements' hex digits.
+        text: String,
         /// Where every [`CHECKPOINT`]-th statement starts.
         pub(super) checkpoints: Vec<Checkpoint>,
         pub(super) count: usize,
     }
 
-    #[derive(Debug)]
+    #[derive(Debug, PartialEq)]
     pub(super) struct Checkpoint {
-        /// Position in `bytes`.
+        /// Position in `text`.
         at: usize,
         /// The previous statement's `end` (the base of this one's `body`).
         prev_end: u64,
@@ -139,7 +144,7 @@ mod packed_stmts {
 
     impl Packed {
         /// Up to `n` statements from checkpoint `from` on, stopping before the first
-        /// for which `stop` holds.
+        /// for which `stop` holds (or at damage, which leaves the rest unread).
         pub(super) fn decode_from(
             &self,
             from: usize,
@@ -151,12 +156,11 @@ mod packed_stmts {
                 return out;
             };
             let mut r = Numbers {
-                bytes: &self.bytes,
+                hex: self.text.as_bytes(),
                 pos: c.at,
             };
             let mut prev_end = c.prev_end;
             while out.len() < n {
-                // Checked when read: a statement is whole or the table has ended.
                 let Some(Some(st)) = r.stmt(&mut prev_end) else {
                     break;
                 };
@@ -172,7 +176,12 @@ mod packed_stmts {
     pub fn serialize<S: Serializer>(stmts: &Stmts, s: S) -> Result<S::Ok, S::Error> {
         match stmts {
             Stmts::Table(t) => s.serialize_str(&encode(t)),
-            Stmts::Packed(p) => s.serialize_str(&hex(&p.bytes)),
+            Stmts::Packed(p) => {
+                let mut out = p.text.clone();
+                out.push('.');
+                out.push_str(&encode_checkpoints(p.count, &p.checkpoints));
+                s.serialize_str(&out)
+            }
         }
     }
 
@@ -216,10 +225,19 @@ mod packed_stmts {
         }
     }
 
+    /// A table's packed text, checkpoints included.
     pub(super) fn encode(stmts: &[DataStmt]) -> String {
         let mut bytes = Vec::with_capacity(stmts.len() * 10);
+        let mut checkpoints = Vec::with_capacity(stmts.len() / CHECKPOINT + 1);
         let mut prev_end = 0u64;
-        for st in stmts {
+        for (i, st) in stmts.iter().enumerate() {
+            if i.is_multiple_of(CHECKPOINT) {
+                checkpoints.push(Checkpoint {
+                    at: bytes.len() * 2,
+                    prev_end,
+                    first_body: st.body,
+                });
+            }
             let (body, end) = (st.body as u64, st.end as u64);
             let flags = u64::from(st.kind == Kind::Copy) | (u64::from(st.truncated) << 1);
             push_varint(&mut bytes, flags);
@@ -230,6 +248,23 @@ mod packed_stmts {
             push_varint(&mut bytes, body.wrapping_sub(prev_end));
             push_varint(&mut bytes, end.wrapping_sub(body));
             prev_end = end;
+        }
+        let mut out = hex(&bytes);
+        out.push('.');
+        out.push_str(&encode_checkpoints(stmts.len(), &checkpoints));
+        out
+    }
+
+    fn encode_checkpoints(count: usize, checkpoints: &[Checkpoint]) -> String {
+        let mut bytes = Vec::with_capacity(checkpoints.len() * 8 + 4);
+        push_varint(&mut bytes, count as u64);
+        let (mut at, mut body) = (0u64, 0u64);
+        for c in checkpoints {
+            let (c_at, c_body) = (c.at as u64, c.first_body as u64);
+            push_varint(&mut bytes, c_at.wrapping_sub(at));
+            push_varint(&mut bytes, c_body.wrapping_sub(body));
+            push_varint(&mut bytes, c_body.wrapping_sub(c.prev_end));
+            (at, body) = (c_at, c_body);
         }
         hex(&bytes)
     }
@@ -260,30 +295,72 @@ mod packed_stmts {
         t
     };
 
-    /// The whole table at once (tests, and the build's own round trip).
+    /// The whole table at once (tests).
     #[cfg(test)]
     pub(super) fn decode(text: &str) -> Option<Vec<DataStmt>> {
-        read_packed(text).map(|p| p.decode_from(0, usize::MAX, |_| false))
+        let p = read_packed(text)?;
+        let all = p.decode_from(0, usize::MAX, |_| false);
+        (all.len() == p.count).then_some(all)
     }
 
-    /// Check a saved table, statement by statement, and note its checkpoints; None
-    /// when it is damaged.
+    /// Read a saved table; None when it is visibly damaged. With its checkpoints
+    /// saved, the statements are only checked to be hex digits (a statement damaged
+    /// otherwise fails to read back when it is needed, as a record that cannot be
+    /// re-read); without, they are walked to find the checkpoints.
     fn read_packed(text: &str) -> Option<Packed> {
-        let text = text.as_bytes();
-        if !text.len().is_multiple_of(2) {
+        let (stmts, saved) = match text.split_once('.') {
+            Some((stmts, checkpoints)) => (stmts, Some(checkpoints)),
+            None => (text, None),
+        };
+        if !stmts.len().is_multiple_of(2) || !stmts.bytes().all(|b| NIBBLE[usize::from(b)] < 16) {
             return None;
         }
-        let mut bytes = Vec::with_capacity(text.len() / 2);
-        for pair in text.chunks_exact(2) {
-            let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
-            if (hi | lo) & 0xF0 != 0 {
+        let (count, checkpoints) = match saved {
+            Some(saved) => read_checkpoints(saved, stmts.len())?,
+            None => walk(stmts)?,
+        };
+        Some(Packed {
+            text: stmts.to_string(),
+            checkpoints,
+            count,
+        })
+    }
+
+    /// Saved checkpoints, checked to be in order, inside the text and as many as
+    /// the count needs.
+    fn read_checkpoints(saved: &str, text_len: usize) -> Option<(usize, Vec<Checkpoint>)> {
+        let mut r = Numbers {
+            hex: saved.as_bytes(),
+            pos: 0,
+        };
+        let count = usize::try_from(r.number()?).ok()?;
+        let mut checkpoints = Vec::with_capacity(count.div_ceil(CHECKPOINT).min(saved.len()));
+        let (mut at, mut body) = (0usize, 0usize);
+        while r.pos < saved.len() {
+            let next_at = at.checked_add(usize::try_from(r.number()?).ok()?)?;
+            let next_body = body.checked_add(usize::try_from(r.number()?).ok()?)?;
+            let prev_end = (next_body as u64).wrapping_sub(r.number()?);
+            if (!checkpoints.is_empty() && (next_at <= at || next_body < body))
+                || next_at >= text_len
+                || !next_at.is_multiple_of(2)
+            {
                 return None;
             }
-            bytes.push(hi << 4 | lo);
+            checkpoints.push(Checkpoint {
+                at: next_at,
+                prev_end,
+                first_body: next_body,
+            });
+            (at, body) = (next_at, next_body);
         }
+        (checkpoints.len() == count.div_ceil(CHECKPOINT)).then_some((count, checkpoints))
+    }
+
+    /// The checkpoints of a table saved without them, by reading every statement.
+    fn walk(text: &str) -> Option<(usize, Vec<Checkpoint>)> {
         let mut checkpoints = Vec::new();
         let mut r = Numbers {
-            bytes: &bytes,
+            hex: text.as_bytes(),
             pos: 0,
         };
         let mut prev_end = 0u64;
@@ -302,30 +379,29 @@ mod packed_stmts {
             }
             count += 1;
         }
-        Some(Packed {
-            bytes,
-            checkpoints,
-            count,
-        })
+        Some((count, checkpoints))
     }
 
-    /// A reader of LEB128 numbers.
+    /// A reader of hex LEB128 numbers.
     struct Numbers<'a> {
-        bytes: &'a [u8],
+        hex: &'a [u8],
         pos: usize,
     }
 
     impl Numbers<'_> {
         /// The next number; None when damaged.
+        #[inline]
         fn number(&mut self) -> Option<u64> {
             let mut v = 0u64;
             let mut shift = 0u32;
             loop {
-                let b = *self.bytes.get(self.pos)?;
-                self.pos += 1;
-                if shift > 63 {
+                let pair = self.hex.get(self.pos..self.pos + 2)?;
+                self.pos += 2;
+                let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+                if (hi | lo) & 0xF0 != 0 || shift > 63 {
                     return None;
                 }
+                let b = hi << 4 | lo;
                 v |= u64::from(b & 0x7f).checked_shl(shift)?;
                 if b & 0x80 == 0 {
                     return Some(v);
@@ -337,7 +413,7 @@ mod packed_stmts {
         /// The next statement; Some(None) at the end of the table, None when
         /// damaged. `prev_end` is the previous statement's end, updated.
         fn stmt(&mut self, prev_end: &mut u64) -> Option<Option<DataStmt>> {
-            if self.pos == self.bytes.len() {
+            if self.pos >= self.hex.len() {
                 return Some(None);
             }
             let flags = self.number()?;
@@ -1788,8 +1864,17 @@ mod tests {
                     stmt(Kind::Insert, dataset, dataset, body, at)
                 })
                 .collect();
-            let json = serde_json::Value::String(packed_stmts::encode(&stmts));
-            let packed = packed_stmts::deserialize(json).unwrap();
+            let text = packed_stmts::encode(&stmts);
+            // As saved now (checkpoints after the `.`) and before (none: found by
+            // walking the statements), the same table.
+            let older = text.split_once('.').unwrap().0.to_string();
+            let packed = packed_stmts::deserialize(serde_json::Value::String(text)).unwrap();
+            let walked = packed_stmts::deserialize(serde_json::Value::String(older)).unwrap();
+            let (Stmts::Packed(p), Stmts::Packed(w)) = (&packed, &walked) else {
+                panic!("not packed");
+            };
+            proptest::prop_assert_eq!(&p.checkpoints, &w.checkpoints);
+            proptest::prop_assert_eq!(p.count, w.count);
             let table = Stmts::table(stmts.clone());
             proptest::prop_assert!(matches!(packed, Stmts::Packed(_)));
             proptest::prop_assert!(same(&packed.all(), &stmts));
@@ -1812,7 +1897,7 @@ mod tests {
         }
 
         #[test]
-        fn decoding_any_string_never_panics(text in "[0-9a-g]{0,64}") {
+        fn decoding_any_string_never_panics(text in "[0-9a-g.]{0,64}") {
             let _ = packed_stmts::decode(&text);
         }
     }
