@@ -95,6 +95,10 @@ impl Stmts {
                 t.get(i.checked_sub(1)?).map(std::borrow::Cow::Borrowed)
             }
             Stmts::Packed(p) => {
+                if let Some(t) = p.table() {
+                    let i = t.partition_point(|s| s.body <= offset);
+                    return t.get(i.checked_sub(1)?).map(std::borrow::Cow::Borrowed);
+                }
                 let c = p.checkpoints.partition_point(|c| c.first_body <= offset);
                 let from = c.checked_sub(1)?;
                 let mut run = p.decode_from(from, CHECKPOINT, |st| st.body > offset);
@@ -130,7 +134,15 @@ mod packed_stmts {
         /// Where every [`CHECKPOINT`]-th statement starts.
         pub(super) checkpoints: Vec<Checkpoint>,
         pub(super) count: usize,
+        /// Records re-read so far, and the whole table once they are many: a
+        /// long-running matcher (`match`, `bench`) then finds a statement by one
+        /// binary search, while a single `lookup` never unpacks more than a run.
+        reads: std::sync::atomic::AtomicUsize,
+        table: std::sync::OnceLock<Vec<DataStmt>>,
     }
+
+    /// Re-reads after which a packed table is unpacked whole.
+    const UNPACK_AFTER: usize = 256;
 
     #[derive(Debug, PartialEq)]
     pub(super) struct Checkpoint {
@@ -143,6 +155,30 @@ mod packed_stmts {
     }
 
     impl Packed {
+        /// The whole table, once enough records have been re-read to be worth it.
+        pub(super) fn table(&self) -> Option<&[DataStmt]> {
+            if let Some(t) = self.table.get() {
+                return Some(t);
+            }
+            let reads = self
+                .reads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if reads < UNPACK_AFTER {
+                return None;
+            }
+            let t = self.table.get_or_init(|| {
+                let all = self.decode_from(0, usize::MAX, |_| false);
+                // A table damaged past its checks stays packed (its runs read what
+                // they can).
+                if all.len() == self.count {
+                    all
+                } else {
+                    Vec::new()
+                }
+            });
+            (!t.is_empty() || self.count == 0).then_some(t.as_slice())
+        }
+
         /// Up to `n` statements from checkpoint `from` on, stopping before the first
         /// for which `stop` holds (or at damage, which leaves the rest unread).
         pub(super) fn decode_from(
@@ -323,6 +359,8 @@ mod packed_stmts {
             text: stmts.to_string(),
             checkpoints,
             count,
+            reads: 0.into(),
+            table: std::sync::OnceLock::new(),
         })
     }
 
@@ -1884,10 +1922,19 @@ mod tests {
                 proptest::prop_assert_eq!(a.is_some(), b.is_some());
                 proptest::prop_assert!(a.zip(b).is_none_or(|(a, b)| same(&a, &b)));
             }
-            for offset in probes.iter().copied().chain(stmts.iter().flat_map(|s| [s.body, s.end])) {
-                let (a, b) = (one(packed.containing(offset)), one(table.containing(offset)));
-                proptest::prop_assert_eq!(a.is_some(), b.is_some());
-                proptest::prop_assert!(a.zip(b).is_none_or(|(a, b)| same(&a, &b)));
+            // Run by run at first, then (after many re-reads) from the whole table.
+            for pass in 0..2 {
+                for offset in probes.iter().copied().chain(stmts.iter().flat_map(|s| [s.body, s.end])) {
+                    let (a, b) = (one(packed.containing(offset)), one(table.containing(offset)));
+                    proptest::prop_assert_eq!(a.is_some(), b.is_some());
+                    proptest::prop_assert!(a.zip(b).is_none_or(|(a, b)| same(&a, &b)));
+                }
+                if pass == 0 {
+                    for _ in 0..300 {
+                        let _ = packed.containing(0);
+                    }
+                    proptest::prop_assert!(p.table().is_some());
+                }
             }
             // Saved again, a packed table is the text it was read from.
             proptest::prop_assert_eq!(
