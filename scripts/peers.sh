@@ -104,9 +104,13 @@ log "building leakscope (release)"
 
 if [[ -d "$dir/dump" && -f "$dir/register.csv" && -f "$dir/truth.csv" ]]; then
     log "reusing the archive in $dir"
-    # What generated it, if this script did; otherwise the report says unknown.
+    # What generated it, if this script or `leakscope bench` did; otherwise the
+    # report says unknown.
     if [[ -f "$dir/peers-gen.txt" ]]; then
         read -r records seed <"$dir/peers-gen.txt"
+    elif [[ -f "$dir/bench-gen.json" ]]; then
+        records="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$dir/bench-gen.json")"
+        seed="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seed"])' "$dir/bench-gen.json")"
     else
         records="unknown (reused)"
         seed="unknown"
