@@ -757,6 +757,61 @@ mod tests {
     use crate::index::SegmentWriter;
 
     #[test]
+    fn a_damaged_scope_table_is_refused_when_first_used() {
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("tempdir: {e}"),
+        };
+        let built = (|| -> Result<Vec<u8>, IndexError> {
+            let mut w = SegmentWriter::new(dir.path(), 1 << 20, 4)?;
+            for r in 0..10u32 {
+                w.add_record(0, u64::from(r) + 1, u64::from(r) * 10, 10)?;
+            }
+            w.add_keys(&[(7, 1u8, 3)])?;
+            w.set_scope("dataset:a.csv", (0..10).collect());
+            w.set_scope("year:2010", (2..5).collect());
+            let path = dir.path().join("s.seg");
+            w.finish(&path)?;
+            std::fs::read(&path).map_err(|e| IndexError::read(String::from("s.seg"), e))
+        })();
+        let mut bytes = match built {
+            Ok(b) => b,
+            Err(e) => panic!("segment: {e}"),
+        };
+        let good = match Segment::from_bytes(bytes.clone()) {
+            Ok(s) => s,
+            Err(e) => panic!("open: {e}"),
+        };
+        assert_eq!(
+            good.scope_names().ok(),
+            Some(vec!["dataset:a.csv", "year:2010"])
+        );
+        let at = good.header.section(Section::Scopes).start;
+        // A scope count far beyond what the section holds, behind a valid checksum.
+        bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let footer = bytes.len() - FOOTER_LEN;
+        let sum = xxh3_64(&bytes[..footer]);
+        bytes[footer..footer + 8].copy_from_slice(&sum.to_le_bytes());
+        // Opening reads the header only; the first use of the scopes refuses them.
+        let damaged = match Segment::from_bytes(bytes) {
+            Ok(s) => s,
+            Err(e) => panic!("open: {e}"),
+        };
+        assert_eq!(damaged.lookup(7).iter().collect::<Vec<_>>(), vec![3]);
+        for err in [
+            damaged.scope_names().err(),
+            damaged.scope("year:2010").err(),
+            damaged.verify().err(),
+        ] {
+            let msg = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                msg.contains("is damaged: the scope table is malformed"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
     fn batch_lookup_equals_single_lookups() {
         let dir = match tempfile::tempdir() {
             Ok(d) => d,
