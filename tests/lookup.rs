@@ -723,3 +723,32 @@ fn missing_dump_gives_index_only_answers_with_a_warning() {
     assert!(human.stdout.contains("index alone"), "{}", human.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn records_of_sql_tables_are_read_back_from_the_dump() {
+    // An SQL dump's statement table is saved packed, with checkpoints; a lookup finds
+    // the statement of each record it shows from them. Revealed values prove the
+    // record was read back from the dump, not judged from the index alone.
+    let a = archive();
+    let (email, dataset) = a
+        .exposed()
+        .find_map(|(_, recs)| {
+            recs.iter().find_map(|(d, _, r)| {
+                let email = raw_of(r, FieldKind::Email)?;
+                d.contains(".sql#")
+                    .then(|| (email.trim().to_string(), d.to_string()))
+            })
+        })
+        .unwrap_or_else(|| panic!("no exposed resident with an email in an SQL table"));
+    let run = lookup(&a.index, &["--email", &email, "--reveal"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(&dataset), "{}", run.stdout);
+    assert!(run.stdout.contains(&email), "{}", run.stdout);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let answer = json(&lookup(&a.index, &["--email", &email, "--json"]));
+    assert_eq!(
+        answer["index_only"],
+        serde_json::Value::Bool(false),
+        "{answer}"
+    );
+}
