@@ -409,26 +409,16 @@ pub struct IdentifierFeature {
     pub aux: u32,
 }
 
-/// A street line's stored features.
+/// A street line's or a town's stored features.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StreetFeature {
-    /// The words naming the street (two equal lines have equal words, so this is
-    /// all "the same street" needs).
-    pub words: u32,
-    /// Character signature of the line.
+pub struct SignedFeature {
+    /// The value's hash: for a street line, the words naming the street (two equal
+    /// lines have equal words, so this is all "the same street" needs); for a town,
+    /// the folded town.
+    pub hash: u32,
+    /// Character signature of the value.
     pub signature: u64,
-    /// Characters in the line (255: that many or more).
-    pub chars: u8,
-}
-
-/// A town's stored features.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TownFeature {
-    /// The folded town.
-    pub town: u32,
-    /// Character signature.
-    pub signature: u64,
-    /// Characters (255: that many or more).
+    /// Characters in the value (255: that many or more).
     pub chars: u8,
 }
 
@@ -987,12 +977,8 @@ impl<'a> RecordView<'a> {
     }
 
     /// Street lines.
-    pub fn streets(&self) -> impl Iterator<Item = StreetFeature> + Clone + use<'a> {
-        self.items(LIST_STREET).map(|b| StreetFeature {
-            words: le_u32(b, 0),
-            signature: le_u64(b, 4),
-            chars: b.get(12).copied().unwrap_or(u8::MAX),
-        })
+    pub fn streets(&self) -> impl Iterator<Item = SignedFeature> + Clone + use<'a> {
+        self.items(LIST_STREET).map(signed)
     }
 
     /// Whether the record has a street line.
@@ -1001,12 +987,8 @@ impl<'a> RecordView<'a> {
     }
 
     /// Towns.
-    pub fn towns(&self) -> impl Iterator<Item = TownFeature> + Clone + use<'a> {
-        self.items(LIST_TOWN).map(|b| TownFeature {
-            town: le_u32(b, 0),
-            signature: le_u64(b, 4),
-            chars: b.get(12).copied().unwrap_or(u8::MAX),
-        })
+    pub fn towns(&self) -> impl Iterator<Item = SignedFeature> + Clone + use<'a> {
+        self.items(LIST_TOWN).map(signed)
     }
 
     /// Whether the record has a town.
@@ -1084,6 +1066,15 @@ impl Iterator for Identifiers<'_> {
             value: le_u32(item, 1),
             aux: if with_aux { le_u32(item, 5) } else { 0 },
         })
+    }
+}
+
+/// A street or town item: hash, signature, characters.
+fn signed(b: &[u8]) -> SignedFeature {
+    SignedFeature {
+        hash: le_u32(b, 0),
+        signature: le_u64(b, 4),
+        chars: b.get(12).copied().unwrap_or(u8::MAX),
     }
 }
 
@@ -1308,18 +1299,10 @@ mod tests {
         FeatureHasher::new(&Secret::from_bytes(&[3u8; 192]).expect("secret"))
     }
 
-    fn person(values: &[(FieldKind, &str)]) -> Person {
-        let mut p = Person::default();
-        for (k, v) in values {
-            p.add(*k, v);
-        }
-        p
-    }
-
     #[test]
     fn a_record_round_trips() {
         let h = hasher();
-        let p = person(&[
+        let p = Person::of(&[
             (FieldKind::FullName, "Mrs Jane A. O'Brien"),
             (FieldKind::Dob, "03/02/1980"),
             (FieldKind::Gender, "F"),
@@ -1367,12 +1350,9 @@ mod tests {
         assert_eq!(v.houses().collect::<Vec<_>>(), [h.house("12a")]);
         assert_eq!(v.postcodes().collect::<Vec<_>>(), [h.postcode("SW1A1AA")]);
         let street = v.streets().next().expect("street");
-        assert_eq!(
-            street.words,
-            h.street_words("flat 3 12a high street london")
-        );
+        assert_eq!(street.hash, h.street_words("flat 3 12a high street london"));
         assert_eq!(street.chars, 29);
-        assert_eq!(v.towns().next().map(|t| t.town), Some(h.town("london")));
+        assert_eq!(v.towns().next().map(|t| t.hash), Some(h.town("london")));
         let ids: Vec<_> = v.identifiers().collect();
         assert_eq!(ids.len(), 2);
         assert_eq!(ids[1], h.identifier(FieldKind::Phone, "+447911123456"));

@@ -233,6 +233,33 @@ impl Outcome {
     /// How many outcomes there are.
     pub const COUNT: usize = Outcome::Missing as usize + 1;
 
+    /// Every outcome, in declaration order (strongest first): `ALL[o as usize] == o`.
+    pub const ALL: [Outcome; Outcome::COUNT] = {
+        use Outcome::*;
+        [
+            Exact,
+            Nickname,
+            Fuzzy,
+            MiddleName,
+            Phonetic,
+            Initial,
+            DayMonthSwapped,
+            OneDigit,
+            SameYearMonth,
+            StreetVariant,
+            Postcode,
+            StreetAndHouse,
+            Street,
+            OtherHouse,
+            Sector,
+            District,
+            LocalPart,
+            LastDigits,
+            Disagree,
+            Missing,
+        ]
+    };
+
     /// The outcome's name in explanations (`exact`, `nickname`, `day_month_swapped`).
     pub fn name(self) -> &'static str {
         match self {
@@ -837,6 +864,13 @@ fn full_phonetic_match(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_outcome_is_listed_at_its_own_position() {
+        for (i, o) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(*o as usize, i, "{o:?}");
+        }
+    }
     use proptest::prelude::*;
 
     fn date(year: u16, month: u8, day: u8) -> Date {

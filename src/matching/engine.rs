@@ -542,19 +542,16 @@ impl Matcher {
             memo,
             ..
         } = s;
+        let needed = needed_kinds(q);
         let dump = DumpPath {
-            needed: needed_kinds(q),
-            needs_place: false,
+            needs_place: FieldKind::ALL
+                .into_iter()
+                .any(|k| needed[k as usize] && Part::of_kind(k) == Some(Part::Place)),
+            needed,
             place_bound: place_weight_bound(&self.weights),
             // A record that cannot reach this is not worth normalising in full: it
             // could neither be kept nor change the score as written (three decimals).
             negligible: keep_from.min(NEGLIGIBLE),
-        };
-        let dump = DumpPath {
-            needs_place: FieldKind::ALL
-                .into_iter()
-                .any(|k| dump.needed[k as usize] && Part::of_kind(k) == Some(Part::Place)),
-            ..dump
         };
         let qf = QueryFeatures::new(&self.hasher, q, memo);
         let mut possible = PossibleComparisons::new();
@@ -627,12 +624,18 @@ impl Matcher {
                 .and_then(|(f, local)| Some((self.files.get(f)?, local)));
             // Whether `record_fields` holds this record, read from its dump.
             let mut read = false;
-            let mut index_only = file.is_none();
+            // A record of a missing or changed dump is judged from the index alone.
+            let index_only = file.is_none();
             let reread = |fields: &mut Fields| -> bool {
                 file.is_some_and(|(f, local)| {
                     entry()
                         .is_some_and(|e| f.read_record_into(local, e.offset, e.len, fields).is_ok())
                 })
+            };
+            // Scores the record as read from its dump; false when it is negligible.
+            let from_dump = |fields: &Fields, record: &mut Person, evidence: &mut Evidence| {
+                dump.score(q, &ds.kinds, fields, record, &freq, &self.weights, evidence)
+                    .is_some()
             };
             match &view {
                 Some(view) => {
@@ -664,21 +667,11 @@ impl Matcher {
                         }
                         read = reread(record_fields);
                         if read {
-                            match dump.score(
-                                q,
-                                &ds.kinds,
-                                record_fields,
-                                record,
-                                &freq,
-                                &self.weights,
-                                evidence,
-                            ) {
-                                Some(()) => {}
-                                None => return 0.0,
+                            if !from_dump(record_fields, record, evidence) {
+                                return 0.0;
                             }
                         } else {
                             // No dump to settle the spelling: judged at the bound.
-                            index_only = true;
                             score_comparisons(&highest, &freq, &self.weights, evidence);
                         }
                     }
@@ -686,26 +679,12 @@ impl Matcher {
                 None => {
                     // Damaged features: only the dump can tell.
                     read = reread(record_fields);
-                    if !read {
-                        return 0.0;
-                    }
-                    if dump
-                        .score(
-                            q,
-                            &ds.kinds,
-                            record_fields,
-                            record,
-                            &freq,
-                            &self.weights,
-                            evidence,
-                        )
-                        .is_none()
-                    {
+                    if !read || !from_dump(record_fields, record, evidence) {
                         return 0.0;
                     }
                 }
             }
-            any_index_only |= index_only && file.is_none();
+            any_index_only |= index_only;
             let p = evidence.probability;
             if p < keep_from {
                 return p;
@@ -728,9 +707,6 @@ impl Matcher {
             } else {
                 Vec::new()
             };
-            if file.is_none() {
-                any_index_only = true;
-            }
             let Some(entry) = entry() else {
                 return p;
             };
@@ -740,7 +716,7 @@ impl Matcher {
                 row: u64::from(entry.row),
                 year,
                 evidence: evidence.clone(),
-                index_only: file.is_none(),
+                index_only,
                 data_classes,
                 fields,
             });

@@ -82,30 +82,7 @@ impl Outcomes {
 }
 
 fn outcome_of(i: u32) -> Option<Outcome> {
-    use Outcome::*;
-    const ALL: [Outcome; Outcome::COUNT] = [
-        Exact,
-        Nickname,
-        Fuzzy,
-        MiddleName,
-        Phonetic,
-        Initial,
-        DayMonthSwapped,
-        OneDigit,
-        SameYearMonth,
-        StreetVariant,
-        Postcode,
-        StreetAndHouse,
-        Street,
-        OtherHouse,
-        Sector,
-        District,
-        LocalPart,
-        LastDigits,
-        Disagree,
-        Missing,
-    ];
-    ALL.get(i as usize).copied()
+    Outcome::ALL.get(i as usize).copied()
 }
 
 /// Whether a Jaro-Winkler test can pass: `No`, or `Maybe` (the bound allows it).
@@ -381,16 +358,11 @@ impl QueryDob {
     }
 }
 
+/// A query's street line or town: its hash (as [`crate::features::SignedFeature::hash`]), signature
+/// bits and characters.
 #[derive(Debug)]
-struct QueryStreet {
-    words: u32,
-    bits: Vec<u8>,
-    chars: usize,
-}
-
-#[derive(Debug)]
-struct QueryTown {
-    town: u32,
+struct QuerySigned {
+    hash: u32,
     bits: Vec<u8>,
     chars: usize,
 }
@@ -444,8 +416,8 @@ pub(crate) struct QueryFeatures {
     dobs: Vec<Rc<QueryDob>>,
     genders: u8,
     houses: Vec<u32>,
-    streets: Vec<QueryStreet>,
-    towns: Vec<QueryTown>,
+    streets: Vec<QuerySigned>,
+    towns: Vec<QuerySigned>,
     postcodes: Vec<PostcodeFeature>,
     identifiers: Vec<IdentifierFeature>,
     /// Which identifier families a record's identifiers are compared in: the query's
@@ -503,8 +475,8 @@ impl QueryFeatures {
             streets: q
                 .streets
                 .iter()
-                .map(|s| QueryStreet {
-                    words: h.street_words(s),
+                .map(|s| QuerySigned {
+                    hash: h.street_words(s),
                     bits: sig(s),
                     chars: s.chars().count(),
                 })
@@ -512,8 +484,8 @@ impl QueryFeatures {
             towns: q
                 .towns
                 .iter()
-                .map(|t| QueryTown {
-                    town: h.town(t),
+                .map(|t| QuerySigned {
+                    hash: h.town(t),
                     bits: sig(t),
                     chars: t.chars().count(),
                 })
@@ -1108,7 +1080,7 @@ fn compare_address<'q>(
         && qf
             .streets
             .iter()
-            .any(|s| r.streets().any(|x| x.words == s.words));
+            .any(|s| r.streets().any(|x| x.hash == s.hash));
     let streets_agree = || -> Tri {
         if !streets_on_both {
             return Tri::No;
@@ -1198,7 +1170,7 @@ fn compare_town<'q>(
     let mut best = BestOf::new(Outcome::Disagree);
     for (i, t) in qf.towns.iter().enumerate() {
         for x in r.towns() {
-            if x.town == t.town {
+            if x.hash == t.hash {
                 let value = q.towns.get(i).map(|s| Agreed::Text(s.as_str()));
                 out.set(FieldFamily::Town, Outcomes::one(Outcome::Exact), value);
                 return;
@@ -1295,14 +1267,6 @@ mod tests {
         values.iter().map(|(k, v)| (*k, v.to_string())).collect()
     }
 
-    fn person(values: &[(FieldKind, &str)]) -> Person {
-        let mut p = Person::default();
-        for (k, v) in values {
-            p.add(*k, v);
-        }
-        p
-    }
-
     #[test]
     fn known_pairs_agree_with_the_dump_path() {
         use FieldKind::*;
@@ -1368,10 +1332,10 @@ mod tests {
             ),
         ];
         for (q, r) in pairs {
-            if let Err(e) = agree(&person(q), &values(r)) {
+            if let Err(e) = agree(&Person::of(q), &values(r)) {
                 panic!("{q:?} / {r:?}: {e}");
             }
-            if let Err(e) = agree(&person(r), &values(q)) {
+            if let Err(e) = agree(&Person::of(r), &values(q)) {
                 panic!("{r:?} / {q:?}: {e}");
             }
         }
@@ -1380,14 +1344,14 @@ mod tests {
     #[test]
     fn exact_names_nicknames_and_shortenings_are_decided() {
         let h = hasher();
-        let q = person(&[(FieldKind::FullName, "Bill Jones")]);
+        let q = Person::of(&[(FieldKind::FullName, "Bill Jones")]);
         let qf = QueryFeatures::new(&h, &q, &mut QueryMemo::default());
         for (record, want) in [
             ("Bill Jones", Outcome::Exact),
             ("William Jones", Outcome::Nickname),
             ("Billy Jones", Outcome::Nickname),
         ] {
-            let r = person(&[(FieldKind::FullName, record)]);
+            let r = Person::of(&[(FieldKind::FullName, record)]);
             let mut bytes = Vec::new();
             let mut entries = Vec::new();
             encode_record(&h, 0, &r, &[1], &mut bytes, &mut |n, _| {

@@ -344,21 +344,25 @@ pub fn canonical(kind: FieldKind, raw: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn person(values: &[(FieldKind, &str)]) -> Person {
+impl Person {
+    /// A person from `(kind, value)` pairs, as a record's columns give them (tests).
+    pub(crate) fn of(values: &[(FieldKind, &str)]) -> Person {
         let mut p = Person::default();
         for (k, v) in values {
             p.add(*k, v);
         }
         p
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn add_dispatches_every_kind() {
-        let p = person(&[
+        let p = Person::of(&[
             (FieldKind::FullName, "Mrs Jane A. O'Brien"),
             (FieldKind::Dob, "03/02/1980"),
             (FieldKind::Gender, "F"),
@@ -400,7 +404,7 @@ mod tests {
 
     #[test]
     fn duplicates_and_placeholders_are_not_added() {
-        let p = person(&[
+        let p = Person::of(&[
             (FieldKind::Phone, "07911 123456"),
             (FieldKind::Phone, "+44 7911 123456"),
             (FieldKind::LastName, "O'BRIEN"),
@@ -417,7 +421,7 @@ mod tests {
         assert_eq!(p.postcodes, vec!["SW1A1AA"]);
         assert!(p.dobs.is_empty() && p.towns.is_empty());
         assert_eq!(
-            person(&[(FieldKind::LastName, "Na")]).last_names,
+            Person::of(&[(FieldKind::LastName, "Na")]).last_names,
             vec!["na"]
         );
         for raw in [
@@ -431,26 +435,32 @@ mod tests {
             "?",
             "Not Known",
         ] {
-            assert!(person(&[(FieldKind::LastName, raw)]).is_empty(), "{raw}");
-            assert!(person(&[(FieldKind::AccountRef, raw)]).is_empty(), "{raw}");
+            assert!(
+                Person::of(&[(FieldKind::LastName, raw)]).is_empty(),
+                "{raw}"
+            );
+            assert!(
+                Person::of(&[(FieldKind::AccountRef, raw)]).is_empty(),
+                "{raw}"
+            );
         }
-        assert!(person(&[(FieldKind::Street, "N/A")]).is_empty());
-        assert!(!person(&[(FieldKind::LastName, "王")]).is_empty());
+        assert!(Person::of(&[(FieldKind::Street, "N/A")]).is_empty());
+        assert!(!Person::of(&[(FieldKind::LastName, "王")]).is_empty());
     }
 
     #[test]
     fn columns_and_full_names_agree() {
-        let a = person(&[
+        let a = Person::of(&[
             (FieldKind::FirstName, "Mary Jane"),
             (FieldKind::LastName, "de la Cruz"),
         ]);
-        let b = person(&[(FieldKind::FullName, "Ms Mary Jane de la Cruz")]);
+        let b = Person::of(&[(FieldKind::FullName, "Ms Mary Jane de la Cruz")]);
         assert_eq!(a, b);
     }
 
     #[test]
     fn iban_gives_sort_code_and_account() {
-        let p = person(&[(FieldKind::BankAccount, "GB29 NWBK 6016 1331 9268 19")]);
+        let p = Person::of(&[(FieldKind::BankAccount, "GB29 NWBK 6016 1331 9268 19")]);
         assert_eq!(
             p.identifiers_of(FieldKind::SortCode).collect::<Vec<_>>(),
             ["601613"]
@@ -464,13 +474,13 @@ mod tests {
     #[test]
     fn empty_person() {
         assert!(Person::default().is_empty());
-        let mut p = person(&[
+        let mut p = Person::of(&[
             (FieldKind::FullName, "Jane Doe"),
             (FieldKind::RecordDate, "2006"),
         ]);
         p.clear();
         assert_eq!(p, Person::default());
-        let p = person(&[(FieldKind::RecordDate, "2006"), (FieldKind::Email, "n/a")]);
+        let p = Person::of(&[(FieldKind::RecordDate, "2006"), (FieldKind::Email, "n/a")]);
         assert!(p.is_empty());
         assert_eq!(p.record_year, Some(2006));
     }

@@ -79,9 +79,12 @@ impl Stmts {
             Stmts::Table(t) => t.get(i).map(std::borrow::Cow::Borrowed),
             Stmts::Packed(p) => {
                 let from = i / CHECKPOINT;
-                p.decode_from(from, i - from * CHECKPOINT + 1, |_| false)
-                    .pop()
-                    .filter(|_| i < p.count)
+                let want = i - from * CHECKPOINT + 1;
+                let mut run = p.decode_from(from, want, |_| false);
+                // Fewer: `i` is past the end (or the run is damaged).
+                (run.len() == want)
+                    .then(|| run.pop())
+                    .flatten()
                     .map(std::borrow::Cow::Owned)
             }
         }
@@ -1100,17 +1103,10 @@ fn parse_tuple_direct(
             if token.is_empty() {
                 return None;
             }
-            if token.eq_ignore_ascii_case(b"NULL") {
-                present = false;
-            } else {
-                fields.raw().extend_from_slice(token);
-            }
+            present = bare_token(token, fields);
         }
         if present {
-            if let Some(&col) = layout.get(n) {
-                fields.push_value(col as usize, mark);
-            }
-            too_long |= fields.mark() - mark > max_field;
+            too_long |= end_value(fields, layout.get(n), mark, max_field);
         }
         n += 1;
         i = ws(i);
@@ -1217,17 +1213,10 @@ fn parse_tuple(
             if token.is_empty() {
                 return Err(bad);
             }
-            if token.eq_ignore_ascii_case(b"NULL") {
-                present = false;
-            } else {
-                fields.raw().extend_from_slice(token);
-            }
+            present = bare_token(token, fields);
         }
         if present {
-            if let Some(&col) = layout.get(n) {
-                fields.push_value(col as usize, start);
-            }
-            too_long |= fields.mark() - start > max_field;
+            too_long |= end_value(fields, layout.get(n), start, max_field);
         }
         n += 1;
         while i < inner_end && t[i].is_ascii_whitespace() {
@@ -1316,6 +1305,25 @@ fn read_string(
     }
 }
 
+/// An unquoted tuple value (a number, `NULL`, a function call): copied as it is;
+/// false for `NULL`, which is no value.
+fn bare_token(token: &[u8], fields: &mut Fields) -> bool {
+    if token.eq_ignore_ascii_case(b"NULL") {
+        return false;
+    }
+    fields.raw().extend_from_slice(token);
+    true
+}
+
+/// The value copied since `start` ends: it becomes column `col`'s (if the layout
+/// has one for it). True when it is longer than `max_field`.
+fn end_value(fields: &mut Fields, col: Option<&u32>, start: usize, max_field: usize) -> bool {
+    if let Some(&col) = col {
+        fields.push_value(col as usize, start);
+    }
+    fields.mark() - start > max_field
+}
+
 /// Parse one line of a COPY block (text format: tab-separated, `\N` is NULL).
 fn parse_copy_line(
     line: &[u8],
@@ -1331,10 +1339,7 @@ fn parse_copy_line(
         if value != b"\\N" {
             let start = fields.mark();
             unescape_copy(value, fields.raw());
-            too_long |= fields.mark() - start > max_field;
-            if let Some(&col) = layout.get(n) {
-                fields.push_value(col as usize, start);
-            }
+            too_long |= end_value(fields, layout.get(n), start, max_field);
         }
         n += 1;
     }
