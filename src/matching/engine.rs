@@ -103,9 +103,8 @@ struct DatasetState {
     source: Option<(usize, usize)>,
     columns: Vec<String>,
     kinds: Vec<Option<FieldKind>>,
-    /// The distinct data classes of its columns (kind name, or `other:<column>`),
-    /// sorted, and each column's place among them.
-    class_list: Vec<String>,
+    /// Each column's data class (kind name, or `other:<column>`) as its place in
+    /// [`Matcher::classes`].
     class_of_column: Vec<usize>,
 }
 
@@ -115,6 +114,9 @@ pub struct Matcher {
     secret: Secret,
     files: Vec<SourceFile>,
     datasets: Vec<DatasetState>,
+    /// Every dataset's data classes, sorted and distinct: a record's classes are a
+    /// set of places in it, and an answer's union is read off in this order.
+    classes: Vec<String>,
     /// One bitmap per segment when a scope was given.
     scope: Option<Vec<RoaringBitmap>>,
     hasher: FeatureHasher,
@@ -170,57 +172,80 @@ struct Scored {
     fields: Vec<(String, String)>,
 }
 
-/// A record's data classes while the answer is assembled: which of its dataset's
-/// classes ([`DatasetState::class_list`]) it holds, or the names themselves for a
-/// dataset with more classes than the mask has bits.
+/// A set of data classes, as places in [`Matcher::classes`]: one word for an index
+/// with up to 128 classes (the usual case), more words beyond. Unions are bitwise
+/// and the names come out sorted, with no string compared or copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Classes {
     Mask(u128),
-    Names(Vec<String>),
+    Words(Vec<u64>),
 }
 
 impl Classes {
-    fn of(ds: &DatasetState, has_column: impl Fn(usize) -> bool) -> Classes {
-        if ds.class_list.len() <= 128 {
-            let mut mask = 0u128;
-            for (col, &class) in ds.class_of_column.iter().enumerate() {
-                if has_column(col) {
-                    mask |= 1u128 << class;
-                }
-            }
-            Classes::Mask(mask)
+    /// The empty set, sized for `count` classes.
+    fn empty(count: usize) -> Classes {
+        if count <= 128 {
+            Classes::Mask(0)
         } else {
-            let mut present = vec![false; ds.class_list.len()];
-            for (col, &class) in ds.class_of_column.iter().enumerate() {
-                if has_column(col)
-                    && let Some(p) = present.get_mut(class)
-                {
-                    *p = true;
-                }
-            }
-            Classes::Names(
-                ds.class_list
-                    .iter()
-                    .zip(present)
-                    .filter(|(_, p)| *p)
-                    .map(|(c, _)| c.clone())
-                    .collect(),
-            )
+            Classes::Words(vec![0; count.div_ceil(64)])
         }
     }
 
-    /// The class names, sorted.
-    fn names<'a>(&'a self, ds: Option<&'a DatasetState>) -> Vec<&'a str> {
-        match self {
-            Classes::Names(names) => names.iter().map(String::as_str).collect(),
-            Classes::Mask(mask) => ds.map_or_else(Vec::new, |ds| {
-                ds.class_list
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| mask & (1u128 << i) != 0)
-                    .map(|(_, c)| c.as_str())
-                    .collect()
-            }),
+    /// The classes of the columns of `ds` that `has_column` says hold a value.
+    fn of(count: usize, ds: &DatasetState, has_column: impl Fn(usize) -> bool) -> Classes {
+        let mut set = Classes::empty(count);
+        for (col, &class) in ds.class_of_column.iter().enumerate() {
+            if has_column(col) {
+                set.insert(class);
+            }
         }
+        set
+    }
+
+    fn insert(&mut self, class: usize) {
+        match self {
+            Classes::Mask(mask) => {
+                if class < 128 {
+                    *mask |= 1u128 << class;
+                }
+            }
+            Classes::Words(words) => {
+                if let Some(w) = words.get_mut(class / 64) {
+                    *w |= 1u64 << (class % 64);
+                }
+            }
+        }
+    }
+
+    fn contains(&self, class: usize) -> bool {
+        match self {
+            Classes::Mask(mask) => class < 128 && mask & (1u128 << class) != 0,
+            Classes::Words(words) => words
+                .get(class / 64)
+                .is_some_and(|w| w & (1u64 << (class % 64)) != 0),
+        }
+    }
+
+    /// Adds every class of `other` (a set of the same size).
+    fn union_with(&mut self, other: &Classes) {
+        match (self, other) {
+            (Classes::Mask(a), Classes::Mask(b)) => *a |= b,
+            (Classes::Words(a), Classes::Words(b)) => {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x |= y;
+                }
+            }
+            // Sets of one matcher all have the same size.
+            _ => {}
+        }
+    }
+
+    /// The class names, sorted (the order of `all`).
+    fn names<'a>(&self, all: &'a [String]) -> impl Iterator<Item = &'a str> {
+        all.iter()
+            .enumerate()
+            .filter(|(i, _)| self.contains(*i))
+            .map(|(_, c)| c.as_str())
     }
 }
 
@@ -360,6 +385,8 @@ impl Matcher {
         // Dump path → the open file's number, or None when unusable.
         let mut opened: Vec<(String, Option<usize>)> = Vec::new();
         let mut datasets = Vec::with_capacity(manifest.datasets.len());
+        // Each dataset's column classes, until every dataset's are known.
+        let mut column_classes: Vec<Vec<String>> = Vec::with_capacity(manifest.datasets.len());
         for entry in &manifest.datasets {
             let file = match opened.iter().find(|(dump, _)| *dump == entry.dump) {
                 Some((_, file)) => *file,
@@ -409,21 +436,23 @@ impl Matcher {
                 });
                 kinds.push(kind);
             }
-            let mut class_list = classes.clone();
-            class_list.sort();
-            class_list.dedup();
-            let class_of_column = classes
-                .iter()
-                .map(|c| class_list.binary_search(c).unwrap_or(0))
-                .collect();
+            column_classes.push(classes);
             datasets.push(DatasetState {
                 name: entry.name.clone(),
                 source,
                 columns: entry.columns.iter().map(|c| c.name.clone()).collect(),
                 kinds,
-                class_list,
-                class_of_column,
+                class_of_column: Vec::new(),
             });
+        }
+        let mut all_classes: Vec<String> = column_classes.iter().flatten().cloned().collect();
+        all_classes.sort_unstable();
+        all_classes.dedup();
+        for (ds, classes) in datasets.iter_mut().zip(&column_classes) {
+            ds.class_of_column = classes
+                .iter()
+                .map(|c| all_classes.binary_search(c).unwrap_or(0))
+                .collect();
         }
 
         let scope = match &opts.scope {
@@ -440,6 +469,7 @@ impl Matcher {
             secret,
             files,
             datasets,
+            classes: all_classes,
             scope,
             hasher,
             total,
@@ -693,12 +723,15 @@ impl Matcher {
                 read = reread(record_fields);
             }
             let (year, data_classes) = match &view {
-                Some(view) => (view.year(), Classes::of(ds, |col| view.has_column(col))),
+                Some(view) => (
+                    view.year(),
+                    Classes::of(self.classes.len(), ds, |col| view.has_column(col)),
+                ),
                 None => {
                     record_year(record, &ds.kinds, record_fields);
                     (
                         record.record_year,
-                        Classes::of(ds, |col| record_fields.has_value(col)),
+                        Classes::of(self.classes.len(), ds, |col| record_fields.has_value(col)),
                     )
                 }
             };
@@ -750,13 +783,11 @@ impl Matcher {
                 .total_cmp(&a.evidence.probability)
                 .then((a.dataset, a.row).cmp(&(b.dataset, b.row)))
         });
-        let mut union: Vec<&str> = Vec::new();
+        let mut union = Classes::empty(self.classes.len());
         for k in &kept {
-            union.extend(k.data_classes.names(self.datasets.get(k.dataset as usize)));
+            union.union_with(&k.data_classes);
         }
-        union.sort_unstable();
-        union.dedup();
-        let data_classes: Vec<String> = union.into_iter().map(str::to_string).collect();
+        let data_classes: Vec<String> = union.names(&self.classes).map(str::to_string).collect();
         let matches: Vec<RecordMatch> = kept
             .into_iter()
             .map(|k| {
@@ -771,8 +802,7 @@ impl Matcher {
                     // Bulk answers carry only the union (see `query_brief`).
                     data_classes: if with_fields {
                         k.data_classes
-                            .names(ds)
-                            .into_iter()
+                            .names(&self.classes)
                             .map(str::to_string)
                             .collect()
                     } else {
@@ -1354,6 +1384,34 @@ fn word_initials(value: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A set of classes, either size, holds what was inserted or united into it
+    /// and names it in the order of the class list.
+    #[test]
+    fn class_sets_unite_and_name_in_order() {
+        for count in [5usize, 128, 129, 300] {
+            let all: Vec<String> = (0..count).map(|i| format!("c{i:03}")).collect();
+            let ds = DatasetState {
+                name: "d".into(),
+                source: None,
+                columns: vec!["a".into(), "b".into(), "c".into()],
+                kinds: vec![None; 3],
+                class_of_column: vec![count - 1, 0, count / 2],
+            };
+            let a = Classes::of(count, &ds, |col| col != 1);
+            let b = Classes::of(count, &ds, |col| col == 1);
+            assert!(a.contains(count - 1) && a.contains(count / 2) && !a.contains(0));
+            let mut union = Classes::empty(count);
+            union.union_with(&a);
+            union.union_with(&b);
+            let mut want = vec![all[0].as_str(), all[count / 2].as_str()];
+            if count - 1 != count / 2 {
+                want.push(all[count - 1].as_str());
+            }
+            assert_eq!(union.names(&all).collect::<Vec<_>>(), want, "{count}");
+            assert_eq!(Classes::empty(count).names(&all).count(), 0);
+        }
+    }
 
     #[test]
     fn masks_hide_identifiers() {
