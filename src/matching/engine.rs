@@ -148,6 +148,8 @@ struct Scratch {
     record: Person,
     evidence: Evidence,
     memo: QueryMemo,
+    /// The query as hashed for comparing with stored features, refilled per query.
+    query_features: QueryFeatures,
     weights_memo: WeightMemo,
 }
 
@@ -570,6 +572,7 @@ impl Matcher {
             record,
             evidence,
             memo,
+            query_features: qf,
             ..
         } = s;
         let needed = needed_kinds(q);
@@ -583,7 +586,8 @@ impl Matcher {
             // could neither be kept nor change the score as written (three decimals).
             negligible: keep_from.min(NEGLIGIBLE),
         };
-        let qf = QueryFeatures::new(&self.hasher, q, memo);
+        qf.fill(&self.hasher, q, memo);
+        let qf = &*qf;
         let mut possible = PossibleComparisons::new();
         let prior = self.weights.prior(freq.total);
         // Strong candidates first: they share an identifier or two keys with the

@@ -360,7 +360,7 @@ impl QueryDob {
 
 /// A query's street line or town: its hash (as [`crate::features::SignedFeature::hash`]), signature
 /// bits and characters.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct QuerySigned {
     hash: u32,
     bits: Vec<u8>,
@@ -408,7 +408,7 @@ impl QueryMemo {
 }
 
 /// A query, hashed once for comparing with stored features.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct QueryFeatures {
     first: Vec<Rc<QueryName>>,
     middle: Vec<Rc<QueryName>>,
@@ -428,30 +428,33 @@ pub(crate) struct QueryFeatures {
 impl QueryFeatures {
     /// Hashes `q` for comparing with records of an index keyed like `h`, through
     /// the thread's `memo`.
+    #[cfg(test)]
     pub(crate) fn new(h: &FeatureHasher, q: &Person, memo: &mut QueryMemo) -> QueryFeatures {
+        let mut qf = QueryFeatures::default();
+        qf.fill(h, q, memo);
+        qf
+    }
+
+    /// [`new`](Self::new) into `self`, reusing its buffers: a matcher keeps one per
+    /// thread, so that a query allocates nothing here once the buffers have grown.
+    pub(crate) fn fill(&mut self, h: &FeatureHasher, q: &Person, memo: &mut QueryMemo) {
         memo.for_hasher(h);
-        let mut names = |list: &[String]| -> Vec<Rc<QueryName>> {
-            list.iter().map(|n| memo.name(h, n)).collect()
+        let names = |out: &mut Vec<Rc<QueryName>>, list: &[String], memo: &mut QueryMemo| {
+            out.clear();
+            out.extend(list.iter().map(|n| memo.name(h, n)));
         };
-        let (first, middle, last) = (
-            names(&q.first_names),
-            names(&q.middle_names),
-            names(&q.last_names),
-        );
-        let mut genders = 0u8;
+        names(&mut self.first, &q.first_names, memo);
+        names(&mut self.middle, &q.middle_names, memo);
+        names(&mut self.last, &q.last_names, memo);
+        self.genders = 0;
         for g in &q.genders {
-            genders |= match g {
+            self.genders |= match g {
                 b'm' => GENDER_M,
                 b'f' => GENDER_F,
                 _ => 0,
             };
         }
-        let sig = |s: &str| {
-            let mut bits = Vec::new();
-            h.signature_bits(s, &mut bits);
-            bits
-        };
-        let mut identifier_families = [false; FieldFamily::COUNT];
+        self.identifier_families = [false; FieldFamily::COUNT];
         for (kind, _) in &q.identifiers {
             let kinds: &[FieldKind] = match kind {
                 FieldKind::SortCode | FieldKind::BankAccount => {
@@ -461,43 +464,36 @@ impl QueryFeatures {
             };
             for k in kinds {
                 if let Some(f) = FieldFamily::of_identifier(*k) {
-                    identifier_families[f as usize] = true;
+                    self.identifier_families[f as usize] = true;
                 }
             }
         }
-        QueryFeatures {
-            first,
-            middle,
-            last,
-            dobs: q.dobs.iter().map(|d| memo.dob(h, *d)).collect(),
-            genders,
-            houses: q.house_numbers.iter().map(|x| h.house(x)).collect(),
-            streets: q
-                .streets
-                .iter()
-                .map(|s| QuerySigned {
-                    hash: h.street_words(s),
-                    bits: sig(s),
-                    chars: s.chars().count(),
-                })
-                .collect(),
-            towns: q
-                .towns
-                .iter()
-                .map(|t| QuerySigned {
-                    hash: h.town(t),
-                    bits: sig(t),
-                    chars: t.chars().count(),
-                })
-                .collect(),
-            postcodes: q.postcodes.iter().map(|p| h.postcode(p)).collect(),
-            identifiers: q
-                .identifiers
-                .iter()
-                .map(|(k, v)| h.identifier(*k, v))
-                .collect(),
-            identifier_families,
-        }
+        self.dobs.clear();
+        self.dobs.extend(q.dobs.iter().map(|d| memo.dob(h, *d)));
+        self.houses.clear();
+        self.houses
+            .extend(q.house_numbers.iter().map(|x| h.house(x)));
+        // Signed features keep their signature buffers from query to query.
+        let signed = |out: &mut Vec<QuerySigned>, values: &[String], hash: &dyn Fn(&str) -> u32| {
+            out.truncate(values.len());
+            while out.len() < values.len() {
+                out.push(QuerySigned::default());
+            }
+            for (f, v) in out.iter_mut().zip(values) {
+                f.hash = hash(v);
+                f.bits.clear();
+                h.signature_bits(v, &mut f.bits);
+                f.chars = v.chars().count();
+            }
+        };
+        signed(&mut self.streets, &q.streets, &|s| h.street_words(s));
+        signed(&mut self.towns, &q.towns, &|t| h.town(t));
+        self.postcodes.clear();
+        self.postcodes
+            .extend(q.postcodes.iter().map(|p| h.postcode(p)));
+        self.identifiers.clear();
+        self.identifiers
+            .extend(q.identifiers.iter().map(|(k, v)| h.identifier(*k, v)));
     }
 
     /// Whether `hash` is one of the query's names (any list).
