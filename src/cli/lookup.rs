@@ -194,17 +194,21 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
 
 /// The `--json` answer: the contract's fields, plus `index_only`, `explanation`
 /// and `year` per match.
+fn names(classes: &[std::sync::Arc<str>]) -> Vec<&str> {
+    classes.iter().map(|c| &**c).collect()
+}
+
 fn to_json(answer: &Answer) -> serde_json::Value {
     let matches: Vec<serde_json::Value> = answer
         .matches
         .iter()
         .map(|m| {
             serde_json::json!({
-                "dataset": m.dataset,
+                "dataset": &*m.dataset,
                 "row": m.row,
                 "score": round(m.probability),
                 "agreed": m.evidence.agreed(),
-                "data_classes": m.data_classes,
+                "data_classes": names(&m.data_classes),
                 "year": m.year,
                 "explanation": m.evidence.summary(),
                 "index_only": m.index_only,
@@ -214,7 +218,7 @@ fn to_json(answer: &Answer) -> serde_json::Value {
     serde_json::json!({
         "verdict": answer.verdict.name(),
         "score": round(answer.score),
-        "data_classes": answer.data_classes,
+        "data_classes": names(&answer.data_classes),
         "matches": matches,
         "index_only": answer.index_only,
     })

@@ -737,7 +737,7 @@ mod tests {
     fn record(dataset: &str, row: u64) -> RecordMatch {
         RecordMatch {
             record: 0,
-            dataset: dataset.to_string(),
+            dataset: dataset.into(),
             row,
             year: Some(2010),
             probability: 0.97,

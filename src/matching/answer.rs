@@ -2,6 +2,8 @@
 //! classes exposed. `lookup` prints one; `match` writes one per register row and
 //! sums them up.
 
+use std::sync::Arc;
+
 use super::explain::Evidence;
 use super::score::Verdict;
 
@@ -10,8 +12,9 @@ use super::score::Verdict;
 pub struct RecordMatch {
     /// The record's id in its segment (internal; stable for one index).
     pub record: u32,
-    /// Dataset name (`council_tax_2006.csv`, `archive.sql#residents`).
-    pub dataset: String,
+    /// Dataset name (`council_tax_2006.csv`, `archive.sql#residents`), shared with
+    /// the matcher (an answer copies no name).
+    pub dataset: Arc<str>,
     /// 1-based row in the dataset.
     pub row: u64,
     /// Year of the record's `record_date`, when it has one.
@@ -21,7 +24,7 @@ pub struct RecordMatch {
     /// Why: field by field.
     pub evidence: Evidence,
     /// Data classes present in the record (kinds and `other:<column>`), sorted.
-    pub data_classes: Vec<String>,
+    pub data_classes: Vec<Arc<str>>,
     /// The record's values by column (header, value), read from the dump, for a
     /// caseworker to see (masked unless asked); empty when the dump is absent.
     pub fields: Vec<(String, String)>,
@@ -42,7 +45,7 @@ pub struct Answer {
     /// Every record whose own probability reaches the verdict's threshold, best first.
     pub matches: Vec<RecordMatch>,
     /// Union of the data classes of `matches`, sorted.
-    pub data_classes: Vec<String>,
+    pub data_classes: Vec<Arc<str>>,
     /// True when some candidate could not be verified against its dump (missing or
     /// changed since the build): it was judged from the index alone, so a near-miss
     /// spelling the stored features could not rule out was taken at its best.

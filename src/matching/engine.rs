@@ -60,6 +60,7 @@ use roaring::RoaringBitmap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// How queries are answered.
 #[derive(Clone, Debug, Default)]
@@ -97,7 +98,7 @@ pub enum MatchError {
 /// What verification needs to know about one dataset.
 #[derive(Debug)]
 struct DatasetState {
-    name: String,
+    name: Arc<str>,
     /// The open dump file and the dataset's number in it; `None`: the dump is
     /// unusable and its records are judged from the index alone.
     source: Option<(usize, usize)>,
@@ -116,7 +117,7 @@ pub struct Matcher {
     datasets: Vec<DatasetState>,
     /// Every dataset's data classes, sorted and distinct: a record's classes are a
     /// set of places in it, and an answer's union is read off in this order.
-    classes: Vec<String>,
+    classes: Vec<Arc<str>>,
     /// One bitmap per segment when a scope was given.
     scope: Option<Vec<RoaringBitmap>>,
     hasher: FeatureHasher,
@@ -243,11 +244,11 @@ impl Classes {
     }
 
     /// The class names, sorted (the order of `all`).
-    fn names<'a>(&self, all: &'a [String]) -> impl Iterator<Item = &'a str> {
+    fn names<'a>(&self, all: &'a [Arc<str>]) -> impl Iterator<Item = &'a Arc<str>> {
         all.iter()
             .enumerate()
             .filter(|(i, _)| self.contains(*i))
-            .map(|(_, c)| c.as_str())
+            .map(|(_, c)| c)
     }
 }
 
@@ -440,7 +441,7 @@ impl Matcher {
             }
             column_classes.push(classes);
             datasets.push(DatasetState {
-                name: entry.name.clone(),
+                name: Arc::from(entry.name.as_str()),
                 source,
                 columns: entry.columns.iter().map(|c| c.name.clone()).collect(),
                 kinds,
@@ -456,6 +457,8 @@ impl Matcher {
                 .map(|c| all_classes.binary_search(c).unwrap_or(0))
                 .collect();
         }
+        let all_classes: Vec<Arc<str>> =
+            all_classes.iter().map(|c| Arc::from(c.as_str())).collect();
 
         let scope = match &opts.scope {
             None => None,
@@ -495,7 +498,7 @@ impl Matcher {
 
     /// Dataset names, in the index's order.
     pub fn dataset_names(&self) -> Vec<&str> {
-        self.datasets.iter().map(|d| d.name.as_str()).collect()
+        self.datasets.iter().map(|d| &*d.name).collect()
     }
 
     /// The options the matcher was opened with.
@@ -791,24 +794,23 @@ impl Matcher {
         for k in &kept {
             union.union_with(&k.data_classes);
         }
-        let data_classes: Vec<String> = union.names(&self.classes).map(str::to_string).collect();
+        let data_classes: Vec<Arc<str>> = union.names(&self.classes).cloned().collect();
         let matches: Vec<RecordMatch> = kept
             .into_iter()
             .map(|k| {
                 let ds = self.datasets.get(k.dataset as usize);
                 RecordMatch {
                     record: k.candidate.record,
-                    dataset: ds
-                        .map_or_else(|| format!("dataset {}", k.dataset), |d| d.name.clone()),
+                    dataset: ds.map_or_else(
+                        || Arc::from(format!("dataset {}", k.dataset)),
+                        |d| Arc::clone(&d.name),
+                    ),
                     row: k.row,
                     year: k.year,
                     probability: k.evidence.probability,
                     // Bulk answers carry only the union (see `query_brief`).
                     data_classes: if with_fields {
-                        k.data_classes
-                            .names(&self.classes)
-                            .map(str::to_string)
-                            .collect()
+                        k.data_classes.names(&self.classes).cloned().collect()
                     } else {
                         Vec::new()
                     },
@@ -1394,7 +1396,7 @@ mod tests {
     #[test]
     fn class_sets_unite_and_name_in_order() {
         for count in [5usize, 128, 129, 300] {
-            let all: Vec<String> = (0..count).map(|i| format!("c{i:03}")).collect();
+            let all: Vec<Arc<str>> = (0..count).map(|i| format!("c{i:03}").into()).collect();
             let ds = DatasetState {
                 name: "d".into(),
                 source: None,
@@ -1408,9 +1410,9 @@ mod tests {
             let mut union = Classes::empty(count);
             union.union_with(&a);
             union.union_with(&b);
-            let mut want = vec![all[0].as_str(), all[count / 2].as_str()];
+            let mut want = vec![&all[0], &all[count / 2]];
             if count - 1 != count / 2 {
-                want.push(all[count - 1].as_str());
+                want.push(&all[count - 1]);
             }
             assert_eq!(union.names(&all).collect::<Vec<_>>(), want, "{count}");
             assert_eq!(Classes::empty(count).names(&all).count(), 0);

@@ -387,19 +387,19 @@ mod tests {
     fn record(dataset: &str, year: Option<u16>, classes: &[&str]) -> RecordMatch {
         RecordMatch {
             record: 0,
-            dataset: dataset.to_string(),
+            dataset: dataset.into(),
             row: 1,
             year,
             probability: 0.95,
             evidence: Evidence::default(),
-            data_classes: classes.iter().map(|c| c.to_string()).collect(),
+            data_classes: classes.iter().map(|&c| c.into()).collect(),
             fields: vec![("email".into(), "jane@example.com".into())],
             index_only: false,
         }
     }
 
     fn exposed(matches: Vec<RecordMatch>) -> Answer {
-        let mut classes: Vec<String> = matches
+        let mut classes: Vec<std::sync::Arc<str>> = matches
             .iter()
             .flat_map(|m| m.data_classes.iter().cloned())
             .collect();
