@@ -123,6 +123,8 @@ pub struct Matcher {
     hasher: FeatureHasher,
     total: u64,
     weights: Weights,
+    /// [`place_weight_bound`] of `weights`, computed once.
+    place_bound: f64,
     limits: Limits,
     opts: MatchOptions,
     warnings: Vec<String>,
@@ -469,6 +471,7 @@ impl Matcher {
             .iter()
             .map(|s| u64::from(s.record_count()))
             .sum();
+        let weights = Weights::default();
         Ok(Matcher {
             index,
             secret,
@@ -478,7 +481,8 @@ impl Matcher {
             scope,
             hasher,
             total,
-            weights: Weights::default(),
+            place_bound: place_weight_bound(&weights),
+            weights,
             limits: Limits::default(),
             opts,
             warnings,
@@ -508,6 +512,7 @@ impl Matcher {
 
     /// Replaces the scorer's weight table (for tuning and experiments).
     pub fn set_weights(&mut self, weights: Weights) {
+        self.place_bound = place_weight_bound(&weights);
         self.weights = weights;
     }
 
@@ -584,7 +589,7 @@ impl Matcher {
                 .into_iter()
                 .any(|k| needed[k as usize] && Part::of_kind(k) == Some(Part::Place)),
             needed,
-            place_bound: place_weight_bound(&self.weights),
+            place_bound: self.place_bound,
             // A record that cannot reach this is not worth normalising in full: it
             // could neither be kept nor change the score as written (three decimals).
             negligible: keep_from.min(NEGLIGIBLE),
