@@ -97,6 +97,29 @@ pub struct Candidate {
     pub identifier: bool,
 }
 
+impl Candidate {
+    /// Segment and record as one number, in their order.
+    fn place(&self) -> u64 {
+        (u64::from(self.segment) << 32) | u64::from(self.record)
+    }
+
+    /// The order candidates are verified in, as one number (smallest first):
+    /// identifier hits first, then by rank and by hits, highest first, then by
+    /// place. One integer comparison instead of four.
+    fn order(&self) -> u128 {
+        // `f32::total_cmp`'s order as an unsigned number.
+        let bits = self.rank.to_bits();
+        let rank = if bits >> 31 == 1 {
+            !bits
+        } else {
+            bits | (1 << 31)
+        };
+        let descending =
+            (u128::from(self.identifier) << 48) | (u128::from(rank) << 16) | u128::from(self.hits);
+        (!descending & ((1u128 << 49) - 1)) << 64 | u128::from(self.place())
+    }
+}
+
 /// A query key and how many records carry it, over all segments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyCount {
@@ -205,13 +228,7 @@ impl Candidates {
         }
 
         // Identifier hits first, then by rank; ties by position for a stable answer.
-        self.hits.sort_unstable_by(|a, b| {
-            b.identifier
-                .cmp(&a.identifier)
-                .then(b.rank.total_cmp(&a.rank))
-                .then(b.hits.cmp(&a.hits))
-                .then((a.segment, a.record).cmp(&(b.segment, b.record)))
-        });
+        self.hits.sort_unstable_by_key(Candidate::order);
         let sure = self.hits.iter().take_while(|c| c.identifier).count();
         let keep = (sure + limits.verify).min(self.hits.len());
         self.selected
@@ -276,7 +293,7 @@ impl Candidates {
 
     /// Folds the hits of one record into one candidate.
     fn merge(&mut self) {
-        self.hits.sort_unstable_by_key(|c| (c.segment, c.record));
+        self.hits.sort_unstable_by_key(Candidate::place);
         let mut out = 0usize;
         for i in 0..self.hits.len() {
             let c = self.hits[i];
@@ -381,6 +398,54 @@ mod tests {
     use super::*;
     use crate::index::SegmentWriter;
     use crate::keys::KeyRecipe;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `Candidate::order` sorts as the comparison it replaces: identifier hits
+        /// first, rank and hits highest first, then place; `place` as the
+        /// (segment, record) pair.
+        #[test]
+        fn order_keys_sort_as_the_comparisons(
+            raw in proptest::collection::vec(
+                (0u32..3, 0u32..6, any::<bool>(), prop_oneof![
+                    Just(1.0f32), Just(2.5f32), Just(0.0f32), Just(-0.0f32), Just(-3.0f32),
+                    Just(f32::INFINITY), 0.0f32..64.0
+                ], 0u16..4),
+                0..40,
+            )
+        ) {
+            let cands: Vec<Candidate> = raw
+                .iter()
+                .map(|&(segment, record, identifier, rank, hits)| Candidate {
+                    segment,
+                    record,
+                    rank,
+                    hits,
+                    keys: 0,
+                    identifier,
+                })
+                .collect();
+            let mut by_key = cands.clone();
+            by_key.sort_by_key(Candidate::order);
+            let mut by_cmp = cands.clone();
+            by_cmp.sort_by(|a, b| {
+                b.identifier
+                    .cmp(&a.identifier)
+                    .then(b.rank.total_cmp(&a.rank))
+                    .then(b.hits.cmp(&a.hits))
+                    .then((a.segment, a.record).cmp(&(b.segment, b.record)))
+            });
+            let bits = |v: &[Candidate]| -> Vec<(u32, u32, bool, u32, u16)> {
+                v.iter().map(|c| (c.segment, c.record, c.identifier, c.rank.to_bits(), c.hits)).collect()
+            };
+            prop_assert_eq!(bits(&by_key), bits(&by_cmp));
+            let mut by_place = cands.clone();
+            by_place.sort_by_key(Candidate::place);
+            let mut by_pair = cands;
+            by_pair.sort_by_key(|c| (c.segment, c.record));
+            prop_assert_eq!(bits(&by_place), bits(&by_pair));
+        }
+    }
 
     /// A segment of `records` records with the given `(hash, recipe, record)` keys.
     fn segment(records: u32, keys: &[(u64, KeyRecipe, u32)]) -> (tempfile::TempDir, Segment) {
