@@ -24,6 +24,7 @@ use super::answer::Answer;
 use super::score::Verdict;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
+use std::sync::Arc;
 
 /// Counts over the answers of a bulk match.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,24 +40,71 @@ pub struct Summary {
     /// Answered rows judged at least partly from the index alone (dumps absent).
     pub index_only: u64,
     /// Exposed residents per data class of their matched records.
-    pub by_class: BTreeMap<String, u64>,
+    pub by_class: Counts,
     /// Exposed residents per dataset holding at least one of their records.
-    pub by_dataset: BTreeMap<String, u64>,
+    pub by_dataset: Counts,
     /// Exposed residents per `record_date` year of their records.
     pub by_year: BTreeMap<u16, u64>,
     /// Exposed residents with at least one record without a `record_date`.
     pub undated: u64,
 }
 
-/// Adds one to `name`'s count without allocating when it is already there.
-fn bump(map: &mut BTreeMap<String, u64>, name: &str) {
-    match map.get_mut(name) {
-        Some(n) => *n += 1,
-        None => {
-            map.insert(name.to_string(), 1);
+/// A count per name (data class or dataset). The names of a matcher's answers are
+/// shared (`Arc<str>`), so a name is found by its pointer first and by its text
+/// only when that fails: counting a row compares no strings. Few names (tens of
+/// classes and datasets) make a list faster than a map.
+#[derive(Clone, Debug, Default)]
+pub struct Counts {
+    entries: Vec<(Arc<str>, u64)>,
+}
+
+impl Counts {
+    /// The count of `name`, if it was counted.
+    pub fn get(&self, name: &str) -> Option<&u64> {
+        self.entries
+            .iter()
+            .find(|(k, _)| **k == *name)
+            .map(|(_, n)| n)
+    }
+
+    /// Every name with its count, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        let mut sorted: Vec<(&str, u64)> = self.entries.iter().map(|(k, n)| (&**k, *n)).collect();
+        sorted.sort_unstable();
+        sorted.into_iter()
+    }
+
+    /// How many names were counted.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds `n` to `name`'s count.
+    fn add(&mut self, name: &Arc<str>, n: u64) {
+        let at = match self.entries.iter().position(|(k, _)| Arc::ptr_eq(k, name)) {
+            Some(at) => Some(at),
+            None => self.entries.iter().position(|(k, _)| **k == **name),
+        };
+        match at.and_then(|at| self.entries.get_mut(at)) {
+            Some((_, count)) => *count += n,
+            None => self.entries.push((Arc::clone(name), n)),
         }
     }
 }
+
+/// Equal when the same names have the same counts, in whatever order they came.
+impl PartialEq for Counts {
+    fn eq(&self, other: &Counts) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Counts {}
 
 impl Summary {
     /// Register rows seen: answered and rejected.
@@ -80,14 +128,14 @@ impl Summary {
             Verdict::Exposed => {
                 self.exposed += 1;
                 for class in &answer.data_classes {
-                    bump(&mut self.by_class, class);
+                    self.by_class.add(class, 1);
                 }
                 // A resident counts once per dataset and per year, however many of
                 // their records it holds.
                 for (i, m) in answer.matches.iter().enumerate() {
                     let earlier = answer.matches.get(..i).unwrap_or_default();
                     if !earlier.iter().any(|e| e.dataset == m.dataset) {
-                        bump(&mut self.by_dataset, &m.dataset);
+                        self.by_dataset.add(&m.dataset, 1);
                     }
                     if !earlier.iter().any(|e| e.year == m.year) {
                         match m.year {
@@ -113,11 +161,11 @@ impl Summary {
         self.rejects += other.rejects;
         self.index_only += other.index_only;
         self.undated += other.undated;
-        for (k, n) in other.by_class {
-            *self.by_class.entry(k).or_insert(0) += n;
+        for (k, n) in &other.by_class.entries {
+            self.by_class.add(k, *n);
         }
-        for (k, n) in other.by_dataset {
-            *self.by_dataset.entry(k).or_insert(0) += n;
+        for (k, n) in &other.by_dataset.entries {
+            self.by_dataset.add(k, *n);
         }
         for (k, n) in other.by_year {
             *self.by_year.entry(k).or_insert(0) += n;
@@ -220,8 +268,8 @@ impl Summary {
 }
 
 /// Largest first, then by name: the order a reader scans a bar chart in.
-fn sorted_by_count(map: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
-    let mut rows: Vec<(String, u64)> = map.iter().map(|(k, n)| (k.clone(), *n)).collect();
+fn sorted_by_count(counts: &Counts) -> Vec<(String, u64)> {
+    let mut rows: Vec<(String, u64)> = counts.iter().map(|(k, n)| (k.to_string(), n)).collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     rows
 }
@@ -433,6 +481,30 @@ mod tests {
         s.add(&Answer::not_found());
         s.add_reject();
         s
+    }
+
+    /// A name counts as one whether its answers share its string or carry copies,
+    /// and summaries compare equal whatever order their names came in.
+    #[test]
+    fn counts_find_names_by_pointer_or_text() {
+        let shared: Arc<str> = Arc::from("email");
+        let mut a = Counts::default();
+        a.add(&shared, 1);
+        a.add(&shared, 2);
+        a.add(&Arc::from("email"), 1);
+        a.add(&Arc::from("dob"), 5);
+        assert_eq!(a.get("email"), Some(&4));
+        assert_eq!(a.get("dob"), Some(&5));
+        assert_eq!(a.get("phone"), None);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![("dob", 5), ("email", 4)]);
+        let mut b = Counts::default();
+        b.add(&Arc::from("dob"), 5);
+        b.add(&Arc::from("email"), 4);
+        assert_eq!(a, b);
+        b.add(&Arc::from("email"), 1);
+        assert_ne!(a, b);
+        assert!(Counts::default().is_empty());
     }
 
     #[test]
