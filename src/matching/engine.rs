@@ -681,7 +681,7 @@ impl Matcher {
             };
             match &view {
                 Some(view) => {
-                    compare_features(&self.hasher, q, &qf, view, &segment.names(), &mut possible);
+                    compare_features(&self.hasher, q, qf, view, &segment.names(), &mut possible);
                     if possible.is_decided() {
                         let comparisons =
                             possible.resolve(|p| p.outcomes.best().unwrap_or(Outcome::Disagree));
