@@ -222,6 +222,7 @@ impl Classes {
         }
     }
 
+    #[cfg(test)]
     fn contains(&self, class: usize) -> bool {
         match self {
             Classes::Mask(mask) => class < 128 && mask & (1u128 << class) != 0,
@@ -245,12 +246,31 @@ impl Classes {
         }
     }
 
+    /// The places in the set, ascending: only its set bits are visited, however
+    /// many classes the index has.
+    fn places(&self) -> impl Iterator<Item = usize> + '_ {
+        // A mask is two words; a `Words` set leaves them empty.
+        let (mask, words): ([u64; 2], &[u64]) = match self {
+            Classes::Mask(m) => ([*m as u64, (*m >> 64) as u64], &[]),
+            Classes::Words(w) => ([0, 0], w),
+        };
+        let bits_of = |(w, mut bits): (usize, u64)| {
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + b
+                })
+            })
+        };
+        (mask.into_iter().enumerate())
+            .chain(words.iter().copied().enumerate())
+            .flat_map(bits_of)
+    }
+
     /// The class names, sorted (the order of `all`).
-    fn names<'a>(&self, all: &'a [Arc<str>]) -> impl Iterator<Item = &'a Arc<str>> {
-        all.iter()
-            .enumerate()
-            .filter(|(i, _)| self.contains(*i))
-            .map(|(_, c)| c)
+    fn names<'a>(&'a self, all: &'a [Arc<str>]) -> impl Iterator<Item = &'a Arc<str>> {
+        self.places().filter_map(|p| all.get(p))
     }
 }
 
@@ -1420,6 +1440,9 @@ mod tests {
                 want.push(&all[count - 1]);
             }
             assert_eq!(union.names(&all).collect::<Vec<_>>(), want, "{count}");
+            let places: Vec<usize> = union.places().collect();
+            let every: Vec<usize> = (0..count).filter(|&c| union.contains(c)).collect();
+            assert_eq!(places, every, "{count}");
             assert_eq!(Classes::empty(count).names(&all).count(), 0);
         }
     }
