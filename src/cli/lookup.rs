@@ -192,12 +192,13 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The `--json` answer: the contract's fields, plus `index_only`, `explanation`
-/// and `year` per match.
+/// Class names as JSON strings.
 fn names(classes: &[std::sync::Arc<str>]) -> Vec<&str> {
     classes.iter().map(|c| &**c).collect()
 }
 
+/// The `--json` answer: the contract's fields, plus `index_only`, `explanation`
+/// and `year` per match.
 fn to_json(answer: &Answer) -> serde_json::Value {
     let matches: Vec<serde_json::Value> = answer
         .matches

@@ -864,6 +864,7 @@ fn full_phonetic_match(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn every_outcome_is_listed_at_its_own_position() {
@@ -871,7 +872,6 @@ mod tests {
             assert_eq!(*o as usize, i, "{o:?}");
         }
     }
-    use proptest::prelude::*;
 
     fn date(year: u16, month: u8, day: u8) -> Date {
         Date { year, month, day }

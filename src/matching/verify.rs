@@ -426,8 +426,7 @@ pub(crate) struct QueryFeatures {
 }
 
 impl QueryFeatures {
-    /// Hashes `q` for comparing with records of an index keyed like `h`, through
-    /// the thread's `memo`.
+    /// [`fill`](Self::fill) into a new value.
     #[cfg(test)]
     pub(crate) fn new(h: &FeatureHasher, q: &Person, memo: &mut QueryMemo) -> QueryFeatures {
         let mut qf = QueryFeatures::default();
@@ -435,8 +434,9 @@ impl QueryFeatures {
         qf
     }
 
-    /// [`new`](Self::new) into `self`, reusing its buffers: a matcher keeps one per
-    /// thread, so that a query allocates nothing here once the buffers have grown.
+    /// Hashes `q` into `self` for comparing with records of an index keyed like
+    /// `h`, through the thread's `memo`, reusing `self`'s buffers: a matcher keeps
+    /// one per thread, so a query allocates nothing here once they have grown.
     pub(crate) fn fill(&mut self, h: &FeatureHasher, q: &Person, memo: &mut QueryMemo) {
         memo.for_hasher(h);
         let names = |out: &mut Vec<Rc<QueryName>>, list: &[String], memo: &mut QueryMemo| {
