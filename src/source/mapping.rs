@@ -328,13 +328,15 @@ fn flatten(
 }
 
 /// Decide every column's kind: given, else from the header, else from values.
+/// Bare `First` and `Last` headers say nothing alone, but side by side in one
+/// dataset they are a person's names (see [`name_pairs`]).
 pub fn map_dataset(
     dataset: &str,
     columns: &[String],
     sample: &[Fields],
     overrides: &Overrides,
 ) -> Vec<ColumnMap> {
-    columns
+    let mut map: Vec<ColumnMap> = columns
         .iter()
         .enumerate()
         .map(|(i, column)| {
@@ -356,7 +358,39 @@ pub fn map_dataset(
                 origin,
             }
         })
-        .collect()
+        .collect();
+    name_pairs(&mut map);
+    map
+}
+
+/// Maps bare `first` / `given` and `last` / `family` headers (`First`, `LAST`,
+/// `Given`) to first and last names when a dataset has one of each and no other
+/// column already holds that name, and a bare `middle` beside them to the middle
+/// name. Each word alone is left unmapped: `Last` might be a last visit.
+fn name_pairs(map: &mut [ColumnMap]) {
+    let bare = |m: &ColumnMap, words: &[&str]| {
+        m.kind.is_none() && !m.column.contains('.') && words.contains(&compact(&m.column).as_str())
+    };
+    let has = |map: &[ColumnMap], kind: FieldKind| map.iter().any(|m| m.kind == Some(kind));
+    let first = map.iter().position(|m| bare(m, &["first", "given"]));
+    let last = map.iter().position(|m| bare(m, &["last", "family"]));
+    let (Some(first), Some(last)) = (first, last) else {
+        return;
+    };
+    if has(map, FieldKind::FirstName) || has(map, FieldKind::LastName) {
+        return;
+    }
+    let middle = map.iter().position(|m| bare(m, &["middle"]));
+    for (at, kind) in [
+        (Some(first), FieldKind::FirstName),
+        (Some(last), FieldKind::LastName),
+        (middle, FieldKind::MiddleName),
+    ] {
+        if let Some(m) = at.and_then(|at| map.get_mut(at)) {
+            m.kind = Some(kind);
+            m.origin = Origin::Header;
+        }
+    }
 }
 
 /// A header reduced to lower-case ASCII letters and digits, with any
@@ -907,6 +941,48 @@ mod tests {
         for (h, want) in cases {
             assert_eq!(kind_from_header(h), *want, "{h}");
         }
+    }
+
+    #[test]
+    fn bare_first_and_last_side_by_side_are_names() {
+        let o = Overrides::new();
+        let kinds = |cols: &[&str]| -> Vec<Option<FieldKind>> {
+            let cols: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+            map_dataset("r.csv", &cols, &[], &o)
+                .into_iter()
+                .map(|m| m.kind)
+                .collect()
+        };
+        assert_eq!(
+            kinds(&["id", "First", "Middle", "LAST", "email"]),
+            [
+                None,
+                Some(FirstName),
+                Some(MiddleName),
+                Some(LastName),
+                Some(Email)
+            ]
+        );
+        assert_eq!(
+            kinds(&["Given", "Family"]),
+            [Some(FirstName), Some(LastName)]
+        );
+        // One of the pair alone, or beside a column that already names the person,
+        // says nothing.
+        assert_eq!(kinds(&["Last", "Middle"]), [None, None]);
+        assert_eq!(kinds(&["First", "Visits"]), [None, None]);
+        assert_eq!(
+            kinds(&["Forename", "First", "Last"]),
+            [Some(FirstName), None, None]
+        );
+        // Dotted paths keep their own rule (`name.first` under its parent).
+        assert_eq!(kinds(&["x.first", "x.last"]), [None, None]);
+        // A given mapping wins.
+        let mut given = Overrides::new();
+        given.add_map("First=ignore").expect("a valid --map");
+        let cols = ["First", "Last"].map(String::from);
+        let m = map_dataset("r.csv", &cols, &[], &given);
+        assert_eq!((m[0].kind, m[1].kind), (Some(Ignore), None));
     }
 
     fn column(values: &[&str]) -> Vec<Fields> {
