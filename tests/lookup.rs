@@ -752,3 +752,140 @@ fn records_of_sql_tables_are_read_back_from_the_dump() {
         "{answer}"
     );
 }
+
+/// Builds an index of hand-written dump files with the binary.
+fn index_of(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let dump = dir.join("dump");
+    must(std::fs::create_dir_all(&dump), "create dump dir");
+    for (name, text) in files {
+        must(std::fs::write(dump.join(name), text), "write dump file");
+    }
+    let index = dir.join("index");
+    let out = must(
+        Command::new(env!("CARGO_BIN_EXE_leakscope"))
+            .arg("index")
+            .arg("--out")
+            .arg(&index)
+            .arg(&dump)
+            .output(),
+        "run leakscope index",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    index
+}
+
+#[test]
+fn records_holding_only_a_name_and_the_persons_phone_are_linked() {
+    // The resident gives an email and a first name. Their council tax record has
+    // that email and their mobile; a booking holds only their name and that mobile,
+    // so the query alone cannot find it. It is found through the council tax
+    // record's mobile, marked linked. The namesake's booking (another mobile) and a
+    // stranger on the same mobile are not.
+    let dir = must(tempfile::tempdir(), "temp dir");
+    let index = index_of(
+        dir.path(),
+        &[
+            (
+                "council_tax.csv",
+                "Forename,Surname,D.O.B,Post Code,Tel,E-mail Address\n\
+                 Jane,Featherstone,12/03/1981,SW1A 1AA,07700 900456,jane.f@example.org\n\
+                 Tom,Okafor,01/01/1970,E1 6AN,020 7946 0999,tom@example.net\n",
+            ),
+            (
+                "bookings.tsv",
+                "Holder Name\tMobile\tActivity\n\
+                 Jane Featherstone\t07700 900999\tGym\n\
+                 JANE FEATHERSTONE\t+44 7700 900456\tSwim\n\
+                 Tom Jones\t07700900456\tSquash\n",
+            ),
+        ],
+    );
+    let query = ["--email", "JANE.F@example.org", "--first-name", "Jane"];
+    let linked = json(&lookup(&index, &[&query[..], &["--json"]].concat()));
+    assert_eq!(linked["verdict"], "exposed", "{linked}");
+    assert_eq!(
+        matched(&linked),
+        [
+            ("council_tax.csv".to_string(), 1),
+            ("bookings.tsv".to_string(), 2)
+        ],
+        "{linked}"
+    );
+    let flags: Vec<bool> = linked["matches"]
+        .as_array()
+        .map(|m| m.iter().map(|m| m["linked"] == true).collect())
+        .unwrap_or_default();
+    assert_eq!(flags, [false, true], "{linked}");
+    // The booking's classes join the answer's.
+    let classes = linked["data_classes"].to_string();
+    assert!(classes.contains("other:Activity"), "{linked}");
+
+    let text = lookup(&index, &query);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains("bookings.tsv row 2"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("(linked)"), "{}", text.stdout);
+    // The phone the booking was found by is not printed: the caseworker did not
+    // give it, and values stay masked.
+    assert!(!text.stdout.contains("900456"), "{}", text.stdout);
+
+    let direct = json(&lookup(
+        &index,
+        &[&query[..], &["--json", "--direct-only"]].concat(),
+    ));
+    assert_eq!(direct["verdict"], "exposed", "{direct}");
+    assert_eq!(
+        matched(&direct),
+        [("council_tax.csv".to_string(), 1)],
+        "{direct}"
+    );
+    assert!(
+        !direct["data_classes"]
+            .to_string()
+            .contains("other:Activity"),
+        "{direct}"
+    );
+    // The verdict and score say how the query itself matched, linked or not.
+    assert_eq!(linked["score"], direct["score"]);
+
+    // `match` lists the linked record too, after the direct one.
+    let register = dir.path().join("register.csv");
+    must(
+        std::fs::write(
+            &register,
+            "id,email,first_name
+r1,jane.f@example.org,Jane
+",
+        ),
+        "write register",
+    );
+    let records = |extra: &[&str]| -> String {
+        let out = must(
+            Command::new(env!("CARGO_BIN_EXE_leakscope"))
+                .arg("match")
+                .arg("--index")
+                .arg(&index)
+                .arg(&register)
+                .args(extra)
+                .output(),
+            "run leakscope match",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let row = text.lines().nth(1).unwrap_or_default().to_string();
+        row.split(',').nth(3).unwrap_or_default().to_string()
+    };
+    assert_eq!(records(&[]), "council_tax.csv:1;bookings.tsv:2");
+    assert_eq!(records(&["--direct-only"]), "council_tax.csv:1");
+}

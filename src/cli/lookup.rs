@@ -22,7 +22,10 @@ same. Nicknames (Bill/William), typos and a changed address are allowed for.
 Output: the verdict (exposed: notify; possible: for a person to review;
 not_found), the data classes exposed, and each matching record with its
 dataset, row, probability, the evidence, and its values with identifiers
-masked (use --reveal to show them in full).
+masked (use --reveal to show them in full). Records found through an email,
+phone or other personal identifier of the person's surest records (which the
+details given lacked) follow the others, marked (linked); --direct-only leaves
+them out.
 
 Exit status: 0 exposed or possible, 1 not found, 2 error.
 
@@ -72,6 +75,11 @@ pub struct LookupArgs {
     /// Show the records' values in full instead of masked.
     #[arg(long)]
     reveal: bool,
+    /// List only records that match the given details themselves, not those found
+    /// through an email, phone or other personal identifier of the person's exposed
+    /// records.
+    #[arg(long)]
+    direct_only: bool,
     /// Probability from which a record counts as exposed.
     #[arg(long, value_name = "X", default_value_t = Thresholds::default().exposed)]
     exposed_threshold: f64,
@@ -158,6 +166,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         reveal: args.reveal,
         // One query reads a few dozen pages: mapping the whole index would cost more.
         preload: false,
+        direct_only: args.direct_only,
     };
     let matcher = Matcher::open(&args.index, opts)
         .with_context(|| format!("cannot open index {}", args.index.display()))?;
@@ -197,8 +206,8 @@ fn names(classes: &[std::sync::Arc<str>]) -> Vec<&str> {
     classes.iter().map(|c| &**c).collect()
 }
 
-/// The `--json` answer: the contract's fields, plus `index_only`, `explanation`
-/// and `year` per match.
+/// The `--json` answer: the contract's fields, plus `index_only`, `explanation`,
+/// `year` and `linked` per match.
 fn to_json(answer: &Answer) -> serde_json::Value {
     let matches: Vec<serde_json::Value> = answer
         .matches
@@ -213,6 +222,7 @@ fn to_json(answer: &Answer) -> serde_json::Value {
                 "year": m.year,
                 "explanation": m.evidence.summary(),
                 "index_only": m.index_only,
+                "linked": m.linked,
             })
         })
         .collect();
@@ -260,13 +270,23 @@ pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Res
         if let Some(year) = m.year {
             write!(out, " ({year})")?;
         }
-        writeln!(out, "  probability {:.3}", m.probability)?;
+        write!(out, "  probability {:.3}", m.probability)?;
+        if m.linked {
+            write!(out, "  (linked)")?;
+        }
+        writeln!(out)?;
         let how = if m.index_only {
             "index only"
         } else {
             "evidence"
         };
         writeln!(out, "     {how}: {}", m.evidence.summary())?;
+        if m.linked {
+            writeln!(
+                out,
+                "     linked: found through an email, phone or other identifier of the records above, which the details given did not include"
+            )?;
+        }
         writeln!(out, "     data: {}", m.data_classes.join(", "))?;
         let width = m
             .fields

@@ -74,6 +74,11 @@ pub struct MatchArgs {
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// List only records that match the given details themselves, not those found
+    /// through an email, phone or other personal identifier of the person's exposed
+    /// records.
+    #[arg(long)]
+    direct_only: bool,
     /// Also write the summary as a self-contained HTML page (counts only).
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
@@ -128,6 +133,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         scope,
         reveal: false,
         preload,
+        direct_only: args.direct_only,
     };
     let matcher = Matcher::open(&args.index, opts)?;
     for warning in matcher.warnings() {
@@ -745,6 +751,7 @@ mod tests {
             data_classes: vec!["email".into()],
             fields: Vec::new(),
             index_only: false,
+            linked: false,
         }
     }
 

@@ -31,6 +31,10 @@ pub struct RecordMatch {
     /// The dump could not be read (missing, or changed since the build): the
     /// record was judged from the keys it shares with the query alone.
     pub index_only: bool,
+    /// Found through an identifier of another of the person's exposed records
+    /// (one the query did not give), and scored with the query plus that
+    /// identifier; see [`crate::matching::LINK_KINDS`].
+    pub linked: bool,
 }
 
 /// The answer for one person.
@@ -53,6 +57,34 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Adds the exposed records of `linked` (the answer to the query plus the
+    /// identifiers this answer's records lent it) that this answer lacks, after its
+    /// own, marked as linked. The verdict, score and evidence stay this answer's:
+    /// they say how the query itself matched.
+    pub(crate) fn add_linked(&mut self, linked: Answer) {
+        if self.verdict != Verdict::Exposed || linked.verdict != Verdict::Exposed {
+            return;
+        }
+        let before = self.matches.len();
+        for mut m in linked.matches {
+            let known = self
+                .matches
+                .iter()
+                .any(|a| a.row == m.row && a.dataset == m.dataset);
+            if !known {
+                m.linked = true;
+                self.matches.push(m);
+            }
+        }
+        if self.matches.len() == before {
+            return;
+        }
+        self.index_only |= linked.index_only;
+        self.data_classes.extend(linked.data_classes);
+        self.data_classes.sort_unstable();
+        self.data_classes.dedup();
+    }
+
     /// The answer when nothing matched.
     pub fn not_found() -> Answer {
         Answer {
@@ -76,5 +108,65 @@ impl Answer {
             out.push_str(&m.row.to_string());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(verdict: Verdict, records: &[(&str, u64)], classes: &[&str]) -> Answer {
+        Answer {
+            verdict,
+            score: 0.95,
+            matches: records
+                .iter()
+                .map(|(dataset, row)| RecordMatch {
+                    record: 0,
+                    dataset: Arc::from(*dataset),
+                    row: *row,
+                    year: None,
+                    probability: 0.95,
+                    evidence: Evidence::default(),
+                    data_classes: Vec::new(),
+                    fields: Vec::new(),
+                    index_only: false,
+                    linked: false,
+                })
+                .collect(),
+            data_classes: classes.iter().map(|c| Arc::from(*c)).collect(),
+            index_only: false,
+        }
+    }
+
+    #[test]
+    fn linked_records_follow_the_direct_ones_once_each() {
+        let mut a = answer(Verdict::Exposed, &[("a.csv", 1)], &["dob", "email"]);
+        let linked = answer(
+            Verdict::Exposed,
+            &[("b.tsv", 2), ("a.csv", 1), ("a.csv", 7)],
+            &["email", "other:Activity", "phone"],
+        );
+        a.add_linked(linked);
+        assert_eq!(a.records_column(), "a.csv:1;b.tsv:2;a.csv:7");
+        let flags: Vec<bool> = a.matches.iter().map(|m| m.linked).collect();
+        assert_eq!(flags, [false, true, true]);
+        let classes: Vec<&str> = a.data_classes.iter().map(|c| &**c).collect();
+        assert_eq!(classes, ["dob", "email", "other:Activity", "phone"]);
+        assert_eq!(a.verdict, Verdict::Exposed);
+        assert_eq!(a.score, 0.95);
+    }
+
+    #[test]
+    fn only_exposed_answers_take_linked_records() {
+        for (mine, theirs) in [
+            (Verdict::Possible, Verdict::Exposed),
+            (Verdict::Exposed, Verdict::Possible),
+        ] {
+            let mut a = answer(mine, &[("a.csv", 1)], &["email"]);
+            a.add_linked(answer(theirs, &[("b.tsv", 2)], &["phone"]));
+            assert_eq!(a.records_column(), "a.csv:1");
+            assert_eq!(a.data_classes.len(), 1);
+        }
     }
 }

@@ -55,7 +55,7 @@ use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
 use crate::normalize::{Date, Person, name};
-use crate::source::{Fields, FileLayout, SourceFile};
+use crate::source::{Fields, FileLayout, Format, SourceFile};
 use roaring::RoaringBitmap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -74,7 +74,30 @@ pub struct MatchOptions {
     /// Map the whole index in at open ([`crate::index::Segment::preload`]): for
     /// many queries (a bulk match, a long-lived service), not for one.
     pub preload: bool,
+    /// Only records that match the query directly: no records linked through an
+    /// identifier of the person's exposed records (see [`LINK_KINDS`]).
+    pub direct_only: bool,
 }
+
+/// How sure a record must be to lend its identifiers to the query (see
+/// [`LINK_KINDS`]): a record kept at 0.9 may be a namesake in the same building,
+/// and its mobile number would bring in all of the namesake's records.
+const LEND: f64 = 0.99;
+
+/// Identifiers that a person's exposed records lend to the query, one hop, to find
+/// the rest of their records: a leisure booking that holds only a name and the
+/// mobile number of the same person's council tax record. Kinds that one person
+/// holds, not a household or a system (a UPRN, a sort code, an IP address or an
+/// account reference are left out).
+pub const LINK_KINDS: [FieldKind; 7] = [
+    FieldKind::Email,
+    FieldKind::Phone,
+    FieldKind::NiNumber,
+    FieldKind::BankAccount,
+    FieldKind::CardNumber,
+    FieldKind::Passport,
+    FieldKind::DrivingLicence,
+];
 
 /// Why an index could not be opened for matching.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +188,27 @@ thread_local! {
 /// whatever it is.
 const NEGLIGIBLE: f64 = 0.0005;
 
+/// The two passes of a query. `Direct` answers the query as given and, when asked
+/// (`Some`) and the answer is `exposed`, fills a [`Link`]; `Linked` answers the
+/// query plus the identifiers that link lent it, reading only records that hit an
+/// identifier and are not among the known ones, and no weak candidate.
+enum Pass<'a> {
+    Direct(Option<&'a mut Link>),
+    Linked(&'a Link),
+}
+
+/// What the direct pass hands the linked one.
+#[derive(Default)]
+struct Link {
+    /// A person holding only the identifiers of the kept records ([`LINK_KINDS`],
+    /// from records at [`LEND`] or above) that the query does not hold.
+    lent: Person,
+    /// Every kept record, as (segment, record).
+    known: Vec<(u32, u32)>,
+    /// The direct pass's key counts, for the linked pass's frequencies.
+    counts: Vec<KeyCount>,
+}
+
 /// One verified record that may make it into the answer.
 struct Scored {
     candidate: Candidate,
@@ -222,7 +266,6 @@ impl Classes {
         }
     }
 
-    #[cfg(test)]
     fn contains(&self, class: usize) -> bool {
         match self {
             Classes::Mask(mask) => class < 128 && mask & (1u128 << class) != 0,
@@ -556,13 +599,42 @@ impl Matcher {
     }
 
     fn answer(&self, q: &Person, with_fields: bool) -> Answer {
-        SCRATCH.with_borrow_mut(|s| self.answer_with(q, with_fields, s))
+        SCRATCH.with_borrow_mut(|s| {
+            if self.opts.direct_only {
+                return self.answer_with(q, with_fields, s, Pass::Direct(None));
+            }
+            let mut link = Link::default();
+            let mut answer = self.answer_with(q, with_fields, s, Pass::Direct(Some(&mut link)));
+            if !link.lent.identifiers.is_empty() {
+                let mut linked_query = q.clone();
+                linked_query
+                    .identifiers
+                    .extend(link.lent.identifiers.iter().cloned());
+                let linked = self.answer_with(&linked_query, with_fields, s, Pass::Linked(&link));
+                answer.add_linked(linked);
+            }
+            answer
+        })
     }
 
-    fn answer_with(&self, q: &Person, with_fields: bool, s: &mut Scratch) -> Answer {
+    /// The answer to `q`, in one of the two passes of [`Pass`].
+    fn answer_with(
+        &self,
+        q: &Person,
+        with_fields: bool,
+        s: &mut Scratch,
+        pass: Pass<'_>,
+    ) -> Answer {
         s.keys.clear();
-        keys::derive(q, &self.secret, &mut s.keys);
-        slip_keys(q, &self.secret, &mut s.keys, &mut s.variant);
+        match &pass {
+            // The query's own keys were looked up by the direct pass: only the lent
+            // identifiers' are new.
+            Pass::Linked(link) => keys::derive(&link.lent, &self.secret, &mut s.keys),
+            Pass::Direct(_) => {
+                keys::derive(q, &self.secret, &mut s.keys);
+                slip_keys(q, &self.secret, &mut s.keys, &mut s.variant);
+            }
+        }
         if s.keys.is_empty() {
             return Answer::not_found();
         }
@@ -572,13 +644,16 @@ impl Matcher {
         if s.candidates.selected().is_empty() {
             return Answer::not_found();
         }
-        let table = FrequencyTable::new(
-            q,
-            &self.secret,
-            s.candidates.counts(),
-            &self.weights,
-            self.total,
-        );
+        // Frequencies from every key of the query: the direct pass's and the new.
+        let joined: Vec<KeyCount>;
+        let counts = match &pass {
+            Pass::Linked(link) => {
+                joined = [link.counts.as_slice(), s.candidates.counts()].concat();
+                joined.as_slice()
+            }
+            Pass::Direct(_) => s.candidates.counts(),
+        };
+        let table = FrequencyTable::new(q, &self.secret, counts, &self.weights, self.total);
         let count = |family: FieldFamily, value: &str| table.count(family, value);
         s.weights_memo.clear();
         let freq = Frequencies {
@@ -623,17 +698,31 @@ impl Matcher {
         // record sharing one composite key and nothing else (a neighbour in the same
         // building, a namesake) is almost never the person.
         let strong = |c: &Candidate| c.identifier || c.hits >= 2;
+        // The linked pass reads only records that hit an identifier key (one the
+        // direct pass lent, as a rule) and that the direct pass did not keep.
+        let known: &[(u32, u32)] = match &pass {
+            Pass::Linked(link) => &link.known,
+            Pass::Direct(_) => &[],
+        };
+        let linked_pass = matches!(pass, Pass::Linked(_));
+        let first = |c: &Candidate| {
+            if linked_pass {
+                c.identifier && !known.contains(&(c.segment, c.record))
+            } else {
+                strong(c)
+            }
+        };
         // Each group's features are read ahead in stages (offsets, then bytes, then
         // the name-table entries of names other than the query's), each stage asked
         // for every candidate before any is read, so that the misses overlap.
         let read_ahead = |group: bool| -> Vec<Option<crate::features::RecordView<'_>>> {
             let selected = candidates.selected();
-            for c in selected.iter().filter(|c| strong(c) == group) {
+            for c in selected.iter().filter(|c| first(c) == group) {
                 if let Some(segment) = segments.get(c.segment as usize) {
                     segment.prefetch_feature_offsets(c.record);
                 }
             }
-            for c in selected.iter().filter(|c| strong(c) == group) {
+            for c in selected.iter().filter(|c| first(c) == group) {
                 if let Some(segment) = segments.get(c.segment as usize) {
                     segment.prefetch_features(c.record);
                 }
@@ -641,7 +730,7 @@ impl Matcher {
             selected
                 .iter()
                 .map(|c| {
-                    if strong(c) != group {
+                    if first(c) != group {
                         return None;
                     }
                     let segment = segments.get(c.segment as usize)?;
@@ -789,14 +878,14 @@ impl Matcher {
         };
         let views = read_ahead(true);
         for (at, &candidate) in candidates.selected().iter().enumerate() {
-            if strong(&candidate) {
+            if first(&candidate) {
                 best = best.max(verify(views.get(at).copied().flatten(), candidate, best));
             }
         }
-        if best < self.opts.thresholds.exposed {
+        if best < self.opts.thresholds.exposed && !linked_pass {
             let views = read_ahead(false);
             for (at, &candidate) in candidates.selected().iter().enumerate() {
-                if !strong(&candidate) {
+                if !first(&candidate) {
                     best = best.max(verify(views.get(at).copied().flatten(), candidate, best));
                 }
             }
@@ -815,6 +904,19 @@ impl Matcher {
                 .total_cmp(&a.evidence.probability)
                 .then((a.dataset, a.row).cmp(&(b.dataset, b.row)))
         });
+        if let Pass::Direct(Some(link)) = pass
+            && verdict == Verdict::Exposed
+        {
+            for k in &kept {
+                link.known.push((k.candidate.segment, k.candidate.record));
+                if !k.index_only && k.evidence.probability >= LEND {
+                    self.identifiers_of(k, q, record_fields, record, &mut link.lent.identifiers);
+                }
+            }
+            if !link.lent.identifiers.is_empty() {
+                link.counts.extend_from_slice(candidates.counts());
+            }
+        }
         let mut union = Classes::empty(self.classes.len());
         for k in &kept {
             union.union_with(&k.data_classes);
@@ -842,6 +944,7 @@ impl Matcher {
                     evidence: k.evidence,
                     fields: k.fields,
                     index_only: k.index_only,
+                    linked: false,
                 }
             })
             .collect();
@@ -851,6 +954,79 @@ impl Matcher {
             matches,
             data_classes,
             index_only: any_index_only,
+        }
+    }
+
+    /// Adds to `learned` the identifiers of a kept record, read back from its dump,
+    /// that neither `q` nor `learned` holds yet.
+    fn identifiers_of(
+        &self,
+        kept: &Scored,
+        q: &Person,
+        fields: &mut Fields,
+        record: &mut Person,
+        learned: &mut Vec<(FieldKind, String)>,
+    ) {
+        let Some(segment) = self.index.segments().get(kept.candidate.segment as usize) else {
+            return;
+        };
+        let Some(ds) = self.datasets.get(kept.dataset as usize) else {
+            return;
+        };
+        let Some((file, local)) = ds
+            .source
+            .and_then(|(f, local)| Some((self.files.get(f)?, local)))
+        else {
+            return;
+        };
+        // Only a record with a value in a column of those kinds can lend one, and
+        // not when that value agreed exactly with the query's and the column holds
+        // one value (one column of its kind, not a JSON array): the rest are not
+        // read again.
+        let arrays = file.format() == Format::JsonLines;
+        let agreed = |kind: FieldKind| {
+            !arrays
+                && ds.kinds.iter().filter(|k| **k == Some(kind)).count() == 1
+                && FieldFamily::of_identifier(kind).is_some_and(|family| {
+                    kept.evidence
+                        .fields
+                        .iter()
+                        .any(|f| f.family == family && f.outcome == Outcome::Exact)
+                })
+        };
+        let lends = ds.kinds.iter().enumerate().any(|(col, kind)| {
+            kind.is_some_and(|k| LINK_KINDS.contains(&k) && !agreed(k))
+                && ds
+                    .class_of_column
+                    .get(col)
+                    .is_some_and(|&class| kept.data_classes.contains(class))
+        });
+        if !lends {
+            return;
+        }
+        let Some(entry) = segment.record(kept.candidate.record) else {
+            return;
+        };
+        if file
+            .read_record_into(local, entry.offset, entry.len, fields)
+            .is_err()
+        {
+            return;
+        }
+        record.clear();
+        for (col, kind) in ds.kinds.iter().enumerate() {
+            let Some(kind) = *kind else { continue };
+            if !LINK_KINDS.contains(&kind) {
+                continue;
+            }
+            for value in fields.values(col).filter(|v| !v.is_empty()) {
+                record.add(kind, value);
+            }
+        }
+        for id in record.identifiers.drain(..) {
+            if !q.identifiers.contains(&id) && !learned.contains(&id) {
+                learned.push(id);
+            }
         }
     }
 

@@ -38,7 +38,7 @@ pub(crate) mod verify;
 
 pub use answer::{Answer, RecordMatch};
 pub use compare::{Agreed, Comparison, Comparisons, FieldFamily, Outcome, compare};
-pub use engine::{MatchError, MatchOptions, Matcher};
+pub use engine::{LINK_KINDS, MatchError, MatchOptions, Matcher};
 pub use explain::{Evidence, FieldEvidence};
 pub use scope::{Atom, DataClass, Scope, ScopeError, ScopeProblem, resolve_atom};
 pub use score::{

@@ -443,6 +443,7 @@ mod tests {
             data_classes: classes.iter().map(|&c| c.into()).collect(),
             fields: vec![("email".into(), "jane@example.com".into())],
             index_only: false,
+            linked: false,
         }
     }
 
