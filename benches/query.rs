@@ -143,19 +143,40 @@ fn benches(c: &mut Criterion) {
         .map(|(p, _)| p)
         .collect();
 
+    // The same queries without the linked pass, to show what it costs.
+    let direct = Matcher::open(
+        &dir.join("index"),
+        MatchOptions {
+            preload: true,
+            direct_only: true,
+            ..MatchOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| fail("open index", e));
     for (what, set) in [
         ("verified person query (exposed residents)", exposed.clone()),
         ("any register row", people.iter().collect()),
     ] {
-        let times = set
-            .iter()
-            .map(|p| {
-                let t = Instant::now();
-                black_box(matcher.query_brief(black_box(p)));
-                t.elapsed()
-            })
-            .collect();
-        report(&format!("{what}, {n} records"), times);
+        // Alternated query by query, so that both see the same minute of the machine,
+        // each one first half of the time (the second finds the first's cache lines).
+        let mut linked_times = Vec::new();
+        let mut direct_times = Vec::new();
+        let time = |m: &Matcher, p: &Person| {
+            let t = Instant::now();
+            black_box(m.query_brief(black_box(p)));
+            t.elapsed()
+        };
+        for (i, p) in set.iter().enumerate() {
+            if i % 2 == 0 {
+                linked_times.push(time(&matcher, p));
+                direct_times.push(time(&direct, p));
+            } else {
+                direct_times.push(time(&direct, p));
+                linked_times.push(time(&matcher, p));
+            }
+        }
+        report(&format!("{what}, {n} records"), linked_times);
+        report(&format!("{what}, {n} records, --direct-only"), direct_times);
     }
 
     let mut group = c.benchmark_group(format!("query/{n}"));

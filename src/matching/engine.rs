@@ -52,7 +52,7 @@ use super::score::{
 use super::verify::{Possible, PossibleComparisons, QueryFeatures, QueryMemo, compare_features};
 use crate::features::{FeatureHasher, NameList};
 use crate::field::FieldKind;
-use crate::index::{DumpFile, Index, IndexError};
+use crate::index::{DumpFile, Index, IndexError, Segment};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
 use crate::normalize::{Date, Person, name};
 use crate::source::{Fields, FileLayout, Format, SourceFile};
@@ -177,6 +177,9 @@ struct Scratch {
     /// The query as hashed for comparing with stored features, refilled per query.
     query_features: QueryFeatures,
     weights_memo: WeightMemo,
+    /// What the direct pass lends the linked one, and the query it makes.
+    link: Link,
+    linked_query: Person,
 }
 
 thread_local! {
@@ -197,6 +200,15 @@ enum Pass<'a> {
     Linked(&'a Link),
 }
 
+/// A kept record that may lend identifiers, and where it lives.
+struct Lender<'m> {
+    segment: &'m Segment,
+    ds: &'m DatasetState,
+    file: &'m SourceFile,
+    local: usize,
+    record: u32,
+}
+
 /// What the direct pass hands the linked one.
 #[derive(Default)]
 struct Link {
@@ -207,6 +219,15 @@ struct Link {
     known: Vec<(u32, u32)>,
     /// The direct pass's key counts, for the linked pass's frequencies.
     counts: Vec<KeyCount>,
+}
+
+impl Link {
+    /// Empty, keeping its buffers.
+    fn clear(&mut self) {
+        self.lent.clear();
+        self.known.clear();
+        self.counts.clear();
+    }
 }
 
 /// One verified record that may make it into the answer.
@@ -603,16 +624,21 @@ impl Matcher {
             if self.opts.direct_only {
                 return self.answer_with(q, with_fields, s, Pass::Direct(None));
             }
-            let mut link = Link::default();
+            // Taken out of the scratch while the passes borrow it, buffers and all.
+            let mut link = std::mem::take(&mut s.link);
+            link.clear();
             let mut answer = self.answer_with(q, with_fields, s, Pass::Direct(Some(&mut link)));
             if !link.lent.identifiers.is_empty() {
-                let mut linked_query = q.clone();
+                let mut linked_query = std::mem::take(&mut s.linked_query);
+                linked_query.copy_from(q);
                 linked_query
                     .identifiers
                     .extend(link.lent.identifiers.iter().cloned());
                 let linked = self.answer_with(&linked_query, with_fields, s, Pass::Linked(&link));
                 answer.add_linked(linked);
+                s.linked_query = linked_query;
             }
+            s.link = link;
             answer
         })
     }
@@ -907,12 +933,22 @@ impl Matcher {
         if let Pass::Direct(Some(link)) = pass
             && verdict == Verdict::Exposed
         {
-            for k in &kept {
-                link.known.push((k.candidate.segment, k.candidate.record));
-                if !k.index_only && k.evidence.probability >= LEND {
-                    self.identifiers_of(k, q, record_fields, record, &mut link.lent.identifiers);
-                }
-            }
+            link.known.extend(
+                kept.iter()
+                    .map(|k| (k.candidate.segment, k.candidate.record)),
+            );
+            let lenders: Vec<Lender<'_>> = kept
+                .iter()
+                .filter(|k| !k.index_only && k.evidence.probability >= LEND)
+                .filter_map(|k| self.lender(k))
+                .collect();
+            self.lend(
+                &lenders,
+                q,
+                record_fields,
+                record,
+                &mut link.lent.identifiers,
+            );
             if !link.lent.identifiers.is_empty() {
                 link.counts.extend_from_slice(candidates.counts());
             }
@@ -957,32 +993,16 @@ impl Matcher {
         }
     }
 
-    /// Adds to `learned` the identifiers of a kept record, read back from its dump,
-    /// that neither `q` nor `learned` holds yet.
-    fn identifiers_of(
-        &self,
-        kept: &Scored,
-        q: &Person,
-        fields: &mut Fields,
-        record: &mut Person,
-        learned: &mut Vec<(FieldKind, String)>,
-    ) {
-        let Some(segment) = self.index.segments().get(kept.candidate.segment as usize) else {
-            return;
-        };
-        let Some(ds) = self.datasets.get(kept.dataset as usize) else {
-            return;
-        };
-        let Some((file, local)) = ds
+    /// Where a kept record that may lend identifiers lives, if it may: a record
+    /// with a value in a column of [`LINK_KINDS`], unless that value agreed exactly
+    /// with the query's and the column holds one value (one column of its kind, not
+    /// a JSON array). The rest are not read again.
+    fn lender(&self, kept: &Scored) -> Option<Lender<'_>> {
+        let segment = self.index.segments().get(kept.candidate.segment as usize)?;
+        let ds = self.datasets.get(kept.dataset as usize)?;
+        let (file, local) = ds
             .source
-            .and_then(|(f, local)| Some((self.files.get(f)?, local)))
-        else {
-            return;
-        };
-        // Only a record with a value in a column of those kinds can lend one, and
-        // not when that value agreed exactly with the query's and the column holds
-        // one value (one column of its kind, not a JSON array): the rest are not
-        // read again.
+            .and_then(|(f, local)| Some((self.files.get(f)?, local)))?;
         let arrays = file.format() == Format::JsonLines;
         let agreed = |kind: FieldKind| {
             !arrays
@@ -1001,31 +1021,61 @@ impl Matcher {
                     .get(col)
                     .is_some_and(|&class| kept.data_classes.contains(class))
         });
-        if !lends {
-            return;
+        lends.then_some(Lender {
+            segment,
+            ds,
+            file,
+            local,
+            record: kept.candidate.record,
+        })
+    }
+
+    /// Adds to `learned` the identifiers of the `lenders`, read back from their
+    /// dumps, that neither `q` nor `learned` holds yet. Each record's entry, then
+    /// its bytes, are asked of memory for all of them before any is read.
+    fn lend(
+        &self,
+        lenders: &[Lender<'_>],
+        q: &Person,
+        fields: &mut Fields,
+        record: &mut Person,
+        learned: &mut Vec<(FieldKind, String)>,
+    ) {
+        for l in lenders {
+            l.segment.prefetch_record(l.record);
         }
-        let Some(entry) = segment.record(kept.candidate.record) else {
-            return;
-        };
-        if file
-            .read_record_into(local, entry.offset, entry.len, fields)
-            .is_err()
-        {
-            return;
-        }
-        record.clear();
-        for (col, kind) in ds.kinds.iter().enumerate() {
-            let Some(kind) = *kind else { continue };
-            if !LINK_KINDS.contains(&kind) {
+        let entries: Vec<_> = lenders
+            .iter()
+            .map(|l| {
+                let entry = l.segment.record(l.record);
+                if let Some(e) = &entry {
+                    l.file.prefetch(e.offset);
+                }
+                entry
+            })
+            .collect();
+        for (l, entry) in lenders.iter().zip(entries) {
+            let Some(entry) = entry else { continue };
+            if l.file
+                .read_record_into(l.local, entry.offset, entry.len, fields)
+                .is_err()
+            {
                 continue;
             }
-            for value in fields.values(col).filter(|v| !v.is_empty()) {
-                record.add(kind, value);
+            record.clear();
+            for (col, kind) in l.ds.kinds.iter().enumerate() {
+                let Some(kind) = *kind else { continue };
+                if !LINK_KINDS.contains(&kind) {
+                    continue;
+                }
+                for value in fields.values(col).filter(|v| !v.is_empty()) {
+                    record.add(kind, value);
+                }
             }
-        }
-        for id in record.identifiers.drain(..) {
-            if !q.identifiers.contains(&id) && !learned.contains(&id) {
-                learned.push(id);
+            for id in record.identifiers.drain(..) {
+                if !q.identifiers.contains(&id) && !learned.contains(&id) {
+                    learned.push(id);
+                }
             }
         }
     }

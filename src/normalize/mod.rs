@@ -253,6 +253,22 @@ impl Person {
         self.record_year = None;
     }
 
+    /// Makes `self` a copy of `other`, reusing `self`'s buffers (the derived
+    /// `clone_from` would allocate every value anew).
+    pub fn copy_from(&mut self, other: &Person) {
+        self.first_names.clone_from(&other.first_names);
+        self.middle_names.clone_from(&other.middle_names);
+        self.last_names.clone_from(&other.last_names);
+        self.dobs.clone_from(&other.dobs);
+        self.genders.clone_from(&other.genders);
+        self.house_numbers.clone_from(&other.house_numbers);
+        self.streets.clone_from(&other.streets);
+        self.towns.clone_from(&other.towns);
+        self.postcodes.clone_from(&other.postcodes);
+        self.identifiers.clone_from(&other.identifiers);
+        self.record_year = other.record_year;
+    }
+
     /// Whether nothing that could identify a person was added (`record_year` alone
     /// does not count).
     pub fn is_empty(&self) -> bool {
@@ -359,6 +375,30 @@ impl Person {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn copy_from_equals_the_original_whatever_was_there() {
+        let full = Person::of(&[
+            (FieldKind::FullName, "Mary Ann Smith-Jones"),
+            (FieldKind::Dob, "03/02/1980"),
+            (FieldKind::Email, "m@x.org"),
+            (FieldKind::Phone, "07911 123456"),
+            (FieldKind::Address, "12a High Street"),
+            (FieldKind::Postcode, "sw1a1aa"),
+            (FieldKind::Town, "London"),
+            (FieldKind::Gender, "F"),
+            (FieldKind::RecordDate, "2012-05-01"),
+        ]);
+        let small = Person::of(&[(FieldKind::FirstName, "Bob")]);
+        for (mut into, from) in [
+            (small.clone(), &full),
+            (full.clone(), &small),
+            (Person::default(), &full),
+        ] {
+            into.copy_from(from);
+            assert_eq!(&into, from);
+        }
+    }
 
     #[test]
     fn add_dispatches_every_kind() {

@@ -1018,6 +1018,15 @@ impl SourceFile {
         Ok(fields)
     }
 
+    /// Starts loading the cache line at `offset` of the file (nothing if it is out
+    /// of bounds): a hint before [`read_record_into`](Self::read_record_into) of
+    /// several records, so that their misses overlap.
+    pub fn prefetch(&self, offset: u64) {
+        if let Ok(pos) = usize::try_from(offset) {
+            crate::features::prefetch(self.data.bytes(), pos);
+        }
+    }
+
     /// Like [`read_record`](Self::read_record), into `fields` (cleared first), so a
     /// caller verifying many candidates reuses one buffer.
     pub fn read_record_into(
