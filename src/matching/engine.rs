@@ -670,6 +670,17 @@ impl Matcher {
         if s.candidates.selected().is_empty() {
             return Answer::not_found();
         }
+        // Lent identifiers that lead only back to records the direct pass kept (the
+        // usual case: a person's phone is on their other records too) need no more.
+        if let Pass::Linked(link) = &pass
+            && !s
+                .candidates
+                .selected()
+                .iter()
+                .any(|c| c.identifier && !link.known.contains(&(c.segment, c.record)))
+        {
+            return Answer::not_found();
+        }
         // Frequencies from every key of the query: the direct pass's and the new.
         let joined: Vec<KeyCount>;
         let counts = match &pass {
