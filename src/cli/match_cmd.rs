@@ -34,9 +34,11 @@ use super::{progress_bar, thread_pool};
     after_long_help = "Output: one row per register row, in register order, header
   register_id,verdict,score,records,data_classes,evidence
 verdict is exposed (score >= --exposed-threshold), possible (for human review)
-or not_found; records lists dataset:row, best first; data_classes is what those
-records hold; evidence explains the best match (field names and weights, never
-values). With --format jsonl, one JSON object per line with the same fields.
+or not_found; records lists dataset:row, best first, then for an exposed
+resident the records linked through an email, phone or other personal identifier
+of their surest records (--direct-only leaves those out); data_classes is what
+those records hold; evidence explains the best match (field names and weights,
+never values). With --format jsonl, one JSON object per line with the same fields.
 
 register_id comes from --id-column, else from a column named like an id (id,
 resident_id, rec_id, person_id, customer_id, ...), else it is the row number.
