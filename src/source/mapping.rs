@@ -359,15 +359,17 @@ pub fn map_dataset(
             }
         })
         .collect();
-    name_pairs(&mut map);
+    name_pairs(&mut map, sample);
     map
 }
 
 /// Maps bare `first` / `given` and `last` / `family` headers (`First`, `LAST`,
-/// `Given`) to first and last names when a dataset has one of each and no other
-/// column already holds that name, and a bare `middle` beside them to the middle
-/// name. Each word alone is left unmapped: `Last` might be a last visit.
-fn name_pairs(map: &mut [ColumnMap]) {
+/// `Given`) to first and last names when a dataset has one of each, no other
+/// column already holds that name, and the sampled values of both read as names
+/// (no digits); a bare `middle` beside them becomes the middle name. Each word
+/// alone is left unmapped, and so is a pair of dates: `First` and `Last` might be
+/// a first and a last visit.
+fn name_pairs(map: &mut [ColumnMap], sample: &[Fields]) {
     let bare = |m: &ColumnMap, words: &[&str]| {
         m.kind.is_none() && !m.column.contains('.') && words.contains(&compact(&m.column).as_str())
     };
@@ -378,6 +380,23 @@ fn name_pairs(map: &mut [ColumnMap]) {
         return;
     };
     if has(map, FieldKind::FirstName) || has(map, FieldKind::LastName) {
+        return;
+    }
+    // At least 80% of the non-empty sampled values without a digit.
+    let names = |col: usize| {
+        let values: Vec<&str> = sample
+            .iter()
+            .flat_map(|f| f.values(col))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        let wordy = values
+            .iter()
+            .filter(|v| !v.bytes().any(|b| b.is_ascii_digit()))
+            .count();
+        wordy * 5 >= values.len() * 4
+    };
+    if !names(first) || !names(last) {
         return;
     }
     let middle = map.iter().position(|m| bare(m, &["middle"]));
@@ -977,6 +996,38 @@ mod tests {
         );
         // Dotted paths keep their own rule (`name.first` under its parent).
         assert_eq!(kinds(&["x.first", "x.last"]), [None, None]);
+        // Values decide between names and, say, a first and a last visit.
+        let cols = ["First", "Last"].map(String::from);
+        let rows = |pairs: &[(&str, &str)]| -> Vec<Fields> {
+            pairs
+                .iter()
+                .map(|(a, b)| {
+                    let mut f = Fields::new();
+                    f.begin(2);
+                    f.push_bytes(0, a.as_bytes());
+                    f.push_bytes(1, b.as_bytes());
+                    f.finish(TextEncoding::Utf8);
+                    f
+                })
+                .collect()
+        };
+        let names = rows(&[("Ann", "Lee"), ("José", "O'Brien"), ("", "Smith")]);
+        let visits = rows(&[("2019-01-02", "2020-03-04"), ("03/02/2018", "04/05/2019")]);
+        let mapped = |sample: &[Fields]| -> Vec<Option<FieldKind>> {
+            map_dataset("r.csv", &cols, sample, &o)
+                .into_iter()
+                .map(|m| m.kind)
+                .collect()
+        };
+        assert_eq!(mapped(&names), [Some(FirstName), Some(LastName)]);
+        let got = mapped(&visits);
+        assert!(
+            !got.contains(&Some(FirstName)) && !got.contains(&Some(LastName)),
+            "{got:?}"
+        );
+        // Digits in one column are enough to leave the pair alone.
+        let codes = rows(&[("Ann", "B12"), ("Bob", "C34"), ("Cy", "D56")]);
+        assert_eq!(mapped(&codes), [None, None]);
         // A given mapping wins.
         let mut given = Overrides::new();
         given.add_map("First=ignore").expect("a valid --map");
