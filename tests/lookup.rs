@@ -889,3 +889,46 @@ r1,jane.f@example.org,Jane
     assert_eq!(records(&[]), "council_tax.csv:1;bookings.tsv:2");
     assert_eq!(records(&["--direct-only"]), "council_tax.csv:1");
 }
+
+#[test]
+fn a_second_phone_in_a_json_array_is_lent_even_when_the_first_agreed() {
+    // The claim's `phones` array holds the phone the caller gave and a second one;
+    // the booking holds only the name and that second phone. The phone family
+    // agreed exactly, but an array can hold more than the value that agreed, so the
+    // claim is still read back and lends its second phone.
+    let dir = must(tempfile::tempdir(), "temp dir");
+    let index = index_of(
+        dir.path(),
+        &[
+            (
+                "claims.jsonl",
+                "{\"claimant\":{\"first\":\"Priya\",\"last\":\"Ramaswamy\"},\"contact\":{\"email\":\"priya.r@example.org\",\"phones\":[\"07700 900111\",\"07700 900222\"]}}\n",
+            ),
+            (
+                "bookings.tsv",
+                "Holder Name\tMobile\tActivity\nPriya Ramaswamy\t07700 900222\tYoga\n",
+            ),
+        ],
+    );
+    let answer = json(&lookup(
+        &index,
+        &[
+            "--email",
+            "priya.r@example.org",
+            "--phone",
+            "07700900111",
+            "--first-name",
+            "Priya",
+            "--json",
+        ],
+    ));
+    assert_eq!(answer["verdict"], "exposed", "{answer}");
+    assert_eq!(
+        matched(&answer),
+        [
+            ("claims.jsonl".to_string(), 1),
+            ("bookings.tsv".to_string(), 1)
+        ],
+        "{answer}"
+    );
+}
