@@ -9,6 +9,7 @@ use leakscope::normalize::{Date, Person, name};
 use leakscope::source::{Overrides, SourceFile, discover, map_dataset};
 use leakscope::synth::{self, GenConfig};
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -179,12 +180,10 @@ struct Run {
     stderr: String,
 }
 
-fn lookup(index: &Path, args: &[&str]) -> Run {
+/// Runs the binary with `args`.
+fn leakscope<'a>(args: impl IntoIterator<Item = &'a OsStr>) -> Run {
     let out = must(
         Command::new(env!("CARGO_BIN_EXE_leakscope"))
-            .arg("lookup")
-            .arg("--index")
-            .arg(index)
             .args(args)
             .output(),
         "run leakscope",
@@ -194,6 +193,15 @@ fn lookup(index: &Path, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+fn lookup(index: &Path, args: &[&str]) -> Run {
+    let head = [
+        OsStr::new("lookup"),
+        OsStr::new("--index"),
+        index.as_os_str(),
+    ];
+    leakscope(head.into_iter().chain(args.iter().map(OsStr::new)))
 }
 
 fn json(run: &Run) -> serde_json::Value {
@@ -761,20 +769,13 @@ fn index_of(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
         must(std::fs::write(dump.join(name), text), "write dump file");
     }
     let index = dir.join("index");
-    let out = must(
-        Command::new(env!("CARGO_BIN_EXE_leakscope"))
-            .arg("index")
-            .arg("--out")
-            .arg(&index)
-            .arg(&dump)
-            .output(),
-        "run leakscope index",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let run = leakscope([
+        OsStr::new("index"),
+        OsStr::new("--out"),
+        index.as_os_str(),
+        dump.as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     index
 }
 
@@ -867,23 +868,15 @@ r1,jane.f@example.org,Jane
         "write register",
     );
     let records = |extra: &[&str]| -> String {
-        let out = must(
-            Command::new(env!("CARGO_BIN_EXE_leakscope"))
-                .arg("match")
-                .arg("--index")
-                .arg(&index)
-                .arg(&register)
-                .args(extra)
-                .output(),
-            "run leakscope match",
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let row = text.lines().nth(1).unwrap_or_default().to_string();
+        let head = [
+            OsStr::new("match"),
+            OsStr::new("--index"),
+            index.as_os_str(),
+            register.as_os_str(),
+        ];
+        let run = leakscope(head.into_iter().chain(extra.iter().map(OsStr::new)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let row = run.stdout.lines().nth(1).unwrap_or_default().to_string();
         row.split(',').nth(3).unwrap_or_default().to_string()
     };
     assert_eq!(records(&[]), "council_tax.csv:1;bookings.tsv:2");

@@ -99,6 +99,17 @@ pub const LINK_KINDS: [FieldKind; 7] = [
     FieldKind::DrivingLicence,
 ];
 
+/// [`LINK_KINDS`] as [`fill_needed`]'s mask (they are all [`Part::Person`] kinds).
+const LINK_MASK: [bool; FieldKind::ALL.len()] = {
+    let mut mask = [false; FieldKind::ALL.len()];
+    let mut i = 0;
+    while i < LINK_KINDS.len() {
+        mask[LINK_KINDS[i] as usize] = true;
+        i += 1;
+    }
+    mask
+};
+
 /// Why an index could not be opened for matching.
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
@@ -222,6 +233,12 @@ struct Link {
 }
 
 impl Link {
+    /// Whether the linked pass reads candidate `c`: it hit an identifier key (one
+    /// the direct pass lent, as a rule) and the direct pass did not keep it.
+    fn reads(&self, c: &Candidate) -> bool {
+        c.identifier && !self.known.contains(&(c.segment, c.record))
+    }
+
     /// Empty, keeping its buffers.
     fn clear(&mut self) {
         self.lent.clear();
@@ -673,11 +690,7 @@ impl Matcher {
         // Lent identifiers that lead only back to records the direct pass kept (the
         // usual case: a person's phone is on their other records too) need no more.
         if let Pass::Linked(link) = &pass
-            && !s
-                .candidates
-                .selected()
-                .iter()
-                .any(|c| c.identifier && !link.known.contains(&(c.segment, c.record)))
+            && !s.candidates.selected().iter().any(|c| link.reads(c))
         {
             return Answer::not_found();
         }
@@ -735,19 +748,11 @@ impl Matcher {
         // record sharing one composite key and nothing else (a neighbour in the same
         // building, a namesake) is almost never the person.
         let strong = |c: &Candidate| c.identifier || c.hits >= 2;
-        // The linked pass reads only records that hit an identifier key (one the
-        // direct pass lent, as a rule) and that the direct pass did not keep.
-        let known: &[(u32, u32)] = match &pass {
-            Pass::Linked(link) => &link.known,
-            Pass::Direct(_) => &[],
-        };
+        // The linked pass reads only the records `Link::reads` says.
         let linked_pass = matches!(pass, Pass::Linked(_));
-        let first = |c: &Candidate| {
-            if linked_pass {
-                c.identifier && !known.contains(&(c.segment, c.record))
-            } else {
-                strong(c)
-            }
+        let first = |c: &Candidate| match &pass {
+            Pass::Linked(link) => link.reads(c),
+            Pass::Direct(_) => strong(c),
         };
         // Each group's features are read ahead in stages (offsets, then bytes, then
         // the name-table entries of names other than the query's), each stage asked
@@ -1074,15 +1079,7 @@ impl Matcher {
                 continue;
             }
             record.clear();
-            for (col, kind) in l.ds.kinds.iter().enumerate() {
-                let Some(kind) = *kind else { continue };
-                if !LINK_KINDS.contains(&kind) {
-                    continue;
-                }
-                for value in fields.values(col).filter(|v| !v.is_empty()) {
-                    record.add(kind, value);
-                }
-            }
+            fill_needed(record, &l.ds.kinds, fields, &LINK_MASK, Part::Person);
             for id in record.identifiers.drain(..) {
                 if !q.identifiers.contains(&id) && !learned.contains(&id) {
                     learned.push(id);
@@ -1719,6 +1716,21 @@ mod tests {
     fn matcher_is_shared_between_threads() {
         fn shareable<T: Send + Sync>() {}
         shareable::<Matcher>();
+    }
+
+    #[test]
+    fn the_link_mask_is_the_link_kinds_and_all_are_person_kinds() {
+        for kind in FieldKind::ALL {
+            assert_eq!(
+                LINK_MASK[kind as usize],
+                LINK_KINDS.contains(&kind),
+                "{kind:?}"
+            );
+        }
+        // `lend` fills the person part only: a place kind here would never be lent.
+        for kind in LINK_KINDS {
+            assert_eq!(Part::of_kind(kind), Some(Part::Person), "{kind:?}");
+        }
     }
 
     #[test]
