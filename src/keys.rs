@@ -47,6 +47,21 @@ pub const SECRET_LEN: usize = 192;
 /// Normalised parts never contain it: they are letters, digits and a few symbols.
 const SEPARATOR: u8 = 0x1F;
 
+/// The version of the rules that turn values into keys (normalisation and recipes).
+/// Raise it with any change that gives some value another key, so that an index
+/// built under the old rules is flagged ([`rules_fingerprint`]).
+pub const KEY_RULES_VERSION: u32 = 1;
+
+/// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
+/// the nickname table (a name's group decides its given-name key), as 16 hex
+/// digits. The index records it; a matcher whose fingerprint differs may derive
+/// other keys than the build did for the same value (a resident missed), so it warns.
+pub fn rules_fingerprint() -> String {
+    let mut bytes = KEY_RULES_VERSION.to_le_bytes().to_vec();
+    bytes.extend_from_slice(name::nickname_table_text().as_bytes());
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
 /// The per-index hashing key. Whoever holds it can test guesses against the index,
 /// so it lives in a mode-0600 file and is never printed (`Debug` hides it).
 #[derive(Clone, PartialEq, Eq)]

@@ -641,6 +641,23 @@ fn broken_index_directories_are_refused_clearly() {
     let msg = Index::open(&short_secret).unwrap_err().to_string();
     assert!(msg.contains("10 bytes, expected 192"), "{msg}");
 
+    // Another index's secret (right length, wrong bytes) would make every key
+    // miss: refused, not answered with `not_found` for everyone.
+    let other_secret = copy("other-secret");
+    fs::write(other_secret.join("secret"), [7u8; SECRET_LEN]).unwrap();
+    let msg = Index::open(&other_secret).unwrap_err().to_string();
+    assert!(msg.contains("belongs to another index"), "{msg}");
+    // An index from before the check value was recorded still opens.
+    let unchecked = copy("unchecked");
+    let text = fs::read_to_string(unchecked.join("manifest.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let removed = value
+        .as_object_mut()
+        .and_then(|m| m.remove("secret_check"));
+    assert!(removed.is_some_and(|v| v.is_string()), "{text}");
+    fs::write(unchecked.join("manifest.json"), value.to_string()).unwrap();
+    Index::open(&unchecked).unwrap();
+
     let no_manifest = copy("no-manifest");
     fs::remove_file(no_manifest.join("manifest.json")).unwrap();
     let msg = Index::open(&no_manifest).unwrap_err().to_string();

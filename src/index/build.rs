@@ -733,6 +733,7 @@ pub fn build(
     let dumps_described = dumps_described?;
     let mut manifest = Manifest {
         datasets: entries,
+        key_rules: Some(crate::keys::rules_fingerprint()),
         ..Manifest::default()
     };
     manifest.segments.push(SegmentEntry::new(

@@ -51,6 +51,16 @@ pub struct Manifest {
     /// Build settings worth recording (memory budget, threads, mapping file...).
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    /// A keyed hash of a fixed text under the index's secret ([`secret_check`]), so
+    /// that a `secret` file from another index is refused at open instead of making
+    /// every key miss. Absent in indexes built before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_check: Option<String>,
+    /// The fingerprint of the normalisation and key rules the index was built with
+    /// (`keys::rules_fingerprint`): a query made under other rules may derive other
+    /// keys for the same value, so the matcher warns when they differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_rules: Option<String>,
 }
 
 impl Default for Manifest {
@@ -61,8 +71,18 @@ impl Default for Manifest {
             segments: Vec::new(),
             datasets: Vec::new(),
             settings: BTreeMap::new(),
+            secret_check: None,
+            key_rules: None,
         }
     }
+}
+
+/// The check value of a secret: xxh3-64, keyed with the secret, of a fixed text no
+/// key is made of (keys start with a recipe id, never 0), as 16 hex digits. It says
+/// nothing about any record; it only tells one secret from another.
+pub fn secret_check(secret: &[u8; SECRET_LEN]) -> String {
+    let value = xxhash_rust::xxh3::xxh3_64_with_secret(b"\0leakscope secret check", secret);
+    format!("{value:016x}")
 }
 
 /// One segment of an index and the dump files it covers.
@@ -265,7 +285,12 @@ impl IndexWriter {
                 )));
             }
         }
-        let json = serde_json::to_vec_pretty(manifest)
+        // The check value is always that of the secret this writer made.
+        let manifest = Manifest {
+            secret_check: Some(secret_check(&self.secret)),
+            ..manifest.clone()
+        };
+        let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| IndexError::InvalidInput(format!("manifest: {e}")))?;
         let manifest_path = self.tmp.join(MANIFEST_FILE);
         write_private_file(&manifest_path, &json)?;
@@ -469,6 +494,16 @@ impl Index {
         };
         let manifest = parse_manifest(&json, &manifest_path)?;
         let secret = read_secret(dir)?;
+        if let Some(expected) = &manifest.secret_check
+            && *expected != secret_check(&secret)
+        {
+            return Err(IndexError::BadSecret {
+                path: dir.to_path_buf(),
+                detail: format!(
+                    "{SECRET_FILE} belongs to another index: its check value differs from the manifest's, so every key would miss"
+                ),
+            });
+        }
         let mut segments = Vec::with_capacity(manifest.segments.len());
         for (i, entry) in manifest.segments.iter().enumerate() {
             let what = format!("segment {i} of {}", dir.display());

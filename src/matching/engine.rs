@@ -480,6 +480,14 @@ impl Matcher {
         let hasher = FeatureHasher::new(&secret);
         let manifest = index.manifest().clone();
         let mut warnings = Vec::new();
+        if manifest.key_rules.as_deref() != Some(keys::rules_fingerprint().as_str()) {
+            warnings.push(format!(
+                "{} was built under other normalisation rules than this leakscope's (an older \
+                 version, or another nickname table): some values now have other keys, and \
+                 records keyed the old way can be missed; build the index again",
+                index_dir.display()
+            ));
+        }
         let recorded: Vec<&DumpFile> = manifest
             .segments
             .iter()

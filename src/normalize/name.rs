@@ -326,6 +326,12 @@ struct Nicknames {
 
 const NICKNAMES_CSV: &str = include_str!("../../data/nicknames.csv");
 
+/// The nickname table as built in: part of what decides a given name's key
+/// (`keys::rules_fingerprint`).
+pub(crate) fn nickname_table_text() -> &'static str {
+    NICKNAMES_CSV
+}
+
 /// Reads `formal,nickname` rows; comment, blank, header and malformed lines are
 /// skipped (the table ships with the binary and a test checks it is clean).
 fn parse_nicknames(text: &str) -> Nicknames {
@@ -691,6 +697,27 @@ mod tests {
         assert_eq!(given_groups("al").len(), 4);
         assert!(!same_given("alan", "alfred"));
         assert!(!same_given("john", "james"));
+        // Common short forms and spellings (each pair once missed a resident).
+        for (short, formal) in [
+            ("liam", "william"),
+            ("ray", "raymond"),
+            ("albie", "albert"),
+            ("annie", "hannah"),
+            ("annie", "ann"),
+            ("mo", "mohammed"),
+            ("muhammad", "mohammed"),
+            ("mohamed", "muhammad"),
+            ("tilly", "matilda"),
+            ("bea", "beatrice"),
+            ("fran", "francesca"),
+        ] {
+            assert!(same_given(short, formal), "{short} / {formal}");
+        }
+        assert_eq!(given_key("liam"), "william");
+        assert_eq!(given_key("muhammad"), "mohammed");
+        // `mo` is Maurice too: ambiguous, it keeps its own key.
+        assert_eq!(given_key("mo"), "mo");
+        assert!(!same_given("hannah", "anna"));
         assert!(same_given("zebedee", "zebedee"));
         assert!(given_groups("zebedee").is_empty());
         assert_eq!(given_key("zebedee"), "zebedee");
