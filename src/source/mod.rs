@@ -113,7 +113,8 @@ pub enum RejectReason {
     NotAnObject,
     /// An SQL tuple whose values do not parse.
     BadSqlTuple,
-    /// An SQL statement or COPY block cut short (usually a truncated file).
+    /// An SQL statement or COPY block cut short: a truncated file, or a stray quote
+    /// that ran the statement into the next one.
     TruncatedStatement,
     /// A field longer than the configured limit.
     FieldTooLong,
@@ -129,7 +130,7 @@ impl fmt::Display for RejectReason {
             RejectReason::InvalidJson => "invalid JSON",
             RejectReason::NotAnObject => "JSON line is not an object",
             RejectReason::BadSqlTuple => "unparseable SQL values",
-            RejectReason::TruncatedStatement => "truncated SQL statement",
+            RejectReason::TruncatedStatement => "SQL statement cut short (a truncated file, or a stray quote)",
             RejectReason::FieldTooLong => "field over the length limit",
             RejectReason::RecordTooLong => "record over 1 GiB",
         })

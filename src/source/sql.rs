@@ -595,7 +595,18 @@ impl Sql {
                 b"INSERT" | b"REPLACE" => match lx.insert_header(pos + word.len()) {
                     Some((table, cols, body)) => {
                         let t = table_of(table, &mut drafts);
-                        let (end, truncated, splits, arity) = lx.insert_body(body, chunk_size);
+                        let (mut end, mut truncated, mut splits, arity) =
+                            lx.insert_body(body, chunk_size);
+                        // A stray quote flips every quote after it: the scan then
+                        // runs on through the statements that follow (taking a later
+                        // `;` for its own, or running to the end of the file), and
+                        // their rows would be lost uncounted. Such a statement is cut
+                        // where the next one starts; its broken tuple is rejected.
+                        if let Some(next) = lx.next_statement_line(body, end) {
+                            end = next;
+                            truncated = true;
+                            splits.retain(|&s| s < next);
+                        }
                         let layout = match cols {
                             Some(range) => intern(t, range, &mut drafts).unwrap_or(POSITIONAL),
                             None => {
@@ -1680,6 +1691,34 @@ impl Lexer<'_> {
         (d.len(), true, splits, arity)
     }
 
+    /// The start of the first line in `from..end` that begins a statement (`INSERT
+    /// INTO`, `REPLACE INTO`, `CREATE TABLE`, `COPY`, `DROP TABLE`, `LOCK TABLES`,
+    /// any case): inside one INSERT, such a line means a quote went astray before it.
+    /// One search for a newline in the usual case of one statement per line.
+    fn next_statement_line(&self, from: usize, end: usize) -> Option<usize> {
+        let d = self.data.get(..end)?;
+        let mut at = from;
+        while let Some(k) = memchr(b'\n', d.get(at..)?) {
+            let line = at + k + 1;
+            at = line;
+            let first = word_at(d, line);
+            let second = word_at(d, self.ws(line + first.len()).min(d.len()));
+            let starts = match first.to_ascii_uppercase().as_slice() {
+                b"INSERT" | b"REPLACE" => {
+                    second.eq_ignore_ascii_case(b"INTO") || second.eq_ignore_ascii_case(b"IGNORE")
+                }
+                b"CREATE" | b"DROP" => second.eq_ignore_ascii_case(b"TABLE"),
+                b"LOCK" => second.eq_ignore_ascii_case(b"TABLES"),
+                b"COPY" => !second.is_empty(),
+                _ => false,
+            };
+            if starts {
+                return Some(line);
+            }
+        }
+        None
+    }
+
     /// After `COPY`: table, column list, and the position after `FROM stdin…;`.
     fn copy_header(&self, pos: usize) -> Option<Header> {
         let (table, p) = self.qualified_name(self.ws(pos))?;
@@ -2035,6 +2074,46 @@ mod tests {
         assert_eq!(r[1].1, Err(RejectReason::TruncatedStatement));
         let (_, r) = rows("COPY t (a, b) FROM stdin;\n1\t2\n3", 1 << 20);
         assert_eq!(r[1].1, Err(RejectReason::TruncatedStatement));
+    }
+
+    #[test]
+    fn a_stray_quote_costs_its_own_row_not_the_rest_of_the_file() {
+        // `'O'Brien'` flips every quote after it: without the cut, rows 3 to 5 ran
+        // into one unterminated statement and were lost uncounted.
+        let mut sql = String::new();
+        for (i, name) in ["N", "O'Brien", "N", "N", "N"].iter().enumerate() {
+            sql.push_str(&format!(
+                "INSERT INTO people (id,name) VALUES ({},'{name}');\n",
+                i + 1
+            ));
+        }
+        for chunk in [1 << 20, 16] {
+            let (_, r) = rows(&sql, chunk);
+            assert_eq!(r.len(), 5, "{r:?}");
+            assert_eq!(r[1].1, Err(RejectReason::TruncatedStatement));
+            for (i, row) in r.iter().enumerate().filter(|(i, _)| *i != 1) {
+                let id = (i + 1).to_string();
+                assert_eq!(row.1, Ok(v(&[&[id.as_str()], &["N"]])), "row {i}");
+            }
+        }
+        // A stray quote in a multi-row statement keeps the tuples before it.
+        let (_, r) = rows(
+            "INSERT INTO t VALUES (1,'a'),(2,'b'c'),(3,'d');\nINSERT INTO t VALUES (4,'e');\n",
+            1 << 20,
+        );
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!(r[0].1, Ok(v(&[&["1"], &["a"]])));
+        assert_eq!(r[1].1, Err(RejectReason::TruncatedStatement));
+        assert_eq!(r[2].1, Ok(v(&[&["4"], &["e"]])));
+        // Tuples on lines of their own, and a value holding a newline and the word
+        // "insert", are one statement as before.
+        let (_, r) = rows(
+            "INSERT INTO t (a, b) VALUES\n(1,'x'),\n(2,'note:\ninsert coin'),\n(3,'z');\n",
+            1 << 20,
+        );
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert!(r.iter().all(|x| x.1.is_ok()), "{r:?}");
+        assert_eq!(r[1].1, Ok(v(&[&["2"], &["note:\ninsert coin"]])));
     }
 
     #[test]
