@@ -17,7 +17,7 @@ use leakscope::matching::report::Summary;
 use leakscope::matching::{Answer, Scope, Thresholds};
 use leakscope::normalize::Person;
 use leakscope::source::{
-    ColumnMap, Origin, Overrides, ReadOptions, RecordRef, SourceFile, map_dataset,
+    ColumnMap, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
 };
 use std::fmt::Write as _;
@@ -414,9 +414,18 @@ pub(crate) fn match_register(
             answer_row(register, format, query, st, rec);
         });
         let states = std::mem::take(&mut scan.states);
+        // A rejected row still gets its line, where its row falls: the output has one
+        // line per register row, so a mail merge cannot lose a resident unseen.
+        let mut unreadable: Vec<&Reject> = scan.rejects.iter().collect();
+        unreadable.sort_by_key(|r| r.row);
+        let mut unreadable = unreadable.into_iter().peekable();
         for (chunk, state) in states.into_iter().enumerate() {
             let (mut id_start, mut text_start) = (0, 0);
             for row in &state.rows {
+                let at = scan.row(0, chunk, row.local_row);
+                while let Some(r) = unreadable.next_if(|r| r.row < at) {
+                    write_unreadable(out, &mut line, register, format, r)?;
+                }
                 line.clear();
                 let id = state.ids.get(id_start..row.id_end).unwrap_or("");
                 let text = state.text.get(text_start..row.text_end).unwrap_or("");
@@ -441,6 +450,9 @@ pub(crate) fn match_register(
             }
             summary.merge(state.summary);
         }
+        for r in unreadable {
+            write_unreadable(out, &mut line, register, format, r)?;
+        }
         for r in &scan.rejects {
             summary.add_reject();
             if let Some(w) = rejects.as_mut() {
@@ -456,6 +468,43 @@ pub(crate) fn match_register(
         w.flush()?;
     }
     Ok(summary)
+}
+
+/// The line of a register row that could not be read: verdict `unreadable`, no
+/// score, the reason as evidence. Its id is its row number (`row N` when the register
+/// has an id column, whose value could not be read).
+fn write_unreadable(
+    out: &mut dyn Write,
+    line: &mut String,
+    register: &Register,
+    format: OutputFormat,
+    r: &Reject,
+) -> io::Result<()> {
+    line.clear();
+    let id = if register.id_column.is_some() {
+        format!("row {}", r.row)
+    } else {
+        r.row.to_string()
+    };
+    let evidence = format!("row {} could not be read: {}", r.row, r.reason);
+    match format {
+        OutputFormat::Csv => {
+            push_csv(line, &id);
+            line.push_str(",unreadable,,,,");
+            push_csv(line, &evidence);
+            line.push('\n');
+        }
+        OutputFormat::Jsonl => {
+            line.push_str("{\"register_id\":");
+            push_json(line, &id);
+            line.push_str(
+                ",\"verdict\":\"unreadable\",\"score\":null,\"records\":[],\"data_classes\":[],\"evidence\":",
+            );
+            push_json(line, &evidence);
+            line.push_str("}\n");
+        }
+    }
+    out.write_all(line.as_bytes())
 }
 
 /// The per-row work, on a worker thread: normalise, query, count, format.
@@ -856,12 +905,25 @@ mod tests {
         let (_dir, reg) = register(text, None, 1 << 20);
         assert_eq!(reg.id_column, None);
         let (out, rejects, summary) = run_fake(&reg, OutputFormat::Csv);
-        let ids: Vec<&str> = out
-            .lines()
-            .skip(1)
+        let lines: Vec<&str> = out.lines().skip(1).collect();
+        let ids: Vec<&str> = lines
+            .iter()
             .map(|l| l.split(',').next().unwrap_or(""))
             .collect();
-        assert_eq!(ids, ["1", "3"]);
+        // One line per register row: the unreadable ones too, in their place.
+        assert_eq!(ids, ["1", "2", "3", "4"]);
+        assert_eq!(
+            lines[1],
+            "2,unreadable,,,,row 2 could not be read: wrong number of fields"
+        );
+        assert!(lines[3].starts_with("4,unreadable,,,,row 4 could not be read: "));
+        assert!(!out.contains("Li"), "no values of an unreadable row");
+        let (jsonl, _, _) = run_fake(&reg, OutputFormat::Jsonl);
+        let second: serde_json::Value = serde_json::from_str(jsonl.lines().nth(1).unwrap_or(""))
+            .unwrap_or_else(|e| panic!("{e}: {jsonl}"));
+        assert_eq!(second["register_id"], "2");
+        assert_eq!(second["verdict"], "unreadable");
+        assert!(second["score"].is_null());
         assert_eq!(summary.rejects, 2);
         assert_eq!(summary.rows(), 4);
         let rejected: Vec<&str> = rejects.lines().skip(1).collect();
@@ -888,6 +950,11 @@ B 2,n5@x.org,Roe
         let (_dir, reg) = register(text, Some("ref"), 1 << 20);
         let (out, _, _) = run_fake(&reg, OutputFormat::Csv);
         assert!(out.contains("\n\"A,\"\"1\",exposed,"), "{out}");
+        // An unreadable row's id cannot be read either: it is named by its row, in
+        // a form no id of the column is mistaken for.
+        let (_dir, reg) = register(&format!("{text}C 3,broken\n"), Some("ref"), 1 << 20);
+        let (out, _, _) = run_fake(&reg, OutputFormat::Csv);
+        assert!(out.ends_with("\nrow 3,unreadable,,,,row 3 could not be read: wrong number of fields\n"), "{out}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         std::fs::write(&path, text).unwrap();
