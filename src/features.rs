@@ -365,10 +365,16 @@ impl FeatureHasher {
             }
             _ => 0,
         };
+        // An email is compared by the mailbox it delivers to (`+tag` and gmail dots
+        // dropped), as `compare` does.
+        let compared = match kind {
+            FieldKind::Email => email::mailbox(value),
+            _ => std::borrow::Cow::Borrowed(value),
+        };
         IdentifierFeature {
             kind: kind as u8,
             // One tag per kind: an email and a username that read the same differ.
-            value: self.h32(TAG_IDENTIFIER + (kind as u8 & 0x3F), value.as_bytes()),
+            value: self.h32(TAG_IDENTIFIER + (kind as u8 & 0x3F), compared.as_bytes()),
             aux,
         }
     }
@@ -403,7 +409,7 @@ pub struct PostcodeFeature {
 pub struct IdentifierFeature {
     /// The [`FieldKind`] code.
     pub kind: u8,
-    /// Kind and canonical value.
+    /// Kind and canonical value (an email's mailbox, [`email::mailbox`]).
     pub value: u32,
     /// Email local part or phone tail; 0 when it has none.
     pub aux: u32,

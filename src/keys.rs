@@ -49,8 +49,9 @@ const SEPARATOR: u8 = 0x1F;
 
 /// The version of the rules that turn values into keys (normalisation and recipes).
 /// Raise it with any change that gives some value another key, so that an index
-/// built under the old rules is flagged ([`rules_fingerprint`]).
-pub const KEY_RULES_VERSION: u32 = 1;
+/// built under the old rules is flagged ([`rules_fingerprint`]). 2: emails are
+/// compared by mailbox (the record features hash it).
+pub const KEY_RULES_VERSION: u32 = 2;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
 /// the nickname table (a name's group decides its given-name key), as 16 hex

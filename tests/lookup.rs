@@ -762,6 +762,47 @@ fn records_of_sql_tables_are_read_back_from_the_dump() {
 }
 
 #[test]
+fn one_mailbox_is_found_whichever_way_it_is_written() {
+    // A `+tag`, gmail's dots and googlemail.com do not change where mail goes: the
+    // dump's form and the caseworker's are one address, found and scored exact.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("lookup-mailbox-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let index = index_of(
+        &dir,
+        &[(
+            "people.csv",
+            "first_name,last_name,email\n\
+             Victoria,Kumar,victoriak48578142@gmail.com\n\
+             Jane,Doe,jane+council@gmail.com\n\
+             Amy,Lee,amy.lee+x@outlook.com\n",
+        )],
+    );
+    for (query, row) in [
+        ("victoriak48578142+x@gmail.com", 1),
+        ("victoria.k48578142@googlemail.com", 1),
+        ("j.ane@gmail.com", 2),
+        ("jane@gmail.com", 2),
+        ("amy.lee@outlook.com", 3),
+        ("amy.lee+y@outlook.com", 3),
+    ] {
+        let run = lookup(&index, &["--email", query, "--json"]);
+        assert_eq!(run.code, 0, "{query}: {}", run.stderr);
+        let v = json(&run);
+        assert_eq!(matched(&v), [("people.csv".to_string(), row)], "{query}: {v}");
+        let agreed = &v["matches"][0]["agreed"];
+        assert!(
+            agreed.as_array().is_some_and(|a| a.iter().any(|x| x == "email")),
+            "{query}: {v}"
+        );
+    }
+    // Another provider is another mailbox.
+    let other = lookup(&index, &["--email", "amy.lee@gmail.com"]);
+    assert_eq!(other.code, 1, "{}", other.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn an_index_built_under_other_key_rules_is_flagged() {
     // A value normalised differently at build and at query time is a resident
     // missed: an index built under other rules (another nickname table, an older

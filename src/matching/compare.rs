@@ -764,6 +764,8 @@ fn identifier_pair(family: FieldFamily, a: &str, b: &str) -> Outcome {
         return Outcome::Exact;
     }
     match family {
+        // One mailbox written two ways (`jane.doe+tax@gmail.com`, `janedoe@gmail.com`).
+        FieldFamily::Email if email::mailbox(a) == email::mailbox(b) => Outcome::Exact,
         FieldFamily::Email => {
             let local = email::local_part(a);
             if !local.is_empty() && local == email::local_part(b) {
@@ -1119,6 +1121,22 @@ mod tests {
         let found = compare(&query, &record);
         let get = |f| found.get(f).map(|c| c.outcome);
         assert_eq!(get(FieldFamily::Email), Some(Outcome::LocalPart));
+        // One mailbox written two ways is one address.
+        for (a, b) in [
+            ("jane.doe+shop@example.com", "jane.doe@example.com"),
+            ("jane.doe+tax@gmail.com", "janedoe@googlemail.com"),
+            ("j.ane@gmail.com", "jane+council@gmail.com"),
+        ] {
+            let (qa, rb) = (ids(&[(K::Email, a)]), ids(&[(K::Email, b)]));
+            let found = compare(&qa, &rb);
+            let outcome = found.get(FieldFamily::Email).map(|c| c.outcome);
+            assert_eq!(outcome, Some(Outcome::Exact), "{a} / {b}");
+        }
+        let qa = ids(&[(K::Email, "jane.doe@outlook.com")]);
+        let rb = ids(&[(K::Email, "janedoe@outlook.com")]);
+        let found = compare(&qa, &rb);
+        let outcome = found.get(FieldFamily::Email).map(|c| c.outcome);
+        assert_eq!(outcome, Some(Outcome::Disagree), "dots matter outside gmail");
         assert_eq!(get(FieldFamily::Phone), Some(Outcome::LastDigits));
         assert_eq!(get(FieldFamily::NiNumber), Some(Outcome::Exact));
         assert_eq!(get(FieldFamily::AccountRef), Some(Outcome::Disagree));

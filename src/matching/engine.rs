@@ -54,7 +54,7 @@ use crate::features::{FeatureHasher, NameList};
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError, Segment};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
-use crate::normalize::{Date, Person, name};
+use crate::normalize::{Date, Person, email, name};
 use crate::source::{Fields, FileLayout, Format, SourceFile};
 use roaring::RoaringBitmap;
 use std::cell::RefCell;
@@ -680,7 +680,10 @@ impl Matcher {
         match &pass {
             // The query's own keys were looked up by the direct pass: only the lent
             // identifiers' are new.
-            Pass::Linked(link) => keys::derive(&link.lent, &self.secret, &mut s.keys),
+            Pass::Linked(link) => {
+                keys::derive(&link.lent, &self.secret, &mut s.keys);
+                slip_keys(&link.lent, &self.secret, &mut s.keys, &mut s.variant);
+            }
             Pass::Direct(_) => {
                 keys::derive(q, &self.secret, &mut s.keys);
                 slip_keys(q, &self.secret, &mut s.keys, &mut s.variant);
@@ -1114,13 +1117,27 @@ impl Matcher {
     }
 }
 
-/// Appends the keys of the two slips that the build's keys cannot see: a date of
-/// birth with day and month swapped (US order), and a name written family name first
-/// in a full-name column (`Smith Mary`). A few more lookups per query; keys already
-/// present are not repeated, so each key's position (its bit in
-/// [`Candidate::keys`]) stays that of [`keys::derive`].
+/// Appends the keys of what the build's keys cannot see from the query's side: a
+/// date of birth with day and month swapped (US order), a name written family name
+/// first in a full-name column (`Smith Mary`), and the other forms of one mailbox (a
+/// record keys `jane@gmail.com` as an email and `jane+tax@gmail.com` as an email plus
+/// its alias `jane@gmail.com`: a query for either form looks the other's key up too).
+/// A few more lookups per query; keys already present are not repeated, so each
+/// key's position (its bit in [`Candidate::keys`]) stays that of [`keys::derive`].
 fn slip_keys(q: &Person, secret: &Secret, keys: &mut Vec<Key>, variant: &mut Person) {
     let start = keys.len();
+    for value in q.identifiers_of(FieldKind::Email) {
+        keys.push(Key {
+            recipe: KeyRecipe::EmailAlias,
+            hash: keys::hash(secret, KeyRecipe::EmailAlias, &[value.as_bytes()]),
+        });
+        if let Some(alias) = email::alias(value) {
+            keys.push(Key {
+                recipe: KeyRecipe::Email,
+                hash: keys::hash(secret, KeyRecipe::Email, &[alias.as_bytes()]),
+            });
+        }
+    }
     if q.dobs.iter().any(|d| d.swapped().is_some()) {
         variant.clear();
         variant.first_names.clone_from(&q.first_names);

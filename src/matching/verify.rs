@@ -1295,6 +1295,12 @@ mod tests {
             (&[(Dob, "1980-02-03")], &[(Dob, "1990-02-03")]),
             (&[(Dob, "1980-02-03")], &[(Dob, "1980-02-28")]),
             (&[(Email, "jane+x@a.com")], &[(Email, "jane@b.org")]),
+            (&[(Email, "jane+x@a.com")], &[(Email, "jane@a.com")]),
+            (
+                &[(Email, "Jane.Doe+tax@gmail.com")],
+                &[(Email, "janedoe@googlemail.com")],
+            ),
+            (&[(Email, "jane.doe@gmail.com")], &[(Email, "jane.doe@yahoo.com")]),
             (
                 &[(Phone, "07911 123456")],
                 &[(Phone, "+1 202 791 112 3456")],

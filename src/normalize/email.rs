@@ -75,6 +75,16 @@ pub fn alias(canonical: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The mailbox a canonical address delivers to: its [`alias`] when it has one, else
+/// itself. Two addresses with one mailbox (`jane.doe+tax@gmail.com`,
+/// `janedoe@googlemail.com`) are one address to a comparison.
+pub fn mailbox(canonical: &str) -> std::borrow::Cow<'_, str> {
+    match alias(canonical) {
+        Some(a) => std::borrow::Cow::Owned(a),
+        None => std::borrow::Cow::Borrowed(canonical),
+    }
+}
+
 /// [`alias`] appending to `out`; returns whether an alias (different from the input)
 /// was written. On `false`, `out` is left as it was.
 pub(crate) fn alias_into(canonical: &str, out: &mut Vec<u8>) -> bool {
@@ -184,6 +194,14 @@ mod tests {
         assert_eq!(alias("+tag@example.com"), None);
         assert_eq!(alias("not an email"), None);
         assert_eq!(alias(".+x@gmail.com"), None);
+    }
+
+    #[test]
+    fn mailbox_is_the_alias_or_the_address() {
+        assert_eq!(mailbox("jane.doe+tax@gmail.com"), "janedoe@gmail.com");
+        assert_eq!(mailbox("janedoe@googlemail.com"), "janedoe@gmail.com");
+        assert_eq!(mailbox("jane+x@outlook.com"), "jane@outlook.com");
+        assert_eq!(mailbox("jane.doe@outlook.com"), "jane.doe@outlook.com");
     }
 
     #[test]
