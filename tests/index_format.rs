@@ -651,9 +651,7 @@ fn broken_index_directories_are_refused_clearly() {
     let unchecked = copy("unchecked");
     let text = fs::read_to_string(unchecked.join("manifest.json")).unwrap();
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let removed = value
-        .as_object_mut()
-        .and_then(|m| m.remove("secret_check"));
+    let removed = value.as_object_mut().and_then(|m| m.remove("secret_check"));
     assert!(removed.is_some_and(|v| v.is_string()), "{text}");
     fs::write(unchecked.join("manifest.json"), value.to_string()).unwrap();
     Index::open(&unchecked).unwrap();

@@ -789,10 +789,16 @@ fn one_mailbox_is_found_whichever_way_it_is_written() {
         let run = lookup(&index, &["--email", query, "--json"]);
         assert_eq!(run.code, 0, "{query}: {}", run.stderr);
         let v = json(&run);
-        assert_eq!(matched(&v), [("people.csv".to_string(), row)], "{query}: {v}");
+        assert_eq!(
+            matched(&v),
+            [("people.csv".to_string(), row)],
+            "{query}: {v}"
+        );
         let agreed = &v["matches"][0]["agreed"];
         assert!(
-            agreed.as_array().is_some_and(|a| a.iter().any(|x| x == "email")),
+            agreed
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "email")),
             "{query}: {v}"
         );
     }
@@ -803,12 +809,42 @@ fn one_mailbox_is_found_whichever_way_it_is_written() {
 }
 
 #[test]
+fn an_unusable_value_among_usable_ones_is_warned_about_not_echoed() {
+    let a = archive();
+    let run = lookup(
+        &a.index,
+        &[
+            "--name",
+            "Zebedee Quarrington",
+            "--dob",
+            "31/02/1959",
+            "--email",
+            "zq@",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--dob: the value given is not a usable dob"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--email: the value given"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("--name:"), "{}", run.stderr);
+    assert!(!run.stderr.contains("31/02/1959") && !run.stderr.contains("zq@"));
+}
+
+#[test]
 fn an_index_built_under_other_key_rules_is_flagged() {
     // A value normalised differently at build and at query time is a resident
     // missed: an index built under other rules (another nickname table, an older
     // version) still answers, with a warning to rebuild it.
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("lookup-rules-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lookup-rules-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let index = index_of(
         &dir,
@@ -819,13 +855,20 @@ fn an_index_built_under_other_key_rules_is_flagged() {
     );
     let fresh = lookup(&index, &["--email", "liam.oakes@example.com"]);
     assert_eq!(fresh.code, 0, "{}", fresh.stderr);
-    assert!(!fresh.stderr.contains("normalisation rules"), "{}", fresh.stderr);
+    assert!(
+        !fresh.stderr.contains("normalisation rules"),
+        "{}",
+        fresh.stderr
+    );
     let manifest = index.join("manifest.json");
     let text = must(std::fs::read_to_string(&manifest), "read manifest");
     let mut value: serde_json::Value = must(serde_json::from_str(&text), "parse manifest");
     assert!(value["key_rules"].is_string(), "{value}");
     value["key_rules"] = serde_json::Value::String("0000000000000000".into());
-    must(std::fs::write(&manifest, value.to_string()), "write manifest");
+    must(
+        std::fs::write(&manifest, value.to_string()),
+        "write manifest",
+    );
     let stale = lookup(&index, &["--email", "liam.oakes@example.com"]);
     assert_eq!(stale.code, 0, "{}", stale.stderr);
     assert!(

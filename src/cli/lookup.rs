@@ -126,6 +126,27 @@ impl LookupArgs {
         let mut person = Person::default();
         for (kind, value) in &given {
             person.add(*kind, value);
+            // An unusable value among usable ones would otherwise vanish unseen, and
+            // the answer would be about less than the caseworker typed. The value
+            // itself is not echoed.
+            if leakscope::normalize::canonical(*kind, value).is_none() {
+                let flag = match kind {
+                    FieldKind::Email => "--email".to_string(),
+                    FieldKind::Phone => "--phone".to_string(),
+                    FieldKind::FirstName => "--first-name".to_string(),
+                    FieldKind::LastName => "--last-name".to_string(),
+                    FieldKind::FullName => "--name".to_string(),
+                    FieldKind::Dob => "--dob".to_string(),
+                    FieldKind::Postcode => "--postcode".to_string(),
+                    FieldKind::Address => "--address".to_string(),
+                    FieldKind::NiNumber => "--ni".to_string(),
+                    other => format!("--field {other}="),
+                };
+                eprintln!(
+                    "warning: {flag}: the value given is not a usable {}, so it is ignored",
+                    kind.name()
+                );
+            }
         }
         if person.is_empty() {
             bail!(

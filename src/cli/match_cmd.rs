@@ -954,7 +954,12 @@ B 2,n5@x.org,Roe
         // a form no id of the column is mistaken for.
         let (_dir, reg) = register(&format!("{text}C 3,broken\n"), Some("ref"), 1 << 20);
         let (out, _, _) = run_fake(&reg, OutputFormat::Csv);
-        assert!(out.ends_with("\nrow 3,unreadable,,,,row 3 could not be read: wrong number of fields\n"), "{out}");
+        assert!(
+            out.ends_with(
+                "\nrow 3,unreadable,,,,row 3 could not be read: wrong number of fields\n"
+            ),
+            "{out}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         std::fs::write(&path, text).unwrap();

@@ -1136,7 +1136,11 @@ mod tests {
         let rb = ids(&[(K::Email, "janedoe@outlook.com")]);
         let found = compare(&qa, &rb);
         let outcome = found.get(FieldFamily::Email).map(|c| c.outcome);
-        assert_eq!(outcome, Some(Outcome::Disagree), "dots matter outside gmail");
+        assert_eq!(
+            outcome,
+            Some(Outcome::Disagree),
+            "dots matter outside gmail"
+        );
         assert_eq!(get(FieldFamily::Phone), Some(Outcome::LastDigits));
         assert_eq!(get(FieldFamily::NiNumber), Some(Outcome::Exact));
         assert_eq!(get(FieldFamily::AccountRef), Some(Outcome::Disagree));

@@ -1300,7 +1300,10 @@ mod tests {
                 &[(Email, "Jane.Doe+tax@gmail.com")],
                 &[(Email, "janedoe@googlemail.com")],
             ),
-            (&[(Email, "jane.doe@gmail.com")], &[(Email, "jane.doe@yahoo.com")]),
+            (
+                &[(Email, "jane.doe@gmail.com")],
+                &[(Email, "jane.doe@yahoo.com")],
+            ),
             (
                 &[(Phone, "07911 123456")],
                 &[(Phone, "+1 202 791 112 3456")],

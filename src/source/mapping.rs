@@ -187,7 +187,17 @@ impl Overrides {
             path: path.to_path_buf(),
             message,
         };
-        let table: toml::Table = toml::from_str(text).map_err(|e| file_err(e.to_string()))?;
+        // The parser's own message quotes the offending line: this file may be a
+        // dump given by mistake, so only the position and the message are kept.
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let place = e.span().map_or_else(String::new, |span| {
+                let before = text.get(..span.start).unwrap_or_default();
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            file_err(format!("not valid TOML: {place}{}", e.message().trim()))
+        })?;
         for (key, value) in &table {
             match key.as_str() {
                 "columns" => {

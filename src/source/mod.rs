@@ -130,7 +130,9 @@ impl fmt::Display for RejectReason {
             RejectReason::InvalidJson => "invalid JSON",
             RejectReason::NotAnObject => "JSON line is not an object",
             RejectReason::BadSqlTuple => "unparseable SQL values",
-            RejectReason::TruncatedStatement => "SQL statement cut short (a truncated file, or a stray quote)",
+            RejectReason::TruncatedStatement => {
+                "SQL statement cut short (a truncated file, or a stray quote)"
+            }
             RejectReason::FieldTooLong => "field over the length limit",
             RejectReason::RecordTooLong => "record over 1 GiB",
         })

@@ -11,8 +11,9 @@ use std::path::Path;
 /// The first line of a rejects file.
 pub const REJECTS_HEADER: &str = "dataset,row,offset,reason\n";
 
-/// Create (or truncate) a rejects file, mode 0600. The caller writes
-/// [`REJECTS_HEADER`] first.
+/// Create (or truncate) a rejects file, mode 0600, also when it existed with a wider
+/// mode (the mode given at creation does not apply to an existing file). The caller
+/// writes [`REJECTS_HEADER`] first.
 pub fn create_rejects_file(path: &Path) -> io::Result<BufWriter<File>> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -21,7 +22,13 @@ pub fn create_rejects_file(path: &Path) -> io::Result<BufWriter<File>> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    Ok(BufWriter::with_capacity(64 << 10, options.open(path)?))
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(BufWriter::with_capacity(64 << 10, file))
 }
 
 /// Write one rejected record of `dataset`.
@@ -79,6 +86,13 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            // A file that existed, readable by all, is made private too.
+            let old = dir.path().join("old.csv");
+            std::fs::write(&old, "x").unwrap();
+            std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+            drop(create_rejects_file(&old).unwrap());
+            let mode = std::fs::metadata(&old).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
