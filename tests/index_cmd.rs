@@ -310,3 +310,37 @@ fn inspect_into_a_closed_pipe_ends_quietly() {
     assert!(out.status.success(), "{:?} {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn files_of_other_formats_are_named_and_utf16_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(dump.join("people.csv"), "email\njane@example.com\n").unwrap();
+    fs::write(dump.join("payroll.xlsx"), b"PK\x03\x04 not read").unwrap();
+    let idx = tmp.path().join("idx");
+    for args in [
+        vec!["index", "--out", p(&idx), p(&dump)],
+        vec!["index", "--dry-run", p(&dump)],
+    ] {
+        let out = leakscope(&args);
+        let (_, err) = text(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains("1 file(s) in the dump directories were not read")
+                && err.contains("payroll.xlsx"),
+            "{err}"
+        );
+    }
+    // UTF-16 (here little-endian with a BOM) would read as NUL-ridden nonsense.
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in "email\njane@example.com\n".encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    fs::write(dump.join("wide.csv"), utf16).unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), "--force", p(&dump)]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("wide.csv: is UTF-16 text"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::Args;
 use leakscope::index::build::{self, BuildOptions};
 use leakscope::keys::Secret;
-use leakscope::source::{Overrides, ReadOptions, SourceFile, discover, survey};
+use leakscope::source::{
+    Overrides, ReadOptions, SourceFile, discover_noting_skipped, skipped_warning, survey,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -161,7 +163,10 @@ fn dry_run(args: &IndexArgs, overrides: &Overrides) -> anyhow::Result<ExitCode> 
 }
 
 fn open_all(dumps: &[PathBuf]) -> anyhow::Result<Vec<SourceFile>> {
-    let found = discover(dumps)?;
+    let (found, skipped) = discover_noting_skipped(dumps)?;
+    if let Some(warning) = skipped_warning(&skipped) {
+        eprintln!("warning: {warning}");
+    }
     anyhow::ensure!(!found.is_empty(), "no dump files found");
     found
         .iter()

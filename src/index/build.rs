@@ -25,7 +25,7 @@ use crate::keys::{self, Key, KeyError, Secret};
 use crate::normalize::Person;
 use crate::source::{
     ChunkScan, ColumnMap, Overrides, ReadOptions, Reject, RejectReason, SourceError, SourceFile,
-    discover, map_dataset,
+    discover_noting_skipped, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
     survey::SAMPLE_RECORDS,
 };
@@ -476,7 +476,7 @@ pub fn build(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<BuildSummary, BuildError> {
     let started = Instant::now();
-    let found = discover(dumps)?;
+    let (found, skipped) = discover_noting_skipped(dumps)?;
     if found.is_empty() {
         let args: Vec<String> = dumps.iter().map(|p| p.display().to_string()).collect();
         return Err(BuildError::NoDumps(args.join(", ")));
@@ -503,6 +503,7 @@ pub fn build(
     let total_bytes: u64 = files.iter().map(SourceFile::len_bytes).sum();
     let infos: Vec<_> = files.iter().flat_map(|f| f.datasets().to_vec()).collect();
     let mut warnings = opts.overrides.unmatched(&infos);
+    warnings.extend(crate::source::skipped_warning(&skipped));
     for file in &files {
         warnings.extend(
             file.warnings()

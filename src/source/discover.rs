@@ -6,7 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Extensions read when walking a directory (each also with `.gz`).
-const DUMP_EXTENSIONS: [&str; 8] = ["csv", "tsv", "psv", "txt", "jsonl", "ndjson", "json", "sql"];
+/// The extensions of the formats leakscope reads.
+pub const DUMP_EXTENSIONS: [&str; 8] =
+    ["csv", "tsv", "psv", "txt", "jsonl", "ndjson", "json", "sql"];
 
 /// True when a file name has a dump extension (`.csv`, `.sql.gz`, …). Files named
 /// explicitly are read whatever their name; files found in a directory only if
@@ -29,11 +31,22 @@ pub fn is_dump_name(file_name: &str) -> bool {
 /// with `/` separators. A `.gz` suffix is dropped from names. Two files that would
 /// share a name are an error.
 pub fn discover(args: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, SourceError> {
+    discover_noting_skipped(args).map(|(found, _)| found)
+}
+
+/// [`discover`], and the files its directory walks left out because their names
+/// are not of a format leakscope reads (`.xlsx`, `.bz2`…): a leaked archive may hold
+/// data in them, so a build names them rather than pass over them in silence.
+#[allow(clippy::type_complexity)]
+pub fn discover_noting_skipped(
+    args: &[PathBuf],
+) -> Result<(Vec<(PathBuf, String)>, Vec<PathBuf>), SourceError> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for arg in args {
         let meta = fs::metadata(arg).map_err(|source| io_error(arg, source))?;
         if meta.is_dir() {
-            walk(arg, "", &mut out)?;
+            walk(arg, "", &mut out, &mut skipped)?;
         } else {
             let name = arg
                 .file_name()
@@ -52,7 +65,20 @@ pub fn discover(args: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, SourceError>
             });
         }
     }
-    Ok(out)
+    Ok((out, skipped))
+}
+
+/// The warning for the files [`discover_noting_skipped`] left out, if any.
+pub fn skipped_warning(skipped: &[PathBuf]) -> Option<String> {
+    let first = skipped.first()?;
+    Some(format!(
+        "{} file(s) in the dump directories were not read: their names are not of a format \
+         leakscope reads (.{}, each optionally .gz), e.g. {}; convert any that hold leaked data \
+         and index them too",
+        skipped.len(),
+        DUMP_EXTENSIONS.join(" ."),
+        first.display()
+    ))
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> SourceError {
@@ -68,7 +94,12 @@ fn io_error(path: &Path, source: std::io::Error) -> SourceError {
     }
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>) -> Result<(), SourceError> {
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<(PathBuf, String)>,
+    skipped: &mut Vec<PathBuf>,
+) -> Result<(), SourceError> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let entry = entry.map_err(|e| io_error(dir, e))?;
@@ -87,10 +118,12 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>) -> Result<()
         let rel = format!("{prefix}{name}");
         if meta.is_dir() {
             if !link.file_type().is_symlink() {
-                walk(&path, &format!("{rel}/"), out)?;
+                walk(&path, &format!("{rel}/"), out, skipped)?;
             }
         } else if meta.is_file() && is_dump_name(&name) {
             out.push((path, strip_gz(&rel).to_string()));
+        } else if meta.is_file() {
+            skipped.push(path);
         }
     }
     Ok(())

@@ -47,7 +47,9 @@ pub mod rejects;
 mod sql;
 pub mod survey;
 
-pub use discover::{discover, is_dump_name};
+pub use discover::{
+    DUMP_EXTENSIONS, discover, discover_noting_skipped, is_dump_name, skipped_warning,
+};
 pub use encoding::TextEncoding;
 pub use fields::Fields;
 pub use mapping::{ColumnMap, MappingError, Origin, Overrides, map_dataset};
@@ -688,6 +690,21 @@ impl SourceFile {
         options: &ReadOptions,
     ) -> Result<SourceFile, SourceError> {
         let bytes = data.bytes();
+        // UTF-16 text read byte by byte would be NUL-ridden nonsense that still
+        // "indexes": refused, with the way to convert it.
+        let text = |b: u8| b.is_ascii_graphic() || b == b' ';
+        let utf16 = bytes.starts_with(b"\xFF\xFE")
+            || bytes.starts_with(b"\xFE\xFF")
+            || matches!(bytes, [a, 0, c, 0, ..] | [0, a, 0, c, ..] if text(*a) && text(*c));
+        if utf16 {
+            return Err(SourceError::Unsupported {
+                path,
+                message:
+                    "is UTF-16 text, which leakscope does not read; convert it to UTF-8 first \
+                          (iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv)"
+                        .into(),
+            });
+        }
         let release = |end: usize| data.release_before(end);
         let encoding = encoding::detect(bytes, &release);
         let body = if bytes.starts_with(encoding::BOM) {
