@@ -344,3 +344,34 @@ fn files_of_other_formats_are_named_and_utf16_is_refused() {
     assert!(err.contains("wide.csv: is UTF-16 text"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn verify_finds_a_dump_edited_in_place_with_its_time_put_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = small_dump(tmp.path());
+    let idx = tmp.path().join("idx");
+    assert!(
+        leakscope(&["index", "--out", p(&idx), p(&dump)])
+            .status
+            .success()
+    );
+    let file = dump.join("tenants.csv");
+    let modified = fs::metadata(&file).unwrap().modified().unwrap();
+    let edited = fs::read_to_string(&file)
+        .unwrap()
+        .replace("jane@example.com", "xane@example.com");
+    fs::write(&file, edited).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    // Size and time agree: the cheap check cannot tell.
+    let (plain, _) = text(&leakscope(&["inspect", p(&idx)]));
+    assert!(!plain.contains("CHANGED"), "{plain}");
+    let out = leakscope(&["inspect", "--verify", p(&idx)]);
+    let (verified, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(verified.contains("CHANGED since the build"), "{verified}");
+}

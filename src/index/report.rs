@@ -96,6 +96,12 @@ pub struct DumpReport {
 /// Describe `index`. Reads every scope bitmap's cardinality and checks every dump
 /// file (size and time; a checksum only when the time changed).
 pub fn inspect(index: &Index) -> Result<IndexReport, IndexError> {
+    inspect_with(index, false)
+}
+
+/// [`inspect`]; with `checksum_dumps`, every dump file is read in full and its
+/// checksum compared (an edit that kept the size and put the time back is found).
+pub fn inspect_with(index: &Index, checksum_dumps: bool) -> Result<IndexReport, IndexError> {
     let manifest = index.manifest();
     let mut records = 0u64;
     let mut keys = 0u64;
@@ -166,7 +172,11 @@ pub fn inspect(index: &Index) -> Result<IndexReport, IndexError> {
         .map(|d| DumpReport {
             path: d.path.clone(),
             size: d.size,
-            state: d.state(),
+            state: if checksum_dumps {
+                d.state_by_checksum()
+            } else {
+                d.state()
+            },
         })
         .collect();
     Ok(IndexReport {
