@@ -1623,7 +1623,12 @@ fn mask_digits_but_year(value: &str) -> String {
             rest.iter().take_while(|c| c.is_ascii_digit()).count()
         });
         if run == 0 {
-            out.extend(chars.get(i));
+            // A month written as a word (`3-Feb-1980`) tells as much as its digits.
+            out.extend(
+                chars
+                    .get(i)
+                    .map(|&c| if c.is_alphabetic() { '*' } else { c }),
+            );
             i += 1;
             continue;
         }
@@ -1720,6 +1725,8 @@ mod tests {
         assert_eq!(mask(Some(FieldKind::FullName), "Jane  van Doe"), "J. V. D.");
         assert_eq!(mask(Some(FieldKind::Dob), "03/02/1980"), "**/**/1980");
         assert_eq!(mask(Some(FieldKind::Dob), "1980-02-03"), "1980-**-**");
+        assert_eq!(mask(Some(FieldKind::Dob), "3-Feb-1980"), "*-***-1980");
+        assert_eq!(mask(Some(FieldKind::Dob), "3 February 1980"), "* ******** 1980");
         assert_eq!(mask(Some(FieldKind::Postcode), "SW1A 1AA"), "SW1A ***");
         assert_eq!(mask(Some(FieldKind::Postcode), "sw1a1aa"), "sw1a ***");
         assert_eq!(mask(Some(FieldKind::NiNumber), "AB123456C"), "*******6C");
