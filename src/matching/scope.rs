@@ -7,7 +7,8 @@
 //!
 //! Terms:
 //! - `dataset:GLOB`: datasets whose name matches, `*` any run of characters, `?` one
-//!   (`dataset:archive.sql#*`);
+//!   (`dataset:council_tax_*`); a pattern without `#` also names every table of the
+//!   SQL files it matches (`dataset:archive.sql` is `dataset:archive.sql#*`);
 //! - `year:2011`, `year:2006..2020` (inclusive), `year:..2010`, `year:2015..`: records
 //!   whose `record_date` falls in those years;
 //! - `has:KIND`: records holding that data class, a field kind (`has:ni_number`) or an
@@ -626,7 +627,13 @@ fn matching_names<'n, S: AsRef<str>>(
         Atom::Dataset(glob) => Box::new(names.iter().filter_map(move |name| {
             let name = name.as_ref();
             let dataset = name.strip_prefix("dataset:")?;
-            glob_match(glob, dataset).then(|| name.to_string())
+            // A pattern naming no table names the file: `archive.sql` (or `*.sql`) is
+            // every table of it.
+            let file_matches = !glob.contains('#')
+                && dataset
+                    .split_once('#')
+                    .is_some_and(|(file, _)| glob_match(glob, file));
+            (glob_match(glob, dataset) || file_matches).then(|| name.to_string())
         })),
         Atom::Years { from, to } => Box::new(
             years_of(names)
@@ -880,6 +887,12 @@ mod tests {
         assert_eq!(records("has:other:Notes or year:2006"), [0, 1, 2, 5, 7]);
         assert_eq!(records("not (dataset:tax_* or has:email)"), [6, 7]);
         assert_eq!(records("dataset:nothing*"), Vec::<u32>::new());
+        // An SQL file's name stands for all its tables; a table name for itself.
+        assert_eq!(records("dataset:archive.sql"), [5, 6, 7]);
+        assert_eq!(records("dataset:*.sql"), [5, 6, 7]);
+        assert_eq!(records("dataset:archive.sql#residents"), [5, 6, 7]);
+        assert_eq!(records("dataset:archive.sql#members"), Vec::<u32>::new());
+        assert_eq!(records("dataset:archive"), Vec::<u32>::new());
     }
 
     #[test]
