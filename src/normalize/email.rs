@@ -79,20 +79,29 @@ pub fn alias(canonical: &str) -> Option<String> {
 /// itself. Two addresses with one mailbox (`jane.doe+tax@gmail.com`,
 /// `janedoe@googlemail.com`) are one address to a comparison.
 pub fn mailbox(canonical: &str) -> std::borrow::Cow<'_, str> {
-    match alias(canonical) {
-        Some(a) => std::borrow::Cow::Owned(a),
-        None => std::borrow::Cow::Borrowed(canonical),
+    // No allocation for the usual address that is its own mailbox.
+    let mut out = Vec::new();
+    if !alias_into(canonical, &mut out) {
+        return std::borrow::Cow::Borrowed(canonical);
+    }
+    // Built from whole pieces of a `str`.
+    match String::from_utf8(out) {
+        Ok(a) => std::borrow::Cow::Owned(a),
+        Err(_) => std::borrow::Cow::Borrowed(canonical),
     }
 }
 
 /// [`alias`] appending to `out`; returns whether an alias (different from the input)
 /// was written. On `false`, `out` is left as it was.
 pub(crate) fn alias_into(canonical: &str, out: &mut Vec<u8>) -> bool {
-    let Some((local, domain)) = canonical.rsplit_once('@') else {
+    // Byte searches: this runs for every email of every query and record.
+    let bytes = canonical.as_bytes();
+    let Some(at) = memchr::memrchr(b'@', bytes) else {
         return false;
     };
-    let (base, tagged) = match local.split_once('+') {
-        Some((base, _)) if !base.is_empty() => (base, true),
+    let (local, domain) = (&canonical[..at], &canonical[at + 1..]);
+    let (base, tagged) = match memchr::memchr(b'+', local.as_bytes()) {
+        Some(plus) if plus > 0 => (&local[..plus], true),
         _ => (local, false),
     };
     let gmail = domain == "gmail.com" || domain == "googlemail.com";
