@@ -224,9 +224,16 @@ fn match_takes_ids_from_id_column_else_row_numbers() {
     fs::write(&path, renamed).unwrap();
     let ids = register_ids(&f.register);
 
-    let (out, _) = match_with(&path, &["--id-column", "Ref No"]);
+    let (out, err) = match_with(&path, &["--id-column", "Ref No"]);
     let got: Vec<String> = csv_rows(&out).iter().map(|r| r[0].to_string()).collect();
     assert_eq!(got, ids);
+    assert!(!err.contains("id column"), "{err}");
+    // A column worth matching on, taken as the id, is said to be left out.
+    let (_, err) = match_with(&path, &["--id-column", "email"]);
+    assert!(
+        err.contains("the id column 'email' reads as email; as the id it is not matched on"),
+        "{err}"
+    );
 
     let (out, _) = match_with(&path, &[]);
     let got: Vec<String> = csv_rows(&out).iter().map(|r| r[0].to_string()).collect();

@@ -288,6 +288,16 @@ impl Register {
         };
         let mut kinds: Vec<Option<FieldKind>> = mapping.iter().map(|m| m.kind).collect();
         if let Some(slot) = id_column.and_then(|c| kinds.get_mut(c)) {
+            // An id column that holds something to match on (an email, say) is the
+            // id only: say so, since the answers then leave it out.
+            if let Some(kind) = slot.filter(|k| *k != FieldKind::Ignore) {
+                let column = id_column
+                    .and_then(|c| info.columns.get(c))
+                    .map_or("", String::as_str);
+                eprintln!(
+                    "warning: the id column '{column}' reads as {kind}; as the id it is not matched on"
+                );
+            }
             *slot = None;
         }
         anyhow::ensure!(

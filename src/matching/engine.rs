@@ -1726,7 +1726,10 @@ mod tests {
         assert_eq!(mask(Some(FieldKind::Dob), "03/02/1980"), "**/**/1980");
         assert_eq!(mask(Some(FieldKind::Dob), "1980-02-03"), "1980-**-**");
         assert_eq!(mask(Some(FieldKind::Dob), "3-Feb-1980"), "*-***-1980");
-        assert_eq!(mask(Some(FieldKind::Dob), "3 February 1980"), "* ******** 1980");
+        assert_eq!(
+            mask(Some(FieldKind::Dob), "3 February 1980"),
+            "* ******** 1980"
+        );
         assert_eq!(mask(Some(FieldKind::Postcode), "SW1A 1AA"), "SW1A ***");
         assert_eq!(mask(Some(FieldKind::Postcode), "sw1a1aa"), "sw1a ***");
         assert_eq!(mask(Some(FieldKind::NiNumber), "AB123456C"), "*******6C");
