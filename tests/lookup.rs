@@ -641,6 +641,13 @@ fn no_field_or_no_usable_value_exits_2() {
     assert!(run.stderr.contains("at least one field"), "{}", run.stderr);
     let run = lookup(&a.index, &["--email", "N/A"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
+    // One line naming what was unusable, not a warning and then the error.
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--email (not a usable email)"),
+        "{}",
+        run.stderr
+    );
     let run = lookup(&a.index, &["--field", "shoe_size=9"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("shoe_size"), "{}", run.stderr);
@@ -825,16 +832,16 @@ fn an_unusable_value_among_usable_ones_is_warned_about_not_echoed() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("--dob: the value given is not a usable dob"),
+            .contains("--dob (not a usable dob): the value given is ignored"),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("--email: the value given"),
+        run.stderr.contains("--email (not a usable email)"),
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains("--name:"), "{}", run.stderr);
+    assert!(!run.stderr.contains("--name"), "{}", run.stderr);
     assert!(!run.stderr.contains("31/02/1959") && !run.stderr.contains("zq@"));
 }
 

@@ -124,6 +124,7 @@ impl LookupArgs {
             );
         }
         let mut person = Person::default();
+        let mut unusable = Vec::new();
         for (kind, value) in &given {
             person.add(*kind, value);
             // An unusable value among usable ones would otherwise vanish unseen, and
@@ -142,16 +143,17 @@ impl LookupArgs {
                     FieldKind::NiNumber => "--ni".to_string(),
                     other => format!("--field {other}="),
                 };
-                eprintln!(
-                    "warning: {flag}: the value given is not a usable {}, so it is ignored",
-                    kind.name()
-                );
+                unusable.push(format!("{flag} (not a usable {})", kind.name()));
             }
         }
         if person.is_empty() {
             bail!(
-                "none of the values given is usable (an email without '@', an impossible date, 'N/A'...); check them"
+                "none of the values given is usable (an email without '@', an impossible date, 'N/A'...): {}; check them",
+                unusable.join(", ")
             );
+        }
+        for what in &unusable {
+            eprintln!("warning: {what}: the value given is ignored");
         }
         Ok(person)
     }
