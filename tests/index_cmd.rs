@@ -46,6 +46,15 @@ fn small_dump(dir: &Path) -> PathBuf {
     dump
 }
 
+/// [`small_dump`] indexed into `dir/idx`: (dump, index).
+fn indexed_small_dump(dir: &Path) -> (PathBuf, PathBuf) {
+    let dump = small_dump(dir);
+    let idx = dir.join("idx");
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    (dump, idx)
+}
+
 #[test]
 fn index_builds_and_inspect_reports_exact_counts() {
     let tmp = tempfile::tempdir().unwrap();
@@ -152,13 +161,7 @@ fn index_builds_and_inspect_reports_exact_counts() {
 #[test]
 fn existing_index_is_refused_unless_forced() {
     let tmp = tempfile::tempdir().unwrap();
-    let dump = small_dump(tmp.path());
-    let idx = tmp.path().join("idx");
-    assert!(
-        leakscope(&["index", "--out", p(&idx), p(&dump)])
-            .status
-            .success()
-    );
+    let (dump, idx) = indexed_small_dump(tmp.path());
     let first = fs::read(idx.join("secret")).unwrap();
     let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
     assert_eq!(out.status.code(), Some(2));
@@ -253,13 +256,7 @@ fn dry_run_shows_mapping_and_explains_unmapped_columns() {
 #[test]
 fn damaged_index_is_refused_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
-    let dump = small_dump(tmp.path());
-    let idx = tmp.path().join("idx");
-    assert!(
-        leakscope(&["index", "--out", p(&idx), p(&dump)])
-            .status
-            .success()
-    );
+    let (_, idx) = indexed_small_dump(tmp.path());
     let seg = idx.join("segment-0000.seg");
     let mut bytes = fs::read(&seg).unwrap();
     let mid = bytes.len() / 2;
@@ -290,13 +287,7 @@ fn unreadable_dump_is_an_error_naming_it() {
 #[test]
 fn inspect_into_a_closed_pipe_ends_quietly() {
     let tmp = tempfile::tempdir().unwrap();
-    let dump = small_dump(tmp.path());
-    let idx = tmp.path().join("idx");
-    assert!(
-        leakscope(&["index", "--out", p(&idx), p(&dump)])
-            .status
-            .success()
-    );
+    let (_, idx) = indexed_small_dump(tmp.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
         .args(["inspect", p(&idx)])
         .stdout(std::process::Stdio::piped())
@@ -348,13 +339,7 @@ fn files_of_other_formats_are_named_and_utf16_is_refused() {
 #[test]
 fn verify_finds_a_dump_edited_in_place_with_its_time_put_back() {
     let tmp = tempfile::tempdir().unwrap();
-    let dump = small_dump(tmp.path());
-    let idx = tmp.path().join("idx");
-    assert!(
-        leakscope(&["index", "--out", p(&idx), p(&dump)])
-            .status
-            .success()
-    );
+    let (dump, idx) = indexed_small_dump(tmp.path());
     let file = dump.join("tenants.csv");
     let modified = fs::metadata(&file).unwrap().modified().unwrap();
     let edited = fs::read_to_string(&file)

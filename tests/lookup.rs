@@ -772,11 +772,9 @@ fn records_of_sql_tables_are_read_back_from_the_dump() {
 fn one_mailbox_is_found_whichever_way_it_is_written() {
     // A `+tag`, gmail's dots and googlemail.com do not change where mail goes: the
     // dump's form and the caseworker's are one address, found and scored exact.
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("lookup-mailbox-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = must(tempfile::tempdir(), "temp dir");
     let index = index_of(
-        &dir,
+        dir.path(),
         &[(
             "people.csv",
             "first_name,last_name,email\n\
@@ -812,7 +810,6 @@ fn one_mailbox_is_found_whichever_way_it_is_written() {
     // Another provider is another mailbox.
     let other = lookup(&index, &["--email", "amy.lee@gmail.com"]);
     assert_eq!(other.code, 1, "{}", other.stdout);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -850,11 +847,9 @@ fn an_index_built_under_other_key_rules_is_flagged() {
     // A value normalised differently at build and at query time is a resident
     // missed: an index built under other rules (another nickname table, an older
     // version) still answers, with a warning to rebuild it.
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lookup-rules-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = must(tempfile::tempdir(), "temp dir");
     let index = index_of(
-        &dir,
+        dir.path(),
         &[(
             "people.csv",
             "first_name,last_name,email\nLiam,Oakes,liam.oakes@example.com\n",
@@ -883,7 +878,6 @@ fn an_index_built_under_other_key_rules_is_flagged() {
         "{}",
         stale.stderr
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Builds an index of hand-written dump files with the binary.

@@ -677,18 +677,14 @@ impl Matcher {
         pass: Pass<'_>,
     ) -> Answer {
         s.keys.clear();
-        match &pass {
+        let keyed = match &pass {
             // The query's own keys were looked up by the direct pass: only the lent
             // identifiers' are new.
-            Pass::Linked(link) => {
-                keys::derive(&link.lent, &self.secret, &mut s.keys);
-                slip_keys(&link.lent, &self.secret, &mut s.keys, &mut s.variant);
-            }
-            Pass::Direct(_) => {
-                keys::derive(q, &self.secret, &mut s.keys);
-                slip_keys(q, &self.secret, &mut s.keys, &mut s.variant);
-            }
-        }
+            Pass::Linked(link) => &link.lent,
+            Pass::Direct(_) => q,
+        };
+        keys::derive(keyed, &self.secret, &mut s.keys);
+        slip_keys(keyed, &self.secret, &mut s.keys, &mut s.variant);
         if s.keys.is_empty() {
             return Answer::not_found();
         }
@@ -1126,16 +1122,14 @@ impl Matcher {
 /// key's position (its bit in [`Candidate::keys`]) stays that of [`keys::derive`].
 fn slip_keys(q: &Person, secret: &Secret, keys: &mut Vec<Key>, variant: &mut Person) {
     let start = keys.len();
+    let key = |recipe: KeyRecipe, parts: &[&[u8]]| Key {
+        recipe,
+        hash: keys::hash(secret, recipe, parts),
+    };
     for value in q.identifiers_of(FieldKind::Email) {
-        keys.push(Key {
-            recipe: KeyRecipe::EmailAlias,
-            hash: keys::hash(secret, KeyRecipe::EmailAlias, &[value.as_bytes()]),
-        });
+        keys.push(key(KeyRecipe::EmailAlias, &[value.as_bytes()]));
         if let Some(alias) = email::alias(value) {
-            keys.push(Key {
-                recipe: KeyRecipe::Email,
-                hash: keys::hash(secret, KeyRecipe::Email, &[alias.as_bytes()]),
-            });
+            keys.push(key(KeyRecipe::Email, &[alias.as_bytes()]));
         }
     }
     if q.dobs.iter().any(|d| d.swapped().is_some()) {
@@ -1149,16 +1143,13 @@ fn slip_keys(q: &Person, secret: &Secret, keys: &mut Vec<Key>, variant: &mut Per
     for first in &q.first_names {
         for last in &q.last_names {
             let parts: [&[u8]; 2] = [name::given_key_ref(last).as_bytes(), first.as_bytes()];
-            keys.push(Key {
-                recipe: KeyRecipe::GivenLast,
-                hash: keys::hash(secret, KeyRecipe::GivenLast, &parts),
-            });
+            keys.push(key(KeyRecipe::GivenLast, &parts));
         }
     }
     let mut i = start;
     while i < keys.len() {
-        let key = keys[i];
-        if keys.get(..i).is_some_and(|before| before.contains(&key)) {
+        let k = keys[i];
+        if keys.get(..i).is_some_and(|before| before.contains(&k)) {
             keys.remove(i);
         } else {
             i += 1;
