@@ -1044,3 +1044,39 @@ fn a_second_phone_in_a_json_array_is_lent_even_when_the_first_agreed() {
         "{answer}"
     );
 }
+
+#[test]
+fn in_a_tiny_dump_the_exact_record_outranks_a_near_miss() {
+    // Five records, two of them the resident's: one with her date of birth as she
+    // gives it, one with day and month swapped. Her own two records must not make
+    // her name look common (two in five), or the swapped date (a fixed weight)
+    // would outrank the exact one and the letter would name the wrong record.
+    let dir = must(tempfile::tempdir(), "temp dir");
+    let index = index_of(
+        dir.path(),
+        &[(
+            "t.csv",
+            "id,first_name,last_name,dob\n\
+             1,Mary,Darcy,03/04/2005\n\
+             2,Mary,Darcy,04/03/2005\n\
+             3,Tom,Brown,01/01/1970\n\
+             4,Ann,Green,02/02/1971\n\
+             5,Bob,White,03/03/1972\n",
+        )],
+    );
+    let query = [
+        "--first-name",
+        "Mary",
+        "--last-name",
+        "Darcy",
+        "--dob",
+        "03/04/2005",
+        "--json",
+    ];
+    let answer = json(&lookup(&index, &query));
+    assert_eq!(answer["verdict"], "exposed", "{answer}");
+    let records = matched(&answer);
+    assert_eq!(records.first(), Some(&("t.csv".to_string(), 1)), "{answer}");
+    let text = answer.to_string();
+    assert!(text.contains("dob exact"), "{answer}");
+}

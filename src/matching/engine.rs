@@ -1428,6 +1428,12 @@ impl<'q> FrequencyTable<'q> {
             }
         }
         // Lower bounds, reported only when they say "more common than assumed".
+        // `u` is how often *another* person's record shares the value, so the
+        // records that may be the person's own (`records_per_person` of them) are
+        // not counted: in a five-record dump holding the resident's two records,
+        // "Mary" is not a name two in five people bear, and agreeing on it exactly
+        // must not weigh less than a swapped date of birth.
+        let own = weights.records_per_person.max(0.0).round() as u64;
         let mut bound = |family: FieldFamily, value: FreqValue<'q>, n: u64| {
             let Some(rule) = weights.rule(family, Outcome::Exact) else {
                 return;
@@ -1436,8 +1442,9 @@ impl<'q> FrequencyTable<'q> {
                 Scale::Frequency { factor, .. } => factor,
                 _ => 1.0,
             };
-            if total > 0 && n as f64 / total as f64 * factor > rule.u {
-                entries.push((family, value, n));
+            let others = n.saturating_sub(own);
+            if total > 0 && others as f64 / total as f64 * factor > rule.u {
+                entries.push((family, value, others));
             }
         };
         let givens: Vec<&str> = q
