@@ -1080,3 +1080,93 @@ fn in_a_tiny_dump_the_exact_record_outranks_a_near_miss() {
     let text = answer.to_string();
     assert!(text.contains("dob exact"), "{answer}");
 }
+
+#[test]
+fn a_scope_keeps_records_found_through_records_outside_it() {
+    // The resident's council tax record (outside the scope) holds her email and
+    // mobile; her booking (inside it) only her name and that mobile. Unscoped, the
+    // booking is found through the council tax record; scoped to the bookings it
+    // must still be, or scoping would lose exactly the people it is asked about.
+    let dir = must(tempfile::tempdir(), "temp dir");
+    let index = index_of(
+        dir.path(),
+        &[
+            (
+                "council_tax.csv",
+                "Forename,Surname,D.O.B,Post Code,Tel,E-mail Address\n\
+                 Jane,Featherstone,12/03/1981,SW1A 1AA,07700 900456,jane.f@example.org\n\
+                 Tom,Okafor,01/01/1970,E1 6AN,020 7946 0999,tom@example.net\n",
+            ),
+            (
+                "bookings.tsv",
+                "Holder Name\tMobile\tActivity\n\
+                 Jane Featherstone\t07700 900999\tGym\n\
+                 JANE FEATHERSTONE\t+44 7700 900456\tSwim\n\
+                 Tom Jones\t07700900456\tSquash\n",
+            ),
+        ],
+    );
+    let query = [
+        "--email",
+        "JANE.F@example.org",
+        "--first-name",
+        "Jane",
+        "--scope",
+        "dataset:bookings.tsv",
+    ];
+    let scoped = json(&lookup(&index, &[&query[..], &["--json"]].concat()));
+    assert_eq!(scoped["verdict"], "exposed", "{scoped}");
+    assert_eq!(
+        matched(&scoped),
+        [("bookings.tsv".to_string(), 2)],
+        "{scoped}"
+    );
+    assert_eq!(scoped["matches"][0]["linked"], true, "{scoped}");
+    let text = lookup(&index, &query);
+    assert!(
+        text.stdout
+            .contains("this person's records outside the scope"),
+        "{}",
+        text.stdout
+    );
+    // Scoped to the council tax, the booking is left out and the record found
+    // directly is the answer.
+    let other = json(&lookup(
+        &index,
+        &[
+            "--email",
+            "jane.f@example.org",
+            "--first-name",
+            "Jane",
+            "--scope",
+            "dataset:council_tax.csv",
+            "--json",
+        ],
+    ));
+    assert_eq!(
+        matched(&other),
+        [("council_tax.csv".to_string(), 1)],
+        "{other}"
+    );
+    // `match` with the scope agrees.
+    let register = dir.path().join("register.csv");
+    must(
+        std::fs::write(
+            &register,
+            "id,email,first_name\nr1,jane.f@example.org,Jane\n",
+        ),
+        "write register",
+    );
+    let run = leakscope([
+        OsStr::new("match"),
+        OsStr::new("--index"),
+        index.as_os_str(),
+        register.as_os_str(),
+        OsStr::new("--scope"),
+        OsStr::new("dataset:bookings.tsv"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = run.stdout.lines().nth(1).unwrap_or_default().to_string();
+    assert!(row.starts_with("r1,exposed,"), "{row}");
+    assert_eq!(row.split(',').nth(3), Some("bookings.tsv:2"), "{row}");
+}

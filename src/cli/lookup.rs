@@ -305,9 +305,16 @@ pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Res
         };
         writeln!(out, "     {how}: {}", m.evidence.summary())?;
         if m.linked {
+            // Under a scope the records that lent the identifier may all lie
+            // outside it, and so not be listed.
+            let lenders = if answer.matches.iter().any(|m| !m.linked) {
+                "the records above"
+            } else {
+                "this person's records outside the scope"
+            };
             writeln!(
                 out,
-                "     linked: found through an email, phone or other identifier of the records above, which the details given did not include"
+                "     linked: found through an email, phone or other identifier of {lenders}, which the details given did not include"
             )?;
         }
         writeln!(out, "     data: {}", m.data_classes.join(", "))?;

@@ -85,6 +85,15 @@ impl Answer {
         self.data_classes.dedup();
     }
 
+    /// This answer of a linked pass as the whole answer, every record marked
+    /// linked: for a scoped query whose direct matches all lie outside the scope.
+    pub(crate) fn into_linked(mut self) -> Answer {
+        for m in &mut self.matches {
+            m.linked = true;
+        }
+        self
+    }
+
     /// The answer when nothing matched.
     pub fn not_found() -> Answer {
         Answer {

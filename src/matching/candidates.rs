@@ -39,7 +39,7 @@
 //! let segments = [Segment::open(&dir.path().join("s.seg"))?];
 //! let keys = [Key { recipe: KeyRecipe::Email, hash: 11 }, Key { recipe: KeyRecipe::LastDob, hash: 22 }];
 //! let mut found = Candidates::default();
-//! found.gather(&segments, &keys, None, &Limits::default());
+//! found.gather(&segments, &keys, None, &Limits::default(), false);
 //! let best = found.selected()[0];
 //! assert_eq!((best.record, best.hits, best.identifier), (a, 2, true));
 //! assert_eq!(found.postings_of(22), Some(2));
@@ -95,6 +95,10 @@ pub struct Candidate {
     pub keys: u64,
     /// It hit an identifier key carried by few records.
     pub identifier: bool,
+    /// It is inside the query's scope (always, without one). A candidate outside
+    /// it is kept only when [`Candidates::gather`] is asked to keep strong ones
+    /// outside: it may only lend identifiers, never be part of an answer.
+    pub in_scope: bool,
 }
 
 impl Candidate {
@@ -153,14 +157,19 @@ fn rarity(len: usize, total: u64) -> f32 {
 
 impl Candidates {
     /// Finds the candidates of `keys` in `segments`; `scope`, when given, holds one
-    /// bitmap of allowed record ids per segment. Results are read with
-    /// [`selected`](Self::selected) and [`counts`](Self::counts).
+    /// bitmap of allowed record ids per segment. With `outside`, the strong
+    /// candidates outside the scope (an identifier hit, or two keys) are kept too,
+    /// marked [`Candidate::in_scope`] false and capped apart, so that a person's
+    /// records outside the scope can still lend the identifiers that find their
+    /// records inside it. Results are read with [`selected`](Self::selected) and
+    /// [`counts`](Self::counts).
     pub fn gather(
         &mut self,
         segments: &[Segment],
         keys: &[Key],
         scope: Option<&[RoaringBitmap]>,
         limits: &Limits,
+        outside: bool,
     ) {
         self.hits.clear();
         self.selected.clear();
@@ -217,22 +226,39 @@ impl Candidates {
             }
         }
         if let Some(scope) = scope {
-            self.hits.retain(|c| {
+            let inside = |c: &Candidate| {
                 scope
                     .get(c.segment as usize)
                     .is_some_and(|b| b.contains(c.record))
-            });
+            };
+            if outside {
+                for c in &mut self.hits {
+                    c.in_scope = inside(c);
+                }
+                self.hits
+                    .retain(|c| c.in_scope || c.identifier || c.hits >= 2);
+            } else {
+                self.hits.retain(inside);
+            }
         }
-        if self.hits.is_empty() && !self.huge.is_empty() {
+        if !self.hits.iter().any(|c| c.in_scope) && !self.huge.is_empty() {
             self.narrow_huge(segments, keys, scope, limits);
         }
 
         // Identifier hits first, then by rank; ties by position for a stable answer.
+        // Every identifier hit is kept, and `limits.verify` others inside the scope
+        // (and as many outside it).
         self.hits.sort_unstable_by_key(Candidate::order);
-        let sure = self.hits.iter().take_while(|c| c.identifier).count();
-        let keep = (sure + limits.verify).min(self.hits.len());
-        self.selected
-            .extend_from_slice(self.hits.get(..keep).unwrap_or(&[]));
+        let (mut inside, mut beyond) = (0usize, 0usize);
+        for c in &self.hits {
+            let taken = if c.in_scope { &mut inside } else { &mut beyond };
+            if c.identifier {
+                self.selected.push(*c);
+            } else if *taken < limits.verify {
+                *taken += 1;
+                self.selected.push(*c);
+            }
+        }
     }
 
     /// Every record of `list` as a hit of key `i`.
@@ -255,6 +281,7 @@ impl Candidates {
             hits: 1,
             keys: mask,
             identifier,
+            in_scope: true,
         }));
     }
 
@@ -369,6 +396,7 @@ impl Candidates {
                     hits,
                     keys: mask,
                     identifier: false,
+                    in_scope: true,
                 }));
         }
     }
@@ -423,6 +451,7 @@ mod tests {
                     hits,
                     keys: 0,
                     identifier,
+                    in_scope: true,
                 })
                 .collect();
             let mut by_key = cands.clone();
@@ -511,7 +540,7 @@ mod tests {
             key(KeyRecipe::DobPostcode, COMMON_DOB_POSTCODE),
         ];
         let mut c = Candidates::default();
-        c.gather(&segs, &keys, None, &Limits::default());
+        c.gather(&segs, &keys, None, &Limits::default(), false);
         // Only the two records of the small keys; the email one first.
         assert_eq!(records(&c), [5001, 5000]);
         assert_eq!(c.selected()[0].hits, 2);
@@ -536,7 +565,7 @@ mod tests {
             ..Limits::default()
         };
         let mut c = Candidates::default();
-        c.gather(&segs, &keys, None, &limits);
+        c.gather(&segs, &keys, None, &limits, false);
         let got = records(&c);
         assert_eq!(got.len(), limits.verify);
         // Every one of them is in both lists: 3000..6000.
@@ -554,7 +583,7 @@ mod tests {
         ];
         let scope: Vec<RoaringBitmap> = vec![(0..5001).collect()];
         let mut c = Candidates::default();
-        c.gather(&segs, &keys, Some(&scope), &Limits::default());
+        c.gather(&segs, &keys, Some(&scope), &Limits::default(), false);
         assert_eq!(records(&c), [5000]);
         // The huge-only path honours the scope too.
         let keys = [
@@ -566,8 +595,39 @@ mod tests {
             huge: 1000,
             ..Limits::default()
         };
-        c.gather(&segs, &keys, Some(&scope), &limits);
+        c.gather(&segs, &keys, Some(&scope), &limits, false);
         assert_eq!(records(&c), (5990..6000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn strong_records_outside_the_scope_are_kept_marked_when_asked() {
+        let (_dir, seg) = archive();
+        let segs = [seg];
+        let keys = [
+            key(KeyRecipe::LastDob, LAST_DOB),
+            key(KeyRecipe::Email, EMAIL),
+        ];
+        let marked = |c: &Candidates| -> Vec<(u32, bool)> {
+            let mut v: Vec<(u32, bool)> = c
+                .selected()
+                .iter()
+                .map(|c| (c.record, c.in_scope))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        // 5001 (email and last name + dob) lies outside: kept, marked.
+        let scope: Vec<RoaringBitmap> = vec![(0..5001).collect()];
+        let mut c = Candidates::default();
+        c.gather(&segs, &keys, Some(&scope), &Limits::default(), true);
+        assert_eq!(marked(&c), [(5000, true), (5001, false)]);
+        // 5000 (one composite key) outside the scope is weak: left out.
+        let scope: Vec<RoaringBitmap> = vec![(5001..5002).collect()];
+        c.gather(&segs, &keys, Some(&scope), &Limits::default(), true);
+        assert_eq!(marked(&c), [(5001, true)]);
+        // Without a scope every candidate is inside it.
+        c.gather(&segs, &keys, None, &Limits::default(), true);
+        assert_eq!(marked(&c), [(5000, true), (5001, true)]);
     }
 
     #[test]
@@ -591,7 +651,7 @@ mod tests {
             ..Limits::default()
         };
         let mut c = Candidates::default();
-        c.gather(&segs, &query, None, &limits);
+        c.gather(&segs, &query, None, &limits, false);
         let got = records(&c);
         assert_eq!(got.len(), 7, "{got:?}");
         assert_eq!(got.get(..2), Some(&[150, 250][..]));
@@ -616,12 +676,12 @@ mod tests {
             key(KeyRecipe::LastDob, LAST_DOB),
         ];
         let mut c = Candidates::default();
-        c.gather(&segs, &query, None, &Limits::default());
+        c.gather(&segs, &query, None, &Limits::default(), false);
         let by_record: Vec<(u32, u16)> = c.selected().iter().map(|c| (c.record, c.hits)).collect();
         assert_eq!(by_record, [(20, 2), (120, 2), (250, 1)]);
         assert_eq!(c.postings_of(COMMON_GIVEN_LAST), Some(200));
         // Alone, the long list is all there is: its records are candidates.
-        c.gather(&segs, &query[..1], None, &Limits::default());
+        c.gather(&segs, &query[..1], None, &Limits::default(), false);
         assert_eq!(c.selected().len(), Limits::default().verify);
     }
 
@@ -634,6 +694,7 @@ mod tests {
             &[key(KeyRecipe::Phone, 99)],
             None,
             &Limits::default(),
+            false,
         );
         assert!(c.selected().is_empty());
         assert_eq!(c.postings_of(99), Some(0));

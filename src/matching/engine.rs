@@ -660,7 +660,13 @@ impl Matcher {
                     .identifiers
                     .extend(link.lent.identifiers.iter().cloned());
                 let linked = self.answer_with(&linked_query, with_fields, s, Pass::Linked(&link));
-                answer.add_linked(linked);
+                if answer.verdict == Verdict::Exposed {
+                    answer.add_linked(linked);
+                } else if linked.verdict == Verdict::Exposed {
+                    // Only under a scope: the query matched the person's records
+                    // outside it, and inside it only records found through them.
+                    answer = linked.into_linked();
+                }
                 s.linked_query = linked_query;
             }
             s.link = link;
@@ -689,8 +695,16 @@ impl Matcher {
             return Answer::not_found();
         }
         let segments = self.index.segments();
-        s.candidates
-            .gather(segments, &s.keys, self.scope.as_deref(), &self.limits);
+        s.candidates.gather(
+            segments,
+            &s.keys,
+            self.scope.as_deref(),
+            &self.limits,
+            // The direct pass of a linking query keeps the person's strong
+            // records outside the scope: they may lend the identifiers that find
+            // the person's records inside it.
+            matches!(pass, Pass::Direct(Some(_))),
+        );
         if s.candidates.selected().is_empty() {
             return Answer::not_found();
         }
@@ -925,44 +939,56 @@ impl Matcher {
             });
             p
         };
+        // `best` over every record read, `best_in` over those inside the scope (the
+        // same without one): the verdict is `best_in`'s, lending follows `best`.
+        let mut best_in = 0.0f64;
         let views = read_ahead(true);
         for (at, &candidate) in candidates.selected().iter().enumerate() {
             if first(&candidate) {
-                best = best.max(verify(views.get(at).copied().flatten(), candidate, best));
+                let p = verify(views.get(at).copied().flatten(), candidate, best);
+                best = best.max(p);
+                if candidate.in_scope {
+                    best_in = best_in.max(p);
+                }
             }
         }
-        if best < self.opts.thresholds.exposed && !linked_pass {
+        if best_in < self.opts.thresholds.exposed && !linked_pass {
             let views = read_ahead(false);
             for (at, &candidate) in candidates.selected().iter().enumerate() {
                 if !first(&candidate) {
-                    best = best.max(verify(views.get(at).copied().flatten(), candidate, best));
+                    let p = verify(views.get(at).copied().flatten(), candidate, best);
+                    best = best.max(p);
+                    if candidate.in_scope {
+                        best_in = best_in.max(p);
+                    }
                 }
             }
         }
 
-        let verdict = self.opts.thresholds.verdict(best);
+        let verdict = self.opts.thresholds.verdict(best_in);
         let threshold = match verdict {
             Verdict::Exposed => self.opts.thresholds.exposed,
             Verdict::Possible => self.opts.thresholds.possible,
             Verdict::NotFound => f64::INFINITY,
         };
-        kept.retain(|k| k.evidence.probability >= threshold);
         kept.sort_by(|a, b| {
             b.evidence
                 .probability
                 .total_cmp(&a.evidence.probability)
                 .then((a.dataset, a.row).cmp(&(b.dataset, b.row)))
         });
+        let exposed = self.opts.thresholds.exposed;
         if let Pass::Direct(Some(link)) = pass
-            && verdict == Verdict::Exposed
+            && best >= exposed
         {
             link.known.extend(
                 kept.iter()
+                    .filter(|k| k.evidence.probability >= exposed)
                     .map(|k| (k.candidate.segment, k.candidate.record)),
             );
             let lenders: Vec<Lender<'_>> = kept
                 .iter()
-                .filter(|k| !k.index_only && k.evidence.probability >= LEND)
+                .filter(|k| !k.index_only && k.evidence.probability >= LEND.max(exposed))
                 .filter_map(|k| self.lender(k))
                 .collect();
             self.lend(
@@ -976,6 +1002,7 @@ impl Matcher {
                 link.counts.extend_from_slice(candidates.counts());
             }
         }
+        kept.retain(|k| k.candidate.in_scope && k.evidence.probability >= threshold);
         let mut union = Classes::empty(self.classes.len());
         for k in &kept {
             union.union_with(&k.data_classes);
