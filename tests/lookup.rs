@@ -498,6 +498,34 @@ fn stranger_is_not_found_with_exit_1() {
 }
 
 #[test]
+fn details_that_form_no_key_are_an_error_not_a_not_found() {
+    // A family name alone (however many records bear it) or a first name alone
+    // cannot be looked up: "not found" would tell the caseworker the resident is
+    // safe when nothing was searched.
+    let a = archive();
+    let (_, records) = a
+        .exposed()
+        .next()
+        .unwrap_or_else(|| panic!("an exposed resident"));
+    let Some(last) = records
+        .iter()
+        .find_map(|(_, _, r)| raw_of(r, FieldKind::LastName))
+    else {
+        panic!("a record with a last name");
+    };
+    for args in [&["--last-name", last][..], &["--first-name", "Sarah"][..]] {
+        let run = lookup(&a.index, args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("nothing to search on") && run.stdout.is_empty(),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains(last), "the value is not echoed");
+    }
+}
+
+#[test]
 fn json_has_the_contract_shape() {
     let a = archive();
     let r = full_record(a);

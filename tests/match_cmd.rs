@@ -223,6 +223,40 @@ fn match_scope_narrows_records_to_the_named_datasets() {
 }
 
 #[test]
+fn rows_with_nothing_to_match_on_are_unsearchable_not_not_found() {
+    let f = fixture();
+    let path = f.dir.join("register_thin.csv");
+    fs::write(
+        &path,
+        "resident_id,email,dob,last_name,first_name\n\
+         B1,N/A,unknown,,\n\
+         B2,,,,\n\
+         B3,,,Smith,\n\
+         B4,,,Smith,John\n",
+    )
+    .unwrap();
+    let (out, err) = match_with(&path, &[]);
+    let rows = csv_rows(&out);
+    let verdicts: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
+    assert_eq!(
+        verdicts,
+        ["unsearchable", "unsearchable", "unsearchable", "not_found"]
+    );
+    assert!(rows[0][2].is_empty(), "no score: {:?}", rows[0]);
+    assert!(
+        rows[2][5].starts_with("nothing to match on"),
+        "{:?}",
+        rows[2]
+    );
+    assert!(err.contains("unsearchable        3"), "{err}");
+    assert!(err.contains("not_found           1"), "{err}");
+    let (jsonl, _) = match_with(&path, &["--format", "jsonl"]);
+    let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert_eq!(first["verdict"], "unsearchable");
+    assert!(first["score"].is_null());
+}
+
+#[test]
 fn match_takes_ids_from_id_column_else_row_numbers() {
     let f = fixture();
     let text = fs::read_to_string(&f.register).unwrap();
@@ -269,4 +303,57 @@ fn match_errors_exit_2_with_a_cause() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
+
+#[test]
+fn match_refuses_to_overwrite_the_register_and_checks_the_report_first() {
+    let f = fixture();
+    let path = f.dir.join("register_keep.csv");
+    let text = "resident_id,email\nA1,j@example.com\n";
+    fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let index = f.index.to_str().unwrap();
+    for flag in ["--out", "--report", "--rejects"] {
+        let out = run(&["match", "--index", index, p, flag, p]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is the register itself"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), text, "{flag}");
+    }
+    // A report that cannot be written fails the run before any answer is written.
+    let missing = f.dir.join("no-such-dir").join("r.html");
+    let out = run(&[
+        "match",
+        "--index",
+        index,
+        p,
+        "--report",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no answers written");
+}
+
+#[test]
+fn a_scoped_match_says_its_scope_in_the_summary_and_the_report() {
+    let f = fixture();
+    let report = f.dir.join("scoped.html");
+    let (_, err) = match_with(
+        &f.register,
+        &[
+            "--scope",
+            "dataset:parking*",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("scope: dataset:parking* (every count is of records inside it)"),
+        "{err}"
+    );
+    let page = fs::read_to_string(&report).unwrap();
+    assert!(
+        page.contains("Scope: <code>dataset:parking*</code>"),
+        "{page}"
+    );
 }

@@ -197,6 +197,13 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {warning}");
     }
     let answer = matcher.query(&person);
+    if answer.unsearchable {
+        // "Not found" would tell the caseworker the resident is safe when nothing
+        // was searched.
+        bail!(
+            "nothing to search on: the details given form no key; give an identifier (--email, --phone, --ni, --field KIND=VALUE), or two of --first-name, --last-name, --dob and --postcode (a house number in --address with --postcode also works)"
+        );
+    }
     // Written in one go: stdout is line-buffered, and an answer of a few dozen lines
     // was as many system calls.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

@@ -9,7 +9,7 @@
 //! The per-row work is any `Fn(&Person) -> Answer`, so the whole command logic is
 //! tested here without an index.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use leakscope::field::FieldKind;
 use leakscope::matching::engine::{MatchOptions, Matcher};
@@ -34,7 +34,10 @@ use super::{progress_bar, thread_pool};
     after_long_help = "Output: one row per register row, in register order, header
   register_id,verdict,score,records,data_classes,evidence
 verdict is exposed (score >= --exposed-threshold), possible (for human review)
-or not_found; records lists dataset:row, best first, then for an exposed
+or not_found; unsearchable for a row with nothing to look up (a name or a date
+alone: it needs an identifier, or two of first name, last name, date of birth
+and postcode), unreadable for a row that could not be read (the reason is its
+evidence): neither was matched, so neither says the resident is safe. records lists dataset:row, best first, then for an exposed
 resident the records linked through an email, phone or other personal identifier
 of their surest records (--direct-only leaves those out); data_classes is what
 those records hold; evidence explains the best match (field names and weights,
@@ -43,7 +46,7 @@ never values). With --format jsonl, one JSON object per line with the same field
 register_id comes from --id-column, else from a column named like an id (id,
 resident_id, rec_id, person_id, customer_id, ...), else it is the row number.
 The id column is never used for matching. Register rows that cannot be read are
-counted, reported and written to --rejects FILE; they get no output row.
+counted, reported and written to --rejects FILE, and get their unreadable row.
 
 A summary (verdicts, exposed residents by data class, dataset and year) goes to
 stderr, and with --report to a self-contained HTML page holding counts only."
@@ -117,6 +120,26 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         .map(Scope::parse)
         .transpose()
         .context("--scope")?;
+    // Files this run writes must not be the register it reads, and a report that
+    // cannot be written is found out before the answers are.
+    for (flag, path) in [
+        ("--out", &args.out),
+        ("--report", &args.report),
+        ("--rejects", &args.rejects),
+    ] {
+        if let Some(path) = path
+            && same_file(path, &args.register)
+        {
+            bail!(
+                "{flag} {} is the register itself: writing it would destroy the register; write to another file",
+                path.display()
+            );
+        }
+    }
+    if let Some(path) = &args.report {
+        writable_beside(path)
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
     let overrides = Overrides::from_cli(&args.maps, args.mapping.as_deref())?;
     let register = Register::open(
         &args.register,
@@ -169,7 +192,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let summary = match result {
+    let mut summary = match result {
         Ok(summary) => summary,
         // The reader went away (`| head`): not an error of ours.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
@@ -183,6 +206,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     }
     output.finish()?;
     let seconds = started.elapsed().as_secs_f64();
+    summary.scope = args.scope.clone();
 
     eprint!("{summary}");
     eprintln!(
@@ -542,8 +566,30 @@ fn answer_row(
     });
 }
 
+/// The evidence of an `unsearchable` row.
+const UNSEARCHABLE: &str = "nothing to match on: needs an identifier (email, phone, NI number...) or two of first name, last name, date of birth and postcode";
+
 /// Everything after `register_id,` of one output line, newline included.
 fn write_answer(out: &mut String, scratch: &mut String, format: OutputFormat, answer: &Answer) {
+    if answer.unsearchable {
+        let (verdict, evidence) = ("unsearchable", UNSEARCHABLE);
+        match format {
+            OutputFormat::Csv => {
+                out.push_str(verdict);
+                out.push_str(",,,,");
+                push_csv(out, evidence);
+                out.push('\n');
+            }
+            OutputFormat::Jsonl => {
+                out.push_str("\"verdict\":\"");
+                out.push_str(verdict);
+                out.push_str("\",\"score\":null,\"records\":[],\"data_classes\":[],\"evidence\":");
+                push_json(out, evidence);
+                out.push_str("}\n");
+            }
+        }
+        return;
+    }
     let score = if answer.score.is_finite() {
         answer.score.clamp(0.0, 1.0)
     } else {
@@ -678,8 +724,9 @@ impl Output {
             )));
         };
         let temp = temp_name(path);
+        // Named as the user gave it: the temporary sibling is ours.
         let file = File::create(&temp)
-            .with_context(|| format!("cannot create the output {}", temp.display()))?;
+            .with_context(|| format!("cannot create the output {}", path.display()))?;
         Ok(Output::File {
             writer: BufWriter::with_capacity(256 << 10, file),
             temp,
@@ -734,6 +781,24 @@ fn temp_name(path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "match".to_string());
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Whether `a` and `b` name one existing file (through links, `..`, or a second
+/// hard link).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Checks that a file can be created beside `path` (where [`write_atomically`]
+/// will put its temporary), leaving nothing behind.
+fn writable_beside(path: &Path) -> io::Result<()> {
+    let probe = temp_name(path);
+    File::create(&probe)?;
+    std::fs::remove_file(&probe)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -832,6 +897,7 @@ mod tests {
                 matches: vec![record("a,b.csv", n), record("c.csv", n + 1)],
                 data_classes: vec!["dob".into(), "email".into()],
                 index_only: n.is_multiple_of(2),
+                unsearchable: false,
             },
             _ => Answer::not_found(),
         }

@@ -54,6 +54,10 @@ pub struct Answer {
     /// changed since the build): it was judged from the index alone, so a near-miss
     /// spelling the stored features could not rule out was taken at its best.
     pub index_only: bool,
+    /// The query holds nothing that can be looked up (a first name alone, a family
+    /// name alone, a date of birth alone): it was not searched, and `not_found`
+    /// says nothing about the person. See [`Answer::unsearchable`].
+    pub unsearchable: bool,
 }
 
 impl Answer {
@@ -102,6 +106,17 @@ impl Answer {
             matches: Vec::new(),
             data_classes: Vec::new(),
             index_only: false,
+            unsearchable: false,
+        }
+    }
+
+    /// The answer to a query that gives nothing to look up: every key recipe
+    /// needs an identifier or two of given name, family name, date of birth and
+    /// postcode (or a house number with the postcode).
+    pub fn unsearchable() -> Answer {
+        Answer {
+            unsearchable: true,
+            ..Answer::not_found()
         }
     }
 
@@ -145,6 +160,7 @@ mod tests {
                 .collect(),
             data_classes: classes.iter().map(|c| Arc::from(*c)).collect(),
             index_only: false,
+            unsearchable: false,
         }
     }
 

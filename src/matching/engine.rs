@@ -692,7 +692,10 @@ impl Matcher {
         keys::derive(keyed, &self.secret, &mut s.keys);
         slip_keys(keyed, &self.secret, &mut s.keys, &mut s.variant);
         if s.keys.is_empty() {
-            return Answer::not_found();
+            return match pass {
+                Pass::Direct(_) => Answer::unsearchable(),
+                Pass::Linked(_) => Answer::not_found(),
+            };
         }
         let segments = self.index.segments();
         s.candidates.gather(
@@ -1036,10 +1039,11 @@ impl Matcher {
             .collect();
         Answer {
             verdict,
-            score: best,
+            score: best_in,
             matches,
             data_classes,
             index_only: any_index_only,
+            unsearchable: false,
         }
     }
 

@@ -35,8 +35,14 @@ pub struct Summary {
     pub possible: u64,
     /// Rows answered `not_found`.
     pub not_found: u64,
-    /// Register rows that could not be read (not matched, not in the output).
+    /// Register rows that could not be read (not matched; verdict `unreadable`).
     pub rejects: u64,
+    /// Register rows with nothing to look up (verdict `unsearchable`): a first or
+    /// family name alone, a date of birth alone. Not matched.
+    pub unsearchable: u64,
+    /// The `--scope` expression the answers were narrowed to, if any: said in the
+    /// text and on the page, since every count is of records inside it.
+    pub scope: Option<String>,
     /// Answered rows judged at least partly from the index alone (dumps absent).
     pub index_only: u64,
     /// Exposed residents per data class of their matched records.
@@ -107,9 +113,9 @@ impl PartialEq for Counts {
 impl Eq for Counts {}
 
 impl Summary {
-    /// Register rows seen: answered and rejected.
+    /// Register rows seen: answered, unsearchable and unreadable.
     pub fn rows(&self) -> u64 {
-        self.answered() + self.rejects
+        self.answered() + self.unsearchable + self.rejects
     }
 
     /// Register rows that got an answer.
@@ -119,6 +125,10 @@ impl Summary {
 
     /// Counts one register row's answer.
     pub fn add(&mut self, answer: &Answer) {
+        if answer.unsearchable {
+            self.unsearchable += 1;
+            return;
+        }
         if answer.index_only {
             self.index_only += 1;
         }
@@ -159,6 +169,7 @@ impl Summary {
         self.possible += other.possible;
         self.not_found += other.not_found;
         self.rejects += other.rejects;
+        self.unsearchable += other.unsearchable;
         self.index_only += other.index_only;
         self.undated += other.undated;
         for (k, n) in &other.by_class.entries {
@@ -179,8 +190,14 @@ impl Summary {
             ("possible".to_string(), self.possible),
             ("not_found".to_string(), self.not_found),
         ];
+        if self.unsearchable > 0 {
+            rows.push((
+                "unsearchable (nothing to match on)".to_string(),
+                self.unsearchable,
+            ));
+        }
         if self.rejects > 0 {
-            rows.push(("rejected (not matched)".to_string(), self.rejects));
+            rows.push(("unreadable (not matched)".to_string(), self.rejects));
         }
         rows
     }
@@ -220,10 +237,24 @@ impl Summary {
             "<p>{total} register rows: {} exposed, {} possible (for review), {} not found",
             self.exposed, self.possible, self.not_found
         );
+        if self.unsearchable > 0 {
+            let _ = write!(
+                page,
+                ", {} unsearchable (nothing to match on)",
+                self.unsearchable
+            );
+        }
         if self.rejects > 0 {
-            let _ = write!(page, ", {} rejected (could not be read)", self.rejects);
+            let _ = write!(page, ", {} unreadable (could not be read)", self.rejects);
         }
         page.push_str(".</p>\n");
+        if let Some(scope) = &self.scope {
+            let _ = writeln!(
+                page,
+                "<p>Scope: <code>{}</code>. Every count is of records inside it.</p>",
+                escape(scope)
+            );
+        }
         if self.index_only > 0 {
             let _ = writeln!(
                 page,
@@ -365,6 +396,9 @@ impl fmt::Display for Summary {
             }
         };
         writeln!(f, "register rows: {rows}")?;
+        if let Some(scope) = &self.scope {
+            writeln!(f, "  scope: {scope} (every count is of records inside it)")?;
+        }
         writeln!(
             f,
             "  exposed    {:>10} ({:.1}%)",
@@ -383,10 +417,18 @@ impl fmt::Display for Summary {
             self.not_found,
             pct(self.not_found)
         )?;
+        if self.unsearchable > 0 {
+            writeln!(
+                f,
+                "  unsearchable {:>8} ({:.1}%) nothing to match on (a name or a date alone), not matched",
+                self.unsearchable,
+                pct(self.unsearchable)
+            )?;
+        }
         if self.rejects > 0 {
             writeln!(
                 f,
-                "  rejected   {:>10} ({:.1}%) could not be read, not matched",
+                "  unreadable {:>10} ({:.1}%) could not be read, not matched",
                 self.rejects,
                 pct(self.rejects)
             )?;
@@ -460,6 +502,7 @@ mod tests {
             matches,
             data_classes: classes,
             index_only: false,
+            unsearchable: false,
         }
     }
 
@@ -553,7 +596,7 @@ mod tests {
         let text = sample().to_string();
         assert!(text.starts_with("register rows: 5\n"), "{text}");
         assert!(text.contains("exposed             2 (40.0%)"), "{text}");
-        assert!(text.contains("rejected            1"), "{text}");
+        assert!(text.contains("unreadable          1"), "{text}");
         assert!(text.contains("exposed residents by dataset:"), "{text}");
         assert!(text.contains("  2010  "), "{text}");
         assert!(!text.contains("jane@example.com"));
