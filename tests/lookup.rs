@@ -526,6 +526,42 @@ fn details_that_form_no_key_are_an_error_not_a_not_found() {
 }
 
 #[test]
+fn a_date_of_birth_in_the_future_is_ignored_with_a_warning() {
+    // Typed for a real resident, a future date of birth would count against her.
+    let a = archive();
+    let rec = full_record(a);
+    let (Some(first), Some(last)) = (
+        raw_of(rec, FieldKind::FirstName),
+        raw_of(rec, FieldKind::LastName),
+    ) else {
+        panic!("a record with names");
+    };
+    let without = json(&lookup(
+        &a.index,
+        &["--first-name", first, "--last-name", last, "--json"],
+    ));
+    for dob in ["03/04/2150", "03/04/2099", "1850-01-01"] {
+        let args = [
+            "--first-name",
+            first,
+            "--last-name",
+            last,
+            "--dob",
+            dob,
+            "--json",
+        ];
+        let run = lookup(&a.index, &args);
+        assert!(
+            run.stderr
+                .contains("--dob (a date of birth in the future or before 1880)"),
+            "{dob}: {}",
+            run.stderr
+        );
+        assert_eq!(json(&run)["score"], without["score"], "{dob}");
+    }
+}
+
+#[test]
 fn json_has_the_contract_shape() {
     let a = archive();
     let r = full_record(a);

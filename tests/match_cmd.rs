@@ -357,3 +357,40 @@ fn a_scoped_match_says_its_scope_in_the_summary_and_the_report() {
         "{page}"
     );
 }
+
+#[test]
+fn a_register_date_of_birth_in_the_future_is_left_out() {
+    // The same resident twice: with a future date of birth (a typo) and with none.
+    // Both must get the same answer: the typo must not count against her.
+    let f = fixture();
+    let text = fs::read_to_string(&f.register).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let cols: Vec<&str> = header.split(',').collect();
+    let dob = cols.iter().position(|c| *c == "dob").expect("a dob column");
+    let truth = truth();
+    let row = lines
+        .zip(&truth)
+        .find(|(l, (_, exposed))| {
+            *exposed && !l.contains('"') && l.split(',').nth(dob).is_some_and(|d| !d.is_empty())
+        })
+        .map(|(l, _)| l)
+        .expect("an exposed resident with a date of birth");
+    let with = |id: &str, value: &str| -> String {
+        let mut cells: Vec<&str> = row.split(',').collect();
+        cells[0] = id;
+        cells[dob] = value;
+        cells.join(",")
+    };
+    let path = f.dir.join("register_future_dob.csv");
+    fs::write(
+        &path,
+        format!("{header}\n{}\n{}\n", with("A", "03/04/2099"), with("B", "")),
+    )
+    .unwrap();
+    let (out, _) = match_with(&path, &[]);
+    let rows = csv_rows(&out);
+    assert_eq!(rows.len(), 2);
+    let rest = |r: &csv::StringRecord| r.iter().skip(1).collect::<Vec<_>>().join(",");
+    assert_eq!(rest(&rows[0]), rest(&rows[1]), "{out}");
+}

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use leakscope::field::FieldKind;
 use leakscope::matching::{Answer, MatchOptions, Matcher, Scope, Thresholds, Verdict};
-use leakscope::normalize::Person;
+use leakscope::normalize::{Person, date};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,7 +125,16 @@ impl LookupArgs {
         }
         let mut person = Person::default();
         let mut unusable = Vec::new();
+        let today = date::today();
         for (kind, value) in &given {
+            // A date of birth in the future (or before 1880) is a typo: compared,
+            // it would count against the very person it was typed for.
+            if *kind == FieldKind::Dob
+                && date::parse(value).is_some_and(|d| !d.is_possible_birth(today))
+            {
+                unusable.push("--dob (a date of birth in the future or before 1880)".to_string());
+                continue;
+            }
             person.add(*kind, value);
             // An unusable value among usable ones would otherwise vanish unseen, and
             // the answer would be about less than the caseworker typed. The value

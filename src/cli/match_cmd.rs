@@ -15,7 +15,7 @@ use leakscope::field::FieldKind;
 use leakscope::matching::engine::{MatchOptions, Matcher};
 use leakscope::matching::report::Summary;
 use leakscope::matching::{Answer, Scope, Thresholds};
-use leakscope::normalize::Person;
+use leakscope::normalize::{Date, Person, date};
 use leakscope::source::{
     ColumnMap, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
@@ -253,6 +253,8 @@ pub(crate) struct Register {
     /// Kind per column, `None` for the id column and unmapped ones.
     pub(crate) kinds: Vec<Option<FieldKind>>,
     id_column: Option<usize>,
+    /// The day the match runs: register dates of birth after it are typos.
+    today: Date,
 }
 
 /// Register chunks: small enough that even a small register spreads over the
@@ -338,6 +340,7 @@ impl Register {
             mapping,
             kinds,
             id_column,
+            today: date::today(),
         })
     }
 
@@ -553,6 +556,10 @@ fn answer_row(
         return;
     }
     st.person.fill_from(&register.kinds, rec.fields);
+    // A register's date of birth in the future (or before 1880) is a typo: compared,
+    // it would count against the resident it belongs to.
+    let today = register.today;
+    st.person.dobs.retain(|d| d.is_possible_birth(today));
     let answer = query(&st.person);
     st.summary.add(&answer);
     if let Some(col) = register.id_column {

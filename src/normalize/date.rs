@@ -324,10 +324,72 @@ pub fn record_year(raw: &str) -> Option<u16> {
     (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(year)
 }
 
+/// The earliest birth year taken as a living resident's (a person born in 1880
+/// would have been 126 when the oldest archive records were made).
+pub const EARLIEST_BIRTH_YEAR: u16 = 1880;
+
+/// Today's date (UTC) from the system clock. Only a query's own details are
+/// checked against it (a date of birth in the future is a typo): the normalisation
+/// of dump values, and so every key, never depends on the day it runs.
+pub fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    civil_from_days((secs / 86_400) as i64)
+}
+
+/// The calendar date `days` days after 1970-01-01 (proleptic Gregorian).
+fn civil_from_days(days: i64) -> Date {
+    // Shift the epoch to 0000-03-01 so that leap days fall at the end of a year,
+    // then count 400-year eras of 146,097 days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
+    Date { year, month, day }
+}
+
+impl Date {
+    /// Whether a person alive today could have been born on this date: not after
+    /// `today`, not before [`EARLIEST_BIRTH_YEAR`].
+    pub fn is_possible_birth(&self, today: Date) -> bool {
+        self.year >= EARLIEST_BIRTH_YEAR && *self <= today
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn days_since_the_epoch_become_dates() {
+        let d = |y, m, dd| Date {
+            year: y,
+            month: m,
+            day: dd,
+        };
+        assert_eq!(civil_from_days(0), d(1970, 1, 1));
+        assert_eq!(civil_from_days(59), d(1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), d(2000, 2, 29));
+        assert_eq!(civil_from_days(20_788), d(2026, 12, 1));
+        assert_eq!(civil_from_days(-1), d(1969, 12, 31));
+        let t = today();
+        assert!(t.year >= 2026, "{t:?}");
+    }
+
+    #[test]
+    fn future_and_ancient_births_are_impossible() {
+        let today = Date::new(2026, 12, 1).unwrap_or_else(|| panic!("a date"));
+        let born = |raw: &str| parse(raw).is_some_and(|d| d.is_possible_birth(today));
+        assert!(born("03/02/1980") && born("01/12/2026") && born("1880-01-01"));
+        assert!(!born("02/12/2026") && !born("03/04/2030") && !born("1879-12-31"));
+    }
 
     fn d(y: u16, m: u8, day: u8) -> Option<Date> {
         Some(Date {
