@@ -360,3 +360,43 @@ fn verify_finds_a_dump_edited_in_place_with_its_time_put_back() {
     assert!(out.status.success(), "{err}");
     assert!(verified.contains("CHANGED since the build"), "{verified}");
 }
+
+#[test]
+fn a_header_with_years_in_its_column_names_is_a_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(
+        dump.join("a.csv"),
+        "first_name,last_name,email,dob,balance_2019,ref 123\n\
+         Jane,Doe,jane@example.com,03/02/1980,10.00,x\n\
+         John,Roe,john@example.com,04/05/1970,20.00,y\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--dry-run", p(&dump)]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("a.csv: csv, utf-8, 142 bytes, 2 rows"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("column_1"), "{stdout}");
+    let idx = tmp.path().join("idx");
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("email -> email (header)"), "{err}");
+    assert!(
+        err.contains("balance_2019 -> other:balance_2019 (unmapped)"),
+        "{err}"
+    );
+    // Row numbers count data rows only: Jane is row 1, John row 2.
+    for (email, row) in [("jane@example.com", 1), ("john@example.com", 2)] {
+        let out = leakscope(&["lookup", "--index", p(&idx), "--email", email, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(answer["verdict"], "exposed", "{answer}");
+        assert_eq!(answer["matches"][0]["dataset"], "a.csv", "{answer}");
+        assert_eq!(answer["matches"][0]["row"], row, "{answer}");
+    }
+}
