@@ -494,3 +494,44 @@ fn binary_files_named_csv_are_refused_and_text_with_control_bytes_is_read() {
     assert_eq!(answer["matches"][0]["dataset"], "people.csv", "{answer}");
     assert_eq!(answer["matches"][0]["row"], 1, "{answer}");
 }
+
+#[test]
+fn a_json_line_nested_too_deep_is_rejected_saying_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("deep.jsonl");
+    let nested = |email: &str, n: usize| {
+        format!(
+            "{{\"email\":\"{email}\",\"x\":{}1{}}}\n",
+            "{\"a\":".repeat(n),
+            "}".repeat(n)
+        )
+    };
+    let first = nested("jane@example.com", 100);
+    fs::write(&dump, first.clone() + &nested("john@example.com", 100_000)).unwrap();
+    let idx = tmp.path().join("idx");
+    let rejects = tmp.path().join("rejects.csv");
+    let out = leakscope(&[
+        "index",
+        "--out",
+        p(&idx),
+        "--rejects",
+        p(&rejects),
+        p(&dump),
+    ]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("rejected: 1 JSON nested too deep (over 128 levels)"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&rejects).unwrap(),
+        format!(
+            "dataset,row,offset,reason\ndeep.jsonl,2,{},JSON nested too deep (over 128 levels)\n",
+            first.len()
+        )
+    );
+    // 100 levels are read.
+    let out = leakscope(&["lookup", "--index", p(&idx), "--email", "jane@example.com"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}

@@ -113,6 +113,9 @@ pub enum RejectReason {
     InvalidJson,
     /// A JSON line that is valid JSON but not an object.
     NotAnObject,
+    /// A JSON line nested deeper than the parser goes (objects and arrays
+    /// within each other), whether or not the rest of it is valid.
+    JsonTooDeep,
     /// An SQL tuple whose values do not parse.
     BadSqlTuple,
     /// An SQL statement or COPY block cut short: a truncated file, or a stray quote
@@ -131,6 +134,9 @@ impl fmt::Display for RejectReason {
             RejectReason::UnterminatedQuote => "unterminated quote",
             RejectReason::InvalidJson => "invalid JSON",
             RejectReason::NotAnObject => "JSON line is not an object",
+            RejectReason::JsonTooDeep => {
+                return write!(f, "JSON nested too deep (over {} levels)", jsonl::MAX_DEPTH);
+            }
             RejectReason::BadSqlTuple => "unparseable SQL values",
             RejectReason::TruncatedStatement => {
                 "SQL statement cut short (a truncated file, or a stray quote)"
