@@ -360,3 +360,178 @@ fn verify_finds_a_dump_edited_in_place_with_its_time_put_back() {
     assert!(out.status.success(), "{err}");
     assert!(verified.contains("CHANGED since the build"), "{verified}");
 }
+
+#[test]
+fn a_header_with_years_in_its_column_names_is_a_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(
+        dump.join("a.csv"),
+        "first_name,last_name,email,dob,balance_2019,ref 123\n\
+         Jane,Doe,jane@example.com,03/02/1980,10.00,x\n\
+         John,Roe,john@example.com,04/05/1970,20.00,y\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--dry-run", p(&dump)]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("a.csv: csv, utf-8, 142 bytes, 2 rows"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("column_1"), "{stdout}");
+    let idx = tmp.path().join("idx");
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("email -> email (header)"), "{err}");
+    assert!(
+        err.contains("balance_2019 -> other:balance_2019 (unmapped)"),
+        "{err}"
+    );
+    // Row numbers count data rows only: Jane is row 1, John row 2.
+    for (email, row) in [("jane@example.com", 1), ("john@example.com", 2)] {
+        let out = leakscope(&["lookup", "--index", p(&idx), "--email", email, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(answer["verdict"], "exposed", "{answer}");
+        assert_eq!(answer["matches"][0]["dataset"], "a.csv", "{answer}");
+        assert_eq!(answer["matches"][0]["row"], row, "{answer}");
+    }
+}
+
+/// `n` pseudo-random bytes (xorshift64*), the same every run.
+fn noise(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn binary_files_named_csv_are_refused_and_text_with_control_bytes_is_read() {
+    use std::io::Write;
+    // A zipped spreadsheet (an .xlsx renamed): a local file header, deflated XML.
+    let mut zip = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00b\xee\x9dh".to_vec();
+    zip.extend_from_slice(b"\x5e\x01\x00\x00\x90\x04\x00\x00\x13\x00\x00\x00[Content_Types].xml");
+    let mut deflate = flate2::write::DeflateEncoder::new(zip, flate2::Compression::default());
+    for i in 0..2000 {
+        write!(
+            deflate,
+            "<row r=\"{i}\"><c t=\"s\"><v>{}</v></c></row>",
+            i * 7
+        )
+        .unwrap();
+    }
+    let zip = deflate.finish().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&noise(1 << 20)).unwrap();
+    let gz = gz.finish().unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(&dump).unwrap();
+    // Windows-1252 text with a stray control byte in one field is still text.
+    fs::write(
+        dump.join("people.csv"),
+        b"Forename,Surname,email,Notes\nZo\xEB,Caf\xE9,zoe@example.com,a\x01b \x93q\x94\n",
+    )
+    .unwrap();
+    let idx = tmp.path().join("idx");
+    for (name, bytes) in [
+        ("noise.csv", noise(2 << 20)),
+        ("book.csv", zip),
+        ("noise.csv.gz", gz),
+    ] {
+        let bad = dump.join(name);
+        fs::write(&bad, bytes).unwrap();
+        for args in [
+            vec!["index", "--out", p(&idx), p(&dump)],
+            vec!["index", "--dry-run", p(&dump)],
+        ] {
+            let out = leakscope(&args);
+            let (stdout, err) = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+            assert_eq!(
+                err,
+                format!(
+                    "leakscope: error: {}: is not text: it holds binary data (NUL or control \
+                     bytes) — a spreadsheet, an archive or a database file? export it as CSV \
+                     first\n",
+                    bad.display()
+                ),
+                "{name}"
+            );
+            assert!(stdout.is_empty(), "{name}: {stdout}");
+            assert!(!idx.exists(), "{name}");
+        }
+        fs::remove_file(&bad).unwrap();
+    }
+
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("people.csv  csv windows-1252  1 rows, 1 indexed, 0 rejected"),
+        "{err}"
+    );
+    let out = leakscope(&[
+        "lookup",
+        "--index",
+        p(&idx),
+        "--email",
+        "zoe@example.com",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["matches"][0]["dataset"], "people.csv", "{answer}");
+    assert_eq!(answer["matches"][0]["row"], 1, "{answer}");
+}
+
+#[test]
+fn a_json_line_nested_too_deep_is_rejected_saying_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("deep.jsonl");
+    let nested = |email: &str, n: usize| {
+        format!(
+            "{{\"email\":\"{email}\",\"x\":{}1{}}}\n",
+            "{\"a\":".repeat(n),
+            "}".repeat(n)
+        )
+    };
+    let first = nested("jane@example.com", 100);
+    fs::write(&dump, first.clone() + &nested("john@example.com", 100_000)).unwrap();
+    let idx = tmp.path().join("idx");
+    let rejects = tmp.path().join("rejects.csv");
+    let out = leakscope(&[
+        "index",
+        "--out",
+        p(&idx),
+        "--rejects",
+        p(&rejects),
+        p(&dump),
+    ]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("rejected: 1 JSON nested too deep (over 128 levels)"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&rejects).unwrap(),
+        format!(
+            "dataset,row,offset,reason\ndeep.jsonl,2,{},JSON nested too deep (over 128 levels)\n",
+            first.len()
+        )
+    );
+    // 100 levels are read.
+    let out = leakscope(&["lookup", "--index", p(&idx), "--email", "jane@example.com"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}

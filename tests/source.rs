@@ -658,6 +658,12 @@ proptest! {
         0..300,
     ), chunk in 1usize..64) {
         for name in ["g.csv", "g.jsonl", "g.sql"] {
+            // Binary-looking bytes (a NUL, many control bytes) are refused whole.
+            if let Err(e) = SourceFile::from_bytes(bytes.clone(), name, &options(usize::MAX)) {
+                let e = e.to_string();
+                prop_assert!(e.contains("is not text") || e.contains("UTF-16"), "{}", e);
+                continue;
+            }
             let one = collect(&open_bytes(&bytes, name, usize::MAX));
             let f = open_bytes(&bytes, name, chunk);
             let many = collect(&f);

@@ -13,6 +13,7 @@
 //! would also see as record starts.
 
 use super::fields::Fields;
+use super::mapping::{Shape, kind_from_header, value_shape};
 use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
 use memchr::{memchr, memchr_iter, memchr2};
 use rayon::prelude::*;
@@ -59,10 +60,9 @@ impl Delimited {
         };
         fields.set_columns(fields.value_count());
         fields.finish(encoding);
-        let values: Vec<String> = (0..fields.len())
-            .map(|i| fields.get(i).trim().to_string())
-            .collect();
-        if looks_like_data(&values) {
+        let values = trimmed(&fields);
+        let below = rows_below(data, header.next, delimiter, encoding, &mut fields);
+        if !is_header(&values, &below) {
             return Delimited {
                 delimiter,
                 columns: (1..=values.len()).map(|i| format!("column_{i}")).collect(),
@@ -356,14 +356,93 @@ fn is_special(b: u8, delim: u8) -> bool {
     b == delim || b == b'\n' || b == b'\r'
 }
 
-/// Does a would-be header row hold data (an email, a date, a long number)?
-fn looks_like_data(values: &[String]) -> bool {
-    values.iter().any(|v| {
-        let digits = v.bytes().filter(u8::is_ascii_digit).count();
-        let at = v.find('@');
-        let email = at.is_some_and(|a| v.get(a..).is_some_and(|rest| rest.contains('.')));
-        email || digits >= 3
-    })
+/// A parsed record's values, trimmed.
+fn trimmed(fields: &Fields) -> Vec<String> {
+    (0..fields.len())
+        .map(|i| fields.get(i).trim().to_string())
+        .collect()
+}
+
+/// The first rows after `start` (at most 20, within 64 KB), trimmed: what a
+/// would-be header is compared with.
+fn rows_below(
+    data: &[u8],
+    start: usize,
+    delimiter: u8,
+    encoding: TextEncoding,
+    fields: &mut Fields,
+) -> Vec<Vec<String>> {
+    const SAMPLE: usize = 64 * 1024;
+    const ROWS: usize = 20;
+    let end = data.len().min(start.saturating_add(SAMPLE));
+    let mut rows = Vec::new();
+    let mut pos = start;
+    while rows.len() < ROWS {
+        let Some(p) = parse_raw(data, pos, end, delimiter, usize::MAX, fields) else {
+            break;
+        };
+        if p.next >= end && end < data.len() {
+            break; // possibly cut by the sample's end
+        }
+        fields.set_columns(fields.value_count());
+        fields.finish(encoding);
+        rows.push(trimmed(fields));
+        pos = p.next;
+    }
+    rows
+}
+
+/// Does the first row name the columns? Its cells must read as column names:
+/// most hold a letter, and none has the shape of the values its column holds
+/// below (an email, a date, a postcode, a number), unless more cells are known
+/// header names than are shaped like their column's values. Digits inside a
+/// name (`balance_2019`, `ref 123`) say nothing either way. A cell shaped like
+/// a value, with nothing below to compare it with, counts as a value; an email
+/// is never a column name.
+fn is_header(first: &[String], below: &[Vec<String>]) -> bool {
+    let mut filled = 0;
+    let mut wordy = 0;
+    let mut named = 0;
+    let mut values = 0;
+    for (i, cell) in first.iter().enumerate() {
+        if cell.is_empty() {
+            continue;
+        }
+        filled += 1;
+        if cell.chars().any(char::is_alphabetic) {
+            wordy += 1;
+        }
+        let Some(shape) = value_shape(cell) else {
+            if kind_from_header(cell).is_some() {
+                named += 1;
+            }
+            continue;
+        };
+        if shape == Shape::Email {
+            return false;
+        }
+        let column: Vec<&str> = below
+            .iter()
+            .filter_map(|row| row.get(i).map(String::as_str))
+            .filter(|v| !v.is_empty())
+            .collect();
+        let alike = column
+            .iter()
+            .filter(|v| value_shape(v) == Some(shape))
+            .count();
+        if alike * 2 >= column.len() {
+            values += 1;
+        }
+    }
+    if filled == 0 {
+        // A blank first row: taken as a header of unnamed columns.
+        return true;
+    }
+    if values == 0 {
+        wordy * 2 > filled
+    } else {
+        named > values
+    }
 }
 
 /// Pick the delimiter among `,` tab `|` `;` that splits the first lines most
@@ -864,6 +943,60 @@ mod tests {
         let d = Delimited::open(b"jane@x.com,07911123456\n", 0, "csv", TextEncoding::Utf8);
         assert_eq!(d.columns, ["column_1", "column_2"]);
         assert_eq!(d.data_start, 0);
+    }
+
+    /// The columns and data start `open` decides for `text`.
+    fn opened(text: &str) -> (Vec<String>, usize) {
+        let d = Delimited::open(text.as_bytes(), 0, "csv", TextEncoding::Utf8);
+        (d.columns, d.data_start)
+    }
+
+    #[test]
+    fn headers_with_digits_in_their_names_are_headers() {
+        let headers = [
+            "first_name,last_name,email,dob,balance_2019\n\
+             Jane,Doe,jane@example.com,03/02/1980,10.00\n\
+             John,Roe,john@example.com,04/05/1970,20.00\n",
+            "Name,tax_2019,tax_2020,Post Code\nJane Doe,120.50,130.00,SW1A 1AA\n",
+            "ref 123,Surname,DOB\nAB/77,Doe,03/02/1980\n",
+            "field100,field101,field102\nx,y,z\n1,2,3\n",
+            "email,consent_2021,consent_2022\njane@example.com,yes,no\n",
+            "Account No 2006,Forename,Phone 1,Phone 2\n\
+             12345678,Jane,07911 123456,020 7946 0018\n",
+            "id,First Name,Date of Birth,balance_2019\n1,Jane,03/02/1980,10.00\n2,John,1975-07-09,5\n",
+            // Known header names outvote a year over its numbers.
+            "first_name,last_name,dob,2019\nJane,Doe,03/02/1980,10.00\n",
+            // Nothing below: a name is still a name.
+            "first_name,balance_2019\n",
+        ];
+        for text in headers {
+            let (columns, start) = opened(text);
+            let first = text.lines().next().unwrap_or_default();
+            assert_eq!(columns.join(","), first, "{text}");
+            assert_eq!(start, first.len() + 1, "{text}");
+        }
+    }
+
+    #[test]
+    fn headerless_files_stay_headerless() {
+        let headerless = [
+            "jane@x.com,07911123456\n",
+            "Jane,Doe,jane@example.com,03/02/1980\nJohn,Roe,john@example.com,04/05/1970\n",
+            "Jane,Doe,03/02/1980,SW1A 1AA\nJohn,Roe,04/05/1970,W8 4PT\n",
+            "1,Jane,Doe,10.00\n2,John,Roe,20.00\n",
+            "AB123456C,Jane Doe\nCD654321A,John Roe\n",
+            "100023336956,Jane,London\n100023336957,John,Leeds\n",
+            // A value that is also a header word is outvoted by the values.
+            "Jane,Street,BA16 0AA,07911 123456\nJohn,Street,BA16 0AB,07911 654321\n",
+            "1,2,3\na,b,c\n",
+        ];
+        for text in headerless {
+            let (columns, start) = opened(text);
+            let n = text.lines().next().unwrap_or_default().split(',').count();
+            let numbered: Vec<String> = (1..=n).map(|i| format!("column_{i}")).collect();
+            assert_eq!(columns, numbered, "{text}");
+            assert_eq!(start, 0, "{text}");
+        }
     }
 
     type Parser = fn(&[u8], usize, usize, u8, usize, &mut Fields) -> Option<Parsed>;

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 /// Objects nested deeper than this are rejected rather than risking the stack.
-const MAX_DEPTH: u32 = 128;
+pub(super) const MAX_DEPTH: u32 = 128;
 
 /// A JSON Lines file: its columns (dotted paths) and where its lines start.
 #[derive(Clone, Debug)]
@@ -447,7 +447,7 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> Result<(), RejectReason> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(RejectReason::InvalidJson);
+            return Err(RejectReason::JsonTooDeep);
         }
         self.i += 1;
         self.ws();
@@ -801,8 +801,27 @@ mod tests {
         }
         assert_eq!(leaves("[1, 2]"), Err(RejectReason::NotAnObject));
         assert_eq!(leaves("\"x\""), Err(RejectReason::NotAnObject));
-        let deep = "{\"a\":".repeat(200) + "1" + &"}".repeat(200);
-        assert_eq!(leaves(&deep), Err(RejectReason::InvalidJson));
+    }
+
+    #[test]
+    fn lines_nested_too_deep_say_so() {
+        let nested = |n: usize| "{\"a\":".repeat(n) + "1" + &"}".repeat(n);
+        let path = |n: usize| vec!["a"; n].join(".");
+        for n in [100, MAX_DEPTH as usize] {
+            assert_eq!(leaves(&nested(n)), Ok(pairs(&[(&path(n), "1")])), "{n}");
+        }
+        for n in [MAX_DEPTH as usize + 1, 200, 100_000] {
+            assert_eq!(leaves(&nested(n)), Err(RejectReason::JsonTooDeep), "{n}");
+        }
+        // Arrays count too, inside an object or as the whole line.
+        let arrays = "{\"a\":".to_string() + &"[".repeat(200) + &"]".repeat(200) + "}";
+        assert_eq!(leaves(&arrays), Err(RejectReason::JsonTooDeep));
+        let bare = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert_eq!(leaves(&bare), Err(RejectReason::JsonTooDeep));
+        assert_eq!(
+            RejectReason::JsonTooDeep.to_string(),
+            "JSON nested too deep (over 128 levels)"
+        );
     }
 
     #[test]

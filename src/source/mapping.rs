@@ -764,6 +764,39 @@ pub fn kind_from_values<'a>(values: impl Iterator<Item = &'a str>) -> Option<Fie
     None
 }
 
+/// The shape of one value, as far as telling a header row from a data row needs:
+/// the shapes a column name never has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Email,
+    Date,
+    NiNumber,
+    Postcode,
+    /// Digits with at most separators, signs and currency around them: an
+    /// amount, a count, a reference, a phone number.
+    Number,
+}
+
+/// The shape of a (trimmed) value, if it has one of the [`Shape`]s.
+pub(crate) fn value_shape(v: &str) -> Option<Shape> {
+    if looks_like_email(v) {
+        Some(Shape::Email)
+    } else if date_year(v).is_some() {
+        Some(Shape::Date)
+    } else if looks_like_ni(v) {
+        Some(Shape::NiNumber)
+    } else if looks_like_postcode(v) {
+        Some(Shape::Postcode)
+    } else if v.bytes().any(|b| b.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || " -+.,()%£$€".contains(c))
+    {
+        Some(Shape::Number)
+    } else {
+        None
+    }
+}
+
 fn looks_like_email(v: &str) -> bool {
     match v.split_once('@') {
         Some((local, domain)) => {

@@ -113,6 +113,9 @@ pub enum RejectReason {
     InvalidJson,
     /// A JSON line that is valid JSON but not an object.
     NotAnObject,
+    /// A JSON line nested deeper than the parser goes (objects and arrays
+    /// within each other), whether or not the rest of it is valid.
+    JsonTooDeep,
     /// An SQL tuple whose values do not parse.
     BadSqlTuple,
     /// An SQL statement or COPY block cut short: a truncated file, or a stray quote
@@ -131,6 +134,9 @@ impl fmt::Display for RejectReason {
             RejectReason::UnterminatedQuote => "unterminated quote",
             RejectReason::InvalidJson => "invalid JSON",
             RejectReason::NotAnObject => "JSON line is not an object",
+            RejectReason::JsonTooDeep => {
+                return write!(f, "JSON nested too deep (over {} levels)", jsonl::MAX_DEPTH);
+            }
             RejectReason::BadSqlTuple => "unparseable SQL values",
             RejectReason::TruncatedStatement => {
                 "SQL statement cut short (a truncated file, or a stray quote)"
@@ -589,7 +595,16 @@ impl SourceFile {
         };
         let name = strip_gz(name).to_string();
         let inner = strip_gz(&file_name).to_string();
-        let mut file = SourceFile::build(read_path, name, &inner, data, options)?;
+        let mut file = SourceFile::build(read_path, name, &inner, data, options).map_err(|e| {
+            // Name the file the user gave, not a decompressed copy of it.
+            match e {
+                SourceError::Unsupported { message, .. } if gz => SourceError::Unsupported {
+                    path: path.to_path_buf(),
+                    message,
+                },
+                e => e,
+            }
+        })?;
         if truncated {
             file.warnings.push(format!(
                 "the gzip stream is cut short; read the {} bytes it holds",
@@ -703,6 +718,14 @@ impl SourceFile {
                     "is UTF-16 text, which leakscope does not read; convert it to UTF-8 first \
                           (iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv)"
                         .into(),
+            });
+        }
+        if is_binary(bytes) {
+            return Err(SourceError::Unsupported {
+                path,
+                message: "is not text: it holds binary data (NUL or control bytes) — \
+                          a spreadsheet, an archive or a database file? export it as CSV first"
+                    .into(),
             });
         }
         let release = |end: usize| data.release_before(end);
@@ -1171,6 +1194,27 @@ fn detect_kind(ext: &str, body: &[u8]) -> Result<Kind, String> {
 /// Decompress a gzip file once: into the scratch directory (then mapped) or into
 /// memory. A stream cut short (a leak interrupted mid-copy) keeps what it holds
 /// and says so (the flag); a file that is not gzip at all is an error.
+/// How much of a file's start decides whether it is text.
+const TEXT_PROBE: usize = 64 * 1024;
+
+/// Does a file (not UTF-16, decompressed) hold binary data rather than text? Yes
+/// when its first [`TEXT_PROBE`] bytes hold a NUL, or control bytes other than
+/// tab, line feed, vertical tab (a line break inside a FileMaker field), form
+/// feed and carriage return make more than 1 in 32 of them (at least 8): random
+/// or compressed bytes have about 1 in 9. A stray control byte in a field, or
+/// Windows-1252 text (whose bytes 0x80-0x9F are letters and punctuation), is text.
+fn is_binary(bytes: &[u8]) -> bool {
+    let probe = bytes.get(..TEXT_PROBE).unwrap_or(bytes);
+    if memchr::memchr(0, probe).is_some() {
+        return true;
+    }
+    let controls = probe
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r')) || b == 0x7F)
+        .count();
+    controls >= 8 && controls * 32 > probe.len()
+}
+
 fn gunzip(
     path: &Path,
     name: &str,
@@ -1323,6 +1367,86 @@ mod tests {
         assert_eq!(
             open(b"a|b\n1|2\n"),
             Some(Format::Delimited { delimiter: b'|' })
+        );
+    }
+
+    /// `n` pseudo-random bytes (xorshift64*), the same every run.
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..n)
+            .map(|_| {
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+            })
+            .collect()
+    }
+
+    fn open_err(bytes: &[u8], name: &str) -> Option<String> {
+        SourceFile::from_bytes(bytes.to_vec(), name, &ReadOptions::default())
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    const NOT_TEXT: &str = "x.csv: is not text: it holds binary data (NUL or control bytes) — \
+                            a spreadsheet, an archive or a database file? export it as CSV first";
+
+    #[test]
+    fn binary_files_are_refused_whatever_their_name() {
+        let random = noise(2 << 20);
+        assert!(is_binary(&random));
+        let no_nul: Vec<u8> = random.iter().map(|&b| b.max(1)).collect();
+        assert!(is_binary(&no_nul), "control bytes alone");
+        // A zipped spreadsheet: a local file header (with NULs), then deflated XML.
+        let mut zip = b"PK\x03\x04\x14\x00\x06\x00\x08\x00".to_vec();
+        zip.extend_from_slice(b"\x21\x00\x62\xee\x9d\x68\x5e\x01\x00\x00");
+        zip.extend_from_slice(b"[Content_Types].xml");
+        zip.extend_from_slice(&noise(4000));
+        for (bytes, name) in [
+            (&random, "x.csv"),
+            (&no_nul, "x.csv"),
+            (&zip, "x.csv"),
+            (&random, "x.jsonl"),
+            (&random, "x.sql"),
+        ] {
+            let want = NOT_TEXT.replace("x.csv", name);
+            assert_eq!(open_err(bytes, name).as_deref(), Some(want.as_str()));
+        }
+        // UTF-16 keeps its own advice.
+        let wide: Vec<u8> = b"\xFF\xFE"
+            .iter()
+            .copied()
+            .chain("a,b\n1,2\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let err = open_err(&wide, "x.csv").unwrap_or_default();
+        assert!(err.contains("is UTF-16 text"), "{err}");
+    }
+
+    #[test]
+    fn text_with_stray_control_bytes_or_windows_1252_is_read() {
+        let mut cp1252 = b"Forename,Surname,Notes\n".to_vec();
+        for _ in 0..2000 {
+            cp1252.extend_from_slice(b"Zo\xEB,Caf\xE9,\x93quoted\x94 \x80 5 \x85\n");
+        }
+        let stray = b"name,note\nJane,a\x01b\nJohn,\x1B[0m\nAnn,\x07\x0Bline\x0Cpage\n".to_vec();
+        let mut late_nul = "email\njane@example.com\n".repeat(4000).into_bytes();
+        late_nul.extend_from_slice(b"x\x00y\n");
+        assert!(late_nul.len() > TEXT_PROBE);
+        for bytes in [&cp1252, &stray, &late_nul] {
+            assert!(!is_binary(bytes));
+            let opened = SourceFile::from_bytes(bytes.clone(), "x.csv", &ReadOptions::default());
+            assert!(opened.is_ok(), "{:?}", opened.err());
+        }
+        let f = SourceFile::from_bytes(cp1252, "x.csv", &ReadOptions::default());
+        assert_eq!(
+            f.map(|f| f.encoding()).ok(),
+            Some(TextEncoding::Windows1252)
+        );
+        let f = SourceFile::from_bytes(stray, "x.csv", &ReadOptions::default());
+        assert_eq!(
+            f.map(|f| f.datasets()[0].columns.clone()).ok(),
+            Some(vec!["name".to_string(), "note".to_string()])
         );
     }
 }
