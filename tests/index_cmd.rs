@@ -360,3 +360,34 @@ fn verify_finds_a_dump_edited_in_place_with_its_time_put_back() {
     assert!(out.status.success(), "{err}");
     assert!(verified.contains("CHANGED since the build"), "{verified}");
 }
+
+#[test]
+fn a_directory_that_is_not_an_index_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = small_dump(tmp.path());
+    let home = tmp.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    fs::write(home.join("thesis.txt"), "years of work").unwrap();
+    for force in [false, true] {
+        let mut args = vec!["index", "--out", p(&home)];
+        if force {
+            args.push("--force");
+        }
+        args.push(p(&dump));
+        let out = leakscope(&args);
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "leakscope: error: {} exists and is not a leakscope index; it will not be \
+                 replaced, even with --force: choose another --out",
+                home.display()
+            )
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(home.join("thesis.txt")).unwrap(),
+        "years of work"
+    );
+}
