@@ -24,8 +24,8 @@ use crate::field::FieldKind;
 use crate::keys::{self, Key, KeyError, Secret};
 use crate::normalize::Person;
 use crate::source::{
-    ChunkScan, ColumnMap, Overrides, ReadOptions, Reject, RejectReason, SourceError, SourceFile,
-    discover_noting_skipped, map_dataset,
+    ChunkScan, ColumnMap, Discovery, LeaveOut, Overrides, ReadOptions, Reject, RejectReason,
+    SourceError, SourceFile, discover_leaving_out, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
     survey::SAMPLE_RECORDS,
 };
@@ -127,6 +127,9 @@ pub struct BuildSummary {
     pub seconds: f64,
     /// Things the user should know: `--map` entries naming no column, empty files.
     pub warnings: Vec<String>,
+    /// What discovery left out and why (a file reached twice, the index's own
+    /// directory inside a dump directory...).
+    pub notes: Vec<String>,
 }
 
 /// Per-dataset facts the build keeps while scanning.
@@ -476,7 +479,17 @@ pub fn build(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<BuildSummary, BuildError> {
     let started = Instant::now();
-    let (found, skipped) = discover_noting_skipped(dumps)?;
+    // Never read what this build writes, even inside a dump directory: an earlier
+    // index at `out` is replaced, the rejects file truncated, while mapped.
+    let mut leave_out = LeaveOut::new().index(out);
+    if let Some(rejects) = &opts.rejects {
+        leave_out = leave_out.file(rejects, "the --rejects file");
+    }
+    let Discovery {
+        files: found,
+        skipped,
+        notes,
+    } = discover_leaving_out(dumps, &leave_out)?;
     if found.is_empty() {
         let args: Vec<String> = dumps.iter().map(|p| p.display().to_string()).collect();
         return Err(BuildError::NoDumps(args.join(", ")));
@@ -759,6 +772,7 @@ pub fn build(
         stats,
         seconds: started.elapsed().as_secs_f64(),
         warnings,
+        notes,
     })
 }
 

@@ -48,7 +48,8 @@ mod sql;
 pub mod survey;
 
 pub use discover::{
-    DUMP_EXTENSIONS, discover, discover_noting_skipped, is_dump_name, skipped_warning,
+    DUMP_EXTENSIONS, Discovery, LeaveOut, discover, discover_leaving_out, is_dump_name,
+    skipped_warning,
 };
 pub use encoding::TextEncoding;
 pub use fields::Fields;
