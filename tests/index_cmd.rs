@@ -517,3 +517,58 @@ fn a_directory_that_is_not_an_index_is_refused_at_once() {
         "years of work"
     );
 }
+
+/// The SIGBUS handler itself, without a race: the build blocks opening a FIFO (so
+/// it is past the start of `main`, where the handler is installed), and is sent
+/// the signal.
+#[cfg(unix)]
+#[test]
+fn a_sigbus_is_one_line_on_stderr_and_exit_2() {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe.csv");
+    let c_path = std::ffi::CString::new(p(&fifo)).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let idx = tmp.path().join("i");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["index", "--out", p(&idx), p(&fifo)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the writing end without blocking succeeds once the child has opened
+    // the reading end.
+    let started = Instant::now();
+    let writer = loop {
+        match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+        {
+            Ok(w) => break w,
+            Err(_) => {
+                assert!(child.try_wait().unwrap().is_none(), "the child ended early");
+                assert!(started.elapsed() < Duration::from_secs(60), "never opened");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    };
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGBUS) },
+        0
+    );
+    let out = child.wait_with_output().unwrap();
+    drop(writer);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{:?} {err}", out.status);
+    assert_eq!(
+        err,
+        "leakscope: error: a file shrank while it was being read (another program truncated \
+         or rewrote a dump or the index); stopped before finishing, nothing was replaced: run \
+         again once the files are stable\n"
+    );
+    assert!(!idx.exists());
+}
