@@ -518,6 +518,166 @@ fn a_directory_that_is_not_an_index_is_refused_at_once() {
     );
 }
 
+/// A CSV dump of `rows` people (`N{i},S{i},p{i}@example.com`).
+#[cfg(target_os = "linux")]
+fn big_dump(path: &Path, rows: usize) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(fs::File::create(path).unwrap());
+    writeln!(out, "first_name,last_name,email").unwrap();
+    for i in 0..rows {
+        writeln!(out, "N{i},S{i},p{i}@example.com").unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// Starts `leakscope index --force --out idx dump`, waits until the child has
+/// `dump` mapped (the build has opened it and is reading it), runs `meddle`, and
+/// returns the child's outcome.
+#[cfg(target_os = "linux")]
+fn index_meddled(dump: &Path, idx: &Path, meddle: impl FnOnce()) -> Output {
+    use std::time::{Duration, Instant};
+    let child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args([
+            "index",
+            "--out",
+            p(idx),
+            "--force",
+            "--threads",
+            "1",
+            p(dump),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let maps = format!("/proc/{}/maps", child.id());
+    let real = fs::canonicalize(dump).unwrap();
+    let started = Instant::now();
+    loop {
+        let mapped =
+            fs::read_to_string(&maps).is_ok_and(|m| m.lines().any(|l| l.ends_with(p(&real))));
+        if mapped {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the build never mapped the dump"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    meddle();
+    child.wait_with_output().unwrap()
+}
+
+/// Entries of `dir` whose names start with a dot (an index's temporary siblings).
+#[cfg(target_os = "linux")]
+fn hidden_entries(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dump_appended_to_during_the_build_fails_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("a.csv");
+    let idx = tmp.path().join("i");
+    fs::write(
+        &dump,
+        "first_name,last_name,email\nJane,Doe,j@example.com\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let before = fs::read(idx.join("manifest.json")).unwrap();
+
+    big_dump(&dump, 300_000);
+    let out = index_meddled(&dump, &idx, || {
+        use std::io::Write as _;
+        let mut f = fs::OpenOptions::new().append(true).open(&dump).unwrap();
+        f.write_all(b"Late,Comer,late.comer@example.com\n").unwrap();
+    });
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "leakscope: error: {} changed while it was being indexed (it grew/shrank or was \
+             rewritten): build again once it is stable",
+            dump.display()
+        )
+    );
+    // The old index is left in place; no temporary directory is left beside it.
+    assert_eq!(fs::read(idx.join("manifest.json")).unwrap(), before);
+    assert!(hidden_entries(tmp.path()).is_empty());
+
+    // Built again once stable, the late row is there and the dump unchanged.
+    let out = leakscope(&["index", "--out", p(&idx), "--force", p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = leakscope(&["inspect", p(&idx), "--verify"]);
+    assert!(
+        text(&out).0.contains("present, unchanged"),
+        "{}",
+        text(&out).0
+    );
+    let out = leakscope(&[
+        "lookup",
+        "--index",
+        p(&idx),
+        "--email",
+        "late.comer@example.com",
+    ]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dump_truncated_during_the_build_is_an_error_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("a.csv");
+    let idx = tmp.path().join("i");
+    fs::write(
+        &dump,
+        "first_name,last_name,email\nJane,Doe,j@example.com\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let before = fs::read(idx.join("manifest.json")).unwrap();
+
+    big_dump(&dump, 300_000);
+    let out = index_meddled(&dump, &idx, || {
+        fs::File::options()
+            .write(true)
+            .open(&dump)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    });
+    let (_, err) = text(&out);
+    // Reading a page that is gone raises SIGBUS (exit 135 from a shell, no word)
+    // unless the build had read every page already, when its end check says so.
+    assert_eq!(out.status.code(), Some(2), "{:?} {err}", out.status);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("leakscope: error: a file shrank while it was being read")
+            || err.contains("changed while it was being indexed"),
+        "{err}"
+    );
+    assert_eq!(fs::read(idx.join("manifest.json")).unwrap(), before);
+    // A process killed by the signal leaves its temporary directory; the next
+    // build removes it.
+    fs::write(&dump, "email\nk@example.com\n").unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), "--force", p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(hidden_entries(tmp.path()).is_empty());
+}
+
 /// The SIGBUS handler itself, without a race: the build blocks opening a FIFO (so
 /// it is past the start of `main`, where the handler is installed), and is sent
 /// the signal.
