@@ -535,3 +535,375 @@ fn a_json_line_nested_too_deep_is_rejected_saying_so() {
     let out = leakscope(&["lookup", "--index", p(&idx), "--email", "jane@example.com"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
 }
+
+#[test]
+fn the_index_and_rejects_file_inside_the_dump_directory_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("d");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(
+        dump.join("a.csv"),
+        "first_name,last_name,email\nJane,Doe,j@example.com\nbad,\"row\n",
+    )
+    .unwrap();
+    let idx = tmp.path().join("i");
+    let rejects = dump.join("rejects.csv");
+    // The rejects file was found as a dump and truncated while mapped: every
+    // other build crashed (SIGBUS).
+    for run in 0..3 {
+        let out = leakscope(&[
+            "index",
+            "--out",
+            p(&idx),
+            "--force",
+            "--rejects",
+            p(&rejects),
+            p(&dump),
+        ]);
+        let (_, err) = text(&out);
+        assert!(out.status.success(), "run {run}: {:?} {err}", out.status);
+        assert!(err.contains("1 indexed, 1 rejected"), "{err}");
+        assert!(!err.contains("rejects.csv  csv"), "read as a dump: {err}");
+        if run > 0 {
+            assert!(
+                err.contains(&format!(
+                    "note: {} was not read as a dump: it is the --rejects file",
+                    rejects.display()
+                )),
+                "{err}"
+            );
+        }
+        assert_eq!(fs::read_to_string(&rejects).unwrap().lines().count(), 2);
+    }
+
+    // An index inside the dump directory, built again: its manifest was read as
+    // a dump (and refused as JSON).
+    fs::remove_file(&rejects).unwrap();
+    let inner = dump.join("idx");
+    let out = leakscope(&["index", "--out", p(&inner), p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = leakscope(&["index", "--out", p(&inner), "--force", p(&dump)]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "note: {} was not read as a dump: it is the index being written (--out)",
+            inner.display()
+        )),
+        "{err}"
+    );
+    let out = leakscope(&["inspect", p(&inner), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = report["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.csv"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_reached_twice_is_indexed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("d");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(dump.join("a.csv"), "email\nj@example.com\n").unwrap();
+    std::os::unix::fs::symlink("a.csv", dump.join("b.csv")).unwrap();
+    let idx = tmp.path().join("i");
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("b.csv is a link to a file read already")
+            && err.contains("read once, as dataset a.csv"),
+        "{err}"
+    );
+    assert!(err.contains("indexed 1 records from 1 datasets"), "{err}");
+    // One record, verified from the dump: the second copy made a dataset whose
+    // records were judged "index only" ("a.csv is no longer in ...").
+    let out = leakscope(&[
+        "lookup",
+        "--index",
+        p(&idx),
+        "--email",
+        "j@example.com",
+        "--json",
+    ]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let matches = answer["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 1, "{stdout}");
+    assert_eq!(matches[0]["dataset"], "a.csv");
+
+    // The same file named twice: a note, not "two dump files would both be named".
+    let file = dump.join("a.csv");
+    let out = leakscope(&["index", "--out", p(&idx), "--force", p(&file), p(&file)]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("is reached twice"), "{err}");
+    assert!(err.contains("indexed 1 records from 1 datasets"), "{err}");
+
+    // Reached through a linked directory (given, or a file in it given), the dump
+    // is found again at query time and the record verified from it.
+    let via = tmp.path().join("via");
+    std::os::unix::fs::symlink(&dump, &via).unwrap();
+    for arg in [via.clone(), via.join("b.csv")] {
+        let out = leakscope(&["index", "--out", p(&idx), "--force", p(&arg)]);
+        assert!(out.status.success(), "{}", text(&out).1);
+        let out = leakscope(&["lookup", "--index", p(&idx), "--email", "j@example.com"]);
+        let (stdout, err) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.is_empty(), "{}: {err}", arg.display());
+        assert!(stdout.contains("evidence: email exact"), "{stdout}");
+    }
+}
+
+#[test]
+fn a_directory_that_is_not_an_index_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = small_dump(tmp.path());
+    let home = tmp.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    fs::write(home.join("thesis.txt"), "years of work").unwrap();
+    for force in [false, true] {
+        let mut args = vec!["index", "--out", p(&home)];
+        if force {
+            args.push("--force");
+        }
+        args.push(p(&dump));
+        let out = leakscope(&args);
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "leakscope: error: {} exists and is not a leakscope index; it will not be \
+                 replaced, even with --force: choose another --out",
+                home.display()
+            )
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(home.join("thesis.txt")).unwrap(),
+        "years of work"
+    );
+}
+
+/// A CSV dump of `rows` people (`N{i},S{i},p{i}@example.com`).
+#[cfg(target_os = "linux")]
+fn big_dump(path: &Path, rows: usize) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(fs::File::create(path).unwrap());
+    writeln!(out, "first_name,last_name,email").unwrap();
+    for i in 0..rows {
+        writeln!(out, "N{i},S{i},p{i}@example.com").unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// Starts `leakscope index --force --out idx dump`, waits until the child has
+/// `dump` mapped (the build has opened it and is reading it), runs `meddle`, and
+/// returns the child's outcome.
+#[cfg(target_os = "linux")]
+fn index_meddled(dump: &Path, idx: &Path, meddle: impl FnOnce()) -> Output {
+    use std::time::{Duration, Instant};
+    let child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args([
+            "index",
+            "--out",
+            p(idx),
+            "--force",
+            "--threads",
+            "1",
+            p(dump),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let maps = format!("/proc/{}/maps", child.id());
+    let real = fs::canonicalize(dump).unwrap();
+    let started = Instant::now();
+    loop {
+        let mapped =
+            fs::read_to_string(&maps).is_ok_and(|m| m.lines().any(|l| l.ends_with(p(&real))));
+        if mapped {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the build never mapped the dump"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    meddle();
+    child.wait_with_output().unwrap()
+}
+
+/// Entries of `dir` whose names start with a dot (an index's temporary siblings).
+#[cfg(target_os = "linux")]
+fn hidden_entries(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dump_appended_to_during_the_build_fails_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("a.csv");
+    let idx = tmp.path().join("i");
+    fs::write(
+        &dump,
+        "first_name,last_name,email\nJane,Doe,j@example.com\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let before = fs::read(idx.join("manifest.json")).unwrap();
+
+    big_dump(&dump, 300_000);
+    let out = index_meddled(&dump, &idx, || {
+        use std::io::Write as _;
+        let mut f = fs::OpenOptions::new().append(true).open(&dump).unwrap();
+        f.write_all(b"Late,Comer,late.comer@example.com\n").unwrap();
+    });
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "leakscope: error: {} changed while it was being indexed (it grew/shrank or was \
+             rewritten): build again once it is stable",
+            dump.display()
+        )
+    );
+    // The old index is left in place; no temporary directory is left beside it.
+    assert_eq!(fs::read(idx.join("manifest.json")).unwrap(), before);
+    assert!(hidden_entries(tmp.path()).is_empty());
+
+    // Built again once stable, the late row is there and the dump unchanged.
+    let out = leakscope(&["index", "--out", p(&idx), "--force", p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = leakscope(&["inspect", p(&idx), "--verify"]);
+    assert!(
+        text(&out).0.contains("present, unchanged"),
+        "{}",
+        text(&out).0
+    );
+    let out = leakscope(&[
+        "lookup",
+        "--index",
+        p(&idx),
+        "--email",
+        "late.comer@example.com",
+    ]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dump_truncated_during_the_build_is_an_error_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("a.csv");
+    let idx = tmp.path().join("i");
+    fs::write(
+        &dump,
+        "first_name,last_name,email\nJane,Doe,j@example.com\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let before = fs::read(idx.join("manifest.json")).unwrap();
+
+    big_dump(&dump, 300_000);
+    let out = index_meddled(&dump, &idx, || {
+        fs::File::options()
+            .write(true)
+            .open(&dump)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    });
+    let (_, err) = text(&out);
+    // Reading a page that is gone raises SIGBUS (exit 135 from a shell, no word)
+    // unless the build had read every page already, when its end check says so.
+    assert_eq!(out.status.code(), Some(2), "{:?} {err}", out.status);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("leakscope: error: a file shrank while it was being read")
+            || err.contains("changed while it was being indexed"),
+        "{err}"
+    );
+    assert_eq!(fs::read(idx.join("manifest.json")).unwrap(), before);
+    // A process killed by the signal leaves its temporary directory; the next
+    // build removes it.
+    fs::write(&dump, "email\nk@example.com\n").unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), "--force", p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(hidden_entries(tmp.path()).is_empty());
+}
+
+/// The SIGBUS handler itself, without a race: the build blocks opening a FIFO (so
+/// it is past the start of `main`, where the handler is installed), and is sent
+/// the signal.
+#[cfg(unix)]
+#[test]
+fn a_sigbus_is_one_line_on_stderr_and_exit_2() {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe.csv");
+    let c_path = std::ffi::CString::new(p(&fifo)).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let idx = tmp.path().join("i");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["index", "--out", p(&idx), p(&fifo)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the writing end without blocking succeeds once the child has opened
+    // the reading end.
+    let started = Instant::now();
+    let writer = loop {
+        match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+        {
+            Ok(w) => break w,
+            Err(_) => {
+                assert!(child.try_wait().unwrap().is_none(), "the child ended early");
+                assert!(started.elapsed() < Duration::from_secs(60), "never opened");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    };
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGBUS) },
+        0
+    );
+    let out = child.wait_with_output().unwrap();
+    drop(writer);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{:?} {err}", out.status);
+    assert_eq!(
+        err,
+        "leakscope: error: a file shrank while it was being read (another program truncated \
+         or rewrote a dump or the index); stopped before finishing, nothing was replaced: run \
+         again once the files are stable\n"
+    );
+    assert!(!idx.exists());
+}

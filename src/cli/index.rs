@@ -7,9 +7,9 @@ use clap::Args;
 use leakscope::index::build::{self, BuildOptions};
 use leakscope::keys::Secret;
 use leakscope::source::{
-    Overrides, ReadOptions, SourceFile, discover_noting_skipped, skipped_warning, survey,
+    LeaveOut, Overrides, ReadOptions, SourceFile, discover_leaving_out, skipped_warning, survey,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{parse_size, progress_bar, thread_pool};
@@ -105,6 +105,9 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
+        for note in &summary.notes {
+            eprintln!("note: {note}");
+        }
         for d in &summary.datasets {
             let rejects: u64 = d.rejects.iter().map(|(_, n)| n).sum();
             eprintln!(
@@ -141,7 +144,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn dry_run(args: &IndexArgs, overrides: &Overrides) -> anyhow::Result<ExitCode> {
-    let files = open_all(&args.dumps)?;
+    let files = open_all(&args.dumps, args.out.as_deref())?;
     let reports = survey(&files, overrides);
     for r in &reports {
         outln!("{r}");
@@ -162,13 +165,23 @@ fn dry_run(args: &IndexArgs, overrides: &Overrides) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_all(dumps: &[PathBuf]) -> anyhow::Result<Vec<SourceFile>> {
-    let (found, skipped) = discover_noting_skipped(dumps)?;
-    if let Some(warning) = skipped_warning(&skipped) {
+/// Opens every dump under `dumps`, leaving out the index directory `out` if one
+/// is named (an index is never read as a dump).
+fn open_all(dumps: &[PathBuf], out: Option<&Path>) -> anyhow::Result<Vec<SourceFile>> {
+    let leave_out = match out {
+        Some(out) => LeaveOut::new().index(out),
+        None => LeaveOut::new(),
+    };
+    let found = discover_leaving_out(dumps, &leave_out)?;
+    for note in &found.notes {
+        eprintln!("note: {note}");
+    }
+    if let Some(warning) = skipped_warning(&found.skipped) {
         eprintln!("warning: {warning}");
     }
-    anyhow::ensure!(!found.is_empty(), "no dump files found");
+    anyhow::ensure!(!found.files.is_empty(), "no dump files found");
     found
+        .files
         .iter()
         .map(|(path, name)| SourceFile::open(path, name, None).map_err(anyhow::Error::from))
         .collect()

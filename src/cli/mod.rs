@@ -7,6 +7,8 @@ mod index;
 mod inspect;
 mod lookup;
 mod match_cmd;
+#[cfg(unix)]
+mod sigbus;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +42,10 @@ enum Command {
 /// Parse arguments, run the command, map the outcome to an exit status:
 /// the command's own status on success, 2 with a one-line cause on error.
 pub fn main() -> ExitCode {
+    // Before anything is mapped: a dump truncated under us is then an error, not a
+    // bare crash. Without the handler, such a crash is all that is lost.
+    #[cfg(unix)]
+    let _ = sigbus::install();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -24,8 +24,8 @@ use crate::field::FieldKind;
 use crate::keys::{self, Key, KeyError, Secret};
 use crate::normalize::Person;
 use crate::source::{
-    ChunkScan, ColumnMap, Overrides, ReadOptions, Reject, RejectReason, SourceError, SourceFile,
-    discover_noting_skipped, map_dataset,
+    ChunkScan, ColumnMap, Discovery, LeaveOut, Overrides, ReadOptions, Reject, RejectReason,
+    SourceError, SourceFile, discover_leaving_out, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
     survey::SAMPLE_RECORDS,
 };
@@ -91,6 +91,17 @@ pub enum BuildError {
     /// No dump file was found under the arguments.
     #[error("no dump files found in {0}")]
     NoDumps(String),
+    /// A dump's size, modification time or identity at the end of the build differ
+    /// from those when it was opened: what was indexed may be neither the old file
+    /// nor the new one.
+    #[error(
+        "{} changed while it was being indexed (it grew/shrank or was rewritten): build again once it is stable",
+        path.display()
+    )]
+    DumpChanged {
+        /// The dump file, as given or found.
+        path: PathBuf,
+    },
 }
 
 /// One dataset as built: what `leakscope index` reports.
@@ -127,6 +138,9 @@ pub struct BuildSummary {
     pub seconds: f64,
     /// Things the user should know: `--map` entries naming no column, empty files.
     pub warnings: Vec<String>,
+    /// What discovery left out and why (a file reached twice, the index's own
+    /// directory inside a dump directory...).
+    pub notes: Vec<String>,
 }
 
 /// Per-dataset facts the build keeps while scanning.
@@ -476,7 +490,17 @@ pub fn build(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<BuildSummary, BuildError> {
     let started = Instant::now();
-    let (found, skipped) = discover_noting_skipped(dumps)?;
+    // Never read what this build writes, even inside a dump directory: an earlier
+    // index at `out` is replaced, the rejects file truncated, while mapped.
+    let mut leave_out = LeaveOut::new().index(out);
+    if let Some(rejects) = &opts.rejects {
+        leave_out = leave_out.file(rejects, "the --rejects file");
+    }
+    let Discovery {
+        files: found,
+        skipped,
+        notes,
+    } = discover_leaving_out(dumps, &leave_out)?;
     if found.is_empty() {
         let args: Vec<String> = dumps.iter().map(|p| p.display().to_string()).collect();
         return Err(BuildError::NoDumps(args.join(", ")));
@@ -718,20 +742,25 @@ pub fn build(
     std::fs::write(&layouts_path, json).map_err(|e| IndexError::write_path(&layouts_path, e))?;
     let seg_path = writer.segment_path(0);
     // Describing the dumps (a checksum of each) needs no segment: it runs beside
-    // the segment's last, mostly serial steps (writing, fsync).
+    // the segment's last, mostly serial steps (writing, fsync). The size and time
+    // are those at open and the checksum is of the bytes mapped: what was indexed,
+    // even if a dump grew since.
     let describe = || {
         found
             .par_iter()
-            .map(|(path, _)| {
-                let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-                DumpFile::describe(&abs, abs.display().to_string())
-                    .map_err(|source| SourceError::Io { path: abs, source })
-            })
-            .collect::<Result<Vec<_>, _>>()
+            .zip(&files)
+            .map(|((path, _), file)| describe_as_read(path, file))
+            .collect::<Vec<_>>()
     };
     let (stats, dumps_described) = rayon::join(|| segment.finish(&seg_path), describe);
     let stats = stats?;
-    let dumps_described = dumps_described?;
+    // A dump that changed since it was opened (appended to, truncated, replaced)
+    // was indexed as it was at open, at best: refuse to record that as the file.
+    for ((path, _), file) in found.iter().zip(&files) {
+        if file.stamp().is_some_and(|s| !s.is_current()) {
+            return Err(BuildError::DumpChanged { path: path.clone() });
+        }
+    }
     let mut manifest = Manifest {
         datasets: entries,
         key_rules: Some(crate::keys::rules_fingerprint()),
@@ -759,7 +788,23 @@ pub fn build(
         stats,
         seconds: started.elapsed().as_secs_f64(),
         warnings,
+        notes,
     })
+}
+
+/// The manifest's record of a dump as this build read it: its size and time when
+/// it was opened, and a checksum of the bytes mapped.
+fn describe_as_read(given: &Path, file: &SourceFile) -> DumpFile {
+    let path = std::fs::canonicalize(given).unwrap_or_else(|_| given.to_path_buf());
+    let (size, modified) = file
+        .stamp()
+        .map_or((file.len_bytes(), 0), |s| (s.size(), s.modified_secs()));
+    DumpFile {
+        path: path.display().to_string(),
+        size,
+        modified,
+        checksum: format!("{:016x}", file.checksum_as_opened()),
+    }
 }
 
 /// The manifest's description of every dataset, in global dataset order.
@@ -1019,5 +1064,123 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A dump of `rows` people, one per line.
+    fn write_dump(path: &Path, rows: usize) {
+        let mut text = String::from("first_name,last_name,email\n");
+        for i in 0..rows {
+            text.push_str(&format!("N{i},S{i},p{i}@example.com\n"));
+        }
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Builds `dump` into `out` with `--force`, calling `meddle` with the dump's
+    /// path once, at the first progress report: after every dump is open and
+    /// before the build ends.
+    fn build_meddled(
+        dump: &Path,
+        out: &Path,
+        meddle: impl Fn(&Path) + Sync,
+    ) -> Result<BuildSummary, BuildError> {
+        let once = std::sync::Once::new();
+        let opts = BuildOptions {
+            force: true,
+            ..BuildOptions::default()
+        };
+        build(&[dump.to_path_buf()], out, &opts, &|_, _| {
+            once.call_once(|| meddle(dump));
+        })
+    }
+
+    fn entries_of(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_dump_that_changes_during_the_build_fails_it_and_keeps_the_old_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("a.csv");
+        let out = dir.path().join("idx");
+        write_dump(&dump, 200);
+        build_meddled(&dump, &out, |_| {}).unwrap();
+        let manifest = std::fs::read(out.join(super::super::MANIFEST_FILE)).unwrap();
+
+        let append = |path: &Path| {
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            f.write_all(b"Late,Comer,late.comer@example.com\n").unwrap();
+        };
+        // Replaced whole by a file of the same size (renamed over it).
+        let rewrite = |path: &Path| {
+            let other = path.with_extension("new");
+            std::fs::copy(path, &other).unwrap();
+            std::fs::rename(&other, path).unwrap();
+        };
+        for (what, meddle) in [
+            ("appended", &append as &(dyn Fn(&Path) + Sync)),
+            ("rewritten", &rewrite),
+        ] {
+            let err = build_meddled(&dump, &out, meddle).unwrap_err();
+            assert!(
+                matches!(err, BuildError::DumpChanged { .. }),
+                "{what}: {err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{} changed while it was being indexed (it grew/shrank or was rewritten): \
+                     build again once it is stable",
+                    dump.display()
+                )
+            );
+            // The old index is untouched and no temporary directory is left.
+            let now = std::fs::read(out.join(super::super::MANIFEST_FILE)).unwrap();
+            assert!(now == manifest, "{what}: the old index was replaced");
+            assert_eq!(entries_of(dir.path()), ["a.csv", "idx"], "{what}");
+        }
+        // Stable again: it builds, with the late row.
+        let summary = build_meddled(&dump, &out, |_| {}).unwrap();
+        assert_eq!(summary.stats.records, 201);
+    }
+
+    #[test]
+    fn what_is_recorded_of_a_dump_is_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("a.csv");
+        write_dump(&dump, 20);
+        let before = std::fs::read(&dump).unwrap();
+        let file = SourceFile::open(&dump, "a.csv", None).unwrap();
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&dump)
+                .unwrap();
+            f.write_all(b"Late,Comer,late.comer@example.com\n").unwrap();
+        }
+        assert_eq!(file.len_bytes(), before.len() as u64);
+        assert!(file.stamp().is_some_and(|s| !s.is_current()));
+        let recorded = describe_as_read(&dump, &file);
+        assert_eq!(recorded.size, before.len() as u64);
+        assert_eq!(
+            recorded.checksum,
+            format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&before))
+        );
+        // What the file is now differs, and is seen to.
+        assert_eq!(recorded.state(), super::super::DumpState::Changed);
+        // Unchanged, the record agrees with the file.
+        let again = SourceFile::open(&dump, "a.csv", None).unwrap();
+        let recorded = describe_as_read(&dump, &again);
+        assert_eq!(
+            recorded.state_by_checksum(),
+            super::super::DumpState::Unchanged
+        );
+        assert_eq!(recorded.state(), super::super::DumpState::Unchanged);
     }
 }

@@ -328,24 +328,27 @@ impl Drop for IndexWriter {
     }
 }
 
+/// Whether the index may be written at `out`: nothing there; or, with `force`, an
+/// index or an empty directory. Anything else is refused with or without `force`,
+/// and says so at once, so that the first message does not suggest a `--force`
+/// that would be refused too.
 fn check_replaceable(out: &Path, force: bool) -> Result<(), IndexError> {
     let Ok(meta) = out.symlink_metadata() else {
         return Ok(());
     };
-    if !force {
-        return Err(IndexError::Exists {
-            path: out.to_path_buf(),
-        });
-    }
     let is_index = meta.is_dir() && out.join(MANIFEST_FILE).is_file();
     let is_empty_dir = meta.is_dir()
         && fs::read_dir(out)
             .map(|mut d| d.next().is_none())
             .unwrap_or(false);
-    if is_index || is_empty_dir {
+    if !(is_index || is_empty_dir) {
+        Err(IndexError::NotReplaceable {
+            path: out.to_path_buf(),
+        })
+    } else if force {
         Ok(())
     } else {
-        Err(IndexError::NotReplaceable {
+        Err(IndexError::Exists {
             path: out.to_path_buf(),
         })
     }
@@ -635,6 +638,45 @@ mod tests {
         assert!(!is_build_dir_name("index"));
         assert!(!is_build_dir_name(".index.tmp-"));
         assert!(!is_build_dir_name(".index.tmp-1-"));
+    }
+
+    #[test]
+    fn only_an_index_or_an_empty_directory_is_replaceable() {
+        let dir = tempfile::tempdir().unwrap();
+        let nothing = dir.path().join("nothing");
+        assert!(check_replaceable(&nothing, false).is_ok());
+        let index = dir.path().join("index");
+        fs::create_dir(&index).unwrap();
+        // Empty: replaced with --force only.
+        assert!(matches!(
+            check_replaceable(&index, false),
+            Err(IndexError::Exists { .. })
+        ));
+        assert!(check_replaceable(&index, true).is_ok());
+        fs::write(index.join(MANIFEST_FILE), "{}").unwrap();
+        assert!(matches!(
+            check_replaceable(&index, false),
+            Err(IndexError::Exists { .. })
+        ));
+        assert!(check_replaceable(&index, true).is_ok());
+        // Not an index: refused either way, and the first refusal says so rather
+        // than suggest --force.
+        let home = dir.path().join("home");
+        fs::create_dir(&home).unwrap();
+        fs::write(home.join("thesis.txt"), "").unwrap();
+        let file = dir.path().join("precious.csv");
+        fs::write(&file, "").unwrap();
+        for path in [&home, &file] {
+            for force in [false, true] {
+                let err = check_replaceable(path, force).unwrap_err();
+                assert!(matches!(err, IndexError::NotReplaceable { .. }), "{err}");
+                let msg = err.to_string();
+                assert!(
+                    msg.contains("is not a leakscope index") && msg.contains("not be replaced"),
+                    "{msg}"
+                );
+            }
+        }
     }
 
     #[test]

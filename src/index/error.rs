@@ -64,15 +64,17 @@ pub enum IndexError {
         /// The version found in the file.
         found: u32,
     },
-    /// `IndexWriter::create` found something at the output path.
+    /// `IndexWriter::create` found an index (or an empty directory) at the output
+    /// path, and `--force` was not given.
     #[error("{path} already exists; use --force to replace it")]
     Exists {
         /// The output path.
         path: PathBuf,
     },
-    /// `--force` was given but the output path holds something that is not an index.
+    /// The output path holds something that is not an index (nor an empty
+    /// directory): never replaced, with or without `--force`.
     #[error(
-        "{path} exists and is not a leakscope index; refusing to replace it, even with --force"
+        "{path} exists and is not a leakscope index; it will not be replaced, even with --force: choose another --out"
     )]
     NotReplaceable {
         /// The output path.

@@ -144,7 +144,9 @@ impl Segment {
             // the length seen here. Segments are written once and never modified in
             // place, but if another process truncates the file while it is mapped,
             // reading the lost pages raises SIGBUS; no safe API can prevent that, and
-            // an index is not something leakscope (or anyone) edits in place.
+            // an index is not something leakscope (or anyone) edits in place. The
+            // command line turns the signal into a one-line error and exit 2
+            // (`cli::sigbus`).
             let map = unsafe { Mmap::map(&file) }.map_err(|e| IndexError::read(what.clone(), e))?;
             Storage::Mapped(map)
         };

@@ -427,7 +427,8 @@ fn load_layouts(index_dir: &Path, warnings: &mut Vec<String>) -> BTreeMap<String
     };
     // SAFETY: a read-only private map of a file the index build wrote once and never
     // modifies; it is parsed at once and unmapped before this returns. A process
-    // truncating it meanwhile could raise SIGBUS, as for any mapped index file.
+    // truncating it meanwhile could raise SIGBUS, as for any mapped index file (the
+    // command line's handler makes that a one-line error and exit 2: `cli::sigbus`).
     let bytes = match unsafe { memmap2::Mmap::map(&file) } {
         Ok(map) => map,
         // An empty file cannot be mapped on some platforms; it is unreadable anyway.

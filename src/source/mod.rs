@@ -45,20 +45,23 @@ mod jsonl;
 pub mod mapping;
 pub mod rejects;
 mod sql;
+mod stamp;
 pub mod survey;
 
 pub use discover::{
-    DUMP_EXTENSIONS, discover, discover_noting_skipped, is_dump_name, skipped_warning,
+    DUMP_EXTENSIONS, Discovery, LeaveOut, discover, discover_leaving_out, is_dump_name,
+    skipped_warning,
 };
 pub use encoding::TextEncoding;
 pub use fields::Fields;
 pub use mapping::{ColumnMap, MappingError, Origin, Overrides, map_dataset};
+pub use stamp::FileStamp;
 pub use survey::{DatasetReport, survey};
 
 use delimited::Delimited;
 use flate2::read::MultiGzDecoder;
 use jsonl::Jsonl;
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapOptions};
 use rayon::prelude::*;
 use sql::Sql;
 use std::fmt;
@@ -262,6 +265,38 @@ fn release_pages(map: &Mmap, end: usize) {
         // changed underneath us (the caveat every map of a dump already carries).
         let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
     }
+}
+
+/// Maps the first `len` bytes of `file` (its size when it was opened: the map then
+/// holds exactly what the index records of the file, whatever is appended later).
+fn map_file(file: &File, len: u64) -> io::Result<Data> {
+    if len == 0 {
+        return Ok(Data::Owned(Vec::new()));
+    }
+    let len = usize::try_from(len).map_err(|_| io::Error::other("too large to map"))?;
+    // SAFETY: the map is read-only and private to this process, and we never write
+    // through it. What mapping cannot guard against is another process truncating
+    // the file while it is mapped: reading the lost pages then raises SIGBUS. Like
+    // ripgrep, we accept that for the speed of mapping (dump files are evidence and
+    // not expected to change under us); the command line turns the signal into a
+    // one-line error and exit 2 (`cli::sigbus`) instead of a bare crash, and a
+    // build compares each dump's size and time at its end with those at open
+    // (`FileStamp`), so a file that grew or was rewritten is an error too.
+    let map = unsafe { MmapOptions::new().len(len).map(file) }?;
+    Ok(Data::Mapped(map))
+}
+
+/// xxh3-64 of `data`, a window at a time, releasing the mapped pages behind.
+fn checksum_releasing(data: &Data) -> u64 {
+    let bytes = data.bytes();
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    let mut at = 0;
+    for window in bytes.chunks(PASS_WINDOW) {
+        hasher.update(window);
+        at += window.len();
+        data.release_before(at);
+    }
+    hasher.digest()
 }
 
 /// Bytes [`find1`] and [`find2`] look at a word at a time before memchr takes over.
@@ -526,6 +561,12 @@ pub struct SourceFile {
     options: ReadOptions,
     warnings: Vec<String>,
     chunks: OnceLock<Vec<Chunk>>,
+    /// The dump file as opened (the `.gz` itself for a compressed dump); `None`
+    /// for bytes that came from memory.
+    stamp: Option<FileStamp>,
+    /// xxh3-64 of a `.gz` dump's compressed bytes, taken while they were mapped
+    /// (a plain dump's checksum is of its mapped bytes, taken when asked).
+    compressed_checksum: Option<u64>,
 }
 
 impl fmt::Debug for SourceFile {
@@ -573,25 +614,22 @@ impl SourceFile {
                     .into(),
             });
         }
-        let data = if meta.len() == 0 {
-            Data::Owned(Vec::new())
-        } else {
-            // SAFETY: the map is read-only and private to this process. If another
-            // process truncates the file while it is mapped, reading the lost pages
-            // raises SIGBUS; like ripgrep, we accept that for the speed of mapping
-            // (dump files are evidence and not expected to change under us).
-            Data::Mapped(unsafe { Mmap::map(&file) }.map_err(io_err)?)
-        };
+        // What the index will record of the file: its state now, as mapped. Bytes
+        // appended later are beyond the map and are not read.
+        let stamp = FileStamp::of(path, &meta);
+        let data = map_file(&file, meta.len()).map_err(io_err)?;
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let gz = file_name.to_ascii_lowercase().ends_with(".gz")
             || data.bytes().starts_with(&[0x1f, 0x8b]);
-        let (data, read_path, truncated) = if gz {
-            gunzip(path, name, &data, options)?
+        let (data, read_path, truncated, compressed_checksum) = if gz {
+            let checksum = checksum_releasing(&data);
+            let (data, read_path, truncated) = gunzip(path, name, &data, options)?;
+            (data, read_path, truncated, Some(checksum))
         } else {
-            (data, path.to_path_buf(), false)
+            (data, path.to_path_buf(), false, None)
         };
         let name = strip_gz(name).to_string();
         let inner = strip_gz(&file_name).to_string();
@@ -605,6 +643,8 @@ impl SourceFile {
                 e => e,
             }
         })?;
+        file.stamp = Some(stamp);
+        file.compressed_checksum = compressed_checksum;
         if truncated {
             file.warnings.push(format!(
                 "the gzip stream is cut short; read the {} bytes it holds",
@@ -640,7 +680,8 @@ impl SourceFile {
     pub fn reopen(path: &Path, name: &str, saved: &FileLayout) -> Result<SourceFile, SourceError> {
         let io_err = |source: io::Error| SourceError::from_io(path, source);
         let file = File::open(path).map_err(io_err)?;
-        let len = file.metadata().map_err(io_err)?.len();
+        let meta = file.metadata().map_err(io_err)?;
+        let len = meta.len();
         if len != saved.len {
             return Err(SourceError::Unsupported {
                 path: path.to_path_buf(),
@@ -650,13 +691,7 @@ impl SourceFile {
                 ),
             });
         }
-        let data = if len == 0 {
-            Data::Owned(Vec::new())
-        } else {
-            // SAFETY: read-only private map, as in `open_with`; truncation by another
-            // process while mapped can SIGBUS, which we accept for dump files.
-            Data::Mapped(unsafe { Mmap::map(&file) }.map_err(io_err)?)
-        };
+        let data = map_file(&file, len).map_err(io_err)?;
         let layout = match &saved.layout {
             SavedLayout::Delimited(d) => Layout::Delimited(d.clone()),
             SavedLayout::Json {
@@ -676,6 +711,8 @@ impl SourceFile {
             options: ReadOptions::default(),
             warnings: Vec::new(),
             chunks: OnceLock::new(),
+            stamp: Some(FileStamp::of(path, &meta)),
+            compressed_checksum: None,
         })
     }
 
@@ -801,6 +838,8 @@ impl SourceFile {
             options: options.clone(),
             warnings,
             chunks: OnceLock::new(),
+            stamp: None,
+            compressed_checksum: None,
         })
     }
 
@@ -813,6 +852,21 @@ impl SourceFile {
     /// The dataset name base (`x.csv`, `archive.sql`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The dump file as it was when opened (for a `.gz` dump, the compressed file):
+    /// what an index records of it. `None` for bytes that came from memory.
+    pub fn stamp(&self) -> Option<&FileStamp> {
+        self.stamp.as_ref()
+    }
+
+    /// xxh3-64 of the dump file's bytes as opened: the bytes mapped (for a `.gz`
+    /// dump, the compressed bytes, hashed when it was opened), so that it describes
+    /// exactly what was read even if the file grew since. Reads a plain dump
+    /// through once, letting its pages go behind.
+    pub fn checksum_as_opened(&self) -> u64 {
+        self.compressed_checksum
+            .unwrap_or_else(|| checksum_releasing(&self.data))
     }
 
     /// The detected format.
@@ -1288,13 +1342,9 @@ fn gunzip(
             }
             let file = File::open(&target).map_err(io_err(&target))?;
             let len = file.metadata().map_err(io_err(&target))?.len();
-            let data = if len == 0 {
-                Data::Owned(Vec::new())
-            } else {
-                // SAFETY: as for any dump file: read-only private map; a truncation of
-                // this scratch file by another process while mapped could SIGBUS.
-                Data::Mapped(unsafe { Mmap::map(&file) }.map_err(io_err(&target))?)
-            };
+            // As any dump file (see `map_file`): a truncation of this copy by
+            // another process while it is mapped raises SIGBUS.
+            let data = map_file(&file, len).map_err(io_err(&target))?;
             Ok((data, target, truncated))
         }
     }
@@ -1303,6 +1353,52 @@ fn gunzip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stamp_and_checksum_are_of_the_file_as_opened() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.csv");
+        let text = b"email\nj@example.com\n";
+        std::fs::write(&plain, text).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text).unwrap();
+        let compressed = gz.finish().unwrap();
+        let packed = dir.path().join("b.csv.gz");
+        std::fs::write(&packed, &compressed).unwrap();
+        let scratch = dir.path().join("scratch");
+        for (path, bytes, scratch) in [
+            (&plain, &text[..], None),
+            (&packed, &compressed[..], None),
+            (&packed, &compressed[..], Some(scratch.as_path())),
+        ] {
+            let file = SourceFile::open(path, "x.csv", scratch).unwrap();
+            let stamp = file.stamp().unwrap();
+            assert_eq!(stamp.path(), path.as_path());
+            assert_eq!(stamp.size(), bytes.len() as u64);
+            assert!(stamp.is_current());
+            assert_eq!(file.checksum_as_opened(), xxhash_rust::xxh3::xxh3_64(bytes));
+            // The decompressed bytes are what is read.
+            assert_eq!(file.len_bytes(), text.len() as u64);
+        }
+        // Appended to after opening: the map, the size and the checksum stay those
+        // at open.
+        let file = SourceFile::open(&plain, "a.csv", None).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&plain)
+            .unwrap();
+        f.write_all(b"late@example.com\n").unwrap();
+        drop(f);
+        assert_eq!(file.len_bytes(), text.len() as u64);
+        assert_eq!(file.checksum_as_opened(), xxhash_rust::xxh3::xxh3_64(text));
+        assert!(file.stamp().is_some_and(|s| !s.is_current()));
+        let scan = file.scan(|| 0u64, |n, _| *n += 1);
+        assert_eq!(scan.rows(0), 1);
+        // Bytes from memory have no file to stamp.
+        let memory = SourceFile::from_bytes(text.to_vec(), "m.csv", &ReadOptions::default());
+        assert!(memory.unwrap().stamp().is_none());
+    }
 
     proptest::proptest! {
         #[test]
