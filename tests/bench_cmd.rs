@@ -38,6 +38,7 @@ fn bench_json_has_every_figure_with_sane_values() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
 
     assert_eq!(num(&v, "records"), 3000.0);
+    assert!(num(&v, "threads") >= 1.0, "the threads used, not null");
     assert_eq!(num(&v, "register"), 750.0);
     assert_eq!(v["reused_archive"], false);
     assert!(num(&v, "dump_bytes") > 100_000.0);

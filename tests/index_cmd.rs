@@ -907,3 +907,36 @@ fn a_sigbus_is_one_line_on_stderr_and_exit_2() {
     );
     assert!(!idx.exists());
 }
+
+#[test]
+fn a_rejects_file_that_is_not_one_is_never_overwritten() {
+    // `--rejects` given a dump by mistake: the dump must survive.
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("d");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(dump.join("a.csv"), "email\nj@example.com\n").unwrap();
+    let keep = tmp.path().join("keep.csv");
+    let original = "first_name,email\nJane,jane@example.com\n";
+    fs::write(&keep, original).unwrap();
+    let idx = tmp.path().join("i");
+    let out = leakscope(&["index", "--out", p(&idx), "--rejects", p(&keep), p(&dump)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("is not a rejects file"),
+        "{}",
+        text(&out).1
+    );
+    assert_eq!(fs::read_to_string(&keep).unwrap(), original);
+    // An earlier rejects file is replaced.
+    fs::write(
+        &keep,
+        "dataset,row,offset,reason\nold.csv,1,0,invalid JSON\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), "--rejects", p(&keep), p(&dump)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(
+        fs::read_to_string(&keep).unwrap(),
+        "dataset,row,offset,reason\n"
+    );
+}

@@ -394,3 +394,19 @@ fn a_register_date_of_birth_in_the_future_is_left_out() {
     let rest = |r: &csv::StringRecord| r.iter().skip(1).collect::<Vec<_>>().join(",");
     assert_eq!(rest(&rows[0]), rest(&rows[1]), "{out}");
 }
+
+#[test]
+fn an_empty_register_is_an_error_saying_so() {
+    let f = fixture();
+    let path = f.dir.join("register_empty.csv");
+    fs::write(&path, "").unwrap();
+    let out = run(&[
+        "match",
+        "--index",
+        f.index.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is empty: nothing to match"), "{err}");
+}

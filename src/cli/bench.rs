@@ -82,7 +82,8 @@ struct Report {
     records: u64,
     register: u64,
     seed: u64,
-    threads: Option<usize>,
+    /// Worker threads used (`--threads`, else every core).
+    threads: usize,
     /// The archive was already in `--dir` and was not generated again.
     reused_archive: bool,
     dump_bytes: u64,
@@ -227,7 +228,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         records: cfg.records,
         register: cfg.register,
         seed: cfg.seed,
-        threads: args.threads,
+        threads: pool.current_num_threads(),
         reused_archive: reused,
         dump_bytes,
         build,

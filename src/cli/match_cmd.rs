@@ -295,6 +295,11 @@ impl Register {
                 many.len()
             ),
         };
+        anyhow::ensure!(
+            file.len_bytes() > 0 && !info.columns.is_empty(),
+            "the register {} is empty: nothing to match",
+            path.display()
+        );
         for warning in file.warnings() {
             eprintln!("warning: {warning}");
         }

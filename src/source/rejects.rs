@@ -15,6 +15,27 @@ pub const REJECTS_HEADER: &str = "dataset,row,offset,reason\n";
 /// mode (the mode given at creation does not apply to an existing file). The caller
 /// writes [`REJECTS_HEADER`] first.
 pub fn create_rejects_file(path: &Path) -> io::Result<BufWriter<File>> {
+    // `--rejects` pointed at a dump or a register by mistake would destroy it: only
+    // an empty file or an earlier rejects file is replaced.
+    if let Ok(mut existing) = File::open(path) {
+        use std::io::Read;
+        let mut head = [0u8; REJECTS_HEADER.len()];
+        let mut got = 0;
+        while got < head.len() {
+            match existing.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if got > 0 && head[..] != *REJECTS_HEADER.as_bytes() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "it exists and is not a rejects file (its first line is not \"dataset,row,offset,reason\"); it will not be overwritten: choose another file",
+            ));
+        }
+    }
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -58,6 +79,32 @@ mod tests {
     use crate::source::RejectReason;
 
     #[test]
+    fn only_an_empty_file_or_an_earlier_rejects_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("r.csv");
+        for (before, replaced) in [
+            ("", true),
+            (
+                "dataset,row,offset,reason\na.csv,2,10,wrong number of fields\n",
+                true,
+            ),
+            (
+                "first_name,last_name,email\nJane,Doe,j@example.com\n",
+                false,
+            ),
+            ("dataset", false),
+        ] {
+            std::fs::write(&path, before).unwrap_or_else(|e| panic!("{e}"));
+            let made = create_rejects_file(&path);
+            assert_eq!(made.is_ok(), replaced, "{before:?}");
+            if !replaced {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                assert_eq!(text, before, "left as it was");
+            }
+        }
+    }
+
+    #[test]
     fn lines_quote_dataset_names_and_file_is_private() {
         let r = Reject {
             dataset: 0,
@@ -89,7 +136,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
             // A file that existed, readable by all, is made private too.
             let old = dir.path().join("old.csv");
-            std::fs::write(&old, "x").unwrap();
+            std::fs::write(&old, REJECTS_HEADER).unwrap();
             std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
             drop(create_rejects_file(&old).unwrap());
             let mode = std::fs::metadata(&old).unwrap().permissions().mode();
