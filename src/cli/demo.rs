@@ -238,14 +238,17 @@ impl Accuracy {
             if answer.verdict == Verdict::Possible {
                 a.possible += 1;
             }
-            if let Some(records) = records.filter(|_| exposed) {
+            // Record-level recall is over the correctly exposed residents' true
+            // records, as `bench` and README define it (a missed resident's records
+            // are already counted by the recall above).
+            if let Some(records) = records.filter(|_| exposed)
+                && answer.verdict == Verdict::Exposed
+            {
                 a.records_true += records.len() as u64;
                 for m in &answer.matches {
-                    if answer.verdict == Verdict::Exposed
-                        && records.contains(&format!("{}:{}", m.dataset, m.row))
-                    {
+                    if records.contains(&format!("{}:{}", m.dataset, m.row)) {
                         a.records_found += 1;
-                    } else if answer.verdict == Verdict::Exposed {
+                    } else {
                         a.records_extra += 1;
                     }
                 }
@@ -273,7 +276,7 @@ impl Accuracy {
             self.possible
         );
         outln!(
-            "   records: {:.4} of the exposed residents' {} true records named (record-level recall), {} other records named",
+            "   records: {:.4} of the correctly exposed residents' {} true records named (record-level recall), {} other records named",
             ratio(self.records_found, self.records_true),
             self.records_true,
             self.records_extra
