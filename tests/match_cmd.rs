@@ -410,3 +410,30 @@ fn an_empty_register_is_an_error_saying_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is empty: nothing to match"), "{err}");
 }
+
+#[test]
+fn duplicate_and_blank_register_ids_are_warned_about() {
+    let f = fixture();
+    let path = f.dir.join("register_dup.csv");
+    fs::write(
+        &path,
+        "resident_id,email\nA1,a@example.com\nA1,b@example.com\n,c@example.com\nA2,d@example.com\n",
+    )
+    .unwrap();
+    let (out, err) = match_with(&path, &[]);
+    assert_eq!(csv_rows(&out).len(), 4, "every row still answered");
+    assert!(
+        err.contains("warning: 1 register rows repeat an id an earlier row has"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: 1 register rows have a blank id"),
+        "{err}"
+    );
+    // The fixture's own register has unique ids: no warning.
+    let (_, err) = match_with(&f.register, &[]);
+    assert!(
+        !err.contains("repeat an id") && !err.contains("blank id"),
+        "{err}"
+    );
+}

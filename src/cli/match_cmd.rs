@@ -20,11 +20,13 @@ use leakscope::source::{
     ColumnMap, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
 };
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::{progress_bar, thread_pool};
 
@@ -217,6 +219,19 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         seconds,
         summary.rows() as f64 / seconds.max(1e-9)
     );
+    if summary.duplicate_ids > 0 {
+        eprintln!(
+            "warning: {} register rows repeat an id an earlier row has: their output rows \
+             share it, so tell them apart by position",
+            summary.duplicate_ids
+        );
+    }
+    if summary.blank_ids > 0 {
+        eprintln!(
+            "warning: {} register rows have a blank id: their output rows have an empty register_id",
+            summary.blank_ids
+        );
+    }
     if summary.rejects > 0 && args.rejects.is_none() {
         eprintln!(
             "warning: {} register rows could not be read and were not matched; \
@@ -447,6 +462,9 @@ pub(crate) fn match_register(
     let chunks = file.chunk_count();
     let per_group = (CHUNKS_PER_THREAD * rayon::current_num_threads()).max(1);
     let mut summary = Summary::default();
+    // Ids seen (hashed): a duplicate or blank id would make two letters
+    // indistinguishable in a mail merge, so they are counted and warned about.
+    let mut ids_seen: HashSet<u64> = HashSet::new();
     let mut rows_before = [0u64];
     let mut line = String::new();
     let mut start = 0;
@@ -473,6 +491,11 @@ pub(crate) fn match_register(
                 let text = state.text.get(text_start..row.text_end).unwrap_or("");
                 let number;
                 let id = if register.id_column.is_some() {
+                    if id.is_empty() {
+                        summary.blank_ids += 1;
+                    } else if !ids_seen.insert(xxh3_64(id.as_bytes())) {
+                        summary.duplicate_ids += 1;
+                    }
                     id
                 } else {
                     number = scan.row(0, chunk, row.local_row).to_string();

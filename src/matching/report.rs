@@ -43,6 +43,10 @@ pub struct Summary {
     /// The `--scope` expression the answers were narrowed to, if any: said in the
     /// text and on the page, since every count is of records inside it.
     pub scope: Option<String>,
+    /// Rows whose id (from the register's id column) an earlier row already had.
+    pub duplicate_ids: u64,
+    /// Rows whose id column is blank.
+    pub blank_ids: u64,
     /// Answered rows judged at least partly from the index alone (dumps absent).
     pub index_only: u64,
     /// Exposed residents per data class of their matched records.
