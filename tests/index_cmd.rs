@@ -709,6 +709,25 @@ fn big_dump(path: &Path, rows: usize) {
 /// `dump` mapped (the build has opened it and is reading it), runs `meddle`, and
 /// returns the child's outcome.
 #[cfg(target_os = "linux")]
+/// A one-row dump indexed, then grown to 300,000 rows (big enough that a build
+/// is still reading it when meddled with): the temp dir, dump, index and the
+/// manifest as first built.
+fn indexed_then_grown() -> (tempfile::TempDir, PathBuf, PathBuf, Vec<u8>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("a.csv");
+    let idx = tmp.path().join("i");
+    fs::write(
+        &dump,
+        "first_name,last_name,email\nJane,Doe,j@example.com\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let before = fs::read(idx.join("manifest.json")).unwrap();
+    big_dump(&dump, 300_000);
+    (tmp, dump, idx, before)
+}
+
 fn index_meddled(dump: &Path, idx: &Path, meddle: impl FnOnce()) -> Output {
     use std::time::{Duration, Instant};
     let child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
@@ -757,19 +776,7 @@ fn hidden_entries(dir: &Path) -> Vec<String> {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_dump_appended_to_during_the_build_fails_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dump = tmp.path().join("a.csv");
-    let idx = tmp.path().join("i");
-    fs::write(
-        &dump,
-        "first_name,last_name,email\nJane,Doe,j@example.com\n",
-    )
-    .unwrap();
-    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
-    assert!(out.status.success(), "{}", text(&out).1);
-    let before = fs::read(idx.join("manifest.json")).unwrap();
-
-    big_dump(&dump, 300_000);
+    let (tmp, dump, idx, before) = indexed_then_grown();
     let out = index_meddled(&dump, &idx, || {
         use std::io::Write as _;
         let mut f = fs::OpenOptions::new().append(true).open(&dump).unwrap();
@@ -813,19 +820,7 @@ fn a_dump_appended_to_during_the_build_fails_it() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_dump_truncated_during_the_build_is_an_error_not_a_crash() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dump = tmp.path().join("a.csv");
-    let idx = tmp.path().join("i");
-    fs::write(
-        &dump,
-        "first_name,last_name,email\nJane,Doe,j@example.com\n",
-    )
-    .unwrap();
-    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
-    assert!(out.status.success(), "{}", text(&out).1);
-    let before = fs::read(idx.join("manifest.json")).unwrap();
-
-    big_dump(&dump, 300_000);
+    let (tmp, dump, idx, before) = indexed_then_grown();
     let out = index_meddled(&dump, &idx, || {
         fs::File::options()
             .write(true)

@@ -962,16 +962,12 @@ fn index_of(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
     index
 }
 
-#[test]
-fn records_holding_only_a_name_and_the_persons_phone_are_linked() {
-    // The resident gives an email and a first name. Their council tax record has
-    // that email and their mobile; a booking holds only their name and that mobile,
-    // so the query alone cannot find it. It is found through the council tax
-    // record's mobile, marked linked. The namesake's booking (another mobile) and a
-    // stranger on the same mobile are not.
-    let dir = must(tempfile::tempdir(), "temp dir");
-    let index = index_of(
-        dir.path(),
+/// Jane's council tax record (her email and mobile), and bookings: one in her name
+/// with another mobile (a namesake's), one in her name with her mobile written
+/// another way, and a stranger's on her mobile.
+fn jane_and_her_booking(dir: &Path) -> PathBuf {
+    index_of(
+        dir,
         &[
             (
                 "council_tax.csv",
@@ -987,7 +983,18 @@ fn records_holding_only_a_name_and_the_persons_phone_are_linked() {
                  Tom Jones\t07700900456\tSquash\n",
             ),
         ],
-    );
+    )
+}
+
+#[test]
+fn records_holding_only_a_name_and_the_persons_phone_are_linked() {
+    // The resident gives an email and a first name. Their council tax record has
+    // that email and their mobile; a booking holds only their name and that mobile,
+    // so the query alone cannot find it. It is found through the council tax
+    // record's mobile, marked linked. The namesake's booking (another mobile) and a
+    // stranger on the same mobile are not.
+    let dir = must(tempfile::tempdir(), "temp dir");
+    let index = jane_and_her_booking(dir.path());
     let query = ["--email", "JANE.F@example.org", "--first-name", "Jane"];
     let linked = json(&lookup(&index, &[&query[..], &["--json"]].concat()));
     assert_eq!(linked["verdict"], "exposed", "{linked}");
@@ -1152,24 +1159,7 @@ fn a_scope_keeps_records_found_through_records_outside_it() {
     // booking is found through the council tax record; scoped to the bookings it
     // must still be, or scoping would lose exactly the people it is asked about.
     let dir = must(tempfile::tempdir(), "temp dir");
-    let index = index_of(
-        dir.path(),
-        &[
-            (
-                "council_tax.csv",
-                "Forename,Surname,D.O.B,Post Code,Tel,E-mail Address\n\
-                 Jane,Featherstone,12/03/1981,SW1A 1AA,07700 900456,jane.f@example.org\n\
-                 Tom,Okafor,01/01/1970,E1 6AN,020 7946 0999,tom@example.net\n",
-            ),
-            (
-                "bookings.tsv",
-                "Holder Name\tMobile\tActivity\n\
-                 Jane Featherstone\t07700 900999\tGym\n\
-                 JANE FEATHERSTONE\t+44 7700 900456\tSwim\n\
-                 Tom Jones\t07700900456\tSquash\n",
-            ),
-        ],
-    );
+    let index = jane_and_her_booking(dir.path());
     let query = [
         "--email",
         "JANE.F@example.org",

@@ -553,23 +553,36 @@ fn write_unreadable(
     };
     let evidence = format!("row {} could not be read: {}", r.row, r.reason);
     match format {
-        OutputFormat::Csv => {
-            push_csv(line, &id);
-            line.push_str(",unreadable,,,,");
-            push_csv(line, &evidence);
-            line.push('\n');
-        }
+        OutputFormat::Csv => push_csv(line, &id),
         OutputFormat::Jsonl => {
             line.push_str("{\"register_id\":");
             push_json(line, &id);
-            line.push_str(
-                ",\"verdict\":\"unreadable\",\"score\":null,\"records\":[],\"data_classes\":[],\"evidence\":",
-            );
-            push_json(line, &evidence);
-            line.push_str("}\n");
         }
     }
+    line.push(',');
+    push_unmatched(line, format, "unreadable", &evidence);
     out.write_all(line.as_bytes())
+}
+
+/// Everything after `register_id,` of the line of a row that was not matched
+/// (`unreadable`, `unsearchable`): the verdict, no score, records or classes, and
+/// the reason as evidence.
+fn push_unmatched(out: &mut String, format: OutputFormat, verdict: &str, evidence: &str) {
+    match format {
+        OutputFormat::Csv => {
+            out.push_str(verdict);
+            out.push_str(",,,,");
+            push_csv(out, evidence);
+            out.push('\n');
+        }
+        OutputFormat::Jsonl => {
+            out.push_str("\"verdict\":\"");
+            out.push_str(verdict);
+            out.push_str("\",\"score\":null,\"records\":[],\"data_classes\":[],\"evidence\":");
+            push_json(out, evidence);
+            out.push_str("}\n");
+        }
+    }
 }
 
 /// The per-row work, on a worker thread: normalise, query, count, format.
@@ -607,22 +620,7 @@ const UNSEARCHABLE: &str = "nothing to match on: needs an identifier (email, pho
 /// Everything after `register_id,` of one output line, newline included.
 fn write_answer(out: &mut String, scratch: &mut String, format: OutputFormat, answer: &Answer) {
     if answer.unsearchable {
-        let (verdict, evidence) = ("unsearchable", UNSEARCHABLE);
-        match format {
-            OutputFormat::Csv => {
-                out.push_str(verdict);
-                out.push_str(",,,,");
-                push_csv(out, evidence);
-                out.push('\n');
-            }
-            OutputFormat::Jsonl => {
-                out.push_str("\"verdict\":\"");
-                out.push_str(verdict);
-                out.push_str("\",\"score\":null,\"records\":[],\"data_classes\":[],\"evidence\":");
-                push_json(out, evidence);
-                out.push_str("}\n");
-            }
-        }
+        push_unmatched(out, format, "unsearchable", UNSEARCHABLE);
         return;
     }
     let score = if answer.score.is_finite() {

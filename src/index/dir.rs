@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3Default;
@@ -20,6 +19,7 @@ use super::error::IndexError;
 use super::fsutil::{parent_of, sibling_name, sync_dir};
 use super::segment::Segment;
 use super::stats::SegmentStats;
+use crate::source::FileStamp;
 
 /// Length of the per-index hashing key in the `secret` file.
 pub const SECRET_LEN: usize = 192;
@@ -139,11 +139,7 @@ impl DumpFile {
     pub fn describe(path: &Path, recorded_as: String) -> std::io::Result<DumpFile> {
         let mut file = File::open(path)?;
         let meta = file.metadata()?;
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
+        let modified = FileStamp::of(path, &meta).modified_secs();
         let mut hasher = Xxh3Default::new();
         let mut buf = vec![0u8; 1 << 20];
         let mut size = 0u64;
@@ -750,12 +746,7 @@ impl DumpFile {
         if meta.len() != self.size {
             return DumpState::Changed;
         }
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
-        if modified == self.modified {
+        if FileStamp::of(path, &meta).modified_secs() == self.modified {
             return DumpState::Unchanged;
         }
         self.compare_checksum()

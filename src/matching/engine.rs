@@ -946,20 +946,15 @@ impl Matcher {
         // `best` over every record read, `best_in` over those inside the scope (the
         // same without one): the verdict is `best_in`'s, lending follows `best`.
         let mut best_in = 0.0f64;
-        let views = read_ahead(true);
-        for (at, &candidate) in candidates.selected().iter().enumerate() {
-            if first(&candidate) {
-                let p = verify(views.get(at).copied().flatten(), candidate, best);
-                best = best.max(p);
-                if candidate.in_scope {
-                    best_in = best_in.max(p);
-                }
+        // The strong group first; the weak one only while nobody inside the scope
+        // is exposed yet (and never in the linked pass).
+        for group in [true, false] {
+            if !group && (best_in >= self.opts.thresholds.exposed || linked_pass) {
+                break;
             }
-        }
-        if best_in < self.opts.thresholds.exposed && !linked_pass {
-            let views = read_ahead(false);
+            let views = read_ahead(group);
             for (at, &candidate) in candidates.selected().iter().enumerate() {
-                if !first(&candidate) {
+                if first(&candidate) == group {
                     let p = verify(views.get(at).copied().flatten(), candidate, best);
                     best = best.max(p);
                     if candidate.in_scope {

@@ -17,19 +17,13 @@ pub const REJECTS_HEADER: &str = "dataset,row,offset,reason\n";
 pub fn create_rejects_file(path: &Path) -> io::Result<BufWriter<File>> {
     // `--rejects` pointed at a dump or a register by mistake would destroy it: only
     // an empty file or an earlier rejects file is replaced.
-    if let Ok(mut existing) = File::open(path) {
+    if let Ok(existing) = File::open(path) {
         use std::io::Read;
-        let mut head = [0u8; REJECTS_HEADER.len()];
-        let mut got = 0;
-        while got < head.len() {
-            match existing.read(&mut head[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if got > 0 && head[..] != *REJECTS_HEADER.as_bytes() {
+        let mut head = Vec::with_capacity(REJECTS_HEADER.len());
+        existing
+            .take(REJECTS_HEADER.len() as u64)
+            .read_to_end(&mut head)?;
+        if !head.is_empty() && head != REJECTS_HEADER.as_bytes() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 "it exists and is not a rejects file (its first line is not \"dataset,row,offset,reason\"); it will not be overwritten: choose another file",
