@@ -935,3 +935,56 @@ fn a_rejects_file_that_is_not_one_is_never_overwritten() {
         "dataset,row,offset,reason\n"
     );
 }
+
+#[test]
+fn stray_quotes_cost_their_own_rows_and_the_rows_between_are_found() {
+    // Jack's and Ann's values open quotes that never close on their line; read as
+    // one quoted field, they would swallow Mary's row between them.
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("residents.csv");
+    let rows = [
+        "Forename,Surname,Email",
+        "Jane,Doe,jane@example.com",
+        "\"Jack,Smith,jack@example.com",
+        "Mary,Jones,mary.jones@example.com",
+        "Ann,\"Lee,ann@example.com",
+        "Bob,Brown,bob@example.com",
+    ];
+    fs::write(&dump, rows.join("\n") + "\n").unwrap();
+    let idx = tmp.path().join("idx");
+    let rejects = tmp.path().join("rejects.csv");
+    let out = leakscope(&[
+        "index",
+        "--out",
+        p(&idx),
+        "--rejects",
+        p(&rejects),
+        p(&dump),
+    ]);
+    let (_, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("5 rows, 3 indexed, 2 rejected"), "{err}");
+    assert!(err.contains("rejected: 2 unterminated quote"), "{err}");
+    let offset = |row: usize| rows[..row].iter().map(|r| r.len() + 1).sum::<usize>();
+    assert_eq!(
+        fs::read_to_string(&rejects).unwrap(),
+        format!(
+            "dataset,row,offset,reason\n\
+             residents.csv,2,{},unterminated quote\n\
+             residents.csv,4,{},unterminated quote\n",
+            offset(2),
+            offset(4)
+        )
+    );
+    let out = leakscope(&[
+        "lookup",
+        "--index",
+        p(&idx),
+        "--email",
+        "mary.jones@example.com",
+        "--json",
+    ]);
+    let (json, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(json.contains("\"row\":3"), "{json}");
+}

@@ -108,20 +108,11 @@ impl Delimited {
                 let mut pos = start;
                 while let Some(p) = self.parse_one(data, pos, end, encoding, max_field, fields) {
                     pos = p.next;
-                    emit(match p.status {
-                        Ok(()) => Event::Record {
-                            dataset: 0,
-                            offset: p.offset,
-                            len: p.len,
-                            fields,
-                        },
-                        Err(reason) => Event::Reject {
-                            dataset: 0,
-                            offset: p.offset,
-                            len: p.len,
-                            reason,
-                        },
-                    });
+                    if p.status.is_err() && spans_lines(data, &p) {
+                        self.reparse_lines(data, &p, encoding, max_field, fields, emit);
+                    } else {
+                        emit(p.event(fields));
+                    }
                 }
             }
             Chunk::Reject { start, end, reason } => emit(Event::Reject {
@@ -131,6 +122,34 @@ impl Delimited {
                 reason,
             }),
             Chunk::Sql { .. } => {}
+        }
+    }
+
+    /// A record spanning lines that came out malformed (wrong field count, too long)
+    /// is most often a stray `"` at the start of a value, paired with another one
+    /// rows later: read that way, the rows in between are one record and lost. They
+    /// are read again a line at a time instead, each line its own record or reject,
+    /// so that only the lines holding the stray quotes are rejected. Every line lies
+    /// inside the record, hence inside its chunk: splitting stays deterministic, and
+    /// [`Delimited::read_record`] reads each line back alone exactly as here.
+    fn reparse_lines(
+        &self,
+        data: &[u8],
+        whole: &Parsed,
+        encoding: TextEncoding,
+        max_field: usize,
+        fields: &mut Fields,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) {
+        let end = whole.offset + whole.len;
+        let mut pos = whole.offset;
+        while pos < end {
+            let stop = line_stop(data, pos, end);
+            if let Some(p) = self.parse_one(data, pos, stop, encoding, max_field, fields) {
+                emit(p.event(fields));
+            }
+            // Past the line break (a `\r\n` is skipped by the next parse).
+            pos = stop + 1;
         }
     }
 
@@ -344,6 +363,36 @@ fn parse_raw(
         next,
         status,
     })
+}
+
+/// Whether a parsed record holds a line break (inside a quoted value).
+fn spans_lines(data: &[u8], p: &Parsed) -> bool {
+    memchr2(
+        b'\n',
+        b'\r',
+        data.get(p.offset..p.offset + p.len).unwrap_or_default(),
+    )
+    .is_some()
+}
+
+impl Parsed {
+    /// The event for this record, its values in `fields` when it is good.
+    fn event<'a>(&self, fields: &'a Fields) -> Event<'a> {
+        match self.status {
+            Ok(()) => Event::Record {
+                dataset: 0,
+                offset: self.offset,
+                len: self.len,
+                fields,
+            },
+            Err(reason) => Event::Reject {
+                dataset: 0,
+                offset: self.offset,
+                len: self.len,
+                reason,
+            },
+        }
+    }
 }
 
 /// The first line break at or after `from`, or `end`.
@@ -906,14 +955,52 @@ mod tests {
         for size in 1..data.len() {
             assert_eq!(records(data, size), whole, "chunk size {size}");
         }
-        // A quote that closes later swallows the rows in between, as in the csv crate.
-        let data = b"a,b\n\"oops,3\n4,\"x\ny\"\n";
+    }
+
+    #[test]
+    fn stray_quotes_that_pair_up_cost_only_their_own_rows() {
+        // Read as the csv crate would, rows 1 to 3 are one record of the wrong width
+        // (the quote opened on row 1 closes on row 3) and row 2 is lost with them.
+        let data = b"a,b,c\n\"Jack,Smith,1\nMary,Jones,2\r\nAnn,\"Lee,3\nBob,Brown,4\n";
         let whole = records(data, usize::MAX);
-        assert_eq!(whole.len(), 2);
-        assert_eq!(whole[0].2, Err(RejectReason::FieldCount));
+        let got: Vec<_> = whole
+            .iter()
+            .map(|(o, l, r)| (&data[*o..*o + *l], r.clone()))
+            .collect();
+        let row = |v: [&str; 3]| Ok(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            vec![
+                (&b"\"Jack,Smith,1"[..], Err(RejectReason::UnterminatedQuote)),
+                (&b"Mary,Jones,2"[..], row(["Mary", "Jones", "2"])),
+                (&b"Ann,\"Lee,3"[..], Err(RejectReason::UnterminatedQuote)),
+                (&b"Bob,Brown,4"[..], row(["Bob", "Brown", "4"])),
+            ]
+        );
         for size in 1..data.len() {
             assert_eq!(records(data, size), whole, "chunk size {size}");
         }
+        // Each recovered row reads back alone, as the match stage re-reads it.
+        let d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
+        let mut fields = Fields::new();
+        let (o, l, _) = whole[1];
+        assert_eq!(
+            d.read_record(data, o, l, TextEncoding::Utf8, &mut fields),
+            Ok(())
+        );
+        assert_eq!(fields.get(1), "Jones");
+        // A record that spans lines and is well formed is one record, as before.
+        let data = b"a,b,c\n\"3 High St\nLondon\",x,1\ny,z,2\n";
+        let r = records(data, usize::MAX);
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            r[0].2,
+            Ok(vec![
+                "3 High St\nLondon".to_string(),
+                "x".into(),
+                "1".into()
+            ])
+        );
     }
 
     #[test]
