@@ -437,3 +437,52 @@ fn duplicate_and_blank_register_ids_are_warned_about() {
         "{err}"
     );
 }
+
+/// A SIGBUS (a mapped dump or index truncated by another program) ends `match`
+/// with the one-line error, and the temporary output it was writing, which holds
+/// answers about residents, is removed rather than left beside `--out`.
+#[cfg(unix)]
+#[test]
+fn a_sigbus_during_a_match_leaves_no_temporary_output() {
+    use std::time::{Duration, Instant};
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    // Enough rows that the match is still running when its output appears.
+    let text = fs::read_to_string(&f.register).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let register = tmp.path().join("big_register.csv");
+    fs::write(&register, format!("{header}\n{}", rows.repeat(300))).unwrap();
+    let out = tmp.path().join("answers.csv");
+    let mut child = Command::new(BIN)
+        .args(["match", "--index", f.index.to_str().unwrap()])
+        .arg(&register)
+        .args(["--threads", "1", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temp = tmp.path().join(format!(".answers.csv.tmp-{}", child.id()));
+    let started = Instant::now();
+    while !temp.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the match ended early");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no output appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGBUS) },
+        0
+    );
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{:?} {err}", done.status);
+    assert!(
+        err.ends_with("run again once the files are stable\n"),
+        "{err}"
+    );
+    assert!(!temp.exists(), "the temporary output was left behind");
+    assert!(!out.exists());
+}

@@ -745,6 +745,8 @@ enum Output {
         writer: BufWriter<File>,
         temp: PathBuf,
         path: PathBuf,
+        /// The temporary is unlinked if a truncated map kills the process.
+        _doomed: super::sigbus::RemovedOnCrash,
     },
 }
 
@@ -758,12 +760,14 @@ impl Output {
         };
         let temp = temp_name(path);
         // Named as the user gave it: the temporary sibling is ours.
+        let doomed = super::sigbus::remove_on_crash(&temp);
         let file = File::create(&temp)
             .with_context(|| format!("cannot create the output {}", path.display()))?;
         Ok(Output::File {
             writer: BufWriter::with_capacity(256 << 10, file),
             temp,
             path: path.to_path_buf(),
+            _doomed: doomed,
         })
     }
 
@@ -782,7 +786,9 @@ impl Output {
                 }
                 _ => Ok(()),
             },
-            Output::File { writer, temp, path } => {
+            Output::File {
+                writer, temp, path, ..
+            } => {
                 let done = writer
                     .into_inner()
                     .map_err(|e| e.into_error())

@@ -4,9 +4,50 @@
 //! mapped file, reading the pages that are gone raises SIGBUS, whose default action
 //! kills the process without a word (exit 135 from a shell). The handler installed
 //! here writes a fixed message to stderr and exits with status 2, like any other
-//! error. It cannot unwind or clean up: a build's temporary directory is left for
-//! the next build to remove (`IndexWriter` removes those of processes that are
-//! gone), and the index at `--out` is untouched.
+//! error. It cannot unwind: a build's temporary directory is left for the next
+//! build to remove (`IndexWriter` removes those of processes that are gone), and
+//! the index at `--out` is untouched. The temporary files registered with
+//! [`remove_on_crash`] (a `match` output being written) are unlinked first, since
+//! nothing else would ever remove them.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// Paths the handler unlinks: NUL-terminated, or null for a free slot.
+static DOOMED: [AtomicPtr<libc::c_char>; 8] = [const { AtomicPtr::new(null_mut()) }; 8];
+
+/// While alive, the registered file is unlinked if the process dies of SIGBUS.
+pub(crate) struct RemovedOnCrash {
+    slot: Option<usize>,
+}
+
+/// Registers `path` (a temporary file of ours) to be unlinked by the SIGBUS
+/// handler, until the returned guard is dropped. With every slot taken the file
+/// is simply not registered.
+pub(crate) fn remove_on_crash(path: &Path) -> RemovedOnCrash {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return RemovedOnCrash { slot: None };
+    };
+    // Never freed: the handler may be reading it on another thread when the guard
+    // drops, and a few bytes per temporary file are cheap.
+    let ptr = c.into_raw();
+    let slot = DOOMED.iter().position(|s| {
+        s.compare_exchange(null_mut(), ptr, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    });
+    RemovedOnCrash { slot }
+}
+
+impl Drop for RemovedOnCrash {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.and_then(|i| DOOMED.get(i)) {
+            slot.store(null_mut(), Ordering::Release);
+        }
+    }
+}
 
 /// What the handler writes: fixed, since formatting is not async-signal-safe.
 pub(crate) const MESSAGE: &[u8] = b"leakscope: error: a file shrank while it was being read \
@@ -14,6 +55,16 @@ pub(crate) const MESSAGE: &[u8] = b"leakscope: error: a file shrank while it was
 was replaced: run again once the files are stable\n";
 
 extern "C" fn on_sigbus(_signal: libc::c_int) {
+    for slot in &DOOMED {
+        let path = slot.load(Ordering::Acquire);
+        if !path.is_null() {
+            // SAFETY: unlink(2) is async-signal-safe, and a non-null slot holds a
+            // NUL-terminated string from `CString::into_raw` that is never freed.
+            unsafe {
+                libc::unlink(path);
+            }
+        }
+    }
     // SAFETY: write(2) and _exit(2) are async-signal-safe, and MESSAGE is a static
     // byte string valid for its whole length. Nothing else runs here: no
     // allocation, no lock, no unwinding.
@@ -59,6 +110,17 @@ mod tests {
             assert_eq!(libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut old), 0);
             old.sa_sigaction
         }
+    }
+
+    #[test]
+    fn a_registered_file_holds_a_slot_until_its_guard_drops() {
+        let guard = remove_on_crash(Path::new("/tmp/.x.tmp-1"));
+        let slot = &DOOMED[guard.slot.unwrap()];
+        // SAFETY: the slot holds a string from `CString::into_raw`, never freed.
+        let held = unsafe { std::ffi::CStr::from_ptr(slot.load(Ordering::Acquire)) };
+        assert_eq!(held.to_bytes(), b"/tmp/.x.tmp-1");
+        drop(guard);
+        assert!(slot.load(Ordering::Acquire).is_null());
     }
 
     #[test]
