@@ -404,6 +404,13 @@ pub fn given_groups(folded: &str) -> &'static [u16] {
         .unwrap_or(&[])
 }
 
+/// Whether a raw value is one word that the nickname table knows as a given name
+/// (`Jane`, `BILL`): what tells a headerless file's first row of names from a header.
+pub fn is_known_given(raw: &str) -> bool {
+    let raw = raw.trim();
+    !raw.contains(is_separator) && fold(raw).is_some_and(|f| !given_groups(&f).is_empty())
+}
+
 /// Every name of one nickname group (the ids [`given_groups`] gives), sorted.
 pub fn group_members(group: u16) -> &'static [String] {
     nicknames()

@@ -15,6 +15,7 @@
 use super::fields::Fields;
 use super::mapping::{Shape, kind_from_header, value_shape};
 use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding};
+use crate::normalize::name::is_known_given;
 use memchr::{memchr, memchr_iter, memchr2};
 use rayon::prelude::*;
 
@@ -453,6 +454,10 @@ fn is_header(first: &[String], below: &[Vec<String>]) -> bool {
     let mut wordy = 0;
     let mut named = 0;
     let mut values = 0;
+    // Cells that are given names over a column of given names (`Jane` above `John`,
+    // `Mary`): a headerless file of names, whose first person must not be read as
+    // column names.
+    let mut given = 0;
     for (i, cell) in first.iter().enumerate() {
         if cell.is_empty() {
             continue;
@@ -461,20 +466,25 @@ fn is_header(first: &[String], below: &[Vec<String>]) -> bool {
         if cell.chars().any(char::is_alphabetic) {
             wordy += 1;
         }
+        let column: Vec<&str> = below
+            .iter()
+            .filter_map(|row| row.get(i).map(String::as_str))
+            .filter(|v| !v.is_empty())
+            .collect();
         let Some(shape) = value_shape(cell) else {
             if kind_from_header(cell).is_some() {
                 named += 1;
+            } else if is_known_given(cell)
+                && column.iter().filter(|v| is_known_given(v)).count() * 2 >= column.len()
+                && !column.is_empty()
+            {
+                given += 1;
             }
             continue;
         };
         if shape == Shape::Email {
             return false;
         }
-        let column: Vec<&str> = below
-            .iter()
-            .filter_map(|row| row.get(i).map(String::as_str))
-            .filter(|v| !v.is_empty())
-            .collect();
         let alike = column
             .iter()
             .filter(|v| value_shape(v) == Some(shape))
@@ -486,6 +496,9 @@ fn is_header(first: &[String], below: &[Vec<String>]) -> bool {
     if filled == 0 {
         // A blank first row: taken as a header of unnamed columns.
         return true;
+    }
+    if given > 0 && named == 0 {
+        return false;
     }
     if values == 0 {
         wordy * 2 > filled
@@ -1065,6 +1078,21 @@ mod tests {
     }
 
     #[test]
+    fn a_header_that_holds_a_given_name_is_still_a_header() {
+        // `Bill` is a given name, but the column below it holds amounts, not names;
+        // `Forename` names a kind whatever sits below it.
+        for (text, first) in [
+            ("Bill,Tenant\n12.50,Jane Doe\n8.00,John Roe\n", "Bill"),
+            ("Forename,Surname\nJane,Doe\nJohn,Roe\n", "Forename"),
+            ("Mark,Comment\n7,Jane was late\n9,fine\n", "Mark"),
+        ] {
+            let (columns, start) = opened(text);
+            assert_eq!(columns.first().map(String::as_str), Some(first), "{text}");
+            assert!(start > 0, "{text}");
+        }
+    }
+
+    #[test]
     fn headerless_files_stay_headerless() {
         let headerless = [
             "jane@x.com,07911123456\n",
@@ -1076,6 +1104,9 @@ mod tests {
             // A value that is also a header word is outvoted by the values.
             "Jane,Street,BA16 0AA,07911 123456\nJohn,Street,BA16 0AB,07911 654321\n",
             "1,2,3\na,b,c\n",
+            // Names alone: the first person is a row, not column names.
+            "Jane,Doe\nJohn,Smith\nMary,Jones\n",
+            "Smith,Bill\nJones,Mary\nLee,Ann\n",
         ];
         for text in headerless {
             let (columns, start) = opened(text);
