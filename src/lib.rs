@@ -14,5 +14,6 @@ pub mod index;
 pub mod keys;
 pub mod matching;
 pub mod normalize;
+pub mod outfile;
 pub mod source;
 pub mod synth;

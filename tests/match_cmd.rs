@@ -486,3 +486,119 @@ fn a_sigbus_during_a_match_leaves_no_temporary_output() {
     assert!(!temp.exists(), "the temporary output was left behind");
     assert!(!out.exists());
 }
+
+#[test]
+fn match_refuses_to_write_over_the_index_or_its_dumps() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let register = tmp.path().join("r.csv");
+    fs::write(&register, "resident_id,email\nA1,j@example.com\n").unwrap();
+    let secret = f.index.join("secret");
+    let dump = fs::read_dir(f.dir.join("dump"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .unwrap();
+    let before = (fs::read(&secret).unwrap(), fs::read(&dump).unwrap());
+    // Also through a link to the dump, from outside the dump directory.
+    let link = tmp.path().join("looks-harmless.csv");
+    std::os::unix::fs::symlink(&dump, &link).unwrap();
+    let index = f.index.to_str().unwrap();
+    let r = register.to_str().unwrap();
+    for (flag, target, says) in [
+        ("--out", &secret, "is inside the index"),
+        (
+            "--report",
+            &f.index.join("report.html"),
+            "is inside the index",
+        ),
+        (
+            "--rejects",
+            &f.index.join("manifest.json"),
+            "is inside the index",
+        ),
+        ("--out", &dump, "is a dump the index was built from"),
+        ("--out", &link, "is a dump the index was built from"),
+    ] {
+        let out = run(&["match", "--index", index, r, flag, target.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {target:?}: {err}");
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(
+        (fs::read(&secret).unwrap(), fs::read(&dump).unwrap()),
+        before
+    );
+    assert!(!f.index.join("report.html").exists());
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_through_links_and_into_fifos_keep_them() {
+    use std::os::unix::fs::{FileTypeExt, symlink};
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let register = tmp.path().join("r.csv");
+    fs::write(
+        &register,
+        "resident_id,email\nA1,j@example.com\nA2,k@example.com\n",
+    )
+    .unwrap();
+    let index = f.index.to_str().unwrap();
+    let r = register.to_str().unwrap();
+    // A link to a file not written yet: the file appears, the link stays a link.
+    let link = tmp.path().join("latest.csv");
+    symlink("answers-1.csv", &link).unwrap();
+    ok(&[
+        "match",
+        "--index",
+        index,
+        r,
+        "--out",
+        link.to_str().unwrap(),
+    ]);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written = fs::read_to_string(tmp.path().join("answers-1.csv")).unwrap();
+    assert!(written.starts_with("register_id,verdict,"), "{written}");
+    assert_eq!(written.lines().count(), 3);
+    // A FIFO (and the rejects file as one): read by another process, still FIFOs.
+    let make_fifo = |name: &str| {
+        let path = tmp.path().join(name);
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        path
+    };
+    let (out, rejects) = (make_fifo("out.fifo"), make_fifo("rejects.fifo"));
+    let reader = |path: PathBuf| std::thread::spawn(move || fs::read_to_string(path).unwrap());
+    let (got_out, got_rejects) = (reader(out.clone()), reader(rejects.clone()));
+    ok(&[
+        "match",
+        "--index",
+        index,
+        r,
+        "--out",
+        out.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(got_out.join().unwrap(), written.replace("\r\n", "\n"));
+    assert_eq!(got_rejects.join().unwrap(), "dataset,row,offset,reason\n");
+    for fifo in [&out, &rejects] {
+        assert!(
+            fs::metadata(fifo).unwrap().file_type().is_fifo(),
+            "{fifo:?}"
+        );
+    }
+}

@@ -16,6 +16,7 @@ use leakscope::matching::engine::{MatchOptions, Matcher};
 use leakscope::matching::report::Summary;
 use leakscope::matching::{Answer, Scope, Thresholds};
 use leakscope::normalize::{Date, Person, date};
+use leakscope::outfile::{Destination, destination};
 use leakscope::source::{
     ColumnMap, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
@@ -138,8 +139,10 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if let Some(path) = &args.report {
-        writable_beside(path)
+    if let Some(path) = &args.report
+        && let Destination::Regular(target) = destination(path)
+    {
+        writable_beside(&target)
             .with_context(|| format!("cannot write the report {}", path.display()))?;
     }
     let overrides = Overrides::from_cli(&args.maps, args.mapping.as_deref())?;
@@ -163,6 +166,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         direct_only: args.direct_only,
     };
     let matcher = Matcher::open(&args.index, opts)?;
+    refuse_own_files(&matcher, &args)?;
     for warning in matcher.warnings() {
         eprintln!("warning: {warning}");
     }
@@ -737,10 +741,51 @@ fn push_json(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Refuses an `--out`, `--report` or `--rejects` that would replace a file of the
+/// index (its secret, manifest or a segment: the index lost for good) or a dump it
+/// was built from, before anything is written.
+fn refuse_own_files(matcher: &Matcher, args: &MatchArgs) -> anyhow::Result<()> {
+    let (index_dir, dumps) = matcher.own_files();
+    let index_dir = std::fs::canonicalize(&index_dir).unwrap_or(index_dir);
+    for (flag, path) in [
+        ("--out", &args.out),
+        ("--report", &args.report),
+        ("--rejects", &args.rejects),
+    ] {
+        let Some(path) = path else { continue };
+        let Destination::Regular(target) = destination(path) else {
+            continue;
+        };
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if std::fs::canonicalize(&parent).is_ok_and(|p| p.starts_with(&index_dir)) {
+            bail!(
+                "{flag} {} is inside the index {}: writing it could destroy the index; write outside it",
+                path.display(),
+                args.index.display()
+            );
+        }
+        if dumps.iter().any(|d| same_file(&target, d)) {
+            bail!(
+                "{flag} {} is a dump the index was built from: writing it would destroy the leaked data the answers point into; write to another file",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Where the answers go: stdout, or a temporary file renamed over `--out` once
-/// complete, so a reader never sees half an output.
+/// complete, so a reader never sees half an output; or, for a device or FIFO
+/// (`/dev/stdout`), that file written in place.
 enum Output {
     Stdout(BufWriter<io::Stdout>),
+    Special {
+        writer: BufWriter<File>,
+        path: PathBuf,
+    },
     File {
         writer: BufWriter<File>,
         temp: PathBuf,
@@ -758,15 +803,28 @@ impl Output {
                 io::stdout(),
             )));
         };
-        let temp = temp_name(path);
-        // Named as the user gave it: the temporary sibling is ours.
+        let target = match destination(path) {
+            Destination::Special(special) => {
+                let file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&special)
+                    .with_context(|| format!("cannot open the output {}", path.display()))?;
+                return Ok(Output::Special {
+                    writer: BufWriter::with_capacity(256 << 10, file),
+                    path: path.to_path_buf(),
+                });
+            }
+            Destination::Regular(target) => target,
+        };
+        let temp = temp_name(&target);
         let doomed = super::sigbus::remove_on_crash(&temp);
+        // Named as the user gave it: the temporary sibling is ours.
         let file = File::create(&temp)
             .with_context(|| format!("cannot create the output {}", path.display()))?;
         Ok(Output::File {
             writer: BufWriter::with_capacity(256 << 10, file),
             temp,
-            path: path.to_path_buf(),
+            path: target,
             _doomed: doomed,
         })
     }
@@ -774,7 +832,7 @@ impl Output {
     fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
-            Output::File { writer, .. } => writer,
+            Output::Special { writer, .. } | Output::File { writer, .. } => writer,
         }
     }
 
@@ -786,6 +844,9 @@ impl Output {
                 }
                 _ => Ok(()),
             },
+            Output::Special { mut writer, path } => writer
+                .flush()
+                .with_context(|| format!("cannot write the output {}", path.display())),
             Output::File {
                 writer, temp, path, ..
             } => {
@@ -841,6 +902,16 @@ fn writable_beside(path: &Path) -> io::Result<()> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let path = match destination(path) {
+        Destination::Special(special) => {
+            return std::fs::OpenOptions::new()
+                .append(true)
+                .open(special)?
+                .write_all(bytes);
+        }
+        Destination::Regular(target) => target,
+    };
+    let path = path.as_path();
     let temp = temp_name(path);
     let written = File::create(&temp).and_then(|mut f| {
         f.write_all(bytes)?;

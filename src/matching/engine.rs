@@ -59,7 +59,7 @@ use crate::source::{Fields, FileLayout, Format, SourceFile};
 use roaring::RoaringBitmap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How queries are answered.
@@ -597,6 +597,20 @@ impl Matcher {
             opts,
             warnings,
         })
+    }
+
+    /// The index's directory and every dump it was built from (as recorded, and as
+    /// opened now): files that an output must never replace.
+    pub fn own_files(&self) -> (PathBuf, Vec<PathBuf>) {
+        let mut dumps: Vec<PathBuf> = self
+            .index
+            .manifest()
+            .segments
+            .iter()
+            .flat_map(|s| s.dumps.iter().map(|d| PathBuf::from(&d.path)))
+            .collect();
+        dumps.extend(self.files.iter().map(|f| f.path().to_path_buf()));
+        (self.index.path().to_path_buf(), dumps)
     }
 
     /// What the user should know about this index: missing or changed dumps, scope

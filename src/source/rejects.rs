@@ -15,6 +15,12 @@ pub const REJECTS_HEADER: &str = "dataset,row,offset,reason\n";
 /// mode (the mode given at creation does not apply to an existing file). The caller
 /// writes [`REJECTS_HEADER`] first.
 pub fn create_rejects_file(path: &Path) -> io::Result<BufWriter<File>> {
+    // A device or FIFO (`/dev/null`, a pipe to a reader) is written as it is: never
+    // read, truncated or re-permissioned.
+    if let crate::outfile::Destination::Special(special) = crate::outfile::destination(path) {
+        let file = OpenOptions::new().append(true).open(special)?;
+        return Ok(BufWriter::with_capacity(64 << 10, file));
+    }
     // `--rejects` pointed at a dump or a register by mistake would destroy it: only
     // an empty file or an earlier rejects file is replaced.
     if let Ok(existing) = File::open(path) {
