@@ -988,3 +988,47 @@ fn stray_quotes_cost_their_own_rows_and_the_rows_between_are_found() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(json.contains("\"row\":3"), "{json}");
 }
+
+#[test]
+fn a_headerless_file_of_names_keeps_its_first_person_and_maps_its_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("names.csv");
+    fs::write(
+        &dump,
+        "Jane,Featherstone,12/03/1981\nJohn,Okafor,01/01/1970\nMary,Jones,05/06/1990\n",
+    )
+    .unwrap();
+    let out = leakscope(&["index", "--dry-run", p(&dump)]);
+    let (listing, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(listing.contains("3 rows"), "{listing}");
+    for line in [
+        "column_1  -> first_name (values)",
+        "column_2  -> last_name (values)",
+        "column_3  -> dob (values)",
+    ] {
+        assert!(listing.contains(line), "{listing}");
+    }
+    let idx = tmp.path().join("idx");
+    assert!(
+        leakscope(&["index", "--out", p(&idx), p(&dump)])
+            .status
+            .success()
+    );
+    let out = leakscope(&[
+        "lookup",
+        "--index",
+        p(&idx),
+        "--name",
+        "Jane Featherstone",
+        "--dob",
+        "12/03/1981",
+        "--json",
+    ]);
+    let (json, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        json.contains("\"verdict\":\"exposed\"") && json.contains("\"row\":1"),
+        "{json}"
+    );
+}

@@ -21,6 +21,7 @@
 
 use super::{DatasetInfo, Fields};
 use crate::field::{FieldKind, UnknownKind};
+use crate::normalize::name::{given_groups, is_known_given, split_full};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -370,6 +371,16 @@ pub fn map_dataset(
         })
         .collect();
     name_pairs(&mut map, sample);
+    // Names from values only for what neither the header nor a pair decided.
+    for (i, m) in map.iter_mut().enumerate() {
+        if m.kind.is_none() && m.origin == Origin::None && !never_sniff(&m.column) {
+            m.kind = names_from_values(sample.iter().flat_map(|f| f.values(i)));
+            if m.kind.is_some() {
+                m.origin = Origin::Values;
+            }
+        }
+    }
+    family_beside_given(&mut map, sample);
     map
 }
 
@@ -380,13 +391,23 @@ pub fn map_dataset(
 /// alone is left unmapped, and so is a pair of dates: `First` and `Last` might be
 /// a first and a last visit.
 fn name_pairs(map: &mut [ColumnMap], sample: &[Fields]) {
+    // A JSON path's last step counts (`person.first`), and a pair shares its parent.
+    let split = |c: &str| -> (String, String) {
+        match c.rsplit_once('.') {
+            Some((parent, leaf)) => (parent.to_string(), compact(leaf)),
+            None => (String::new(), compact(c)),
+        }
+    };
     let bare = |m: &ColumnMap, words: &[&str]| {
-        m.kind.is_none() && !m.column.contains('.') && words.contains(&compact(&m.column).as_str())
+        m.kind.is_none() && words.contains(&split(&m.column).1.as_str())
     };
     let has = |map: &[ColumnMap], kind: FieldKind| map.iter().any(|m| m.kind == Some(kind));
-    let first = map.iter().position(|m| bare(m, &["first", "given"]));
-    let last = map.iter().position(|m| bare(m, &["last", "family"]));
-    let (Some(first), Some(last)) = (first, last) else {
+    let Some(first) = map.iter().position(|m| bare(m, &["first", "given"])) else {
+        return;
+    };
+    let parent = split(&map[first].column).0;
+    let beside = |m: &ColumnMap, words: &[&str]| bare(m, words) && split(&m.column).0 == parent;
+    let Some(last) = map.iter().position(|m| beside(m, &["last", "family"])) else {
         return;
     };
     if has(map, FieldKind::FirstName) || has(map, FieldKind::LastName) {
@@ -409,7 +430,7 @@ fn name_pairs(map: &mut [ColumnMap], sample: &[Fields]) {
     if !names(first) || !names(last) {
         return;
     }
-    let middle = map.iter().position(|m| bare(m, &["middle"]));
+    let middle = map.iter().position(|m| beside(m, &["middle"]));
     for (at, kind) in [
         (Some(first), FieldKind::FirstName),
         (Some(last), FieldKind::LastName),
@@ -764,6 +785,87 @@ pub fn kind_from_values<'a>(values: impl Iterator<Item = &'a str>) -> Option<Fie
     None
 }
 
+/// Given or full names, known by the given names the nickname table holds: at least
+/// half the values (a register's first names are about half in it; family names
+/// rarely, about one in forty), and 80% shaped like names.
+fn names_from_values<'a>(values: impl Iterator<Item = &'a str>) -> Option<FieldKind> {
+    let values: Vec<&str> = values.map(str::trim).filter(|v| !v.is_empty()).collect();
+    if values.len() < 2 {
+        return None;
+    }
+    let share =
+        |f: &dyn Fn(&str) -> bool| values.iter().filter(|v| f(v)).count() * 5 >= values.len() * 4;
+    let half =
+        |f: &dyn Fn(&str) -> bool| values.iter().filter(|v| f(v)).count() * 2 >= values.len();
+    if share(&|v| is_wordy(v) && v.split_whitespace().count() == 1) && half(&is_known_given) {
+        return Some(FieldKind::FirstName);
+    }
+    let given_first = |v: &str| {
+        split_full(v)
+            .first
+            .is_some_and(|f| !given_groups(&f).is_empty())
+    };
+    if share(&|v| is_wordy(v) && (2..=4).contains(&v.split_whitespace().count()))
+        && half(&given_first)
+    {
+        return Some(FieldKind::FullName);
+    }
+    None
+}
+
+/// Letters with at most the punctuation names carry (`O'Brien`, `Smith-Jones`,
+/// `Doe, Jane`, `J.`): no digit, no `@`.
+fn is_wordy(v: &str) -> bool {
+    v.chars().any(char::is_alphabetic)
+        && v.chars()
+            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | ','))
+}
+
+/// A given-name column found from its values (`Jane`, `John`…) with no family name
+/// column: the unmapped column of single words beside it, after it as in
+/// `Jane,Doe` or else before it as in `Doe,Jane`, holds the family names.
+fn family_beside_given(map: &mut [ColumnMap], sample: &[Fields]) {
+    let has = |kind: FieldKind| map.iter().any(|m| m.kind == Some(kind));
+    if has(FieldKind::LastName) || has(FieldKind::FullName) {
+        return;
+    }
+    let mut given = map
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.kind == Some(FieldKind::FirstName));
+    let (Some((at, m)), None) = (given.next(), given.next()) else {
+        return;
+    };
+    if m.origin != Origin::Values {
+        return;
+    }
+    let single_words = |col: usize| {
+        let values: Vec<&str> = sample
+            .iter()
+            .flat_map(|f| f.values(col))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        values.len() >= 2
+            && values
+                .iter()
+                .filter(|v| is_wordy(v) && v.split_whitespace().count() == 1)
+                .count()
+                * 5
+                >= values.len() * 4
+    };
+    let free =
+        |m: &ColumnMap| m.kind.is_none() && m.origin == Origin::None && !never_sniff(&m.column);
+    let beside = [Some(at + 1), at.checked_sub(1)]
+        .into_iter()
+        .flatten()
+        .find(|&i| map.get(i).is_some_and(free) && single_words(i));
+    if let Some(m) = beside.and_then(|i| map.get_mut(i)) {
+        m.kind = Some(FieldKind::LastName);
+        m.origin = Origin::Values;
+    }
+}
+
 /// The shape of one value, as far as telling a header row from a data row needs:
 /// the shapes a column name never has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1037,8 +1139,13 @@ mod tests {
             kinds(&["Forename", "First", "Last"]),
             [Some(FirstName), None, None]
         );
-        // Dotted paths keep their own rule (`name.first` under its parent).
-        assert_eq!(kinds(&["x.first", "x.last"]), [None, None]);
+        // JSON paths pair under one parent (`person.first`, `person.last`), not
+        // across two.
+        assert_eq!(
+            kinds(&["person.first", "person.middle", "person.last"]),
+            [Some(FirstName), Some(MiddleName), Some(LastName)]
+        );
+        assert_eq!(kinds(&["a.first", "b.last"]), [None, None]);
         // Values decide between names and, say, a first and a last visit.
         let cols = ["First", "Last"].map(String::from);
         let rows = |pairs: &[(&str, &str)]| -> Vec<Fields> {
@@ -1068,9 +1175,10 @@ mod tests {
             !got.contains(&Some(FirstName)) && !got.contains(&Some(LastName)),
             "{got:?}"
         );
-        // Digits in one column are enough to leave the pair alone.
+        // Digits in one column are enough to leave the pair alone; the given names
+        // in the other are still known as such from their values.
         let codes = rows(&[("Ann", "B12"), ("Bob", "C34"), ("Cy", "D56")]);
-        assert_eq!(mapped(&codes), [None, None]);
+        assert_eq!(mapped(&codes), [Some(FirstName), None]);
         // A given mapping wins.
         let mut given = Overrides::new();
         given.add_map("First=ignore").expect("a valid --map");
@@ -1119,6 +1227,70 @@ mod tests {
         assert_eq!(sniff(&["100023336956", "100023336957"]), None);
         assert_eq!(sniff(&["AB12 CDE", "XY99 ZZZ"]), None);
         assert_eq!(sniff(&["a@x.com", "no", "no", "no"]), None);
+    }
+
+    #[test]
+    fn names_are_sniffed_from_the_given_names_among_them() {
+        let sniff = |v: &[&str]| names_from_values(v.iter().copied());
+        // Half or more known given names (Zebedee and Ngozi are not in the table).
+        assert_eq!(sniff(&["Jane", "JOHN", "Zebedee", "mary"]), Some(FirstName));
+        assert_eq!(
+            sniff(&["Jane Doe", "Mr John Smith", "Ngozi Okafor", "Lee, Ann"]),
+            Some(FullName)
+        );
+        // Family names, towns, words: not names.
+        assert_eq!(sniff(&["Smith", "Okafor", "Jones", "Featherstone"]), None);
+        assert_eq!(sniff(&["London", "Leeds", "Bath", "Victoria"]), None);
+        assert_eq!(sniff(&["Gym", "Swim", "Squash", "Gym"]), None);
+        assert_eq!(
+            sniff(&["Jane was late", "John called back twice today"]),
+            None
+        );
+        assert_eq!(sniff(&["Jane", "J4ne", "Mary2", "x@y.com"]), None);
+    }
+
+    #[test]
+    fn a_family_name_column_sits_beside_a_sniffed_given_name_column() {
+        let o = Overrides::new();
+        let rows = |rows: &[[&str; 3]]| -> Vec<Fields> {
+            rows.iter()
+                .map(|r| {
+                    let mut f = Fields::new();
+                    f.begin(3);
+                    for (i, v) in r.iter().enumerate() {
+                        f.push_bytes(i, v.as_bytes());
+                    }
+                    f.finish(TextEncoding::Utf8);
+                    f
+                })
+                .collect()
+        };
+        let cols = ["column_1", "column_2", "column_3"].map(String::from);
+        let kinds = |sample: &[Fields]| -> Vec<Option<FieldKind>> {
+            map_dataset("x.csv", &cols, sample, &o)
+                .into_iter()
+                .map(|m| m.kind)
+                .collect()
+        };
+        let after = rows(&[
+            ["Jane", "Doe", "12.00"],
+            ["John", "Smith", "3.50"],
+            ["Mary", "O'Brien", "1.00"],
+        ]);
+        assert_eq!(kinds(&after), [Some(FirstName), Some(LastName), None]);
+        let before = rows(&[
+            ["4", "Doe", "Jane"],
+            ["5", "Smith", "John"],
+            ["6", "Lee", "Ann"],
+        ]);
+        assert_eq!(kinds(&before), [None, Some(LastName), Some(FirstName)]);
+        // Beside it only words of several parts: no family name is guessed.
+        let notes = rows(&[
+            ["Jane", "rang twice", "x"],
+            ["John", "no answer", "y"],
+            ["Mary", "left a note", "z"],
+        ]);
+        assert_eq!(kinds(&notes), [Some(FirstName), None, None]);
     }
 
     #[test]
