@@ -602,3 +602,32 @@ fn outputs_through_links_and_into_fifos_keep_them() {
         );
     }
 }
+
+/// A stderr nobody reads (`2>&1 | head -1` after the first line) is no reason to
+/// stop: the answers are still written and the exit status is the usual one.
+#[cfg(unix)]
+#[test]
+fn a_closed_stderr_does_not_stop_the_match() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("answers.csv");
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here alone.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read_end);
+    let status = Command::new(BIN)
+        .args(["match", "--index", f.index.to_str().unwrap()])
+        .arg(&f.register)
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(write_end))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let rows = fs::read_to_string(&out).unwrap().lines().count();
+    assert_eq!(rows, register_ids(&f.register).len() + 1);
+}

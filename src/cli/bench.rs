@@ -210,7 +210,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     for warning in matcher.warnings() {
-        eprintln!("warning: {warning}");
+        say!("warning: {warning}");
     }
     status(&format!("timing {} single lookups", persons.len()));
     let lookup = time_queries(&matcher, &persons);
@@ -249,7 +249,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn status(what: &str) {
-    eprintln!("bench: {what}");
+    say!("bench: {what}");
 }
 
 /// The directory everything is written to; a temporary one is removed on drop

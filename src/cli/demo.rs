@@ -98,7 +98,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let matcher = Matcher::open(&index, MatchOptions::default())?;
     for warning in matcher.warnings() {
-        eprintln!("warning: {warning}");
+        say!("warning: {warning}");
     }
     let residents = read_register(&generated.register_path)?;
     let truth = read_truth(&generated.truth_path)?;

@@ -99,7 +99,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_summary(cfg: &GenConfig, s: &GenSummary) {
-    eprintln!(
+    say!(
         "wrote {} records of {} people to {} (seed {})",
         s.records,
         s.dump_people,
@@ -107,9 +107,9 @@ fn print_summary(cfg: &GenConfig, s: &GenSummary) {
         cfg.seed
     );
     for d in &s.datasets {
-        eprintln!("  {:<40} {:>10} rows", d.name, d.rows);
+        say!("  {:<40} {:>10} rows", d.name, d.rows);
     }
-    eprintln!(
+    say!(
         "wrote {} residents to {} ({} in the dump; not in it: {} namesakes, {} family members, {} twins, {} others)",
         s.register_rows,
         s.register_path.display(),
@@ -120,13 +120,20 @@ fn print_summary(cfg: &GenConfig, s: &GenSummary) {
         s.register_rows - s.exposed - s.namesakes - s.family_members - s.twins
     );
     let d = &s.drift;
-    eprintln!(
+    say!(
         "  drift of the {} in the dump: {} nickname, {} typo, {} married name, {} birth date slip, {} moved, {} new email, {} new phone",
-        s.exposed, d.nickname, d.typo, d.married, d.dob_slip, d.moved, d.new_email, d.new_phone
+        s.exposed,
+        d.nickname,
+        d.typo,
+        d.married,
+        d.dob_slip,
+        d.moved,
+        d.new_email,
+        d.new_phone
     );
-    eprintln!("wrote the ground truth to {}", s.truth_path.display());
+    say!("wrote the ground truth to {}", s.truth_path.display());
     if !s.other_dump_files.is_empty() {
-        eprintln!(
+        say!(
             "note: {} holds {} other file(s) this run did not write; they are not part of the archive and truth.csv does not cover them",
             s.dump_dir.display(),
             s.other_dump_files.len()

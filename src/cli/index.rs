@@ -106,24 +106,24 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
             bar.finish_and_clear();
         }
         for note in &summary.notes {
-            eprintln!("note: {note}");
+            say!("note: {note}");
         }
         for d in &summary.datasets {
             let rejects: u64 = d.rejects.iter().map(|(_, n)| n).sum();
-            eprintln!(
+            say!(
                 "{}  {} {}  {} rows, {} indexed, {} rejected",
                 d.name, d.format, d.encoding, d.rows, d.records, rejects
             );
             for (reason, n) in &d.rejects {
-                eprintln!("  rejected: {n} {reason}");
+                say!("  rejected: {n} {reason}");
             }
             for m in &d.mapping {
-                eprintln!("  {m}");
+                say!("  {m}");
             }
         }
         let s = &summary.stats;
         let mb = summary.input_bytes as f64 / 1e6;
-        eprintln!(
+        say!(
             "indexed {} records from {} datasets ({:.1} MB) in {:.2} s ({:.0} MB/s): {} keys, {} postings, {:.1} bytes/posting, {:.1} MB on disk",
             s.records,
             summary.datasets.len(),
@@ -136,9 +136,9 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
             s.size_bytes as f64 / 1e6
         );
         for warning in &summary.warnings {
-            eprintln!("warning: {warning}");
+            say!("warning: {warning}");
         }
-        eprintln!("index written to {}", summary.index.display());
+        say!("index written to {}", summary.index.display());
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -160,7 +160,7 @@ fn dry_run(args: &IndexArgs, overrides: &Overrides) -> anyhow::Result<ExitCode> 
     }
     let infos: Vec<_> = files.iter().flat_map(|f| f.datasets().to_vec()).collect();
     for warning in overrides.unmatched(&infos) {
-        eprintln!("warning: {warning}");
+        say!("warning: {warning}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -174,10 +174,10 @@ fn open_all(dumps: &[PathBuf], out: Option<&Path>) -> anyhow::Result<Vec<SourceF
     };
     let found = discover_leaving_out(dumps, &leave_out)?;
     for note in &found.notes {
-        eprintln!("note: {note}");
+        say!("note: {note}");
     }
     if let Some(warning) = skipped_warning(&found.skipped) {
-        eprintln!("warning: {warning}");
+        say!("warning: {warning}");
     }
     anyhow::ensure!(!found.files.is_empty(), "no dump files found");
     found

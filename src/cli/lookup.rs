@@ -162,7 +162,7 @@ impl LookupArgs {
             );
         }
         for what in &unusable {
-            eprintln!("warning: {what}: the value given is ignored");
+            say!("warning: {what}: the value given is ignored");
         }
         Ok(person)
     }
@@ -203,7 +203,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::open(&args.index, opts)
         .with_context(|| format!("cannot open index {}", args.index.display()))?;
     for warning in matcher.warnings() {
-        eprintln!("warning: {warning}");
+        say!("warning: {warning}");
     }
     let answer = matcher.query(&person);
     if answer.unsearchable {

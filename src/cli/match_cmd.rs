@@ -168,7 +168,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::open(&args.index, opts)?;
     refuse_own_files(&matcher, &args)?;
     for warning in matcher.warnings() {
-        eprintln!("warning: {warning}");
+        say!("warning: {warning}");
     }
 
     let mut rejects_out = match &args.rejects {
@@ -214,8 +214,11 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     let seconds = started.elapsed().as_secs_f64();
     summary.scope = args.scope.clone();
 
-    eprint!("{summary}");
-    eprintln!(
+    {
+        use std::io::Write as _;
+        let _ = write!(io::stderr(), "{summary}");
+    }
+    say!(
         "matched {} register rows against {} records in {} datasets in {:.2} s ({:.0} rows/s)",
         summary.answered(),
         matcher.record_count(),
@@ -224,20 +227,20 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         summary.rows() as f64 / seconds.max(1e-9)
     );
     if summary.duplicate_ids > 0 {
-        eprintln!(
+        say!(
             "warning: {} register rows repeat an id an earlier row has: their output rows \
              share it, so tell them apart by position",
             summary.duplicate_ids
         );
     }
     if summary.blank_ids > 0 {
-        eprintln!(
+        say!(
             "warning: {} register rows have a blank id: their output rows have an empty register_id",
             summary.blank_ids
         );
     }
     if summary.rejects > 0 && args.rejects.is_none() {
-        eprintln!(
+        say!(
             "warning: {} register rows could not be read and were not matched; \
              list them with --rejects FILE",
             summary.rejects
@@ -247,7 +250,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         let title = format!("leakscope match: {}", register.name);
         write_atomically(path, summary.html(&title).as_bytes())
             .with_context(|| format!("cannot write the report {}", path.display()))?;
-        eprintln!("report written to {}", path.display());
+        say!("report written to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -320,10 +323,10 @@ impl Register {
             path.display()
         );
         for warning in file.warnings() {
-            eprintln!("warning: {warning}");
+            say!("warning: {warning}");
         }
         for warning in overrides.unmatched(datasets) {
-            eprintln!("warning: register: {warning}");
+            say!("warning: register: {warning}");
         }
         let sample = file.sample(0, 200);
         let mapping = map_dataset(&info.name, &info.columns, &sample, overrides);
@@ -344,7 +347,7 @@ impl Register {
                 let column = id_column
                     .and_then(|c| info.columns.get(c))
                     .map_or("", String::as_str);
-                eprintln!(
+                say!(
                     "warning: the id column '{column}' reads as {kind}; as the id it is not matched on"
                 );
             }
@@ -370,7 +373,7 @@ impl Register {
 
     /// The mapping used, on stderr (column names only, never values).
     fn describe(&self) {
-        eprintln!(
+        say!(
             "register {}  {} {}",
             self.name,
             self.file.format(),
@@ -378,13 +381,13 @@ impl Register {
         );
         for (i, m) in self.mapping.iter().enumerate() {
             if Some(i) == self.id_column {
-                eprintln!("  {} -> register_id (not matched)", m.column);
+                say!("  {} -> register_id (not matched)", m.column);
             } else {
-                eprintln!("  {m}");
+                say!("  {m}");
             }
         }
         if self.id_column.is_none() {
-            eprintln!("  register_id = row number (no id column; name one with --id-column)");
+            say!("  register_id = row number (no id column; name one with --id-column)");
         }
     }
 }

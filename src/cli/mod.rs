@@ -1,5 +1,15 @@
 //! Command-line front end: one file per subcommand (arguments and printing only).
 
+/// A line on stderr, as `eprintln!` writes it, except that a stderr that cannot be
+/// written (a closed pipe: `2>&1 | head -1`) is not a panic: the work goes on and
+/// its output is still written.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod demo;
 mod gen_cmd;
@@ -52,7 +62,7 @@ pub fn main() -> ExitCode {
         // The reader went away (`leakscope inspect IDX | head`): a normal end.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("leakscope: error: {}", one_line(&err));
+            say!("leakscope: error: {}", one_line(&err));
             ExitCode::from(2)
         }
     }
