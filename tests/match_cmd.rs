@@ -631,3 +631,37 @@ fn a_closed_stderr_does_not_stop_the_match() {
     let rows = fs::read_to_string(&out).unwrap().lines().count();
     assert_eq!(rows, register_ids(&f.register).len() + 1);
 }
+
+#[test]
+fn blank_register_lines_are_rows_so_row_numbers_stay_line_numbers() {
+    // A one-column register of emails, some residents without one: their blank
+    // lines are rows (unsearchable), so row number n is still the n-th line.
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let emails: Vec<String> = csv_rows(&fs::read_to_string(&f.register).unwrap())
+        .iter()
+        .take(12)
+        .map(|r| r.get(6).unwrap_or_default().to_string())
+        .collect();
+    let mut lines = vec!["email".to_string()];
+    for (i, e) in emails.iter().enumerate() {
+        lines.push(if i % 4 == 1 { String::new() } else { e.clone() });
+    }
+    // The last line holds a value: blank lines ending a file are no rows.
+    lines.push("stranger@example.com".to_string());
+    let register = tmp.path().join("emails.csv");
+    fs::write(&register, lines.join("\n") + "\n\n\n").unwrap();
+    let (out, _) = match_with(&register, &[]);
+    let rows = csv_rows(&out);
+    assert_eq!(
+        rows.len(),
+        13,
+        "one row per line, the trailing blank lines none"
+    );
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.get(0), Some((i + 1).to_string().as_str()));
+        let blank = lines[i + 1].is_empty();
+        assert_eq!(row.get(1) == Some("unsearchable"), blank, "row {}", i + 1);
+    }
+    assert!(lines.iter().filter(|l| l.is_empty()).count() >= 3);
+}

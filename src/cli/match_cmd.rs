@@ -303,6 +303,8 @@ impl Register {
             .unwrap_or_else(|| path.display().to_string());
         let options = ReadOptions {
             chunk_size: chunk_bytes,
+            // One answer per line: a blank line is a resident with nothing given.
+            blank_rows: true,
             ..ReadOptions::default()
         };
         let file = SourceFile::open_with(path, &name, &options)

@@ -29,6 +29,13 @@ pub(crate) struct Delimited {
     pub columns: Vec<String>,
     /// First byte of the first data record (after BOM and header).
     pub data_start: usize,
+    /// Blank lines are rows of empty values ([`super::ReadOptions::blank_rows`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blank_rows: bool,
+    /// Where the file's trailing run of line breaks starts: blank lines from there
+    /// on are not rows.
+    #[serde(skip)]
+    pub blank_tail: usize,
 }
 
 /// One record as the parser found it.
@@ -57,6 +64,8 @@ impl Delimited {
                 delimiter,
                 columns: Vec::new(),
                 data_start: data.len(),
+                blank_rows: false,
+                blank_tail: data.len(),
             };
         };
         fields.set_columns(fields.value_count());
@@ -68,6 +77,8 @@ impl Delimited {
                 delimiter,
                 columns: (1..=values.len()).map(|i| format!("column_{i}")).collect(),
                 data_start: header.offset,
+                blank_rows: false,
+                blank_tail: data.len(),
             };
         }
         let columns = values
@@ -85,6 +96,8 @@ impl Delimited {
             delimiter,
             columns,
             data_start: header.next,
+            blank_rows: false,
+            blank_tail: data.len(),
         }
     }
 
@@ -154,6 +167,50 @@ impl Delimited {
         }
     }
 
+    /// Makes blank lines rows of empty values, except those ending the file.
+    pub fn count_blank_rows(&mut self, data: &[u8]) {
+        self.blank_rows = true;
+        let tail = data
+            .iter()
+            .rev()
+            .take_while(|b| matches!(b, b'\n' | b'\r'))
+            .count();
+        self.blank_tail = data.len() - tail;
+    }
+
+    /// The blank line at `pos` as a row of empty values, unless only blank lines
+    /// remain in the file (a file's trailing newlines are not rows).
+    fn blank_row(
+        &self,
+        data: &[u8],
+        pos: usize,
+        encoding: TextEncoding,
+        fields: &mut Fields,
+    ) -> Option<Parsed> {
+        if pos >= self.blank_tail {
+            return None;
+        }
+        let rest = data.get(pos..).unwrap_or_default();
+        let next = if rest.starts_with(b"\r\n") {
+            pos + 2
+        } else {
+            pos + 1
+        };
+        fields.begin(0);
+        let at = fields.mark();
+        for col in 0..self.columns.len() {
+            fields.push_span(col, at, at);
+        }
+        fields.set_columns(self.columns.len());
+        fields.finish(encoding);
+        Some(Parsed {
+            offset: pos,
+            len: 0,
+            next,
+            status: Ok(()),
+        })
+    }
+
     /// Parse the record at exactly `offset..offset + len`.
     pub fn read_record(
         &self,
@@ -207,6 +264,9 @@ impl Delimited {
         max_field: usize,
         fields: &mut Fields,
     ) -> Option<Parsed> {
+        if self.blank_rows && pos < end && matches!(data.get(pos), Some(b'\n' | b'\r')) {
+            return self.blank_row(data, pos, encoding, fields);
+        }
         let mut p = parse_raw(data, pos, end, self.delimiter, max_field, fields)?;
         if p.status.is_ok() {
             let n = fields.value_count();
@@ -919,6 +979,39 @@ mod tests {
     }
 
     #[test]
+    fn blank_lines_are_rows_of_a_register_but_not_at_its_end() {
+        let data = b"email\na@x.com\n\nb@x.com\r\n\r\n\nc@x.com\n\n\r\n";
+        let mut d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
+        d.count_blank_rows(data);
+        let rows = |chunk_size: usize| {
+            let mut fields = Fields::new();
+            let mut out = Vec::new();
+            for chunk in d.plan(data, chunk_size, &crate::source::keep_pages) {
+                d.parse_chunk(
+                    data,
+                    &chunk,
+                    TextEncoding::Utf8,
+                    usize::MAX,
+                    &mut fields,
+                    &mut |e| {
+                        if let Event::Record { fields, .. } = e {
+                            out.push(fields.get(0).to_string());
+                        }
+                    },
+                );
+            }
+            out
+        };
+        let whole = rows(usize::MAX);
+        assert_eq!(whole, ["a@x.com", "", "b@x.com", "", "", "c@x.com"]);
+        for size in 1..data.len() {
+            assert_eq!(rows(size), whole, "chunk size {size}");
+        }
+        // A dump's blank lines are nothing.
+        assert_eq!(records(data, usize::MAX).len(), 3);
+    }
+
+    #[test]
     fn sniffs_common_delimiters() {
         assert_eq!(sniff_delimiter(b"a,b,c\n1,2,3\n", 0, "txt"), b',');
         assert_eq!(sniff_delimiter(b"a\tb\tc\n1\t2\t3\n", 0, "txt"), b'\t');
@@ -1024,6 +1117,8 @@ mod tests {
             delimiter: b',',
             columns: vec!["a".into(), "b".into()],
             data_start: 0,
+            blank_rows: false,
+            blank_tail: 0,
         };
         let data = b"a\xE9\xA9,\xA9\n";
         let mut fields = Fields::new();

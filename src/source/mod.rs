@@ -355,6 +355,11 @@ pub struct ReadOptions {
     /// Where gzip files are decompressed to (then memory-mapped). `None` keeps the
     /// decompressed bytes in memory.
     pub scratch: Option<PathBuf>,
+    /// Whether a blank line of a delimited file is a row (of empty values) rather
+    /// than nothing: true for a register, where a blank line of a one-column file is
+    /// a resident with no value and rows may be numbered by line. Blank lines that
+    /// end the file are never rows.
+    pub blank_rows: bool,
 }
 
 impl Default for ReadOptions {
@@ -363,6 +368,7 @@ impl Default for ReadOptions {
             chunk_size: 4 << 20,
             max_field_bytes: 1 << 20,
             scratch: None,
+            blank_rows: false,
         }
     }
 }
@@ -784,7 +790,10 @@ impl SourceFile {
         }
         let (format, layout, datasets) = match kind {
             Kind::Delimited => {
-                let d = Delimited::open(bytes, body, &ext, encoding);
+                let mut d = Delimited::open(bytes, body, &ext, encoding);
+                if options.blank_rows {
+                    d.count_blank_rows(bytes);
+                }
                 let info = DatasetInfo {
                     name: name.clone(),
                     columns: d.columns.clone(),
