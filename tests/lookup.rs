@@ -662,7 +662,7 @@ fn scope_narrows_to_one_dataset() {
 }
 
 #[test]
-fn scope_naming_nothing_warns() {
+fn a_scope_naming_no_dataset_is_an_error_not_a_not_found() {
     let a = archive();
     let run = lookup(
         &a.index,
@@ -673,10 +673,24 @@ fn scope_naming_nothing_warns() {
             "dataset:no_such_export.csv",
         ],
     );
+    // A typo in the dataset would otherwise tell the caseworker "not found".
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "--scope term 'dataset:no_such_export.csv' names no dataset of this index; its datasets are "
+        ) && run.stderr.contains("council_tax_2006_2014.csv"),
+        "{}",
+        run.stderr
+    );
+    // A year range with no records is an answer (nothing from then), with a warning.
+    let run = lookup(
+        &a.index,
+        &["--email", "a@b.com", "--scope", "year:1900..1901"],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("warning: scope term 'dataset:no_such_export.csv' names nothing"),
+            .contains("warning: scope term 'year:1900..1901' names nothing"),
         "{}",
         run.stderr
     );

@@ -5,7 +5,7 @@
 use anyhow::{Context, bail};
 use clap::Args;
 use leakscope::field::FieldKind;
-use leakscope::matching::{Answer, MatchOptions, Matcher, Scope, Thresholds, Verdict};
+use leakscope::matching::{Answer, MatchError, MatchOptions, Matcher, Scope, Thresholds, Verdict};
 use leakscope::normalize::{Person, date};
 use std::io::Write;
 use std::path::PathBuf;
@@ -200,8 +200,15 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         preload: false,
         direct_only: args.direct_only,
     };
-    let matcher = Matcher::open(&args.index, opts)
-        .with_context(|| format!("cannot open index {}", args.index.display()))?;
+    let matcher = match Matcher::open(&args.index, opts) {
+        Ok(m) => m,
+        // Not the index's fault: said as it is.
+        Err(e @ MatchError::ScopeNamesNoDataset { .. }) => return Err(e.into()),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot open index {}", args.index.display())));
+        }
+    };
     for warning in matcher.warnings() {
         say!("warning: {warning}");
     }

@@ -127,6 +127,17 @@ pub enum MatchError {
         /// What failed.
         source: IndexError,
     },
+    /// A `dataset:` term of the scope matches no dataset: a typo, which would
+    /// otherwise answer `not_found` for everyone.
+    #[error(
+        "--scope term '{term}' names no dataset of this index; its datasets are {datasets} (see `leakscope inspect`)"
+    )]
+    ScopeNamesNoDataset {
+        /// The term as written.
+        term: String,
+        /// The index's dataset names, a few of them.
+        datasets: String,
+    },
 }
 
 /// What verification needs to know about one dataset.
@@ -1320,6 +1331,25 @@ fn resolve_scope(
         out.push(expr.eval(&universe, &|atom| scope::resolve_atom(atom, &names, &get)));
     }
     for (hit, atom) in named.iter().zip(expr.atoms()) {
+        if !hit && matches!(atom, scope::Atom::Dataset(_)) {
+            let mut names: Vec<String> = index
+                .manifest()
+                .datasets
+                .iter()
+                .map(|d| d.name.clone())
+                .collect();
+            names.sort();
+            names.dedup();
+            let shown = names.len().min(6);
+            let mut datasets = names.get(..shown).unwrap_or_default().join(", ");
+            if names.len() > shown {
+                datasets.push_str(&format!(" and {} more", names.len() - shown));
+            }
+            return Err(MatchError::ScopeNamesNoDataset {
+                term: atom.to_string(),
+                datasets,
+            });
+        }
         if !hit {
             warnings.push(format!(
                 "scope term '{atom}' names nothing in this index (datasets: see `leakscope inspect`)"
