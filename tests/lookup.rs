@@ -804,6 +804,12 @@ fn missing_dump_gives_index_only_answers_with_a_warning() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("warning: dump"), "{}", run.stderr);
     assert!(run.stderr.contains("missing"), "{}", run.stderr);
+    // What is lost is said: values, and the linked records reached through them.
+    assert!(
+        run.stderr.contains("lend no identifiers to find linked records"),
+        "{}",
+        run.stderr
+    );
     let v = json(&run);
     assert_eq!(v["verdict"], "exposed", "{v}");
     assert_eq!(v["index_only"], true);

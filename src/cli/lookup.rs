@@ -299,7 +299,7 @@ pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Res
     if answer.index_only {
         writeln!(
             out,
-            "note: some dump files were missing or changed, so some records were judged from the index alone: their fields were compared through the hashes the index keeps, a near-miss spelling could not be checked, and their values cannot be shown"
+            "note: some dump files were missing or changed, so some records were judged from the index alone: their fields were compared through the hashes the index keeps, a near-miss spelling could not be checked, their values cannot be shown, and the identifiers they hold (a phone, an email) could not be followed to the person's other records (linked records were not searched)"
         )?;
     }
     if answer.matches.is_empty() {

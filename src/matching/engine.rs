@@ -537,7 +537,7 @@ impl Matcher {
                     .position(|d| d.name == entry.name);
                 if local.is_none() {
                     warnings.push(format!(
-                        "dataset {} is no longer in {}: its records are judged from the index alone",
+                        "dataset {} is no longer in {}: its records are judged from the index alone and lend no identifiers to find linked records",
                         entry.name, entry.dump
                     ));
                 }
@@ -1243,7 +1243,7 @@ fn open_dump(
             let copy = index_dir.join(copy);
             if !copy.is_file() {
                 warnings.push(format!(
-                    "the decompressed copy of dump {} is missing from the index: its records are judged from the index alone",
+                    "the decompressed copy of dump {} is missing from the index: its records are judged from the index alone and lend no identifiers to find linked records",
                     entry.dump
                 ));
                 return None;
@@ -1255,14 +1255,14 @@ fn open_dump(
                 DumpState::Usable => {}
                 DumpState::Missing => {
                     warnings.push(format!(
-                        "dump {} is missing: its records are judged from the index alone",
+                        "dump {} is missing: its records are judged from the index alone and lend no identifiers to find linked records",
                         entry.dump
                     ));
                     return None;
                 }
                 DumpState::Changed => {
                     warnings.push(format!(
-                        "dump {} changed since the index was built: its records are judged from the index alone (rebuild the index to see their values)",
+                        "dump {} changed since the index was built: its records are judged from the index alone and lend no identifiers to find linked records (rebuild the index to see their values)",
                         entry.dump
                     ));
                     return None;
@@ -1283,7 +1283,7 @@ fn open_dump(
         }
         Err(e) => {
             warnings.push(format!(
-                "dump {} cannot be read ({e}): its records are judged from the index alone",
+                "dump {} cannot be read ({e}): its records are judged from the index alone and lend no identifiers to find linked records",
                 entry.dump
             ));
             None
