@@ -806,7 +806,8 @@ fn missing_dump_gives_index_only_answers_with_a_warning() {
     assert!(run.stderr.contains("missing"), "{}", run.stderr);
     // What is lost is said: values, and the linked records reached through them.
     assert!(
-        run.stderr.contains("lend no identifiers to find linked records"),
+        run.stderr
+            .contains("lend no identifiers to find linked records"),
         "{}",
         run.stderr
     );

@@ -665,3 +665,32 @@ fn blank_register_lines_are_rows_so_row_numbers_stay_line_numbers() {
     }
     assert!(lines.iter().filter(|l| l.is_empty()).count() >= 3);
 }
+
+#[test]
+fn unusable_register_values_are_counted_by_kind_and_never_echoed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let register = tmp.path().join("r.csv");
+    fs::write(
+        &register,
+        "resident_id,email,dob,phone\n\
+         A1,will.f-at-example.com,31/02/1980,07700 900123\n\
+         A2,ann@example.com,N/A,07700 9001\n\
+         A3,N/A,03/02/1980,\n\
+         A4,bob-at-example.com,,\n",
+    )
+    .unwrap();
+    let (out, err) = match_with(&register, &[]);
+    assert_eq!(csv_rows(&out).len(), 4);
+    assert!(
+        err.contains("were left out of their rows: dob 1, email 2, phone 1;"),
+        "{err}"
+    );
+    for value in [
+        "will.f-at-example.com",
+        "31/02/1980",
+        "07700 9001",
+        "bob-at",
+    ] {
+        assert!(!err.contains(value), "{value} echoed: {err}");
+    }
+}

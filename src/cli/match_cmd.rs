@@ -233,6 +233,17 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
             summary.duplicate_ids
         );
     }
+    if !summary.unusable.is_empty() {
+        let each: Vec<String> = summary
+            .unusable
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        say!(
+            "warning: register values that are not a usable value of their column's kind              (an email without '@', an impossible date...) were left out of their rows: {};              check those columns' format (`--map` if a column is mapped wrongly)",
+            each.join(", ")
+        );
+    }
     if summary.blank_ids > 0 {
         say!(
             "warning: {} register rows have a blank id: their output rows have an empty register_id",
@@ -605,7 +616,7 @@ fn answer_row(
     if rec.dataset != 0 {
         return;
     }
-    st.person.fill_from(&register.kinds, rec.fields);
+    fill_counting_unusable(&mut st.person, &register.kinds, rec.fields, &mut st.summary);
     // A register's date of birth in the future (or before 1880) is a typo: compared,
     // it would count against the resident it belongs to.
     let today = register.today;
@@ -621,6 +632,36 @@ fn answer_row(
         id_end: st.ids.len(),
         text_end: st.text.len(),
     });
+}
+
+/// `Person::fill_from`, also counting in `summary` the values that were not usable
+/// (nothing normalised from them), so that a register column in a format leakscope
+/// cannot read is reported, not silently left out.
+fn fill_counting_unusable(
+    person: &mut Person,
+    kinds: &[Option<FieldKind>],
+    fields: &leakscope::source::Fields,
+    summary: &mut Summary,
+) {
+    person.clear();
+    for (col, kind) in kinds.iter().enumerate() {
+        let Some(kind) = *kind else { continue };
+        if kind == FieldKind::Ignore {
+            continue;
+        }
+        for value in fields.values(col).filter(|v| !v.is_empty()) {
+            let before = person.value_count();
+            person.add(kind, value);
+            // Nothing added: unusable, a placeholder, or a repeat (only the first
+            // counts, and only after the costlier check).
+            if person.value_count() == before
+                && !leakscope::normalize::is_placeholder(value, kind)
+                && leakscope::normalize::canonical(kind, value).is_none()
+            {
+                *summary.unusable.entry(kind.name()).or_insert(0) += 1;
+            }
+        }
+    }
 }
 
 /// The evidence of an `unsearchable` row.

@@ -47,6 +47,10 @@ pub struct Summary {
     pub duplicate_ids: u64,
     /// Rows whose id column is blank.
     pub blank_ids: u64,
+    /// Register values left out of their rows because they are not a usable value
+    /// of their column's kind (an email without `@`, `31/02/1980`), per kind name;
+    /// placeholders such as `N/A` are missing values, not counted.
+    pub unusable: BTreeMap<&'static str, u64>,
     /// Answered rows judged at least partly from the index alone (dumps absent).
     pub index_only: u64,
     /// Exposed residents per data class of their matched records.
@@ -176,6 +180,9 @@ impl Summary {
         self.unsearchable += other.unsearchable;
         self.index_only += other.index_only;
         self.undated += other.undated;
+        for (k, n) in other.unusable {
+            *self.unusable.entry(k).or_insert(0) += n;
+        }
         for (k, n) in &other.by_class.entries {
             self.by_class.add(k, *n);
         }

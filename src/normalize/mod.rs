@@ -65,7 +65,7 @@ pub struct Person {
 /// references never become one shared key. A value with no letter or digit at all
 /// is a placeholder. `Na` written as a plain word is kept for names: it is also a
 /// family name.
-fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
+pub fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
     // Every value goes through here: settle most of them on their first letter.
     // Non-alphanumerics are skipped below, so surrounding spaces need no trim.
     let t = raw;
@@ -267,6 +267,21 @@ impl Person {
         self.postcodes.clone_from(&other.postcodes);
         self.identifiers.clone_from(&other.identifiers);
         self.record_year = other.record_year;
+    }
+
+    /// How many normalised values the person holds (`record_year` not counted): a
+    /// value that adds none was unusable or already there.
+    pub fn value_count(&self) -> usize {
+        self.first_names.len()
+            + self.middle_names.len()
+            + self.last_names.len()
+            + self.dobs.len()
+            + self.genders.len()
+            + self.house_numbers.len()
+            + self.streets.len()
+            + self.towns.len()
+            + self.postcodes.len()
+            + self.identifiers.len()
     }
 
     /// Whether nothing that could identify a person was added (`record_year` alone
