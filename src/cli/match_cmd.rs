@@ -339,7 +339,9 @@ impl Register {
             say!("warning: {warning}");
         }
         for warning in overrides.unmatched(datasets) {
-            say!("warning: register: {warning}");
+            // Said of the register, not of "datasets".
+            let warning = warning.replace("is in no dataset", "is not a column of the register");
+            say!("warning: register: {warning} (its columns: {})", info.columns.join(", "));
         }
         let sample = file.sample(0, 200);
         let mapping = map_dataset(&info.name, &info.columns, &sample, overrides);
