@@ -928,6 +928,28 @@ fn an_unusable_value_among_usable_ones_is_warned_about_not_echoed() {
 }
 
 #[test]
+fn two_given_names_in_one_lookup_are_warned_about() {
+    let a = archive();
+    let run = lookup(
+        &a.index,
+        &["--name", "Zebedee Quarrington", "--first-name", "Hannah"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: 2 different given names were given"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("family names were given"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("Hannah") && !run.stderr.contains("Zebedee"));
+}
+
+#[test]
 fn an_index_built_under_other_key_rules_is_flagged() {
     // A value normalised differently at build and at query time is a resident
     // missed: an index built under other rules (another nickname table, an older

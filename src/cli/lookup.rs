@@ -164,6 +164,18 @@ impl LookupArgs {
         for what in &unusable {
             say!("warning: {what}: the value given is ignored");
         }
+        // `--name "William Smith" --first-name Hannah`: one query for either name,
+        // which a caseworker should know (values not echoed).
+        for (names, what) in [
+            (person.first_names.len(), "given names"),
+            (person.last_names.len(), "family names"),
+        ] {
+            if names > 1 {
+                say!(
+                    "warning: {names} different {what} were given (by --name, --first-name, --last-name or repeats): records holding any of them are searched; look up different people one at a time"
+                );
+            }
+        }
         Ok(person)
     }
 

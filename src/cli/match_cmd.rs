@@ -341,7 +341,10 @@ impl Register {
         for warning in overrides.unmatched(datasets) {
             // Said of the register, not of "datasets".
             let warning = warning.replace("is in no dataset", "is not a column of the register");
-            say!("warning: register: {warning} (its columns: {})", info.columns.join(", "));
+            say!(
+                "warning: register: {warning} (its columns: {})",
+                info.columns.join(", ")
+            );
         }
         let sample = file.sample(0, 200);
         let mapping = map_dataset(&info.name, &info.columns, &sample, overrides);
