@@ -676,13 +676,20 @@ fn unusable_register_values_are_counted_by_kind_and_never_echoed() {
          A1,will.f-at-example.com,31/02/1980,07700 900123\n\
          A2,ann@example.com,N/A,07700 9001\n\
          A3,N/A,03/02/1980,\n\
-         A4,bob-at-example.com,,\n",
+         A4,bob-at-example.com,,\n\
+         A5,,2099-01-01,\n",
     )
     .unwrap();
     let (out, err) = match_with(&register, &[]);
-    assert_eq!(csv_rows(&out).len(), 4);
+    assert_eq!(csv_rows(&out).len(), 5);
     assert!(
-        err.contains("were left out of their rows: dob 1, email 2, phone 1;"),
+        err.contains(
+            "warning: register values that are not a usable value of their column's kind (an email"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("were left out of their rows: dob 2, email 2, phone 1; check"),
         "{err}"
     );
     for value in [

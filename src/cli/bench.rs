@@ -723,10 +723,15 @@ fn table(r: &Report) -> String {
         ),
         (
             "exposed accuracy",
-            format!(
-                "precision {:.4}, recall {:.4}, F1 {:.4} ({} truly exposed)",
-                a.precision, a.recall, a.f1, a.truth_exposed
-            ),
+            if a.truth_exposed == 0 {
+                // Nothing to find: a precision or recall of 0 would read as a failure.
+                "n/a (no register resident is truly exposed; give more --records)".to_string()
+            } else {
+                format!(
+                    "precision {:.4}, recall {:.4}, F1 {:.4} ({} truly exposed)",
+                    a.precision, a.recall, a.f1, a.truth_exposed
+                )
+            },
         ),
         ("record recall", format!("{:.4}", a.record_recall)),
         (

@@ -240,7 +240,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
             .map(|(kind, n)| format!("{kind} {n}"))
             .collect();
         say!(
-            "warning: register values that are not a usable value of their column's kind              (an email without '@', an impossible date...) were left out of their rows: {};              check those columns' format (`--map` if a column is mapped wrongly)",
+            "warning: register values that are not a usable value of their column's kind (an email without '@', an impossible date...) were left out of their rows: {}; check those columns' format (`--map` if a column is mapped wrongly)",
             each.join(", ")
         );
     }
@@ -625,7 +625,15 @@ fn answer_row(
     // A register's date of birth in the future (or before 1880) is a typo: compared,
     // it would count against the resident it belongs to.
     let today = register.today;
+    let dobs = st.person.dobs.len();
     st.person.dobs.retain(|d| d.is_possible_birth(today));
+    let dropped = dobs - st.person.dobs.len();
+    if dropped > 0 {
+        *st.summary
+            .unusable
+            .entry(FieldKind::Dob.name())
+            .or_insert(0) += dropped as u64;
+    }
     let answer = query(&st.person);
     st.summary.add(&answer);
     if let Some(col) = register.id_column {
