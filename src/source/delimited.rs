@@ -588,7 +588,9 @@ fn is_header(first: &[String], below: &[Vec<String>]) -> bool {
         // A blank first row: taken as a header of unnamed columns.
         return true;
     }
-    if given > 0 && named == 0 {
+    // Even beside a cell that reads as a header (`Rose,Town`, `April,Date`): a
+    // header naming a column after a given name over given names is unheard of.
+    if given > 0 {
         return false;
     }
     if values == 0 {
@@ -1264,6 +1266,10 @@ mod tests {
             // Names alone: the first person is a row, not column names.
             "Jane,Doe\nJohn,Smith\nMary,Jones\n",
             "Smith,Bill\nJones,Mary\nLee,Ann\n",
+            // A family name that is also a header word does not make a header.
+            "Mary,Town\nJohn,Smith\nJane,Jones\n",
+            "Jane,Name\nJohn,Smith\nMary,Jones\n",
+            "Jane,Kelly,Hope,Faith\nJohn,Smith,x,y\nMary,Jones,z,w\n",
         ];
         for text in headerless {
             let (columns, start) = opened(text);
