@@ -39,7 +39,12 @@ pub fn destination(path: &Path) -> Destination {
         return Destination::Special(path.to_path_buf());
     }
     let mut at = path.to_path_buf();
-    for _ in 0..32 {
+    for step in 0..=32 {
+        // A loop of links: opened in place, the open fails and says so
+        // ("too many levels of symbolic links") instead of the link being replaced.
+        if step == 32 {
+            return Destination::Special(path.to_path_buf());
+        }
         // A name under /proc (`/dev/stdout` → `/proc/self/fd/1` → a file the shell
         // opened, perhaps for appending) stands for an open file: written in place.
         if at.starts_with("/proc") {

@@ -1032,3 +1032,25 @@ fn a_headerless_file_of_names_keeps_its_first_person_and_maps_its_names() {
         "{json}"
     );
 }
+
+#[test]
+fn a_rejects_file_inside_the_index_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dump, idx) = indexed_small_dump(tmp.path());
+    let before = fs::read(idx.join("manifest.json")).unwrap();
+    let rejects = idx.join("rejects.csv");
+    let out = leakscope(&[
+        "index",
+        "--out",
+        p(&idx),
+        "--force",
+        "--rejects",
+        p(&rejects),
+        p(&dump),
+    ]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is inside the index directory"), "{err}");
+    assert!(!rejects.exists());
+    assert_eq!(fs::read(idx.join("manifest.json")).unwrap(), before);
+}

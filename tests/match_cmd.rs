@@ -664,6 +664,22 @@ fn blank_register_lines_are_rows_so_row_numbers_stay_line_numbers() {
         assert_eq!(row.get(1) == Some("unsearchable"), blank, "row {}", i + 1);
     }
     assert!(lines.iter().filter(|l| l.is_empty()).count() >= 3);
+    // With an id column, a blank line's id is its row, as an unreadable row's, and
+    // it is no "blank id".
+    let register = tmp.path().join("ids.csv");
+    fs::write(
+        &register,
+        "resident_id,email
+A1,a@example.com
+
+A3,c@example.com
+",
+    )
+    .unwrap();
+    let (out, err) = match_with(&register, &[]);
+    let ids: Vec<String> = csv_rows(&out).iter().map(|r| r[0].to_string()).collect();
+    assert_eq!(ids, ["A1", "row 2", "A3"]);
+    assert!(!err.contains("blank id"), "{err}");
 }
 
 #[test]
@@ -700,4 +716,53 @@ fn unusable_register_values_are_counted_by_kind_and_never_echoed() {
     ] {
         assert!(!err.contains(value), "{value} echoed: {err}");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn two_outputs_on_one_file_and_a_loop_of_links_are_refused() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let register = tmp.path().join("r.csv");
+    fs::write(&register, "resident_id,email\nA1,j@example.com\n").unwrap();
+    let (index, r) = (f.index.to_str().unwrap(), register.to_str().unwrap());
+    let same = tmp.path().join("same.csv");
+    let link = tmp.path().join("same-link.csv");
+    std::os::unix::fs::symlink(&same, &link).unwrap();
+    for (a, b) in [("--out", "--report"), ("--out", "--rejects")] {
+        for second in [&same, &link] {
+            let s = same.to_str().unwrap();
+            let out = run(&[
+                "match",
+                "--index",
+                index,
+                r,
+                a,
+                s,
+                b,
+                second.to_str().unwrap(),
+            ]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.contains("name the same file"), "{err}");
+            assert!(!same.exists());
+        }
+    }
+    let looped = tmp.path().join("loop.csv");
+    std::os::unix::fs::symlink("loop.csv", &looped).unwrap();
+    let out = run(&[
+        "match",
+        "--index",
+        index,
+        r,
+        "--out",
+        looped.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        fs::symlink_metadata(&looped)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }

@@ -78,6 +78,31 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
             .out
             .clone()
             .context("--out INDEX is required to build")?;
+        // A rejects file inside the index directory goes with the old index when
+        // `--force` replaces it: refused before anything is read or written.
+        if let Some(rejects) = &args.rejects
+            && let leakscope::outfile::Destination::Regular(target) =
+                leakscope::outfile::destination(rejects)
+        {
+            let inside = |dir: &std::path::Path| {
+                let parent = match target.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => std::path::PathBuf::from("."),
+                };
+                let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+                match (canonical(&parent), canonical(dir)) {
+                    (Some(parent), Some(dir)) => parent.starts_with(dir),
+                    _ => parent == dir,
+                }
+            };
+            if inside(&out) {
+                anyhow::bail!(
+                    "--rejects {} is inside the index directory {}: a rebuild replaces that directory and the list would be lost; write it outside",
+                    rejects.display(),
+                    out.display()
+                );
+            }
+        }
         let opts = BuildOptions {
             force: args.force,
             memory_budget: usize::try_from(args.memory).unwrap_or(usize::MAX),

@@ -139,6 +139,25 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    // Two outputs on one file: one of them would be lost.
+    let outputs: Vec<(&str, PathBuf)> = [
+        ("--out", &args.out),
+        ("--report", &args.report),
+        ("--rejects", &args.rejects),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| Some((flag, destination(path.as_ref()?).path().to_path_buf())))
+    .collect();
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        for (other, other_path) in outputs.iter().skip(i + 1) {
+            if path == other_path || same_file(path, other_path) {
+                bail!(
+                    "{flag} and {other} name the same file {}: one would overwrite the other; give each its own",
+                    path.display()
+                );
+            }
+        }
+    }
     if let Some(path) = &args.report
         && let Destination::Regular(target) = destination(path)
     {
@@ -464,6 +483,9 @@ struct RowEnd {
     local_row: u64,
     id_end: usize,
     text_end: usize,
+    /// The row is a blank line: its id, if the register has an id column, is
+    /// `row N`, as an unreadable row's.
+    blank: bool,
 }
 
 /// Match every register row with `query` and write the answers to `out` in
@@ -515,7 +537,10 @@ pub(crate) fn match_register(
                 let id = state.ids.get(id_start..row.id_end).unwrap_or("");
                 let text = state.text.get(text_start..row.text_end).unwrap_or("");
                 let number;
-                let id = if register.id_column.is_some() {
+                let id = if register.id_column.is_some() && id.is_empty() && row.blank {
+                    number = format!("row {at}");
+                    number.as_str()
+                } else if register.id_column.is_some() {
                     if id.is_empty() {
                         summary.blank_ids += 1;
                     } else if !ids_seen.insert(xxh3_64(id.as_bytes())) {
@@ -644,6 +669,7 @@ fn answer_row(
         local_row: rec.local_row,
         id_end: st.ids.len(),
         text_end: st.text.len(),
+        blank: rec.len == 0,
     });
 }
 
