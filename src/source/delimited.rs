@@ -44,8 +44,6 @@ struct Parsed {
     len: usize,
     next: usize,
     status: Result<(), RejectReason>,
-    /// A quoted value ran past a line break.
-    multiline: bool,
 }
 
 impl Delimited {
@@ -124,12 +122,7 @@ impl Delimited {
                 let mut pos = start;
                 while let Some(p) = self.parse_one(data, pos, end, encoding, max_field, fields) {
                     pos = p.next;
-                    let suspect = if p.status.is_err() {
-                        spans_lines(data, &p)
-                    } else {
-                        p.multiline && self.rows_inside(data, &p)
-                    };
-                    if suspect {
+                    if p.status.is_err() && spans_lines(data, &p) {
                         self.reparse_lines(data, &p, encoding, max_field, fields, emit);
                     } else {
                         emit(p.event(fields));
@@ -215,28 +208,7 @@ impl Delimited {
             len: 0,
             next,
             status: Ok(()),
-            multiline: false,
         })
-    }
-
-    /// Whether a well-formed record spanning lines is more likely rows joined by a
-    /// stray quote than one value with line breaks: a line between its first and
-    /// its last holds a delimiter for every column but one, as a whole row does
-    /// (`Ann,Lee,a@x` between `"Jack,Smith,j@x` and `Bob",Ray,b@x`, three
-    /// columns). An address over two lines has no line between; files of fewer
-    /// than three columns are never suspected.
-    fn rows_inside(&self, data: &[u8], p: &Parsed) -> bool {
-        let want = self.columns.len().saturating_sub(1);
-        if want < 2 {
-            return false;
-        }
-        let bytes = data.get(p.offset..p.offset + p.len).unwrap_or_default();
-        let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-        lines
-            .get(1..lines.len().saturating_sub(1))
-            .unwrap_or_default()
-            .iter()
-            .any(|line| memchr_iter(self.delimiter, line).count() >= want)
     }
 
     /// Parse the record at exactly `offset..offset + len`.
@@ -339,7 +311,6 @@ fn parse_raw(
     let offset = pos;
     let mut i = pos;
     let mut status = Ok(());
-    let mut multiline = false;
     let mut col = 0usize;
     // Source bytes from `window` on are not copied yet; they will land at `base`.
     let mut window = pos;
@@ -393,7 +364,6 @@ fn parse_raw(
             window = i;
             base = fields.mark();
             if i > stop {
-                multiline = true;
                 stop = line_stop(data, i, end);
             }
             delims = memchr_iter(delim, data.get(i..stop).unwrap_or_default());
@@ -453,7 +423,6 @@ fn parse_raw(
         len,
         next,
         status,
-        multiline,
     })
 }
 
@@ -969,7 +938,6 @@ mod tests {
             len,
             next,
             status,
-            multiline: false,
         })
     }
 
@@ -1094,36 +1062,6 @@ mod tests {
         assert_eq!(whole[3].2, Ok(vec!["6".to_string(), "7".to_string()]));
         for size in 1..data.len() {
             assert_eq!(records(data, size), whole, "chunk size {size}");
-        }
-    }
-
-    #[test]
-    fn stray_quotes_that_pair_up_into_a_well_formed_record_are_found_out() {
-        // Read as quoted, rows 1 to 3 are one record of the right width.
-        let data = b"a,b,c\n\"Jack,Smith,1\nAnn,Lee,2\nBob\",Ray,3\nEve,Kay,4\n";
-        let whole = records(data, usize::MAX);
-        let row = |v: [&str; 3]| Ok(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let got: Vec<_> = whole.iter().map(|r| r.2.clone()).collect();
-        assert_eq!(
-            got,
-            vec![
-                Err(RejectReason::UnterminatedQuote),
-                row(["Ann", "Lee", "2"]),
-                row(["Bob\"", "Ray", "3"]),
-                row(["Eve", "Kay", "4"]),
-            ]
-        );
-        for size in 1..data.len() {
-            assert_eq!(records(data, size), whole, "chunk size {size}");
-        }
-        // Values over two or three lines with commas in them stay one value.
-        for data in [
-            &b"a,b,c\nJane,\"Flat 3, 30 Lyall Grove\nLondon, W1\",x\n"[..],
-            &b"a,b,c\nJane,\"Flat 3\n30 Lyall Grove\nLondon\",x\n"[..],
-        ] {
-            let r = records(data, usize::MAX);
-            assert_eq!(r.len(), 1, "{:?}", String::from_utf8_lossy(data));
-            assert!(r[0].2.is_ok());
         }
     }
 
