@@ -7,6 +7,8 @@
 //! waiting on, or a symbolic link (which would become a file, its target never
 //! written). [`destination`] says how to write instead.
 
+use std::fs::{File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// How to write an output named by the user.
@@ -28,6 +30,24 @@ impl Destination {
         match self {
             Destination::Special(p) | Destination::Regular(p) => p,
         }
+    }
+}
+
+/// Opens a [`Destination::Special`] to write in place: appending, never truncating.
+pub fn open_in_place(path: &Path) -> io::Result<File> {
+    OpenOptions::new().append(true).open(path)
+}
+
+/// Whether a file written at `target` lies inside directory `dir`, through links
+/// and `..` (a directory not made yet compares by name).
+pub fn lies_inside(target: &Path, dir: &Path) -> bool {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(parent), std::fs::canonicalize(dir)) {
+        (Ok(parent), Ok(dir)) => parent.starts_with(dir),
+        _ => parent == dir,
     }
 }
 

@@ -83,25 +83,13 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
         if let Some(rejects) = &args.rejects
             && let leakscope::outfile::Destination::Regular(target) =
                 leakscope::outfile::destination(rejects)
+            && leakscope::outfile::lies_inside(&target, &out)
         {
-            let inside = |dir: &std::path::Path| {
-                let parent = match target.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                    _ => std::path::PathBuf::from("."),
-                };
-                let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
-                match (canonical(&parent), canonical(dir)) {
-                    (Some(parent), Some(dir)) => parent.starts_with(dir),
-                    _ => parent == dir,
-                }
-            };
-            if inside(&out) {
-                anyhow::bail!(
-                    "--rejects {} is inside the index directory {}: a rebuild replaces that directory and the list would be lost; write it outside",
-                    rejects.display(),
-                    out.display()
-                );
-            }
+            anyhow::bail!(
+                "--rejects {} is inside the index directory {}: a rebuild replaces that directory and the list would be lost; write it outside",
+                rejects.display(),
+                out.display()
+            );
         }
         let opts = BuildOptions {
             force: args.force,

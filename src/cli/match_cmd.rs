@@ -16,7 +16,7 @@ use leakscope::matching::engine::{MatchOptions, Matcher};
 use leakscope::matching::report::Summary;
 use leakscope::matching::{Answer, Scope, Thresholds};
 use leakscope::normalize::{Date, Person, date};
-use leakscope::outfile::{Destination, destination};
+use leakscope::outfile::{Destination, destination, lies_inside, open_in_place};
 use leakscope::source::{
     ColumnMap, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
@@ -357,9 +357,7 @@ impl Register {
         for warning in file.warnings() {
             say!("warning: {warning}");
         }
-        for warning in overrides.unmatched(datasets) {
-            // Said of the register, not of "datasets".
-            let warning = warning.replace("is in no dataset", "is not a column of the register");
+        for warning in overrides.unmatched_saying(datasets, "is not a column of the register") {
             say!(
                 "warning: register: {warning} (its columns: {})",
                 info.columns.join(", ")
@@ -831,7 +829,6 @@ fn push_json(out: &mut String, s: &str) {
 /// was built from, before anything is written.
 fn refuse_own_files(matcher: &Matcher, args: &MatchArgs) -> anyhow::Result<()> {
     let (index_dir, dumps) = matcher.own_files();
-    let index_dir = std::fs::canonicalize(&index_dir).unwrap_or(index_dir);
     for (flag, path) in [
         ("--out", &args.out),
         ("--report", &args.report),
@@ -841,11 +838,7 @@ fn refuse_own_files(matcher: &Matcher, args: &MatchArgs) -> anyhow::Result<()> {
         let Destination::Regular(target) = destination(path) else {
             continue;
         };
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if std::fs::canonicalize(&parent).is_ok_and(|p| p.starts_with(&index_dir)) {
+        if lies_inside(&target, &index_dir) {
             bail!(
                 "{flag} {} is inside the index {}: writing it could destroy the index; write outside it",
                 path.display(),
@@ -890,9 +883,7 @@ impl Output {
         };
         let target = match destination(path) {
             Destination::Special(special) => {
-                let file = std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(&special)
+                let file = open_in_place(&special)
                     .with_context(|| format!("cannot open the output {}", path.display()))?;
                 return Ok(Output::Special {
                     writer: BufWriter::with_capacity(256 << 10, file),
@@ -989,10 +980,7 @@ fn writable_beside(path: &Path) -> io::Result<()> {
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let path = match destination(path) {
         Destination::Special(special) => {
-            return std::fs::OpenOptions::new()
-                .append(true)
-                .open(special)?
-                .write_all(bytes);
+            return open_in_place(&special)?.write_all(bytes);
         }
         Destination::Regular(target) => target,
     };

@@ -945,7 +945,19 @@ mod tests {
         data: &[u8],
         chunk_size: usize,
     ) -> Vec<(usize, usize, Result<Vec<String>, RejectReason>)> {
-        let d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
+        records_of(
+            &Delimited::open(data, 0, "csv", TextEncoding::Utf8),
+            data,
+            chunk_size,
+        )
+    }
+
+    /// Every record and reject as `d` reads `data` in chunks of `chunk_size`.
+    fn records_of(
+        d: &Delimited,
+        data: &[u8],
+        chunk_size: usize,
+    ) -> Vec<(usize, usize, Result<Vec<String>, RejectReason>)> {
         let mut fields = Fields::new();
         let mut out = Vec::new();
         for chunk in d.plan(data, chunk_size, &crate::source::keep_pages) {
@@ -985,24 +997,11 @@ mod tests {
         let data = b"email\na@x.com\n\nb@x.com\r\n\r\n\nc@x.com\n\n\r\n";
         let mut d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
         d.count_blank_rows(data);
-        let rows = |chunk_size: usize| {
-            let mut fields = Fields::new();
-            let mut out = Vec::new();
-            for chunk in d.plan(data, chunk_size, &crate::source::keep_pages) {
-                d.parse_chunk(
-                    data,
-                    &chunk,
-                    TextEncoding::Utf8,
-                    usize::MAX,
-                    &mut fields,
-                    &mut |e| {
-                        if let Event::Record { fields, .. } = e {
-                            out.push(fields.get(0).to_string());
-                        }
-                    },
-                );
-            }
-            out
+        let rows = |chunk_size: usize| -> Vec<String> {
+            records_of(&d, data, chunk_size)
+                .into_iter()
+                .filter_map(|(_, _, r)| r.ok()?.into_iter().next())
+                .collect()
         };
         let whole = rows(usize::MAX);
         assert_eq!(whole, ["a@x.com", "", "b@x.com", "", "", "c@x.com"]);

@@ -257,11 +257,17 @@ impl Overrides {
     /// Entries that name no column of the given datasets (likely typos), described
     /// for a warning.
     pub fn unmatched(&self, datasets: &[DatasetInfo]) -> Vec<String> {
+        self.unmatched_saying(datasets, "is in no dataset")
+    }
+
+    /// [`Overrides::unmatched`], saying `missing` of a column no dataset has (a
+    /// register: "is not a column of the register").
+    pub fn unmatched_saying(&self, datasets: &[DatasetInfo], missing: &str) -> Vec<String> {
         let has = |ds: &DatasetInfo, col: &str| ds.columns.iter().any(|c| same_column(c, col));
         let mut out = Vec::new();
         for (col, _) in self.args.iter().chain(&self.file_columns) {
             if !datasets.iter().any(|d| has(d, col)) {
-                out.push(format!("column '{col}' is in no dataset"));
+                out.push(format!("column '{col}' {missing}"));
             }
         }
         for (name, cols) in &self.datasets {
@@ -374,7 +380,7 @@ pub fn map_dataset(
     // Names from values only for what neither the header nor a pair decided.
     for (i, m) in map.iter_mut().enumerate() {
         if m.kind.is_none() && m.origin == Origin::None && !never_sniff(&m.column) {
-            m.kind = names_from_values(sample.iter().flat_map(|f| f.values(i)));
+            m.kind = names_from_values(&column_values(sample, i));
             if m.kind.is_some() {
                 m.origin = Origin::Values;
             }
@@ -415,12 +421,7 @@ fn name_pairs(map: &mut [ColumnMap], sample: &[Fields]) {
     }
     // At least 80% of the non-empty sampled values without a digit.
     let names = |col: usize| {
-        let values: Vec<&str> = sample
-            .iter()
-            .flat_map(|f| f.values(col))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect();
+        let values = column_values(sample, col);
         let wordy = values
             .iter()
             .filter(|v| !v.bytes().any(|b| b.is_ascii_digit()))
@@ -441,6 +442,16 @@ fn name_pairs(map: &mut [ColumnMap], sample: &[Fields]) {
             m.origin = Origin::Header;
         }
     }
+}
+
+/// The sampled values of column `col`, trimmed, blanks left out.
+fn column_values(sample: &[Fields], col: usize) -> Vec<&str> {
+    sample
+        .iter()
+        .flat_map(|f| f.values(col))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 /// A header reduced to lower-case ASCII letters and digits, with any
@@ -788,8 +799,7 @@ pub fn kind_from_values<'a>(values: impl Iterator<Item = &'a str>) -> Option<Fie
 /// Given or full names, known by the given names the nickname table holds: at least
 /// half the values (a register's first names are about half in it; family names
 /// rarely, about one in forty), and 80% shaped like names.
-fn names_from_values<'a>(values: impl Iterator<Item = &'a str>) -> Option<FieldKind> {
-    let values: Vec<&str> = values.map(str::trim).filter(|v| !v.is_empty()).collect();
+fn names_from_values(values: &[&str]) -> Option<FieldKind> {
     if values.len() < 2 {
         return None;
     }
@@ -840,12 +850,7 @@ fn family_beside_given(map: &mut [ColumnMap], sample: &[Fields]) {
         return;
     }
     let single_words = |col: usize| {
-        let values: Vec<&str> = sample
-            .iter()
-            .flat_map(|f| f.values(col))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect();
+        let values = column_values(sample, col);
         values.len() >= 2
             && values
                 .iter()
@@ -1231,7 +1236,7 @@ mod tests {
 
     #[test]
     fn names_are_sniffed_from_the_given_names_among_them() {
-        let sniff = |v: &[&str]| names_from_values(v.iter().copied());
+        let sniff = |v: &[&str]| names_from_values(v);
         // Half or more known given names (Zebedee and Ngozi are not in the table).
         assert_eq!(sniff(&["Jane", "JOHN", "Zebedee", "mary"]), Some(FirstName));
         assert_eq!(

@@ -18,7 +18,7 @@ pub fn create_rejects_file(path: &Path) -> io::Result<BufWriter<File>> {
     // A device or FIFO (`/dev/null`, a pipe to a reader) is written as it is: never
     // read, truncated or re-permissioned.
     if let crate::outfile::Destination::Special(special) = crate::outfile::destination(path) {
-        let file = OpenOptions::new().append(true).open(special)?;
+        let file = crate::outfile::open_in_place(&special)?;
         return Ok(BufWriter::with_capacity(64 << 10, file));
     }
     // `--rejects` pointed at a dump or a register by mistake would destroy it: only
