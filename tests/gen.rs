@@ -237,6 +237,10 @@ fn gen_writes_every_file_with_exact_headers() {
         first_line(&read(d, "truth.csv")),
         b"resident_id,exposed,records"
     );
+    assert_eq!(
+        first_line(&read(d, "hard_negatives.csv")),
+        b"resident_id,kind"
+    );
     let ct = read(d, "dump/council_tax_2006_2014.csv");
     assert_eq!(
         first_line(&ct),
@@ -472,7 +476,7 @@ fn gen_dump_is_messy_like_real_exports() {
 #[test]
 fn gen_rejects_bad_arguments_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--overlap", "1.5"], "--overlap"),
         (&["--overlap", "-0.1"], "--overlap"),
         (&["--records", "0"], "--records"),
@@ -481,6 +485,8 @@ fn gen_rejects_bad_arguments_with_exit_2() {
             "raise --records",
         ),
         (&["--records", "many"], "invalid value"),
+        (&["--drift", "-1"], "--drift"),
+        (&["--drift", "50"], "--drift"),
     ];
     for (args, needle) in cases {
         let out = gen_with(dir.path(), args, &[]);
@@ -522,4 +528,118 @@ fn gen_help_states_the_probabilities_the_generator_uses() {
     assert!(help.contains(&format!("mistyped {}", pct(drift::P_DOB_SLIP))));
     assert!(help.contains(&format!("{} family members", pct(synth::P_FAMILY))));
     assert!(help.contains(&format!("{} twins", pct(synth::P_TWIN))));
+}
+
+/// The counts of gen's "not in it: N namesakes, N family members, N twins" line.
+fn hard_negative_counts(stderr: &str) -> [usize; 3] {
+    let after = stderr.split("not in it: ").nth(1).expect("summary line");
+    let mut words = after.split_whitespace();
+    let mut counts = [0usize; 3];
+    for slot in &mut counts {
+        *slot = words.next().and_then(|w| w.parse().ok()).expect("a count");
+        for w in words.by_ref() {
+            if w.ends_with(',') {
+                break;
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn gen_lists_its_hard_negatives_and_they_look_like_dumped_people() {
+    let (dir, out) = run_gen(&["--records", "4000", "--register", "1000"]);
+    let d = dir.path();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let truth: HashMap<String, bool> = truth(d).into_iter().map(|t| (t.id, t.exposed)).collect();
+    let register: HashMap<String, csv::StringRecord> = register(d)
+        .into_iter()
+        .map(|r| (r[0].to_string(), r))
+        .collect();
+    let dump_text = dataset_rows(d)
+        .into_values()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase();
+    let mut rd = csv::Reader::from_path(d.join("hard_negatives.csv")).unwrap();
+    let mut counts = [0usize; 3];
+    for row in rd.records() {
+        let row = row.unwrap();
+        let (id, kind) = (&row[0], &row[1]);
+        let slot = match kind {
+            "namesake" => 0,
+            "family_member" => 1,
+            "twin" => 2,
+            other => panic!("unknown kind {other}"),
+        };
+        counts[slot] += 1;
+        assert_eq!(
+            truth.get(id),
+            Some(&false),
+            "{id} is a hard negative, not exposed"
+        );
+        // Each looks like someone in the dump: their family name is there.
+        let last = register[id][2].trim().to_lowercase();
+        assert!(
+            dump_text.contains(&last),
+            "{id} ({kind}): no {last} in the dump"
+        );
+    }
+    assert_eq!(counts, hard_negative_counts(&stderr), "{stderr}");
+    assert!(counts.iter().all(|&n| n > 0), "{counts:?}");
+}
+
+/// The drift counts of gen's "drift of the N in the dump: …" line, in order.
+fn drift_counts(stderr: &str) -> Vec<usize> {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("drift of the"))
+        .expect("drift line");
+    let list = line.split(": ").nth(1).expect("counts");
+    list.split(", ")
+        .map(|part| {
+            part.split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a count")
+        })
+        .collect()
+}
+
+#[test]
+fn gen_drift_scales_every_drift_and_keeps_the_default_archive() {
+    let args = ["--records", "6000", "--register", "1200", "--seed", "5"];
+    let (plain, plain_out) = run_gen(&args);
+    let (same, same_out) = run_gen(&[&args[..], &["--drift", "1"]].concat());
+    // --drift 1 is the documented set: the archive is the one without the flag.
+    for f in ["register.csv", "truth.csv", "hard_negatives.csv"] {
+        assert_eq!(read(plain.path(), f), read(same.path(), f), "{f}");
+    }
+    let one = drift_counts(&String::from_utf8_lossy(&plain_out.stderr));
+    assert_eq!(
+        one,
+        drift_counts(&String::from_utf8_lossy(&same_out.stderr))
+    );
+    assert!(one.iter().all(|&n| n > 0), "{one:?}");
+
+    let (_clean, clean_out) = run_gen(&[&args[..], &["--drift", "0"]].concat());
+    let zero = drift_counts(&String::from_utf8_lossy(&clean_out.stderr));
+    assert!(
+        zero.iter().all(|&n| n == 0),
+        "--drift 0 drifts nobody: {zero:?}"
+    );
+
+    let (_messy, messy_out) = run_gen(&[&args[..], &["--drift", "2"]].concat());
+    let two = drift_counts(&String::from_utf8_lossy(&messy_out.stderr));
+    // Moves, new emails and new phones (25%, 20%, 15% at 1) about double.
+    for i in [4, 5, 6] {
+        let ratio = two[i] as f64 / one[i] as f64;
+        assert!(
+            (1.6..2.4).contains(&ratio),
+            "drift {i}: {} vs {}",
+            two[i],
+            one[i]
+        );
+    }
 }

@@ -19,7 +19,7 @@ use leakscope::normalize::Person;
 use leakscope::source::Overrides;
 use leakscope::synth::{self, GenConfig, rng::Rng};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -74,6 +74,23 @@ pub struct BenchArgs {
     /// Seed of the archive and of the choice of query rows.
     #[arg(long, value_name = "S", default_value_t = 42)]
     seed: u64,
+    /// Fraction of register residents who are in the dump (as `gen --overlap`).
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.5,
+        allow_negative_numbers = true
+    )]
+    overlap: f64,
+    /// How much the register drifted from the dump (as `gen --drift`: every drift
+    /// probability times F; 1 is the documented set, 0 a clean copy, 2 twice as messy).
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
+    drift: f64,
 }
 
 /// Every figure of one run; the JSON field names are stable.
@@ -82,6 +99,8 @@ struct Report {
     records: u64,
     register: u64,
     seed: u64,
+    overlap: f64,
+    drift: f64,
     /// Worker threads used (`--threads`, else every core).
     threads: usize,
     /// The archive was already in `--dir` and was not generated again.
@@ -149,6 +168,19 @@ struct Accuracy {
     record_recall: f64,
     possible: u64,
     possible_truly_exposed: u64,
+    /// The register's hard negatives (people who are not in the dump but look like
+    /// someone who is), by kind (`namesake`, `family_member`, `twin`), and how many
+    /// were answered `exposed` (each one a resident wrongly told) or `possible`.
+    /// Empty for an archive without `hard_negatives.csv`.
+    hard_negatives: BTreeMap<String, HardNegatives>,
+}
+
+/// How one kind of hard negative was answered.
+#[derive(Debug, Default, Serialize, PartialEq)]
+struct HardNegatives {
+    residents: u64,
+    exposed: u64,
+    possible: u64,
 }
 
 /// The generation parameters of an archive, kept beside it so a later run with
@@ -159,7 +191,14 @@ struct GenMarker {
     register: u64,
     overlap: f64,
     seed: u64,
+    /// Absent from markers written before `--drift` existed: those archives had 1.
+    #[serde(default = "documented_drift")]
+    drift: f64,
     leakscope: String,
+}
+
+fn documented_drift() -> f64 {
+    1.0
 }
 
 const MARKER_FILE: &str = "bench-gen.json";
@@ -172,8 +211,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         register: args
             .register
             .unwrap_or_else(|| GenConfig::default_register(args.records)),
-        overlap: 0.5,
+        overlap: args.overlap,
         seed: args.seed,
+        drift: args.drift,
     };
     cfg.validate()?;
     let pool = thread_pool(args.threads)?;
@@ -222,12 +262,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let bulk = pool.install(|| bulk_match(&register, &matcher, &match_out))?;
 
     status("scoring against truth.csv");
-    let accuracy = score(&dir.join("truth.csv"), &match_out)?;
+    let accuracy = score(
+        &dir.join("truth.csv"),
+        &dir.join(synth::HARD_NEGATIVES_FILE),
+        &match_out,
+    )?;
 
     let report = Report {
         records: cfg.records,
         register: cfg.register,
         seed: cfg.seed,
+        overlap: cfg.overlap,
+        drift: cfg.drift,
         threads: pool.current_num_threads(),
         reused_archive: reused,
         dump_bytes,
@@ -295,6 +341,7 @@ fn prepare_archive(cfg: &GenConfig, dir: &Path) -> anyhow::Result<bool> {
         register: cfg.register,
         overlap: cfg.overlap,
         seed: cfg.seed,
+        drift: cfg.drift,
         leakscope: env!("CARGO_PKG_VERSION").to_string(),
     };
     let present = fs::read(&marker_path)
@@ -587,8 +634,9 @@ fn bulk_match(register: &Register, matcher: &Matcher, out: &Path) -> anyhow::Res
     })
 }
 
-/// Scores `match.csv` against `truth.csv`.
-fn score(truth: &Path, answers: &Path) -> anyhow::Result<Accuracy> {
+/// Scores `match.csv` against `truth.csv` and, when the archive has one,
+/// `hard_negatives.csv`.
+fn score(truth: &Path, hard_negatives: &Path, answers: &Path) -> anyhow::Result<Accuracy> {
     let mut verdicts: HashMap<String, (String, String)> = HashMap::new();
     let mut reader = csv::Reader::from_path(answers)
         .with_context(|| format!("cannot read {}", answers.display()))?;
@@ -611,7 +659,21 @@ fn score(truth: &Path, answers: &Path) -> anyhow::Result<Accuracy> {
             .unwrap_or(("not_found", ""));
         tally.add(exposed, records, verdict, listed);
     }
-    Ok(tally.finish())
+    let mut acc = tally.finish();
+    if hard_negatives.exists() {
+        let mut reader = csv::Reader::from_path(hard_negatives)
+            .with_context(|| format!("cannot read {}", hard_negatives.display()))?;
+        for row in reader.records() {
+            let row = row.with_context(|| format!("reading {}", hard_negatives.display()))?;
+            let (id, kind) = (row.get(0).unwrap_or(""), row.get(1).unwrap_or(""));
+            let verdict = verdicts.get(id).map_or("not_found", |(v, _)| v.as_str());
+            let figures = acc.hard_negatives.entry(kind.to_string()).or_default();
+            figures.residents += 1;
+            figures.exposed += u64::from(verdict == "exposed");
+            figures.possible += u64::from(verdict == "possible");
+        }
+    }
+    Ok(acc)
 }
 
 /// Counts towards [`Accuracy`].
@@ -660,6 +722,26 @@ impl Tally {
     }
 }
 
+/// How the hard negatives were answered, as one line of the table.
+fn hard_negatives_line(kinds: &BTreeMap<String, HardNegatives>) -> String {
+    if kinds.is_empty() {
+        return "n/a (the archive has no hard_negatives.csv)".to_string();
+    }
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|(kind, h)| {
+            format!(
+                "{} {} of {} exposed ({} possible)",
+                kind.replace('_', " "),
+                h.exposed,
+                h.residents,
+                h.possible
+            )
+        })
+        .collect();
+    parts.join("; ")
+}
+
 /// The human table: one aligned line per figure.
 fn table(r: &Report) -> String {
     let b = &r.build;
@@ -679,10 +761,12 @@ fn table(r: &Report) -> String {
         (
             "archive",
             format!(
-                "{} records, {:.1} MB, register of {} (seed {}{})",
+                "{} records, {:.1} MB, register of {} (overlap {}, drift {}, seed {}{})",
                 r.records,
                 r.dump_bytes as f64 / 1e6,
                 r.register,
+                r.overlap,
+                r.drift,
                 r.seed,
                 if r.reused_archive { ", reused" } else { "" }
             ),
@@ -741,6 +825,7 @@ fn table(r: &Report) -> String {
                 a.possible, a.possible_truly_exposed
             ),
         ),
+        ("hard negatives", hard_negatives_line(&a.hard_negatives)),
     ];
     let width = rows
         .iter()
@@ -817,6 +902,51 @@ mod tests {
     }
 
     #[test]
+    fn hard_negatives_are_counted_by_kind_and_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |f: &str| dir.path().join(f);
+        fs::write(
+            p("truth.csv"),
+            "resident_id,exposed,records\nR1,false,\nR2,false,\nR3,false,\nR4,true,a.csv:1\nR5,false,\n",
+        )
+        .unwrap();
+        fs::write(
+            p("hard.csv"),
+            "resident_id,kind\nR1,twin\nR2,twin\nR3,namesake\nR5,family_member\n",
+        )
+        .unwrap();
+        fs::write(
+            p("match.csv"),
+            "register_id,verdict,score,records,data_classes,evidence\n\
+             R1,exposed,0.95,a.csv:2,,\nR2,possible,0.6,a.csv:2,,\nR3,not_found,0,,,\n\
+             R4,exposed,1,a.csv:1,,\nR5,possible,0.7,a.csv:9,,\n",
+        )
+        .unwrap();
+        let a = score(&p("truth.csv"), &p("hard.csv"), &p("match.csv")).unwrap();
+        let kinds: Vec<(&str, u64, u64, u64)> = a
+            .hard_negatives
+            .iter()
+            .map(|(k, h)| (k.as_str(), h.residents, h.exposed, h.possible))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("family_member", 1, 0, 1),
+                ("namesake", 1, 0, 0),
+                ("twin", 2, 1, 1)
+            ]
+        );
+        assert_eq!(a.false_positives, 1);
+        assert!(
+            hard_negatives_line(&a.hard_negatives).contains("twin 1 of 2 exposed (1 possible)")
+        );
+        // An archive made before the file existed scores without it.
+        let old = score(&p("truth.csv"), &p("absent.csv"), &p("match.csv")).unwrap();
+        assert!(old.hard_negatives.is_empty());
+        assert!(hard_negatives_line(&old.hard_negatives).starts_with("n/a"));
+    }
+
+    #[test]
     fn accuracy_without_answers_is_zero_not_nan() {
         let mut t = Tally::default();
         t.add(true, "a.csv:1", "not_found", "");
@@ -835,6 +965,7 @@ mod tests {
             register: 100,
             overlap: 0.5,
             seed: 3,
+            drift: 1.0,
         };
         assert!(!prepare_archive(&cfg, dir.path()).unwrap());
         assert!(dir.path().join("truth.csv").exists());

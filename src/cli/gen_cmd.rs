@@ -21,7 +21,9 @@ parking_permits.tsv, housing_benefit.jsonl, archive.sql with tables
 library_members and leisure_bookings, and electoral_registration_2014_2020.csv
 in Windows-1252), DIR/register.csv (today's residents) and DIR/truth.csv (for
 each resident: exposed or not, and exactly which dump records are theirs, as
-dataset:row;dataset:row).
+dataset:row;dataset:row) and DIR/hard_negatives.csv (resident_id,kind: the
+residents not in the dump who were built to look like someone who is, kind
+namesake, family_member or twin).
 
 Residents who are in the dump drifted from their old records with these
 probabilities: nickname 12% (when the name has one), first-name typo 3%,
@@ -38,7 +40,12 @@ Of the residents not in the dump, about 6% are namesakes of a dumped person
 other first name and date of birth) and 2% twins (same surname, date of birth
 and home, other first name).
 
-The same --seed gives byte-identical files, whatever the number of threads."
+--drift F multiplies every drift probability above by F (each capped at 1):
+1 is this documented set, 0 leaves dumped residents as their latest record but
+for formats, 2 makes the register twice as messy. Accuracy against --drift shows
+how matching holds up as a register ages.
+
+The same --seed (and --drift) gives byte-identical files, whatever the number of threads."
 )]
 pub struct GenArgs {
     /// Output directory (created if missing; the files it names are replaced).
@@ -61,6 +68,16 @@ pub struct GenArgs {
     /// Random seed.
     #[arg(long, value_name = "S", default_value_t = 42)]
     seed: u64,
+    /// Register drift: every drift probability below times F (each capped at 1);
+    /// 1 is the documented set, 0 a register that matches the dump but for
+    /// formats, 2 twice as messy.
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
+    drift: f64,
 }
 
 /// Run `leakscope gen`.
@@ -72,6 +89,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| GenConfig::default_register(args.records)),
         overlap: args.overlap,
         seed: args.seed,
+        drift: args.drift,
     };
     cfg.validate()?;
     let bar = if std::io::stderr().is_terminal() {
@@ -131,7 +149,11 @@ fn print_summary(cfg: &GenConfig, s: &GenSummary) {
         d.new_email,
         d.new_phone
     );
-    say!("wrote the ground truth to {}", s.truth_path.display());
+    say!(
+        "wrote the ground truth to {} (and which residents are hard negatives to {})",
+        s.truth_path.display(),
+        s.hard_negatives_path.display()
+    );
     if !s.other_dump_files.is_empty() {
         say!(
             "note: {} holds {} other file(s) this run did not write; they are not part of the archive and truth.csv does not cover them",

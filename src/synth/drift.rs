@@ -39,6 +39,74 @@ pub const P_PHONE_MISSING: f64 = 0.15;
 /// NI number missing (many registers never held it).
 pub const P_NI_MISSING: f64 = 0.5;
 
+/// The drift probabilities one archive uses: the documented ones above, or all of
+/// them scaled by `gen --drift` (each capped at 1) to measure how accuracy holds up
+/// as a register gets messier (`2`) or cleaner (`0`: every resident as their last
+/// record, but formats).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    /// [`P_NICKNAME`].
+    pub nickname: f64,
+    /// [`P_FIRST_TYPO`].
+    pub first_typo: f64,
+    /// [`P_MARRIED`].
+    pub married: f64,
+    /// [`P_LAST_TYPO`].
+    pub last_typo: f64,
+    /// [`P_DOB_MISSING`].
+    pub dob_missing: f64,
+    /// [`P_DOB_SLIP`].
+    pub dob_slip: f64,
+    /// [`P_MOVED`].
+    pub moved: f64,
+    /// [`P_ADDRESS_MISSING`].
+    pub address_missing: f64,
+    /// [`P_POSTCODE_MISSING`].
+    pub postcode_missing: f64,
+    /// [`P_NEW_EMAIL`].
+    pub new_email: f64,
+    /// [`P_EMAIL_MISSING`].
+    pub email_missing: f64,
+    /// [`P_NEW_PHONE`].
+    pub new_phone: f64,
+    /// [`P_PHONE_MISSING`].
+    pub phone_missing: f64,
+    /// [`P_NI_MISSING`].
+    pub ni_missing: f64,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates::scaled(1.0)
+    }
+}
+
+impl Rates {
+    /// Every documented probability times `factor` (at least 0, at most 1 each).
+    /// `scaled(1.0)` is the documented set, and draws exactly what it always drew, so
+    /// an archive of the default drift is byte-identical to one made before the
+    /// setting existed.
+    pub fn scaled(factor: f64) -> Rates {
+        let f = |p: f64| (p * factor).clamp(0.0, 1.0);
+        Rates {
+            nickname: f(P_NICKNAME),
+            first_typo: f(P_FIRST_TYPO),
+            married: f(P_MARRIED),
+            last_typo: f(P_LAST_TYPO),
+            dob_missing: f(P_DOB_MISSING),
+            dob_slip: f(P_DOB_SLIP),
+            moved: f(P_MOVED),
+            address_missing: f(P_ADDRESS_MISSING),
+            postcode_missing: f(P_POSTCODE_MISSING),
+            new_email: f(P_NEW_EMAIL),
+            email_missing: f(P_EMAIL_MISSING),
+            new_phone: f(P_NEW_PHONE),
+            phone_missing: f(P_PHONE_MISSING),
+            ni_missing: f(P_NI_MISSING),
+        }
+    }
+}
+
 /// One register row, every value as written (empty when missing).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegisterRow {
@@ -182,7 +250,7 @@ struct Values<'a> {
 }
 
 /// How the register system writes a resident's values.
-fn write_row(v: Values, rng: &mut Rng) -> RegisterRow {
+fn write_row(v: Values, rng: &mut Rng, rates: &Rates) -> RegisterRow {
     let case = Case::random(rng, 0.1, 0.05);
     RegisterRow {
         first_name: case.apply(&v.first),
@@ -190,12 +258,12 @@ fn write_row(v: Values, rng: &mut Rng) -> RegisterRow {
         dob: v.dob.map(|d| format_dob(d, rng)).unwrap_or_default(),
         address: v
             .address
-            .filter(|_| !rng.chance(P_ADDRESS_MISSING))
+            .filter(|_| !rng.chance(rates.address_missing))
             .map(|a| format_address(a, rng, case))
             .unwrap_or_default(),
         postcode: v
             .address
-            .filter(|_| !rng.chance(P_POSTCODE_MISSING))
+            .filter(|_| !rng.chance(rates.postcode_missing))
             .map(|a| a.postcode.messy(rng))
             .unwrap_or_default(),
         email: v.email.map(|e| e.trim().to_string()).unwrap_or_default(),
@@ -270,59 +338,65 @@ impl RecordText {
 /// alone names many people), the drift that cut the last link is undone: an email,
 /// else a phone, else the NI number a record carries comes back, else the date of
 /// birth and the old surname. Without records (unit tests) no check is made.
-pub fn exposed_row(seed: u64, rng: &mut Rng, p: &Person, records: &[&str]) -> (RegisterRow, Drift) {
+pub fn exposed_row(
+    seed: u64,
+    rng: &mut Rng,
+    rates: &Rates,
+    p: &Person,
+    records: &[&str],
+) -> (RegisterRow, Drift) {
     let mut d = Drift::default();
     let mut first = p.first.clone();
-    if let Some(n) = nickname(&p.first, rng).filter(|_| rng.chance(P_NICKNAME)) {
+    if let Some(n) = nickname(&p.first, rng).filter(|_| rng.chance(rates.nickname)) {
         first = n;
         d.nickname = true;
     }
-    if rng.chance(P_FIRST_TYPO) {
+    if rng.chance(rates.first_typo) {
         first = typo(&first, rng);
         d.typo = true;
     }
     let mut last = p.last.clone();
     let may_marry = p.sex == Sex::Female && (1960..=1998).contains(&p.dob.year);
-    if may_marry && rng.chance(P_MARRIED) {
+    if may_marry && rng.chance(rates.married) {
         last = married_name(&p.last, rng);
         d.married = true;
     }
-    if rng.chance(P_LAST_TYPO) {
+    if rng.chance(rates.last_typo) {
         last = typo(&last, rng);
         d.typo = true;
     }
     let mut dob = Some(p.dob);
-    if rng.chance(P_DOB_MISSING) {
+    if rng.chance(rates.dob_missing) {
         dob = None;
-    } else if rng.chance(P_DOB_SLIP) {
+    } else if rng.chance(rates.dob_slip) {
         dob = Some(dob_slip(p.dob, rng));
         d.dob_slip = true;
     }
     let new_home;
     let mut address = p.latest_home();
-    if rng.chance(P_MOVED) {
+    if rng.chance(rates.moved) {
         new_home = Address::random(seed, rng);
         address = &new_home;
         d.moved = true;
     }
     let mut email = p.latest_email().cloned();
-    if rng.chance(P_NEW_EMAIL) {
+    if rng.chance(rates.new_email) {
         let n = values::email_number(seed, p.id, EmailGeneration::Current);
         email = Some(values::email_for(rng, &first, &last, n));
         d.new_email = true;
     }
-    if rng.chance(P_EMAIL_MISSING) {
+    if rng.chance(rates.email_missing) {
         email = None;
     }
     let mut phone = p.latest_mobile().or(p.landline.as_ref()).cloned();
-    if rng.chance(P_NEW_PHONE) {
+    if rng.chance(rates.new_phone) {
         phone = Some(Phone::mobile(seed, p.id, 2));
         d.new_phone = true;
     }
-    if rng.chance(P_PHONE_MISSING) {
+    if rng.chance(rates.phone_missing) {
         phone = None;
     }
-    let mut ni = (!rng.chance(P_NI_MISSING)).then(|| p.ni.0.clone());
+    let mut ni = (!rng.chance(rates.ni_missing)).then(|| p.ni.0.clone());
 
     // Hard, but never hopeless: someone whose every identifier changed or went missing
     // keeps a date of birth and at least one of their old names.
@@ -386,23 +460,24 @@ pub fn exposed_row(seed: u64, rng: &mut Rng, p: &Person, records: &[&str]) -> (R
             ni,
         },
         rng,
+        rates,
     );
     (row, d)
 }
 
 /// The register row of someone who is not in the dump.
-pub fn fresh_row(rng: &mut Rng, p: &Person) -> RegisterRow {
-    let dob = (!rng.chance(P_DOB_MISSING)).then_some(p.dob);
+pub fn fresh_row(rng: &mut Rng, rates: &Rates, p: &Person) -> RegisterRow {
+    let dob = (!rng.chance(rates.dob_missing)).then_some(p.dob);
     let email = p
         .latest_email()
-        .filter(|_| !rng.chance(P_EMAIL_MISSING))
+        .filter(|_| !rng.chance(rates.email_missing))
         .cloned();
     let phone = p
         .latest_mobile()
         .or(p.landline.as_ref())
-        .filter(|_| !rng.chance(P_PHONE_MISSING))
+        .filter(|_| !rng.chance(rates.phone_missing))
         .cloned();
-    let ni = (!rng.chance(P_NI_MISSING)).then(|| p.ni.0.clone());
+    let ni = (!rng.chance(rates.ni_missing)).then(|| p.ni.0.clone());
     write_row(
         Values {
             first: p.first.clone(),
@@ -414,6 +489,7 @@ pub fn fresh_row(rng: &mut Rng, p: &Person) -> RegisterRow {
             ni,
         },
         rng,
+        rates,
     )
 }
 
@@ -421,6 +497,19 @@ pub fn fresh_row(rng: &mut Rng, p: &Person) -> RegisterRow {
 mod tests {
     use super::*;
     use proptest::prelude::{any, prop_assert_eq, proptest};
+
+    #[test]
+    fn rates_scale_every_probability_and_stay_probabilities() {
+        let one = Rates::default();
+        assert_eq!(one.moved, P_MOVED);
+        assert_eq!(one.ni_missing, P_NI_MISSING);
+        let zero = Rates::scaled(0.0);
+        assert_eq!((zero.nickname, zero.moved, zero.ni_missing), (0.0, 0.0, 0.0));
+        let three = Rates::scaled(3.0);
+        assert!((three.moved - 3.0 * P_MOVED).abs() < 1e-12);
+        // 3 x 50% is capped, not 150%.
+        assert_eq!(three.ni_missing, 1.0);
+    }
 
     #[test]
     fn nicknames_come_from_the_table() {
@@ -468,7 +557,7 @@ mod tests {
         for i in 0..n {
             let p = Person::dump(42, i);
             let mut rng = Rng::new(i);
-            let (_, d) = exposed_row(42, &mut rng, &p, &[]);
+            let (_, d) = exposed_row(42, &mut rng, &Rates::default(), &p, &[]);
             moved += usize::from(d.moved);
             new_email += usize::from(d.new_email);
             if !tables().nicknames_of(&p.first).is_empty() {
@@ -487,7 +576,7 @@ mod tests {
         for i in 0..3000 {
             let p = Person::dump(42, i);
             let mut rng = Rng::new(i + 99);
-            let (row, d) = exposed_row(42, &mut rng, &p, &[]);
+            let (row, d) = exposed_row(42, &mut rng, &Rates::default(), &p, &[]);
             let has_identifier = (!row.email.is_empty() && !d.new_email)
                 || (!row.phone.is_empty() && !d.new_phone)
                 || !row.ni_number.is_empty();
@@ -513,8 +602,8 @@ mod tests {
         #[test]
         fn exposed_rows_never_panic_and_are_deterministic(i in 0u64..100_000, seed in any::<u64>()) {
             let p = Person::dump(seed, i);
-            let a = exposed_row(seed, &mut Rng::new(i), &p, &[]);
-            let b = exposed_row(seed, &mut Rng::new(i), &p, &[]);
+            let a = exposed_row(seed, &mut Rng::new(i), &Rates::default(), &p, &[]);
+            let b = exposed_row(seed, &mut Rng::new(i), &Rates::default(), &p, &[]);
             prop_assert_eq!(a, b);
         }
     }

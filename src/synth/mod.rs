@@ -90,6 +90,9 @@ pub struct GenConfig {
     pub overlap: f64,
     /// Seed: the same seed gives the same bytes.
     pub seed: u64,
+    /// How much the register drifted from the dump: every drift probability of
+    /// [`drift`] times this (each capped at 1); `1` is the documented set.
+    pub drift: f64,
 }
 
 impl GenConfig {
@@ -122,6 +125,12 @@ impl GenConfig {
         if !(0.0..=1.0).contains(&self.overlap) {
             return Err(SynthError::Overlap(self.overlap));
         }
+        if !(0.0..=MAX_DRIFT).contains(&self.drift) {
+            return Err(SynthError::Drift {
+                got: self.drift,
+                max: MAX_DRIFT,
+            });
+        }
         Ok(())
     }
 }
@@ -133,6 +142,7 @@ impl Default for GenConfig {
             register: GenConfig::default_register(20_000),
             overlap: 0.5,
             seed: 42,
+            drift: 1.0,
         }
     }
 }
@@ -159,6 +169,14 @@ pub enum SynthError {
     /// `overlap` not a fraction.
     #[error("--overlap must be a fraction between 0 and 1 (e.g. 0.5), got {0}")]
     Overlap(f64),
+    /// `drift` out of range.
+    #[error("--drift must be between 0 and {max} (1 is the documented drift), got {got}")]
+    Drift {
+        /// Given.
+        got: f64,
+        /// Largest allowed.
+        max: f64,
+    },
     /// More exposed residents asked for than the dump holds people.
     #[error(
         "--overlap {overlap} of --register {register} needs {needed} people from the dump, \
@@ -252,6 +270,9 @@ pub struct GenSummary {
     pub register_path: PathBuf,
     /// `truth.csv`.
     pub truth_path: PathBuf,
+    /// `hard_negatives.csv`: `resident_id,kind` of every resident built to look
+    /// like a dumped person (kind `namesake`, `family_member` or `twin`).
+    pub hard_negatives_path: PathBuf,
     /// Files written under `dump/`, in dataset order.
     pub dump_files: Vec<PathBuf>,
     /// Rows per dataset, in dataset order.
@@ -302,7 +323,8 @@ pub fn generate_with_progress(
             people,
         });
     }
-    let layout = Layout::new(cfg.seed, people, last_keep, exposed, cfg.register - exposed);
+    let mut layout = Layout::new(cfg.seed, people, last_keep, exposed, cfg.register - exposed);
+    layout.rates = drift::Rates::scaled(cfg.drift);
     let dump_dir = out_dir.join("dump");
     fs::create_dir_all(&dump_dir).map_err(io_err(&dump_dir))?;
     let mut sink = Sink::open(out_dir, &dump_dir)?;
@@ -364,6 +386,7 @@ fn count_people(seed: u64, records: u64) -> (u64, u64) {
 /// How people and residents are split into blocks.
 struct Layout {
     seed: u64,
+    rates: drift::Rates,
     people: u64,
     last_keep: u64,
     fresh: u64,
@@ -380,6 +403,7 @@ impl Layout {
             .max(1);
         let mut layout = Layout {
             seed,
+            rates: drift::Rates::default(),
             people,
             last_keep,
             fresh,
@@ -429,6 +453,8 @@ struct Resident {
     tail: String,
     records: Vec<(Dataset, u64)>,
     exposed: bool,
+    /// Built to look like a dumped person (not in the dump).
+    hard: Option<HardNegative>,
 }
 
 /// One block, rendered.
@@ -502,12 +528,14 @@ fn build_block(l: &Layout, b: u64) -> Block {
     for local in rng.sample_indices(n, l.exposed[b as usize] as usize) {
         let i = s + local as u64;
         let mut drng = Rng::for_item(seed, Stream::Drift, i);
-        let (row, d) = drift::exposed_row(seed, &mut drng, &people[local], &texts_of[local]);
+        let (row, d) =
+            drift::exposed_row(seed, &mut drng, &l.rates, &people[local], &texts_of[local]);
         drift.add(d);
         residents.push(Resident {
             tail: row.csv_tail(),
             records: std::mem::take(&mut records[local]),
             exposed: true,
+            hard: None,
         });
     }
     let mut hard = [0u64; 3];
@@ -529,9 +557,10 @@ fn build_block(l: &Layout, b: u64) -> Block {
         };
         let mut frng = Rng::for_item(seed, Stream::Drift, (1 << 62) | j);
         residents.push(Resident {
-            tail: drift::fresh_row(&mut frng, &person).csv_tail(),
+            tail: drift::fresh_row(&mut frng, &l.rates, &person).csv_tail(),
             records: Vec::new(),
             exposed: false,
+            hard: kind.filter(|_| n > 0),
         });
     }
     rng.shuffle(&mut residents);
@@ -649,6 +678,7 @@ struct Sink {
     outs: Vec<Out>,
     register: Out,
     truth: Out,
+    hard_negatives: Out,
     rows: [u64; 6],
     residents: u64,
     exposed: u64,
@@ -657,6 +687,10 @@ struct Sink {
 }
 
 const LEISURE_SIDE_FILE: &str = ".leisure_bookings.sql";
+/// The file naming the register's hard negatives and their kind.
+pub const HARD_NEGATIVES_FILE: &str = "hard_negatives.csv";
+/// Largest `--drift` (every probability is capped at 1 long before).
+pub const MAX_DRIFT: f64 = 20.0;
 
 impl Sink {
     fn open(out_dir: &Path, dump_dir: &Path) -> Result<Sink, SynthError> {
@@ -687,11 +721,14 @@ impl Sink {
         )?;
         let mut truth = Out::create(out_dir.join("truth.csv"))?;
         truth.write(b"resident_id,exposed,records\n")?;
+        let mut hard_negatives = Out::create(out_dir.join(HARD_NEGATIVES_FILE))?;
+        hard_negatives.write(b"resident_id,kind\n")?;
         Ok(Sink {
             dump_dir: dump_dir.to_path_buf(),
             outs,
             register,
             truth,
+            hard_negatives,
             rows: [0; 6],
             residents: 0,
             exposed: 0,
@@ -710,6 +747,7 @@ impl Sink {
         }
         let mut reg = String::with_capacity(block.residents.len() * 160);
         let mut truth = String::with_capacity(block.residents.len() * 48);
+        let mut hard = String::new();
         for r in &block.residents {
             self.residents += 1;
             let id = format!("R{:08}", self.residents);
@@ -726,10 +764,17 @@ impl Sink {
                 truth.push_str(&(self.rows[d.index()] + row).to_string());
             }
             truth.push('\n');
+            if let Some(kind) = r.hard {
+                hard.push_str(&id);
+                hard.push(',');
+                hard.push_str(kind.label());
+                hard.push('\n');
+            }
             self.exposed += u64::from(r.exposed);
         }
         self.register.write(reg.as_bytes())?;
         self.truth.write(truth.as_bytes())?;
+        self.hard_negatives.write(hard.as_bytes())?;
         for (total, n) in self.rows.iter_mut().zip(block.rows) {
             *total += n;
         }
@@ -767,11 +812,13 @@ impl Sink {
         }
         let register_path = self.register.commit()?;
         let truth_path = self.truth.commit()?;
+        let hard_negatives_path = self.hard_negatives.commit()?;
         let records = self.rows.iter().sum();
         Ok(GenSummary {
             dump_dir: self.dump_dir,
             register_path,
             truth_path,
+            hard_negatives_path,
             dump_files,
             datasets: DATASETS
                 .iter()
@@ -802,6 +849,7 @@ fn sink_cleanup(out_dir: &Path, dump_dir: &Path) {
     paths.push(partial(&out_dir.join(LEISURE_SIDE_FILE)));
     paths.push(partial(&out_dir.join("register.csv")));
     paths.push(partial(&out_dir.join("truth.csv")));
+    paths.push(partial(&out_dir.join(HARD_NEGATIVES_FILE)));
     for p in paths {
         let _ = fs::remove_file(p);
     }
@@ -917,6 +965,7 @@ mod tests {
             register: 400,
             overlap: 0.5,
             seed: 1,
+            drift: 1.0,
         };
         let s = generate(&cfg, dir.path()).unwrap();
         assert_eq!(s.records, 3000);
@@ -946,6 +995,7 @@ mod tests {
             register: 1000,
             overlap: 0.5,
             seed: 1,
+            drift: 1.0,
         };
         let msg = generate(&cfg, dir.path()).unwrap_err().to_string();
         assert!(msg.contains("raise --records"), "{msg}");

@@ -559,6 +559,22 @@ pub enum HardNegative {
 }
 
 impl HardNegative {
+    /// Every kind, in the order the summary counts them.
+    pub const ALL: [HardNegative; 3] = [
+        HardNegative::Namesake,
+        HardNegative::FamilyMember,
+        HardNegative::Twin,
+    ];
+
+    /// Name in `hard_negatives.csv` and in `bench --json`.
+    pub fn label(self) -> &'static str {
+        match self {
+            HardNegative::Namesake => "namesake",
+            HardNegative::FamilyMember => "family_member",
+            HardNegative::Twin => "twin",
+        }
+    }
+
     /// Name used in the summary.
     pub fn name(self) -> &'static str {
         match self {
