@@ -1267,3 +1267,49 @@ fn a_scope_keeps_records_found_through_records_outside_it() {
     assert!(row.starts_with("r1,exposed,"), "{row}");
     assert_eq!(row.split(',').nth(3), Some("bookings.tsv:2"), "{row}");
 }
+
+/// A regular's thirty bookings all hold their email and mobile; a switchboard
+/// number is on thirty bookings of thirty different people.
+fn regular_and_switchboard(dir: &Path) -> PathBuf {
+    let mut bookings = String::from("Name,Email,Phone,Activity\n");
+    for i in 0..30 {
+        bookings.push_str(&format!(
+            "John Frequent,john.frequent@gmail.com,07700 900777,Swim {i}\n"
+        ));
+        bookings.push_str(&format!(
+            "Caller{i} Surname{i},caller{i}@example.org,020 7946 0000,Gym\n"
+        ));
+    }
+    for i in 0..200 {
+        bookings.push_str(&format!(
+            "Other{i} Person{i},other{i}@gmail.com,07700 9{i:05},Squash\n"
+        ));
+    }
+    index_of(dir, &[("bookings.csv", &bookings)])
+}
+
+#[test]
+fn many_records_of_one_person_do_not_make_their_email_a_shared_one() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let index = regular_and_switchboard(dir.path());
+    let idx = index.to_string_lossy().to_string();
+    for args in [
+        ["--email", "john.frequent@gmail.com"],
+        ["--phone", "07700 900777"],
+    ] {
+        let run = lookup(Path::new(&idx), &[&args[..], &["--json"]].concat());
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stdout);
+        let v = json(&run);
+        assert_eq!(v["verdict"], "exposed", "{args:?}: {}", run.stdout);
+        assert_eq!(
+            matched(&v).len(),
+            30,
+            "every booking of his: {}",
+            run.stdout
+        );
+    }
+    // Thirty people's switchboard stays weak evidence: the number alone does not
+    // make anyone one of those callers.
+    let run = lookup(Path::new(&idx), &["--phone", "020 7946 0000", "--json"]);
+    assert_ne!(json(&run)["verdict"], "exposed", "{}", run.stdout);
+}

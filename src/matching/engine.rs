@@ -753,7 +753,14 @@ impl Matcher {
             }
             Pass::Direct(_) => s.candidates.counts(),
         };
-        let table = FrequencyTable::new(q, &self.secret, counts, &self.weights, self.total);
+        let table = FrequencyTable::new(
+            q,
+            &self.secret,
+            counts,
+            &self.weights,
+            self.total,
+            self.index.segments(),
+        );
         let count = |family: FieldFamily, value: &str| table.count(family, value);
         s.weights_memo.clear();
         let freq = Frequencies {
@@ -1478,6 +1485,7 @@ impl<'q> FrequencyTable<'q> {
         counts: &[KeyCount],
         weights: &Weights,
         total: u64,
+        segments: &[Segment],
     ) -> FrequencyTable<'q> {
         let mut entries = Vec::new();
         let postings = |recipe: KeyRecipe, parts: &[&[u8]]| -> u64 {
@@ -1493,7 +1501,11 @@ impl<'q> FrequencyTable<'q> {
             else {
                 continue;
             };
-            let n = postings(recipe, &[value.as_bytes()]);
+            let hash = keys::hash(secret, recipe, &[value.as_bytes()]);
+            let mut n = postings(recipe, &[value.as_bytes()]);
+            if n > weights.shared_identifier {
+                n = others_sharing(segments, hash, n);
+            }
             if n > 0 {
                 entries.push((family, FreqValue::Text(value.as_str()), n));
             }
@@ -1600,6 +1612,45 @@ impl<'q> FrequencyTable<'q> {
             })
             .map(|e| e.2)
     }
+}
+
+/// Records of an identifier's posting list read to tell one person's many records
+/// from a value many people share.
+const SHARED_SAMPLE: u64 = 64;
+
+/// Of the `n` records carrying an identifier's key (`hash`), about how many are not
+/// the commonest family name's: a regular swimmer's thirty bookings under one email,
+/// or thirty years of council tax under one NI number, are one person's records, not
+/// a value thirty people share (a switchboard, `none@none.com`). Up to
+/// [`SHARED_SAMPLE`] of the records are read: those of the family name most of them
+/// carry count as one person's, the rest (other family names, and records with none,
+/// which cannot be told apart) as others', scaled to `n`.
+fn others_sharing(segments: &[Segment], hash: u64, n: u64) -> u64 {
+    let mut surnames: Vec<(u64, u64)> = Vec::new();
+    let mut sampled = 0u64;
+    'segments: for segment in segments {
+        for id in segment.lookup(hash).iter() {
+            if sampled >= SHARED_SAMPLE {
+                break 'segments;
+            }
+            sampled += 1;
+            let surname = segment
+                .record_features(id)
+                .and_then(|view| view.names(NameList::Last).next());
+            if let Some(h) = surname {
+                match surnames.iter_mut().find(|(name, _)| *name == h) {
+                    Some((_, records)) => *records += 1,
+                    None => surnames.push((h, 1)),
+                }
+            }
+        }
+    }
+    let Some(commonest) = surnames.iter().map(|&(_, records)| records).max() else {
+        return n;
+    };
+    let others = sampled - commonest;
+    // Rounded up: a value some other person carries is never counted as nobody's.
+    (others * n).div_ceil(sampled)
 }
 
 /// The single-field recipe of an identifier kind (the canonical value's key).

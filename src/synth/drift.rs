@@ -504,7 +504,10 @@ mod tests {
         assert_eq!(one.moved, P_MOVED);
         assert_eq!(one.ni_missing, P_NI_MISSING);
         let zero = Rates::scaled(0.0);
-        assert_eq!((zero.nickname, zero.moved, zero.ni_missing), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (zero.nickname, zero.moved, zero.ni_missing),
+            (0.0, 0.0, 0.0)
+        );
         let three = Rates::scaled(3.0);
         assert!((three.moved - 3.0 * P_MOVED).abs() < 1e-12);
         // 3 x 50% is capped, not 150%.
