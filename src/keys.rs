@@ -50,8 +50,9 @@ const SEPARATOR: u8 = 0x1F;
 /// The version of the rules that turn values into keys (normalisation and recipes).
 /// Raise it with any change that gives some value another key, so that an index
 /// built under the old rules is flagged ([`rules_fingerprint`]). 2: emails are
-/// compared by mailbox (the record features hash it).
-pub const KEY_RULES_VERSION: u32 = 2;
+/// compared by mailbox (the record features hash it). 3: `given_postcode` keys, and
+/// an initial forms no given-name key.
+pub const KEY_RULES_VERSION: u32 = 3;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
 /// the nickname table (a name's group decides its given-name key), as 16 hex
@@ -175,11 +176,15 @@ pub enum KeyRecipe {
     PhoneticLastDob = 37,
     /// Family name + postcode.
     LastPostcode = 38,
+    /// Given-name key + postcode: finds a resident by name and postcode alone when
+    /// the family name changed (marriage) or is mistyped, and answers a query of a
+    /// given name and a postcode.
+    GivenPostcode = 39,
 }
 
 impl KeyRecipe {
     /// Every recipe, identifiers first.
-    pub const ALL: [KeyRecipe; 20] = [
+    pub const ALL: [KeyRecipe; 21] = [
         KeyRecipe::Email,
         KeyRecipe::EmailAlias,
         KeyRecipe::Phone,
@@ -200,10 +205,11 @@ impl KeyRecipe {
         KeyRecipe::HouseNumberPostcode,
         KeyRecipe::PhoneticLastDob,
         KeyRecipe::LastPostcode,
+        KeyRecipe::GivenPostcode,
     ];
 
     /// The composite recipes, in the order [`derive`] emits them.
-    const COMPOSITES: [KeyRecipe; 7] = [
+    const COMPOSITES: [KeyRecipe; 8] = [
         KeyRecipe::LastDob,
         KeyRecipe::GivenDob,
         KeyRecipe::GivenLast,
@@ -211,6 +217,7 @@ impl KeyRecipe {
         KeyRecipe::HouseNumberPostcode,
         KeyRecipe::PhoneticLastDob,
         KeyRecipe::LastPostcode,
+        KeyRecipe::GivenPostcode,
     ];
 
     /// The stored id.
@@ -246,6 +253,7 @@ impl KeyRecipe {
             KeyRecipe::HouseNumberPostcode => "house_number_postcode",
             KeyRecipe::PhoneticLastDob => "phonetic_last_dob",
             KeyRecipe::LastPostcode => "last_postcode",
+            KeyRecipe::GivenPostcode => "given_postcode",
         }
     }
 
@@ -269,6 +277,7 @@ impl KeyRecipe {
             KeyRecipe::HouseNumberPostcode => &[Part::HouseNumber, Part::Postcode],
             KeyRecipe::PhoneticLastDob => &[Part::PhoneticLast, Part::Dob],
             KeyRecipe::LastPostcode => &[Part::Last, Part::Postcode],
+            KeyRecipe::GivenPostcode => &[Part::Given, Part::Postcode],
             _ => &[],
         }
     }
@@ -382,6 +391,8 @@ const MAX_PARTS: usize = 4;
 /// Most distinct phonetic family-name codes keyed per person; more family names
 /// than this is a malformed record.
 const MAX_PHONETIC: usize = 8;
+/// Most distinct given-name keys one person's keys are made of.
+const MAX_GIVEN: usize = 8;
 
 impl Deriver<'_> {
     /// Hashes the buffer (which starts with `recipe`'s id) into a key, unless it is
@@ -443,13 +454,32 @@ impl Deriver<'_> {
 
     fn composites(&mut self) {
         let person = self.person;
+        // Given-name keys, each once. An initial names a letter, not a person: its
+        // keys would only ever meet other initials (`j` never keys `jane`), and a
+        // query of an initial and a family name would look searched when nothing
+        // could be found.
+        let mut given_keys = [""; MAX_GIVEN];
+        let mut n_given = 0;
+        for first in &person.first_names {
+            if first.chars().nth(1).is_none() {
+                continue;
+            }
+            let key = name::given_key_ref(first);
+            if !given_keys[..n_given].contains(&key)
+                && let Some(slot) = given_keys.get_mut(n_given)
+            {
+                *slot = key;
+                n_given += 1;
+            }
+        }
+        let givens = given_keys.get(..n_given).unwrap_or_default();
         // Double Metaphone is the slowest step: only for recipes that will use it.
         let needs_phonetic = !person.last_names.is_empty()
             && KeyRecipe::COMPOSITES.iter().any(|r| {
                 r.parts().contains(&Part::PhoneticLast)
                     && r.parts()
                         .iter()
-                        .all(|&p| p == Part::PhoneticLast || count(person, &[], p) > 0)
+                        .all(|&p| p == Part::PhoneticLast || count(person, &[], givens, p) > 0)
             });
         let mut codes = [PhoneticCode::default(); MAX_PHONETIC];
         let mut n_codes = 0;
@@ -472,7 +502,7 @@ impl Deriver<'_> {
             let mut counts = [0usize; MAX_PARTS];
             let mut any_missing = parts.len() > MAX_PARTS;
             for (c, &p) in counts.iter_mut().zip(parts) {
-                *c = count(person, phonetics, p);
+                *c = count(person, phonetics, givens, p);
                 any_missing |= *c == 0;
             }
             if any_missing {
@@ -489,7 +519,7 @@ impl Deriver<'_> {
                     if j > 0 {
                         self.buf.push(SEPARATOR);
                     }
-                    write_part(person, phonetics, p, i, self.buf);
+                    write_part(person, phonetics, givens, p, i, self.buf);
                 }
                 self.emit_from(recipe, from);
                 // j < parts.len() <= MAX_PARTS, checked above.
@@ -511,9 +541,9 @@ impl Deriver<'_> {
 }
 
 /// How many values a person has for a part.
-fn count(person: &Person, phonetics: &[PhoneticCode], part: Part) -> usize {
+fn count(person: &Person, phonetics: &[PhoneticCode], givens: &[&str], part: Part) -> usize {
     match part {
-        Part::Given => person.first_names.len(),
+        Part::Given => givens.len(),
         Part::Last => person.last_names.len(),
         Part::PhoneticLast => phonetics.len(),
         Part::Dob => person.dobs.len(),
@@ -526,12 +556,13 @@ fn count(person: &Person, phonetics: &[PhoneticCode], part: Part) -> usize {
 fn write_part(
     person: &Person,
     phonetics: &[PhoneticCode],
+    givens: &[&str],
     part: Part,
     i: usize,
     buf: &mut Vec<u8>,
 ) {
     let text = match part {
-        Part::Given => person.first_names.get(i).map(|f| name::given_key_ref(f)),
+        Part::Given => givens.get(i).copied(),
         Part::Last => person.last_names.get(i).map(String::as_str),
         Part::PhoneticLast => phonetics.get(i).map(PhoneticCode::as_str),
         Part::Postcode => person.postcodes.get(i).map(String::as_str),
@@ -709,11 +740,57 @@ mod tests {
             KeyRecipe::HouseNumberPostcode,
             KeyRecipe::PhoneticLastDob,
             KeyRecipe::LastPostcode,
+            KeyRecipe::GivenPostcode,
         ] {
             assert!(shared.contains(&r), "{r} not shared");
         }
         // The plain emails differ; only the alias joins them.
         assert!(!shared.contains(&KeyRecipe::Email));
+    }
+
+    #[test]
+    fn an_initial_forms_no_given_name_key() {
+        let s = secret(8);
+        let initial = keys_of(
+            &[
+                (FieldKind::FirstName, "J."),
+                (FieldKind::LastName, "Doe"),
+                (FieldKind::Postcode, "SW1A 1AA"),
+            ],
+            &s,
+        );
+        assert_eq!(recipes(&initial), vec![KeyRecipe::LastPostcode]);
+        let alone = keys_of(
+            &[(FieldKind::FirstName, "J"), (FieldKind::LastName, "Doe")],
+            &s,
+        );
+        assert!(alone.is_empty(), "{alone:?}");
+    }
+
+    #[test]
+    fn given_name_and_postcode_find_a_changed_family_name() {
+        let s = secret(9);
+        let record = keys_of(
+            &[
+                (FieldKind::FullName, "Jane Featherstone"),
+                (FieldKind::Postcode, "sw1a1aa"),
+            ],
+            &s,
+        );
+        let query = keys_of(
+            &[
+                (FieldKind::FirstName, "Jane"),
+                (FieldKind::LastName, "Featherstonw"),
+                (FieldKind::Postcode, "SW1A 1AA"),
+            ],
+            &s,
+        );
+        let shared: Vec<_> = query
+            .iter()
+            .filter(|k| record.contains(k))
+            .map(|k| k.recipe)
+            .collect();
+        assert_eq!(shared, vec![KeyRecipe::GivenPostcode]);
     }
 
     #[test]

@@ -1313,3 +1313,64 @@ fn many_records_of_one_person_do_not_make_their_email_a_shared_one() {
     let run = lookup(Path::new(&idx), &["--phone", "020 7946 0000", "--json"]);
     assert_ne!(json(&run)["verdict"], "exposed", "{}", run.stdout);
 }
+
+/// Jane Featherstone's record, and a neighbour in the same postcode.
+fn jane_at_home(dir: &Path) -> PathBuf {
+    index_of(
+        dir,
+        &[(
+            "electoral.csv",
+            "Forename,Surname,Post Code,Email\n\
+             Jane,Featherstone,SW1A 1AA,jane.f@example.org\n\
+             Tom,Okafor,SW1A 1AA,tom@example.net\n\
+             Jane,Doe,E1 6AN,jane.doe@example.com\n",
+        )],
+    )
+}
+
+#[test]
+fn a_given_name_and_a_postcode_are_searched_and_survive_a_family_name_typo() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let index = jane_at_home(dir.path());
+    for args in [
+        &["--first-name", "Jane", "--postcode", "sw1a1aa"][..],
+        &["--name", "Jane Featherstonw", "--postcode", "SW1A 1AA"][..],
+    ] {
+        let run = lookup(&index, &[args, &["--json"]].concat());
+        assert_eq!(run.code, 0, "{args:?}: {} {}", run.stdout, run.stderr);
+        assert_eq!(
+            matched(&json(&run)),
+            [("electoral.csv".to_string(), 1)],
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn an_initial_and_a_family_name_are_an_error_not_a_not_found() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let index = jane_at_home(dir.path());
+    for args in [
+        &["--name", "Mrs J. Featherstone"][..],
+        &["--first-name", "J", "--last-name", "Featherstone"][..],
+    ] {
+        let run = lookup(&index, args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stdout);
+        assert!(run.stderr.contains("initial"), "{}", run.stderr);
+        assert!(!run.stderr.contains("Featherstone"), "{}", run.stderr);
+    }
+    // With a postcode an initial is still no key of its own, but the family name is.
+    let run = lookup(
+        &index,
+        &[
+            "--name",
+            "J Featherstone",
+            "--postcode",
+            "SW1A 1AA",
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(matched(&json(&run)), [("electoral.csv".to_string(), 1)]);
+}

@@ -232,23 +232,33 @@ fn rows_with_nothing_to_match_on_are_unsearchable_not_not_found() {
          B1,N/A,unknown,,\n\
          B2,,,,\n\
          B3,,,Smith,\n\
-         B4,,,Smith,John\n",
+         B4,,,Smith,John\n\
+         B5,,,Smith,J.\n",
     )
     .unwrap();
     let (out, err) = match_with(&path, &[]);
     let rows = csv_rows(&out);
     let verdicts: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
+    // An initial and a family name are too little to search on: unsearchable, not
+    // a not_found that reads as "safe".
     assert_eq!(
         verdicts,
-        ["unsearchable", "unsearchable", "unsearchable", "not_found"]
+        [
+            "unsearchable",
+            "unsearchable",
+            "unsearchable",
+            "not_found",
+            "unsearchable"
+        ]
     );
+    assert!(rows[4][5].contains("initial"), "{:?}", rows[4]);
     assert!(rows[0][2].is_empty(), "no score: {:?}", rows[0]);
     assert!(
         rows[2][5].starts_with("nothing to match on"),
         "{:?}",
         rows[2]
     );
-    assert!(err.contains("unsearchable        3"), "{err}");
+    assert!(err.contains("unsearchable        4"), "{err}");
     assert!(err.contains("not_found           1"), "{err}");
     let (jsonl, _) = match_with(&path, &["--format", "jsonl"]);
     let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();

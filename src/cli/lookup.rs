@@ -228,8 +228,17 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     if answer.unsearchable {
         // "Not found" would tell the caseworker the resident is safe when nothing
         // was searched.
+        let initial = person
+            .first_names
+            .iter()
+            .any(|f| f.chars().nth(1).is_none());
         bail!(
-            "nothing to search on: the details given form no key; give an identifier (--email, --phone, --ni, --field KIND=VALUE), or two of --first-name, --last-name, --dob and --postcode (a house number in --address with --postcode also works)"
+            "nothing to search on: the details given form no key; give an identifier (--email, --phone, --ni, --field KIND=VALUE), or two of --first-name, --last-name, --dob and --postcode (a house number in --address with --postcode also works){}",
+            if initial {
+                "; a first name of one letter (an initial) does not count: give the full first name, or a date of birth or postcode"
+            } else {
+                ""
+            }
         );
     }
     // Written in one go: stdout is line-buffered, and an answer of a few dozen lines

@@ -1199,8 +1199,10 @@ fn slip_keys(q: &Person, secret: &Secret, keys: &mut Vec<Key>, variant: &mut Per
         variant.dobs.extend(q.dobs.iter().filter_map(Date::swapped));
         keys::derive(variant, secret, keys);
     }
-    for first in &q.first_names {
-        for last in &q.last_names {
+    // An initial keys nothing (see `keys::derive`), either way round.
+    let named = |n: &&String| n.chars().nth(1).is_some();
+    for first in q.first_names.iter().filter(named) {
+        for last in q.last_names.iter().filter(named) {
             let parts: [&[u8]; 2] = [name::given_key_ref(last).as_bytes(), first.as_bytes()];
             keys.push(key(KeyRecipe::GivenLast, &parts));
         }
@@ -1560,6 +1562,12 @@ impl<'q> FrequencyTable<'q> {
                     &[g.as_bytes(), last.as_bytes()],
                 ));
             }
+            for p in &q.postcodes {
+                n = n.max(postings(
+                    KeyRecipe::GivenPostcode,
+                    &[g.as_bytes(), p.as_bytes()],
+                ));
+            }
             bound(FieldFamily::FirstName, FreqValue::Text(first), n);
         }
         for d in &q.dobs {
@@ -1588,6 +1596,12 @@ impl<'q> FrequencyTable<'q> {
                 n = n.max(postings(
                     KeyRecipe::LastPostcode,
                     &[last.as_bytes(), p.as_bytes()],
+                ));
+            }
+            for g in &givens {
+                n = n.max(postings(
+                    KeyRecipe::GivenPostcode,
+                    &[g.as_bytes(), p.as_bytes()],
                 ));
             }
             bound(FieldFamily::Address, FreqValue::Text(p), n);
