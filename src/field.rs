@@ -130,7 +130,8 @@ pub struct UnknownKind {
     pub given: String,
 }
 
-fn valid_kinds() -> String {
+/// The valid kind names, comma-separated (for error messages).
+pub fn valid_kinds() -> String {
     FieldKind::ALL
         .iter()
         .map(|k| k.name())

@@ -728,7 +728,60 @@ fn no_field_or_no_usable_value_exits_2() {
     );
     let run = lookup(&a.index, &["--field", "shoe_size=9"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("shoe_size"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a field kind") && run.stderr.contains("account_ref"),
+        "{}",
+        run.stderr
+    );
+    // A slip in --field never echoes what was typed: it may be an identifier.
+    for spec in ["bogus=SECRETX", "SECRETX", "SECRETX=email"] {
+        let run = lookup(&a.index, &["--email", "a@b.com", "--field", spec]);
+        assert_eq!(run.code, 2, "{spec}");
+        assert!(run.stderr.contains("--field number 1"), "{}", run.stderr);
+        assert!(!run.stderr.contains("SECRETX"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_misspelt_column_in_a_has_scope_is_an_error_listing_the_columns() {
+    let a = archive();
+    let run = lookup(
+        &a.index,
+        &["--email", "a@b.com", "--scope", "has:other:Vehicle_Reg"],
+    );
+    // A typo would otherwise answer not_found for everyone.
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("names no column of this index")
+            && run.stderr.contains("other:Vehicle Reg"),
+        "{}",
+        run.stderr
+    );
+    // The column itself, quoted, is a scope; a kind no record holds is an answer.
+    for scope in ["has:\"other:Vehicle Reg\"", "has:passport"] {
+        let run = lookup(&a.index, &["--email", "a@b.com", "--scope", scope]);
+        assert_eq!(run.code, 1, "{scope}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn lookup_and_match_take_the_same_thresholds() {
+    let a = archive();
+    for (e, p) in [("0.9", "0"), ("0.5", "0.9"), ("1.5", "0.5")] {
+        let run = lookup(
+            &a.index,
+            &[
+                "--email",
+                "a@b.com",
+                "--exposed-threshold",
+                e,
+                "--possible-threshold",
+                p,
+            ],
+        );
+        assert_eq!(run.code, 2, "{e} {p}: {}", run.stderr);
+        assert!(run.stderr.contains("threshold"), "{}", run.stderr);
+    }
 }
 
 #[test]
@@ -1373,4 +1426,34 @@ fn an_initial_and_a_family_name_are_an_error_not_a_not_found() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(matched(&json(&run)), [("electoral.csv".to_string(), 1)]);
+}
+
+#[test]
+fn a_near_miss_is_not_found_without_claiming_that_nothing_matched() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let index = index_of(
+        dir.path(),
+        &[(
+            "portal.csv",
+            "first_name,last_name,dob,postcode,home_phone\n\
+             William,Smyth,20/11/1975,N1 6XY,020 7946 0018\n\
+             Jane,Doe,03/02/1980,SW1A 1AA,020 7946 0999\n",
+        )],
+    );
+    // A landline rings a household: on its own it is not this person.
+    let run = lookup(&index, &["--phone", "020 7946 0018"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("NOT FOUND: no record in the leaked data is close enough"),
+        "{}",
+        run.stdout
+    );
+    let run = lookup(&index, &["--email", "nobody@example.org"]);
+    assert!(
+        run.stdout
+            .starts_with("NOT FOUND: no record in the leaked data matches"),
+        "{}",
+        run.stdout
+    );
 }

@@ -106,14 +106,24 @@ impl LookupArgs {
         for (kind, values) in named {
             given.extend(values.iter().map(|v| (kind, v.as_str())));
         }
-        for spec in &self.fields {
+        // A --field may hold an identifier on either side of a slip (`=` left out,
+        // the value before the kind): errors name its place, never its text.
+        for (i, spec) in self.fields.iter().enumerate() {
+            let nth = i + 1;
             let Some((kind, value)) = spec.split_once('=') else {
-                bail!("--field {spec:?} must be KIND=VALUE, e.g. --field account_ref=CT0012345");
+                bail!(
+                    "--field number {nth} has no '=': it must be KIND=VALUE, e.g. --field account_ref=CT0012345"
+                );
             };
-            let kind: FieldKind = kind.parse().with_context(|| format!("--field {spec:?}"))?;
+            let kind: FieldKind = kind.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "--field number {nth}: the part before '=' is not a field kind; valid kinds are: {}",
+                    leakscope::field::valid_kinds()
+                )
+            })?;
             if matches!(kind, FieldKind::Ignore | FieldKind::RecordDate) {
                 bail!(
-                    "--field {spec:?}: {kind} says nothing about a person; give a field that does"
+                    "--field number {nth}: {kind} says nothing about a person; give a field that does"
                 );
             }
             given.push((kind, value));
@@ -180,19 +190,8 @@ impl LookupArgs {
     }
 
     fn thresholds(&self) -> anyhow::Result<Thresholds> {
-        let (e, p) = (self.exposed_threshold, self.possible_threshold);
-        if !(0.0..=1.0).contains(&e) || !(0.0..=1.0).contains(&p) {
-            bail!(
-                "thresholds are probabilities between 0 and 1 (got --exposed-threshold {e}, --possible-threshold {p})"
-            );
-        }
-        if p > e {
-            bail!("--possible-threshold {p} is above --exposed-threshold {e}; it must not be");
-        }
-        Ok(Thresholds {
-            exposed: e,
-            possible: p,
-        })
+        // The same rule as `match`'s: one answer for one resident either way.
+        Thresholds::new(self.exposed_threshold, self.possible_threshold).map_err(anyhow::Error::msg)
     }
 }
 
@@ -215,7 +214,9 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     let matcher = match Matcher::open(&args.index, opts) {
         Ok(m) => m,
         // Not the index's fault: said as it is.
-        Err(e @ MatchError::ScopeNamesNoDataset { .. }) => return Err(e.into()),
+        Err(
+            e @ (MatchError::ScopeNamesNoDataset { .. } | MatchError::ScopeNamesNoColumn { .. }),
+        ) => return Err(e.into()),
         Err(e) => {
             return Err(anyhow::Error::new(e)
                 .context(format!("cannot open index {}", args.index.display())));
@@ -307,13 +308,31 @@ fn round(p: f64) -> f64 {
     (p * 10_000.0).round() / 10_000.0
 }
 
+/// A probability to three decimals that never reads as certainty it is not: just
+/// below 1 shows as `>0.999`, not `1.000` (under a threshold of 1 a `NOT FOUND
+/// (score 1.000)` looked like a contradiction).
+fn score_text(p: f64) -> String {
+    let text = format!("{p:.3}");
+    if p < 1.0 && text == "1.000" {
+        ">0.999".to_string()
+    } else {
+        text
+    }
+}
+
 pub(crate) fn print_human(out: &mut impl Write, answer: &Answer) -> std::io::Result<()> {
     let headline = match answer.verdict {
         Verdict::Exposed => "EXPOSED: this person's data is in the leaked records",
         Verdict::Possible => "POSSIBLE: a close match, for a person to review",
+        // A record may share a detail or two (a household's landline, a common
+        // name) without being close enough to report: "nothing matches" would
+        // then be untrue.
+        Verdict::NotFound if answer.score > 0.0005 => {
+            "NOT FOUND: no record in the leaked data is close enough to report"
+        }
         Verdict::NotFound => "NOT FOUND: no record in the leaked data matches",
     };
-    writeln!(out, "{headline} (score {:.3})", answer.score)?;
+    writeln!(out, "{headline} (score {})", score_text(answer.score))?;
     if !answer.data_classes.is_empty() {
         writeln!(out, "data exposed: {}", answer.data_classes.join(", "))?;
     }

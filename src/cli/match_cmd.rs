@@ -286,15 +286,7 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn thresholds(exposed: f64, possible: f64) -> anyhow::Result<Thresholds> {
-    anyhow::ensure!(
-        possible.is_finite() && exposed.is_finite() && 0.0 < possible && possible <= exposed,
-        "thresholds must satisfy 0 < --possible-threshold ({possible}) <= --exposed-threshold ({exposed})"
-    );
-    anyhow::ensure!(
-        exposed <= 1.0,
-        "--exposed-threshold {exposed} is above 1: nobody could ever be exposed"
-    );
-    Ok(Thresholds { exposed, possible })
+    Thresholds::new(exposed, possible).map_err(anyhow::Error::msg)
 }
 
 /// The register file, what its columns mean and where its ids are.

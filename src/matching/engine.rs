@@ -138,6 +138,17 @@ pub enum MatchError {
         /// The index's dataset names, a few of them.
         datasets: String,
     },
+    /// A `has:other:COLUMN` term names no unmapped column of the index: a typo,
+    /// which would otherwise answer `not_found` for everyone.
+    #[error(
+        "--scope term '{term}' names no column of this index; its unmapped columns are {columns} (a name with spaces is quoted: has:\"other:Vehicle Reg\")"
+    )]
+    ScopeNamesNoColumn {
+        /// The term as written.
+        term: String,
+        /// The index's `other:` classes, a few of them.
+        columns: String,
+    },
 }
 
 /// What verification needs to know about one dataset.
@@ -1339,24 +1350,50 @@ fn resolve_scope(
         let universe: RoaringBitmap = (0..segment.record_count()).collect();
         out.push(expr.eval(&universe, &|atom| scope::resolve_atom(atom, &names, &get)));
     }
+    let few = |mut names: Vec<String>| -> String {
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return "none".to_string();
+        }
+        let shown = names.len().min(6);
+        let mut list = names.get(..shown).unwrap_or_default().join(", ");
+        if names.len() > shown {
+            list.push_str(&format!(" and {} more", names.len() - shown));
+        }
+        list
+    };
     for (hit, atom) in named.iter().zip(expr.atoms()) {
         if !hit && matches!(atom, scope::Atom::Dataset(_)) {
-            let mut names: Vec<String> = index
+            let names = index
                 .manifest()
                 .datasets
                 .iter()
                 .map(|d| d.name.clone())
                 .collect();
-            names.sort();
-            names.dedup();
-            let shown = names.len().min(6);
-            let mut datasets = names.get(..shown).unwrap_or_default().join(", ");
-            if names.len() > shown {
-                datasets.push_str(&format!(" and {} more", names.len() - shown));
-            }
             return Err(MatchError::ScopeNamesNoDataset {
                 term: atom.to_string(),
-                datasets,
+                datasets: few(names),
+            });
+        }
+        // A kind no record holds (`has:passport`) is a real answer, "none"; an
+        // unmapped column no dataset has is a misspelt header.
+        if !hit && matches!(atom, scope::Atom::Has(scope::DataClass::Other(_))) {
+            let columns = index
+                .manifest()
+                .datasets
+                .iter()
+                .flat_map(|d| d.columns.iter())
+                .filter(|c| {
+                    c.kind
+                        .as_deref()
+                        .is_none_or(|k| k == FieldKind::Ignore.name())
+                })
+                .map(|c| format!("other:{}", c.name))
+                .collect();
+            return Err(MatchError::ScopeNamesNoColumn {
+                term: atom.to_string(),
+                columns: few(columns),
             });
         }
         if !hit {

@@ -771,6 +771,23 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
+    /// Thresholds a user gave: both probabilities, `0 < possible <= exposed <= 1`
+    /// (a possible threshold of 0 would call everyone possible). The error names
+    /// the command-line flags.
+    pub fn new(exposed: f64, possible: f64) -> Result<Thresholds, String> {
+        if !(possible.is_finite() && exposed.is_finite() && 0.0 < possible && possible <= exposed) {
+            return Err(format!(
+                "thresholds must satisfy 0 < --possible-threshold ({possible}) <= --exposed-threshold ({exposed})"
+            ));
+        }
+        if exposed > 1.0 {
+            return Err(format!(
+                "--exposed-threshold {exposed} is above 1: nobody could ever be exposed"
+            ));
+        }
+        Ok(Thresholds { exposed, possible })
+    }
+
     /// The verdict for a best-candidate probability.
     pub fn verdict(&self, probability: f64) -> Verdict {
         if probability >= self.exposed {
