@@ -1457,3 +1457,25 @@ fn a_near_miss_is_not_found_without_claiming_that_nothing_matched() {
         run.stdout
     );
 }
+
+#[test]
+fn typed_contact_values_in_json_arrays_are_found_by_their_type() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let index = index_of(
+        dir.path(),
+        &[(
+            "patients.jsonl",
+            "{\"name\":{\"given\":\"Alice\",\"family\":\"Archer\"},\"telecom\":[{\"system\":\"phone\",\"value\":\"07700 900401\"},{\"system\":\"email\",\"value\":\"alice@archer.com\"}]}\n\
+             {\"name\":{\"given\":\"Bob\",\"family\":\"Baker\"},\"telecom\":[{\"system\":\"email\",\"value\":\"bob@baker.com\"}]}\n",
+        )],
+    );
+    for (flag, value, row) in [
+        ("--email", "alice@archer.com", 1),
+        ("--phone", "+44 7700 900401", 1),
+        ("--email", "bob@baker.com", 2),
+    ] {
+        let run = lookup(&index, &[flag, value, "--json"]);
+        assert_eq!(run.code, 0, "{flag}: {}", run.stdout);
+        assert_eq!(matched(&json(&run)), [("patients.jsonl".to_string(), row)]);
+    }
+}

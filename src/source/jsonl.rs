@@ -455,6 +455,16 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, sink: &mut impl Sink) -> Result<(), RejectReason> {
+        self.object_typed(sink, None)
+    }
+
+    /// An object; with `typed`, its `value` member's path ends in that word
+    /// instead (see [`Parser::value_type`]).
+    fn object_typed(
+        &mut self,
+        sink: &mut impl Sink,
+        typed: Option<&[u8]>,
+    ) -> Result<(), RejectReason> {
         self.enter()?;
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -470,10 +480,10 @@ impl<'a> Parser<'a> {
             if base > 0 {
                 self.path.push(b'.');
             }
-            if escaped {
-                unescape(key, &mut self.path);
-            } else {
-                self.path.extend_from_slice(key);
+            match typed {
+                Some(word) if !escaped && key == b"value" => self.path.extend_from_slice(word),
+                _ if escaped => unescape(key, &mut self.path),
+                _ => self.path.extend_from_slice(key),
             }
             self.ws();
             self.expect(b':')?;
@@ -504,7 +514,13 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         loop {
-            self.value(sink)?;
+            // `[{"system": "phone", "value": "07700 900401"}, …]` (FHIR, CRM
+            // exports): each value's column is named by its type, `telecom.phone`,
+            // so that it is mapped like a phone and not lost as `telecom.value`.
+            match self.value_type() {
+                Some(word) => self.object_typed(sink, Some(&word))?,
+                None => self.value(sink)?,
+            }
             self.ws();
             match self.peek() {
                 Some(b',') => {
@@ -519,6 +535,74 @@ impl<'a> Parser<'a> {
                 _ => return Err(RejectReason::InvalidJson),
             }
         }
+    }
+
+    /// For an array element that is an object holding a scalar `value` and a string
+    /// saying what kind of value it is (`system`, `type`, `kind`, `channel`,
+    /// `medium`, in that order of preference), that kind as a path segment: a short
+    /// lower-case word (`phone`, `email`, `home_phone`). Read ahead without
+    /// consuming anything; `None` for any other element, or one that does not parse
+    /// (the real parse then says why).
+    fn value_type(&self) -> Option<Vec<u8>> {
+        const TYPES: [&[u8]; 5] = [b"system", b"type", b"kind", b"channel", b"medium"];
+        if self.peek() != Some(b'{') {
+            return None;
+        }
+        let mut ahead = Parser {
+            s: self.s,
+            i: self.i,
+            path: Vec::new(),
+            depth: self.depth,
+        };
+        ahead.enter().ok()?;
+        let mut has_value = false;
+        let mut best: Option<(usize, &[u8])> = None;
+        while ahead.peek() == Some(b'"') {
+            let (key, escaped) = ahead.string().ok()?;
+            ahead.ws();
+            ahead.expect(b':').ok()?;
+            ahead.ws();
+            let rank = (!escaped)
+                .then(|| TYPES.iter().position(|t| *t == key))
+                .flatten();
+            match (rank, ahead.peek()) {
+                (Some(rank), Some(b'"')) => {
+                    let (word, escaped) = ahead.string().ok()?;
+                    if !escaped && best.is_none_or(|(r, _)| rank < r) {
+                        best = Some((rank, word));
+                    }
+                }
+                _ => {
+                    has_value |= !escaped
+                        && key == b"value"
+                        && matches!(ahead.peek(), Some(b'"' | b'-' | b'0'..=b'9'));
+                    ahead.value(&mut NullSink).ok()?;
+                }
+            }
+            ahead.ws();
+            match ahead.peek() {
+                Some(b',') => {
+                    ahead.i += 1;
+                    ahead.ws();
+                }
+                _ => break,
+            }
+        }
+        let (_, word) = best.filter(|_| has_value)?;
+        let word = word.trim_ascii();
+        if word.is_empty() || word.len() > 24 {
+            return None;
+        }
+        let mut segment = Vec::with_capacity(word.len());
+        for &b in word {
+            match b {
+                b'a'..=b'z' | b'0'..=b'9' | b'_' => segment.push(b),
+                b'A'..=b'Z' => segment.push(b.to_ascii_lowercase()),
+                b' ' | b'-' => segment.push(b'_'),
+                _ => return None,
+            }
+        }
+        Some(segment)
     }
 
     /// A string starting at the opening quote: its raw contents and whether they
@@ -758,6 +842,38 @@ mod tests {
                 ("claimant.name.first", "Zoë"),
                 ("claimant.ok", "true")
             ]))
+        );
+    }
+
+    #[test]
+    fn typed_values_in_arrays_are_named_by_their_type() {
+        let line = r#"{"telecom":[{"system":"phone","value":"07700 900401","use":"mobile"},{"value":"a@b.com","system":"Email"},{"type":"Home Phone","system":"x y!","value":2079460000}],"ids":[{"system":"nhs","value":{"v":1}}]}"#;
+        assert_eq!(
+            leaves(line).unwrap(),
+            pairs(&[
+                ("telecom.system", "phone"),
+                ("telecom.phone", "07700 900401"),
+                ("telecom.use", "mobile"),
+                ("telecom.email", "a@b.com"),
+                ("telecom.system", "Email"),
+                // `system` is preferred, but says nothing a column can be named by.
+                ("telecom.type", "Home Phone"),
+                ("telecom.system", "x y!"),
+                ("telecom.value", "2079460000"),
+                // A `value` that is no scalar keeps its path.
+                ("ids.system", "nhs"),
+                ("ids.value.v", "1"),
+            ])
+        );
+        // Outside an array, or without a type, `value` is a plain key.
+        assert_eq!(
+            leaves(r#"{"a":{"system":"phone","value":"1"},"b":[{"value":"2"}]}"#).unwrap(),
+            pairs(&[("a.system", "phone"), ("a.value", "1"), ("b.value", "2")])
+        );
+        // Broken elements are still rejected by the real parse.
+        assert_eq!(
+            leaves(r#"{"t":[{"system":"phone","value":"1",}]}"#),
+            Err(RejectReason::InvalidJson)
         );
     }
 
