@@ -920,6 +920,18 @@ mod tests {
     }
 
     #[test]
+    fn written_abbreviations_of_given_names_are_nicknames() {
+        assert_eq!(given_pair("wm", "william"), Outcome::Nickname);
+        assert_eq!(given_pair("jno", "john"), Outcome::Nickname);
+        assert_eq!(given_pair("jn", "jonathan"), Outcome::Nickname);
+        assert_eq!(given_pair("richd", "richard"), Outcome::Nickname);
+        assert_eq!(given_pair("xtopher", "christopher"), Outcome::Nickname);
+        // Other names stay apart.
+        assert_ne!(given_pair("thos", "timothy"), Outcome::Nickname);
+        assert_ne!(given_pair("wm", "walter"), Outcome::Nickname);
+    }
+
+    #[test]
     fn given_name_against_middle_name() {
         let query = Person {
             first_names: names(&["paul"]),

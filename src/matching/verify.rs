@@ -1335,6 +1335,16 @@ mod tests {
                 &[(BankAccount, "GB29 NWBK 6016 1331 9268 19")],
                 &[(SortCode, "60-16-13")],
             ),
+            // Written abbreviations of given names.
+            (
+                &[(FullName, "Wm Ashcombe")],
+                &[(FullName, "William Ashcombe")],
+            ),
+            (
+                &[(FullName, "Jn Temshaw")],
+                &[(FullName, "Jonathan Temshaw")],
+            ),
+            (&[(FullName, "Jno Temshaw")], &[(FullName, "Jon Temshaw")]),
         ];
         for (q, r) in pairs {
             if let Err(e) = agree(&Person::of(q), &values(r)) {
@@ -1406,6 +1416,8 @@ mod tests {
             Just("j".to_string()),
             Just("christine".to_string()),
             Just("christopher".to_string()),
+            Just("wm".to_string()),
+            Just("jn".to_string()),
             "[a-e]{1,10}",
             "\\PC{1,10}",
         ]

@@ -731,6 +731,47 @@ mod tests {
     }
 
     #[test]
+    fn written_abbreviations_are_nicknames() {
+        for (short, formal) in [
+            ("wm", "william"),
+            ("willm", "william"),
+            ("jno", "john"),
+            ("jn", "john"),
+            ("jn", "jonathan"),
+            ("chas", "charles"),
+            ("thos", "thomas"),
+            ("jas", "james"),
+            ("jos", "joseph"),
+            ("geo", "george"),
+            ("robt", "robert"),
+            ("richd", "richard"),
+            ("saml", "samuel"),
+            ("benj", "benjamin"),
+            ("edwd", "edward"),
+            ("fredk", "frederick"),
+            ("danl", "daniel"),
+            ("alexr", "alexander"),
+            ("margt", "margaret"),
+            ("eliz", "elizabeth"),
+            ("hy", "henry"),
+            ("xtopher", "christopher"),
+            ("xpher", "christopher"),
+        ] {
+            assert!(same_given(short, formal), "{short} / {formal}");
+        }
+        for (short, key) in [("wm", "william"), ("jno", "john"), ("thos", "thomas")] {
+            assert_eq!(given_key(short), key);
+        }
+        // `Jn` is John or Jonathan: ambiguous, it keeps its own key, and the two
+        // names stay apart.
+        assert_eq!(given_key("jn"), "jn");
+        assert!(!same_given("john", "jonathan"));
+        assert!(!same_given("geo", "geoffrey"));
+        assert!(!same_given("thos", "timothy"));
+        assert!(!same_given("tom", "tim"));
+    }
+
+    #[test]
     fn nickname_table_is_clean() {
         let mut rows = 0;
         for line in NICKNAMES_CSV.lines() {

