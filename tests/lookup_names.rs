@@ -31,6 +31,27 @@ fn index(dir: &Path, name: &str, content: &str) -> String {
     p(&idx).to_string()
 }
 
+/// `lookup --json` with `args`: the verdict and the matched records' `agreed` lists.
+fn lookup(idx: &str, args: &[&str]) -> (String, Vec<String>) {
+    let mut all = vec!["lookup", "--index", idx, "--json"];
+    all.extend_from_slice(args);
+    let out = leakscope(&all);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let verdict = json["verdict"].as_str().unwrap_or_default().to_string();
+    let agreed = json["matches"]
+        .get(0)
+        .and_then(|m| m["agreed"].as_array())
+        .map(|a| a.iter().map(|v| v.to_string()).collect())
+        .unwrap_or_default();
+    (verdict, agreed)
+}
+
 /// `match` of a register: `(register_id, verdict)` per row.
 fn match_register(dir: &Path, idx: &str, register: &str) -> Vec<(String, String)> {
     let path = dir.join("register.csv");
@@ -75,4 +96,20 @@ fn written_abbreviations_of_given_names() {
         assert_eq!(verdict, "exposed", "{id}");
     }
     assert_eq!(found.len(), 3);
+}
+
+#[test]
+fn south_slavic_dj_matches_its_plain_spelling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = index(
+        tmp.path(),
+        "dump.csv",
+        "full_name,dob,postcode\nĐorđe Đukić,07/07/1977,E1 7AB\n",
+    );
+    let (verdict, agreed) = lookup(&idx, &["--name", "Djordje Djukic", "--postcode", "E1 7AB"]);
+    assert_eq!(verdict, "exposed");
+    assert!(
+        agreed.iter().any(|a| a.contains("first_name")),
+        "{agreed:?}"
+    );
 }

@@ -1345,6 +1345,10 @@ mod tests {
                 &[(FullName, "Jonathan Temshaw")],
             ),
             (&[(FullName, "Jno Temshaw")], &[(FullName, "Jon Temshaw")]),
+            (
+                &[(FullName, "Djordje Djukic")],
+                &[(FullName, "Đorđe Đukić")],
+            ),
         ];
         for (q, r) in pairs {
             if let Err(e) = agree(&Person::of(q), &values(r)) {

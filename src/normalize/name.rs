@@ -35,19 +35,36 @@ pub fn fold(raw: &str) -> Option<String> {
 
 /// [`fold`] appending to `out`; the building block that lets callers reuse a buffer.
 pub(crate) fn fold_into(raw: &str, out: &mut String) {
-    if raw.is_ascii() {
+    fold_word_into(raw, raw, out);
+}
+
+/// [`fold`] of one word of a longer value: `value`, the whole of it, decides how
+/// `đ` is read ([`south_slavic`]), so that every word of a name reads it alike.
+fn fold_word(word: &str, value: &str) -> Option<String> {
+    let mut out = String::with_capacity(word.len());
+    fold_word_into(word, value, &mut out);
+    if out.is_empty() { None } else { Some(out) }
+}
+
+fn fold_word_into(word: &str, value: &str, out: &mut String) {
+    if word.is_ascii() {
         out.extend(
-            raw.bytes()
+            word.bytes()
                 .filter(u8::is_ascii_alphabetic)
                 .map(|b| b.to_ascii_lowercase() as char),
         );
         return;
     }
-    for c in raw.chars() {
+    let mut slavic: Option<bool> = None;
+    for c in word.chars() {
         if c.is_ascii() {
             if c.is_ascii_alphabetic() {
                 out.push(c.to_ascii_lowercase());
             }
+        } else if matches!(c, '\u{111}' | '\u{110}') {
+            // deunicode reads `đ` as `d` whatever the language.
+            let dj = *slavic.get_or_insert_with(|| south_slavic(value));
+            out.push_str(if dj { "dj" } else { "d" });
         } else if let Some(t) = deunicode::deunicode_char(c) {
             out.extend(
                 t.chars()
@@ -56,6 +73,32 @@ pub(crate) fn fold_into(raw: &str, out: &mut String) {
             );
         }
     }
+}
+
+/// Whether a name is written in South Slavic spelling, where `đ` is written `dj`
+/// without diacritics (`Đorđe Đukić` → `djordje djukic`). Vietnamese, the other
+/// language writing `đ`, reads it `d` (`Đặng` → `dang`); it writes `đ` only at the
+/// start of a word and never `ć`, `č`, `š` or `ž`, which South Slavic names nearly
+/// always hold (`-ić`). A value with neither keeps `d`.
+fn south_slavic(value: &str) -> bool {
+    let mut prev: Option<char> = None;
+    for c in value.chars() {
+        let slavic = match c {
+            '\u{107}' | '\u{106}' | '\u{10d}' | '\u{10c}' | '\u{161}' | '\u{160}' | '\u{17e}'
+            | '\u{17d}' => true,
+            // `đ` inside a word (`Đorđe`).
+            '\u{111}' | '\u{110}' => prev.is_some_and(char::is_alphabetic),
+            // A combining acute or caron written after the letter (`c\u{301}`).
+            '\u{301}' => matches!(prev, Some('c' | 'C')),
+            '\u{30c}' => matches!(prev, Some('c' | 'C' | 's' | 'S' | 'z' | 'Z')),
+            _ => false,
+        };
+        if slavic {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
 }
 
 /// A full name split into its parts, each already [`fold`]ed.
@@ -172,9 +215,10 @@ struct Token<'a> {
     folded: String,
 }
 
-fn tokens(raw: &str) -> Vec<Token<'_>> {
+/// The words of `raw`, a part of the name cell `value`.
+fn tokens<'a>(raw: &'a str, value: &str) -> Vec<Token<'a>> {
     raw.split(is_separator)
-        .filter_map(|w| fold(w).map(|folded| Token { raw: w, folded }))
+        .filter_map(|w| fold_word(w, value).map(|folded| Token { raw: w, folded }))
         .collect()
 }
 
@@ -228,9 +272,9 @@ pub fn split_full(raw: &str) -> FullName {
         };
     }
     if let Some((head, tail)) = raw.split_once(',') {
-        let mut given = tokens(tail);
+        let mut given = tokens(tail, raw);
         given.retain(|t| !is_title(&t.folded) && !is_suffix(&t.folded));
-        let mut family = tokens(head);
+        let mut family = tokens(head, raw);
         strip_titles_and_suffixes(&mut family);
         if !given.is_empty() && !family.is_empty() {
             let last: String = family.iter().map(|t| t.folded.as_str()).collect();
@@ -245,7 +289,7 @@ pub fn split_full(raw: &str) -> FullName {
             return split_words(family);
         }
     }
-    let mut words = tokens(raw);
+    let mut words = tokens(raw, raw);
     strip_titles_and_suffixes(&mut words);
     split_words(words)
 }
@@ -295,7 +339,7 @@ pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
     if !raw.contains(is_separator) {
         return (fold(raw), Vec::new());
     }
-    let mut words = tokens(raw);
+    let mut words = tokens(raw, raw);
     strip_titles_and_suffixes(&mut words);
     let mut folded = words.into_iter().map(|t| t.folded);
     (folded.next(), folded.collect())
@@ -308,7 +352,7 @@ pub fn family(raw: &str) -> Option<String> {
     if !raw.contains(is_separator) {
         return fold(raw);
     }
-    let mut words = tokens(raw);
+    let mut words = tokens(raw, raw);
     strip_titles_and_suffixes(&mut words);
     let last: String = words.iter().map(|t| t.folded.as_str()).collect();
     (!last.is_empty()).then_some(last)
@@ -659,6 +703,31 @@ mod tests {
         assert_eq!(split_full("Mr"), full(None, &[], Some("mr")));
         assert_eq!(split_full("Mr Smith"), full(None, &[], Some("smith")));
         assert_eq!(split_full("Smith,"), full(None, &[], Some("smith")));
+    }
+
+    #[test]
+    fn south_slavic_dj() {
+        assert_eq!(fold("Đorđe").as_deref(), Some("djordje"));
+        assert_eq!(fold("Đukić").as_deref(), Some("djukic"));
+        assert_eq!(fold("ĐUKIĆ").as_deref(), Some("djukic"));
+        assert_eq!(fold("Đukic\u{301}").as_deref(), Some("djukic"));
+        assert_eq!(
+            split_full("Đorđe Đukić"),
+            full(Some("djordje"), &[], Some("djukic"))
+        );
+        // Every word of a value reads `đ` alike.
+        assert_eq!(
+            split_full("Đuro Đukić"),
+            full(Some("djuro"), &[], Some("djukic"))
+        );
+        assert_eq!(family("Đukić, Đuro"), family("Djukic Djuro"));
+        // Vietnamese `đ` is `d`.
+        assert_eq!(fold("Đặng").as_deref(), Some("dang"));
+        assert_eq!(fold("Đinh").as_deref(), Some("dinh"));
+        assert_eq!(
+            split_full("Đặng Thị Đào"),
+            full(Some("dang"), &["thi"], Some("dao"))
+        );
     }
 
     #[test]
