@@ -74,6 +74,40 @@ fn match_register(dir: &Path, idx: &str, register: &str) -> Vec<(String, String)
 }
 
 #[test]
+fn notes_and_former_names_in_a_name_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = index(
+        tmp.path(),
+        "dump.tsv",
+        "Holder Name\tDOB\tPostcode\n\
+         Sarah Jones (nee Brown)\t09/09/1969\tN1 1AJ\n\
+         Mrs Helen Carter née Morris\t10/10/1970\tN1 1AL\n\
+         John Cooper (deceased)\t02/02/1962\tN1 1AB\n\
+         Anne Lowe (tenant)\t03/03/1963\tN1 1AC\n",
+    );
+    for args in [
+        ["--name", "Sarah Jones", "--postcode", "N1 1AJ"],
+        ["--name", "Sarah Brown", "--postcode", "N1 1AJ"],
+        ["--name", "Helen Carter", "--postcode", "N1 1AL"],
+        ["--name", "Helen Carter", "--dob", "10/10/1970"],
+        ["--name", "Helen Morris", "--dob", "10/10/1970"],
+        ["--name", "John Cooper", "--dob", "02/02/1962"],
+        ["--name", "Anne Lowe", "--postcode", "N1 1AC"],
+        ["--last-name", "Jones (née Brown)", "--dob", "9/9/1969"],
+    ] {
+        let (verdict, agreed) = lookup(&idx, &args);
+        assert_eq!(verdict, "exposed", "{args:?}");
+        assert!(
+            agreed.iter().any(|a| a.contains("last_name")),
+            "{args:?}: {agreed:?}"
+        );
+    }
+    // A note is not a name: nobody is called Tenant.
+    let (verdict, _) = lookup(&idx, &["--name", "Anne Tenant", "--postcode", "N1 1AC"]);
+    assert_ne!(verdict, "exposed");
+}
+
+#[test]
 fn written_abbreviations_of_given_names() {
     let tmp = tempfile::tempdir().unwrap();
     let idx = index(

@@ -920,6 +920,47 @@ mod tests {
     }
 
     #[test]
+    fn former_names_and_notes_agree_with_the_current_name() {
+        use FieldKind::{FirstName, FullName, LastName};
+        let last = |q: &[(FieldKind, &str)], r: &[(FieldKind, &str)]| {
+            let (q, r) = (Person::of(q), Person::of(r));
+            let there = outcome(&q, &r, FieldFamily::LastName);
+            // Either way round.
+            assert_eq!(
+                there,
+                outcome(&r, &q, FieldFamily::LastName),
+                "{q:?} / {r:?}"
+            );
+            there
+        };
+        // The current and the former name both agree.
+        for name in ["Sarah Jones", "Sarah Brown"] {
+            assert_eq!(
+                last(
+                    &[(FullName, name)],
+                    &[(FullName, "Sarah Jones (nee Brown)")]
+                ),
+                Some(Outcome::Exact),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            last(
+                &[(FirstName, "Helen"), (LastName, "Morris")],
+                &[(FullName, "Mrs Helen Carter née Morris")]
+            ),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(
+                &[(FullName, "John Cooper")],
+                &[(FullName, "John Cooper (deceased)")]
+            ),
+            Some(Outcome::Exact)
+        );
+    }
+
+    #[test]
     fn written_abbreviations_of_given_names_are_nicknames() {
         assert_eq!(given_pair("wm", "william"), Outcome::Nickname);
         assert_eq!(given_pair("jno", "john"), Outcome::Nickname);

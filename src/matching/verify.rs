@@ -1335,6 +1335,23 @@ mod tests {
                 &[(BankAccount, "GB29 NWBK 6016 1331 9268 19")],
                 &[(SortCode, "60-16-13")],
             ),
+            // Former names and notes.
+            (
+                &[(FullName, "Sarah Brown")],
+                &[(FullName, "Sarah Jones (nee Brown)")],
+            ),
+            (
+                &[(FullName, "Helen Carter")],
+                &[(FullName, "Mrs Helen Carter née Morris")],
+            ),
+            (
+                &[(FullName, "Anne Lowe")],
+                &[(FullName, "Anne Lowe (tenant)")],
+            ),
+            (
+                &[(FirstName, "Sarah"), (LastName, "Jones née Brown")],
+                &[(FullName, "Sarah Brown")],
+            ),
             // Written abbreviations of given names.
             (
                 &[(FullName, "Wm Ashcombe")],
@@ -1420,6 +1437,9 @@ mod tests {
             Just("j".to_string()),
             Just("christine".to_string()),
             Just("christopher".to_string()),
+            Just("doe".to_string()),
+            Just("Jones (née Doe)".to_string()),
+            Just("Smith deceased".to_string()),
             Just("wm".to_string()),
             Just("jn".to_string()),
             "[a-e]{1,10}",
