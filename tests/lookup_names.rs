@@ -133,6 +133,42 @@ fn written_abbreviations_of_given_names() {
 }
 
 #[test]
+fn double_barrelled_family_names_agree_either_way_round() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = index(
+        tmp.path(),
+        "dump.csv",
+        "first_name,last_name,dob\n\
+         Jane,Doe,03/02/1980\n\
+         Mary,Clark-Wood,04/04/1964\n\
+         Anna,Fox-Li,05/05/1975\n",
+    );
+    let found = match_register(
+        tmp.path(),
+        &idx,
+        "resident_id,first_name,last_name,dob\n\
+         R1,Jane,Doe-Smith,03/02/1980\n\
+         R2,Mary,Clark,04/04/1964\n\
+         R3,Anna,Li,05/05/1975\n",
+    );
+    assert_eq!(found.len(), 3);
+    for (id, verdict) in &found {
+        assert_eq!(verdict, "exposed", "{id}");
+    }
+    // And the other way round.
+    let (verdict, _) = lookup(&idx, &["--name", "Mary Clark-Wood", "--dob", "04/04/1964"]);
+    assert_eq!(verdict, "exposed");
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = index(
+        tmp.path(),
+        "dump.csv",
+        "first_name,last_name,dob\nJane,Doe-Smith,03/02/1980\n",
+    );
+    let (verdict, _) = lookup(&idx, &["--name", "Jane Doe", "--dob", "03/02/1980"]);
+    assert_eq!(verdict, "exposed");
+}
+
+#[test]
 fn south_slavic_dj_matches_its_plain_spelling() {
     let tmp = tempfile::tempdir().unwrap();
     let idx = index(

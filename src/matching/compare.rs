@@ -920,7 +920,7 @@ mod tests {
     }
 
     #[test]
-    fn former_names_and_notes_agree_with_the_current_name() {
+    fn double_barrelled_and_former_names_agree_with_their_parts() {
         use FieldKind::{FirstName, FullName, LastName};
         let last = |q: &[(FieldKind, &str)], r: &[(FieldKind, &str)]| {
             let (q, r) = (Person::of(q), Person::of(r));
@@ -933,6 +933,28 @@ mod tests {
             );
             there
         };
+        // A part of three letters agrees as one of five does.
+        assert_eq!(
+            last(&[(LastName, "Doe")], &[(LastName, "Doe-Smith")]),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(&[(LastName, "Clark")], &[(LastName, "Clark-Wood")]),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(&[(FullName, "Jane Smith")], &[(FullName, "Jane Doe-Smith")]),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(&[(LastName, "Li")], &[(LastName, "Li-Williams")]),
+            Some(Outcome::Exact)
+        );
+        // Written together, a short part still does not count.
+        assert_eq!(
+            last(&[(LastName, "Li")], &[(LastName, "Williams")]),
+            Some(Outcome::Disagree)
+        );
         // The current and the former name both agree.
         for name in ["Sarah Jones", "Sarah Brown"] {
             assert_eq!(

@@ -1335,6 +1335,16 @@ mod tests {
                 &[(BankAccount, "GB29 NWBK 6016 1331 9268 19")],
                 &[(SortCode, "60-16-13")],
             ),
+            // A double-barrelled name and one of its parts, however short.
+            (&[(FullName, "Jane Doe")], &[(FullName, "Jane Doe-Smith")]),
+            (
+                &[(FirstName, "Jane"), (LastName, "Doe-Smith")],
+                &[(FirstName, "Jane"), (LastName, "Doe")],
+            ),
+            (
+                &[(FirstName, "Mary"), (LastName, "Clark")],
+                &[(FullName, "Mary Clark-Wood")],
+            ),
             // Former names and notes.
             (
                 &[(FullName, "Sarah Brown")],
@@ -1350,7 +1360,7 @@ mod tests {
             ),
             (
                 &[(FirstName, "Sarah"), (LastName, "Jones née Brown")],
-                &[(FullName, "Sarah Brown")],
+                &[(FullName, "Sarah Brown-Jones")],
             ),
             // Written abbreviations of given names.
             (
@@ -1438,6 +1448,7 @@ mod tests {
             Just("christine".to_string()),
             Just("christopher".to_string()),
             Just("doe".to_string()),
+            Just("Doe-Smith".to_string()),
             Just("Jones (née Doe)".to_string()),
             Just("Smith deceased".to_string()),
             Just("wm".to_string()),

@@ -156,7 +156,7 @@ impl Person {
     /// - `full_name` is split into given, middle and family names; a `first_name`
     ///   column with several words gives a given name and middle names, as a full name
     ///   would. A full or family name adds, after its family name, a former one
-    ///   (`Jones (née Brown)` adds `brown`).
+    ///   (`Jones (née Brown)`) and the parts of a double-barrelled one (`doe`, `smith`).
     /// - `address` and `street` add the folded line to `streets`, and the house number
     ///   and UK postcode the line contains (address line 1 is often mapped as `street`
     ///   and carries the number).

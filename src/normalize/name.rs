@@ -110,9 +110,9 @@ pub struct FullName {
     pub middles: Vec<String>,
     /// The family name, with its particles joined (`delacruz`, `vanderberg`).
     pub last: Option<String>,
-    /// Other family names the value gives, each once and never `last` itself: a
-    /// former name (`Jones (née Brown)` → `brown`), so that a record under either
-    /// matches.
+    /// Other family names the value gives, each once and never `last` itself: the
+    /// parts of a double-barrelled name (`Doe-Smith` → `doe`, `smith`) and a former
+    /// name (`Jones (née Brown)` → `brown`), so that a record under either matches.
     pub others: Vec<String>,
 }
 
@@ -241,6 +241,12 @@ fn is_filler(w: &str) -> bool {
 /// What separates the words of a name.
 fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '.' | ',' | ';' | '(' | ')' | '[' | ']' | '/')
+}
+
+/// What joins the halves of a double-barrelled name (hyphens and the dashes word
+/// processors put in their place).
+fn is_dash(c: char) -> bool {
+    matches!(c, '-' | '\u{2010}' | '\u{2011}' | '\u{2013}' | '\u{2014}')
 }
 
 /// Whether a word, folded, passes `test`. Every word of every name is asked
@@ -410,8 +416,32 @@ fn clean(raw: &str, cell: Cell) -> Cleaned<'_> {
     }
 }
 
-/// Most other family names one value gives.
+/// Most parts a double- or triple-barrelled name has: a value cut into more is not a
+/// family name, and each part adds keys.
+const MAX_BARRELS: usize = 3;
+
+/// Most other family names one value gives (parts and former names together).
 const MAX_OTHERS: usize = 6;
+
+/// The parts of a double-barrelled family name, given its words (`de la Cruz-Lopez`
+/// → `delacruz`, `lopez`), added to `out`: nothing unless there are two or three
+/// parts of two letters or more.
+fn barrel_parts(family: &[Token<'_>], value: &str, out: &mut Vec<String>) {
+    if !family.iter().any(|t| t.raw.contains(is_dash)) {
+        return;
+    }
+    let joined = family.iter().map(|t| t.raw).collect::<Vec<_>>().join(" ");
+    let parts: Vec<String> = joined
+        .split(is_dash)
+        .filter_map(|p| fold_word(p, value))
+        .filter(|p| p.len() >= 2)
+        .collect();
+    if (2..=MAX_BARRELS).contains(&parts.len()) {
+        for p in parts {
+            push_new(out, p);
+        }
+    }
+}
 
 fn push_new(out: &mut Vec<String>, name: String) {
     if out.len() < MAX_OTHERS && !out.contains(&name) {
@@ -420,7 +450,7 @@ fn push_new(out: &mut Vec<String>, name: String) {
 }
 
 /// The family name a former-name clause gives (`Morris`; `de la Cruz`; `Sarah
-/// Brown` → `brown`), added to `out`.
+/// Brown` → `brown`), and its parts when double-barrelled, added to `out`.
 fn former_names(clause: &str, value: &str, out: &mut Vec<String>) {
     let mut words = tokens(clause, value);
     words.retain(|t| {
@@ -438,16 +468,29 @@ fn former_names(clause: &str, value: &str, out: &mut Vec<String>) {
     if !name.is_empty() {
         push_new(out, name);
     }
+    barrel_parts(family, value, out);
 }
 
-/// A one-word name: its folded form.
+/// A one-word name: its folded form and, when double-barrelled, its parts.
 fn single(raw: &str) -> FullName {
-    FullName {
+    let mut others = Vec::new();
+    let last = fold(raw);
+    if let Some(folded) = last.as_ref().filter(|_| raw.contains(is_dash)) {
+        barrel_parts(
+            &[Token {
+                raw,
+                folded: folded.clone(),
+            }],
+            raw,
+            &mut others,
+        );
+    }
+    finish(FullName {
         first: None,
         middles: Vec::new(),
-        last: fold(raw),
-        others: Vec::new(),
-    }
+        last,
+        others,
+    })
 }
 
 /// Adds the former names of `formers` to `name.others`, then drops from those the
@@ -527,7 +570,8 @@ fn is_shouted(raw: &str) -> bool {
 /// - Notes in brackets (`(deceased)`, `[tenant]`) are dropped, and so are notes
 ///   ending the name (`deceased`, `dec'd`, `tenant`…). A former family name (`née
 ///   Morris`, `(formerly Morris)`, `born`, `previously`, `maiden name`) goes to
-///   [`FullName::others`], the family name staying the current one.
+///   [`FullName::others`], the family name staying the current one; so do the parts
+///   of a double-barrelled family name.
 pub fn split_full(raw: &str) -> FullName {
     if !raw.contains(is_separator) {
         return single(raw);
@@ -547,45 +591,50 @@ fn split_text(text: &str, value: &str) -> FullName {
         strip_titles_and_suffixes(&mut family);
         if !given.is_empty() && !family.is_empty() {
             let last: String = family.iter().map(|t| t.folded.as_str()).collect();
+            let mut others = Vec::new();
+            barrel_parts(&family, value, &mut others);
             let mut given = given.into_iter().map(|t| t.folded);
             return FullName {
                 first: given.next(),
                 middles: given.collect(),
                 last: Some(last),
-                others: Vec::new(),
+                others,
             };
         }
         if given.is_empty() {
-            return split_words(family);
+            return split_words(family, value);
         }
     }
     let mut words = tokens(text, value);
     strip_titles_and_suffixes(&mut words);
-    split_words(words)
+    split_words(words, value)
 }
 
-fn split_words(mut words: Vec<Token<'_>>) -> FullName {
+fn split_words(mut words: Vec<Token<'_>>, value: &str) -> FullName {
+    let mut others = Vec::new();
     match words.len() {
         0 => return FullName::default(),
         1 => {
+            barrel_parts(&words, value, &mut others);
             return FullName {
                 first: None,
                 middles: Vec::new(),
                 last: words.pop().map(|t| t.folded),
-                others: Vec::new(),
+                others,
             };
         }
         _ => {}
     }
     let family_first = is_shouted(words[0].raw) && words[1..].iter().any(|t| !is_shouted(t.raw));
     if family_first {
+        barrel_parts(&words[..1], value, &mut others);
         let mut rest = words.into_iter();
         let last = rest.next().map(|t| t.folded);
         return FullName {
             first: rest.next().map(|t| t.folded),
             middles: rest.map(|t| t.folded).collect(),
             last,
-            others: Vec::new(),
+            others,
         };
     }
     // Particles join the family name, but the given name is never taken.
@@ -594,13 +643,14 @@ fn split_words(mut words: Vec<Token<'_>>) -> FullName {
         start -= 1;
     }
     let last: String = words[start..].iter().map(|t| t.folded.as_str()).collect();
+    barrel_parts(&words[start..], value, &mut others);
     words.truncate(start);
     let mut given = words.into_iter().map(|t| t.folded);
     FullName {
         first: given.next(),
         middles: given.collect(),
         last: Some(last),
-        others: Vec::new(),
+        others,
     }
 }
 
@@ -621,8 +671,8 @@ pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
 /// A family-name column: every word folded and joined (`de la Cruz` → `delacruz`,
 /// `Smith Jones` → `smithjones`), leading titles and trailing suffixes dropped
 /// (`Mr Smith Jr` → `smith`). Notes and former names are read as [`split_full`]
-/// reads them (`Jones (née Brown)` → `jones`, others `brown`). `first` and `middles`
-/// are always empty.
+/// reads them (`Jones (née Brown)` → `jones`, others `brown`), and so are the parts of
+/// a double-barrelled name. `first` and `middles` are always empty.
 pub fn split_family(raw: &str) -> FullName {
     if !raw.contains(is_separator) {
         return single(raw);
@@ -631,11 +681,13 @@ pub fn split_family(raw: &str) -> FullName {
     let mut words = tokens(&cleaned.text, raw);
     strip_titles_and_suffixes(&mut words);
     let last: String = words.iter().map(|t| t.folded.as_str()).collect();
+    let mut others = Vec::new();
+    barrel_parts(&words, raw, &mut others);
     let name = FullName {
         first: None,
         middles: Vec::new(),
         last: (!last.is_empty()).then_some(last),
-        others: Vec::new(),
+        others,
     };
     finish_with(name, &cleaned.formers, raw)
 }
@@ -921,7 +973,10 @@ mod tests {
         );
         assert_eq!(
             split_full("Dr. Siân O'Brien-Jones"),
-            full(Some("sian"), &[], Some("obrienjones"))
+            with_others(
+                full(Some("sian"), &[], Some("obrienjones")),
+                &["obrien", "jones"]
+            )
         );
         assert_eq!(
             split_full("Rt Hon Sir John Major"),
@@ -1119,6 +1174,13 @@ mod tests {
                 "{raw}"
             );
         }
+        assert_eq!(
+            split_full("Jane Smith née Brown-Jones"),
+            with_others(
+                full(Some("jane"), &[], Some("smith")),
+                &["brownjones", "brown", "jones"]
+            )
+        );
         // Family-name columns read them alike.
         let jones = split_family("Jones (nee Brown)");
         assert_eq!(jones.last.as_deref(), Some("jones"));
@@ -1129,6 +1191,42 @@ mod tests {
         assert!(split_family("née Brown").others.is_empty());
         // The same name twice is one name.
         assert!(split_family("Brown (née Brown)").others.is_empty());
+    }
+
+    #[test]
+    fn double_barrelled_family_names_give_their_parts() {
+        let parts = |raw: &str| split_family(raw).others;
+        assert_eq!(parts("Doe-Smith"), ["doe", "smith"]);
+        assert_eq!(family("Doe-Smith").as_deref(), Some("doesmith"));
+        assert_eq!(parts("Doe\u{2013}Smith"), ["doe", "smith"]);
+        assert_eq!(parts("Li-Ng"), ["li", "ng"]);
+        assert_eq!(parts("Mr O'Brien-Jones Jr"), ["obrien", "jones"]);
+        assert_eq!(parts("de la Cruz-Lopez"), ["delacruz", "lopez"]);
+        // One letter is no name; one part is no double barrel.
+        assert!(parts("A-Smith").is_empty());
+        assert!(parts("Smith-").is_empty());
+        assert!(parts("Doe Smith").is_empty());
+        assert_eq!(parts("Ab-Cd-Ef"), ["ab", "cd", "ef"]);
+        assert!(parts("Ab-Cd-Ef-Gh").is_empty());
+        let many = split_full("Jo Ab-Cd née Ef-Gh, formerly Ij-Kl nee Mn-Op");
+        assert_eq!(many.others.len(), MAX_OTHERS);
+        let doe = |raw: &str| split_full(raw);
+        let want = with_others(full(Some("jane"), &[], Some("doesmith")), &["doe", "smith"]);
+        for raw in [
+            "Jane Doe-Smith",
+            "DOE-SMITH Jane",
+            "Doe-Smith, Jane",
+            "Mrs Jane Doe-Smith",
+        ] {
+            assert_eq!(doe(raw), want, "{raw}");
+        }
+        assert_eq!(
+            split_full("Maria de la Cruz-Lopez").others,
+            ["delacruz", "lopez"]
+        );
+        assert_eq!(split_full("Doe-Smith").others, ["doe", "smith"]);
+        // Given names are not split.
+        assert!(split_full("Mary-Jane Smith").others.is_empty());
     }
 
     #[test]
