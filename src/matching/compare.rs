@@ -920,6 +920,81 @@ mod tests {
     }
 
     #[test]
+    fn double_barrelled_and_former_names_agree_with_their_parts() {
+        use FieldKind::{FirstName, FullName, LastName};
+        let last = |q: &[(FieldKind, &str)], r: &[(FieldKind, &str)]| {
+            let (q, r) = (Person::of(q), Person::of(r));
+            let there = outcome(&q, &r, FieldFamily::LastName);
+            // Either way round.
+            assert_eq!(
+                there,
+                outcome(&r, &q, FieldFamily::LastName),
+                "{q:?} / {r:?}"
+            );
+            there
+        };
+        // A part of three letters agrees as one of five does.
+        assert_eq!(
+            last(&[(LastName, "Doe")], &[(LastName, "Doe-Smith")]),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(&[(LastName, "Clark")], &[(LastName, "Clark-Wood")]),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(&[(FullName, "Jane Smith")], &[(FullName, "Jane Doe-Smith")]),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(&[(LastName, "Li")], &[(LastName, "Li-Williams")]),
+            Some(Outcome::Exact)
+        );
+        // Written together, a short part still does not count.
+        assert_eq!(
+            last(&[(LastName, "Li")], &[(LastName, "Williams")]),
+            Some(Outcome::Disagree)
+        );
+        // The current and the former name both agree.
+        for name in ["Sarah Jones", "Sarah Brown"] {
+            assert_eq!(
+                last(
+                    &[(FullName, name)],
+                    &[(FullName, "Sarah Jones (nee Brown)")]
+                ),
+                Some(Outcome::Exact),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            last(
+                &[(FirstName, "Helen"), (LastName, "Morris")],
+                &[(FullName, "Mrs Helen Carter née Morris")]
+            ),
+            Some(Outcome::Exact)
+        );
+        assert_eq!(
+            last(
+                &[(FullName, "John Cooper")],
+                &[(FullName, "John Cooper (deceased)")]
+            ),
+            Some(Outcome::Exact)
+        );
+    }
+
+    #[test]
+    fn written_abbreviations_of_given_names_are_nicknames() {
+        assert_eq!(given_pair("wm", "william"), Outcome::Nickname);
+        assert_eq!(given_pair("jno", "john"), Outcome::Nickname);
+        assert_eq!(given_pair("jn", "jonathan"), Outcome::Nickname);
+        assert_eq!(given_pair("richd", "richard"), Outcome::Nickname);
+        assert_eq!(given_pair("xtopher", "christopher"), Outcome::Nickname);
+        // Other names stay apart.
+        assert_ne!(given_pair("thos", "timothy"), Outcome::Nickname);
+        assert_ne!(given_pair("wm", "walter"), Outcome::Nickname);
+    }
+
+    #[test]
     fn given_name_against_middle_name() {
         let query = Person {
             first_names: names(&["paul"]),

@@ -1335,6 +1335,47 @@ mod tests {
                 &[(BankAccount, "GB29 NWBK 6016 1331 9268 19")],
                 &[(SortCode, "60-16-13")],
             ),
+            // A double-barrelled name and one of its parts, however short.
+            (&[(FullName, "Jane Doe")], &[(FullName, "Jane Doe-Smith")]),
+            (
+                &[(FirstName, "Jane"), (LastName, "Doe-Smith")],
+                &[(FirstName, "Jane"), (LastName, "Doe")],
+            ),
+            (
+                &[(FirstName, "Mary"), (LastName, "Clark")],
+                &[(FullName, "Mary Clark-Wood")],
+            ),
+            // Former names and notes.
+            (
+                &[(FullName, "Sarah Brown")],
+                &[(FullName, "Sarah Jones (nee Brown)")],
+            ),
+            (
+                &[(FullName, "Helen Carter")],
+                &[(FullName, "Mrs Helen Carter née Morris")],
+            ),
+            (
+                &[(FullName, "Anne Lowe")],
+                &[(FullName, "Anne Lowe (tenant)")],
+            ),
+            (
+                &[(FirstName, "Sarah"), (LastName, "Jones née Brown")],
+                &[(FullName, "Sarah Brown-Jones")],
+            ),
+            // Written abbreviations of given names.
+            (
+                &[(FullName, "Wm Ashcombe")],
+                &[(FullName, "William Ashcombe")],
+            ),
+            (
+                &[(FullName, "Jn Temshaw")],
+                &[(FullName, "Jonathan Temshaw")],
+            ),
+            (&[(FullName, "Jno Temshaw")], &[(FullName, "Jon Temshaw")]),
+            (
+                &[(FullName, "Djordje Djukic")],
+                &[(FullName, "Đorđe Đukić")],
+            ),
         ];
         for (q, r) in pairs {
             if let Err(e) = agree(&Person::of(q), &values(r)) {
@@ -1406,6 +1447,12 @@ mod tests {
             Just("j".to_string()),
             Just("christine".to_string()),
             Just("christopher".to_string()),
+            Just("doe".to_string()),
+            Just("Doe-Smith".to_string()),
+            Just("Jones (née Doe)".to_string()),
+            Just("Smith deceased".to_string()),
+            Just("wm".to_string()),
+            Just("jn".to_string()),
             "[a-e]{1,10}",
             "\\PC{1,10}",
         ]

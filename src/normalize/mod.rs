@@ -155,7 +155,8 @@ impl Person {
     ///
     /// - `full_name` is split into given, middle and family names; a `first_name`
     ///   column with several words gives a given name and middle names, as a full name
-    ///   would.
+    ///   would. A full or family name adds, after its family name, a former one
+    ///   (`Jones (née Brown)`) and the parts of a double-barrelled one (`doe`, `smith`).
     /// - `address` and `street` add the folded line to `streets`, and the house number
     ///   and UK postcode the line contains (address line 1 is often mapped as `street`
     ///   and carries the number).
@@ -188,7 +189,11 @@ impl Person {
                 }
             }
             FieldKind::LastName => {
-                push_unique(&mut self.last_names, real_name(name::family(raw)));
+                let family = name::split_family(raw);
+                push_unique(&mut self.last_names, real_name(family.last));
+                for other in family.others {
+                    push_unique(&mut self.last_names, real_name(Some(other)));
+                }
             }
             FieldKind::FullName => {
                 let full = name::split_full(raw);
@@ -197,6 +202,9 @@ impl Person {
                     push_unique(&mut self.middle_names, real_name(Some(m)));
                 }
                 push_unique(&mut self.last_names, real_name(full.last));
+                for other in full.others {
+                    push_unique(&mut self.last_names, real_name(Some(other)));
+                }
             }
             FieldKind::Dob => push_unique(&mut self.dobs, date::parse(raw)),
             FieldKind::Gender => push_unique(&mut self.genders, gender::canonical(raw)),

@@ -35,19 +35,36 @@ pub fn fold(raw: &str) -> Option<String> {
 
 /// [`fold`] appending to `out`; the building block that lets callers reuse a buffer.
 pub(crate) fn fold_into(raw: &str, out: &mut String) {
-    if raw.is_ascii() {
+    fold_word_into(raw, raw, out);
+}
+
+/// [`fold`] of one word of a longer value: `value`, the whole of it, decides how
+/// `đ` is read ([`south_slavic`]), so that every word of a name reads it alike.
+fn fold_word(word: &str, value: &str) -> Option<String> {
+    let mut out = String::with_capacity(word.len());
+    fold_word_into(word, value, &mut out);
+    if out.is_empty() { None } else { Some(out) }
+}
+
+fn fold_word_into(word: &str, value: &str, out: &mut String) {
+    if word.is_ascii() {
         out.extend(
-            raw.bytes()
+            word.bytes()
                 .filter(u8::is_ascii_alphabetic)
                 .map(|b| b.to_ascii_lowercase() as char),
         );
         return;
     }
-    for c in raw.chars() {
+    let mut slavic: Option<bool> = None;
+    for c in word.chars() {
         if c.is_ascii() {
             if c.is_ascii_alphabetic() {
                 out.push(c.to_ascii_lowercase());
             }
+        } else if matches!(c, '\u{111}' | '\u{110}') {
+            // deunicode reads `đ` as `d` whatever the language.
+            let dj = *slavic.get_or_insert_with(|| south_slavic(value));
+            out.push_str(if dj { "dj" } else { "d" });
         } else if let Some(t) = deunicode::deunicode_char(c) {
             out.extend(
                 t.chars()
@@ -56,6 +73,32 @@ pub(crate) fn fold_into(raw: &str, out: &mut String) {
             );
         }
     }
+}
+
+/// Whether a name is written in South Slavic spelling, where `đ` is written `dj`
+/// without diacritics (`Đorđe Đukić` → `djordje djukic`). Vietnamese, the other
+/// language writing `đ`, reads it `d` (`Đặng` → `dang`); it writes `đ` only at the
+/// start of a word and never `ć`, `č`, `š` or `ž`, which South Slavic names nearly
+/// always hold (`-ić`). A value with neither keeps `d`.
+fn south_slavic(value: &str) -> bool {
+    let mut prev: Option<char> = None;
+    for c in value.chars() {
+        let slavic = match c {
+            '\u{107}' | '\u{106}' | '\u{10d}' | '\u{10c}' | '\u{161}' | '\u{160}' | '\u{17e}'
+            | '\u{17d}' => true,
+            // `đ` inside a word (`Đorđe`).
+            '\u{111}' | '\u{110}' => prev.is_some_and(char::is_alphabetic),
+            // A combining acute or caron written after the letter (`c\u{301}`).
+            '\u{301}' => matches!(prev, Some('c' | 'C')),
+            '\u{30c}' => matches!(prev, Some('c' | 'C' | 's' | 'S' | 'z' | 'Z')),
+            _ => false,
+        };
+        if slavic {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
 }
 
 /// A full name split into its parts, each already [`fold`]ed.
@@ -67,6 +110,10 @@ pub struct FullName {
     pub middles: Vec<String>,
     /// The family name, with its particles joined (`delacruz`, `vanderberg`).
     pub last: Option<String>,
+    /// Other family names the value gives, each once and never `last` itself: the
+    /// parts of a double-barrelled name (`Doe-Smith` → `doe`, `smith`) and a former
+    /// name (`Jones (née Brown)` → `brown`), so that a record under either matches.
+    pub others: Vec<String>,
 }
 
 /// A title dropped when it leads a name (folded form).
@@ -161,9 +208,305 @@ fn is_particle(w: &str) -> bool {
     )
 }
 
+/// A note a system wrote after a name (folded form), dropped where it ends the name
+/// as a suffix is (`John Cooper deceased`, `Anne Lowe tenant`); a note in brackets
+/// is dropped wherever it stands.
+fn is_note(w: &str) -> bool {
+    matches!(
+        w,
+        "deceased"
+            | "decd"
+            | "tenant"
+            | "subtenant"
+            | "lodger"
+            | "leaseholder"
+            | "executor"
+            | "executrix"
+    )
+}
+
+/// A word saying that the family name after it is a former one (folded form):
+/// `née Brown`, `formerly Brown`, `born Brown`, `previously Brown`, `maiden name
+/// Brown`.
+fn is_former_marker(w: &str) -> bool {
+    matches!(w, "nee" | "formerly" | "born" | "previously" | "maiden")
+}
+
+/// Words of a former-name clause that are not the name (`maiden name Brown`,
+/// `formerly known as Brown`).
+fn is_filler(w: &str) -> bool {
+    matches!(w, "name" | "known" | "as")
+}
+
 /// What separates the words of a name.
 fn is_separator(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '.' | ',' | ';' | '(' | ')' | '/')
+    c.is_whitespace() || matches!(c, '.' | ',' | ';' | '(' | ')' | '[' | ']' | '/')
+}
+
+/// What joins the halves of a double-barrelled name (hyphens and the dashes word
+/// processors put in their place).
+fn is_dash(c: char) -> bool {
+    matches!(c, '-' | '\u{2010}' | '\u{2011}' | '\u{2013}' | '\u{2014}')
+}
+
+/// Whether a word, folded, passes `test`. Every word of every name is asked
+/// whether it is a marker, so short ASCII words are folded on the stack.
+fn folded_is(word: &str, test: fn(&str) -> bool) -> bool {
+    if !word.is_ascii() {
+        return word.len() <= 32 && fold(word).is_some_and(|f| test(&f));
+    }
+    let mut buf = [0u8; 12];
+    let mut n = 0;
+    for b in word.bytes().filter(u8::is_ascii_alphabetic) {
+        let Some(slot) = buf.get_mut(n) else {
+            // Longer than any word asked about.
+            return false;
+        };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
+    std::str::from_utf8(buf.get(..n).unwrap_or_default()).is_ok_and(test)
+}
+
+/// The non-empty words of `s` with the byte offset each starts at.
+fn word_spans(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    s.split_inclusive(is_separator)
+        .scan(0, |at: &mut usize, piece: &str| {
+            let start = *at;
+            *at += piece.len();
+            Some((start, piece.strip_suffix(is_separator).unwrap_or(piece)))
+        })
+        .filter(|(_, w)| !w.is_empty())
+}
+
+/// Whether a former-name clause holds a name (`née Brown`), not only a date or a
+/// suffix (`born 1970`, `Max Born Jr`).
+fn has_name_word(clause: &str) -> bool {
+    clause.split(is_separator).any(|w| {
+        fold(w).is_some_and(|f| {
+            !(is_title(&f) || is_suffix(&f) || is_note(&f) || is_filler(&f) || is_former_marker(&f))
+        })
+    })
+}
+
+/// A part of a name cell: name text, or the words after a former-name marker.
+enum Piece<'a> {
+    Text(&'a str),
+    Former(&'a str),
+}
+
+/// Cuts a name cell into name text and former-name clauses. A bracketed note
+/// (`(deceased)`, `[tenant]`) is left out unless it is given names (`William (Bill)
+/// Smith`: the name the person goes by, kept as a middle name). A bracketed clause
+/// ends at its bracket, an inline one (`Carter née Morris`) at a comma or the end.
+fn pieces(raw: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = raw;
+    while let Some(open) = rest.find(['(', '[']) {
+        let (before, bracket) = rest.split_at(open);
+        inline_pieces(before, &mut out);
+        let inside = bracket.get(1..).unwrap_or_default();
+        let (note, after) = match inside.find([')', ']']) {
+            Some(close) => (
+                inside.get(..close).unwrap_or_default(),
+                inside.get(close + 1..).unwrap_or_default(),
+            ),
+            None => (inside, ""),
+        };
+        let mut words = word_spans(note);
+        match words.next() {
+            Some((at, first)) if folded_is(first, is_former_marker) => {
+                // `(born 1970)` says no name: left out like any note.
+                let clause = note.get(at + first.len()..).unwrap_or_default();
+                if has_name_word(clause) {
+                    out.push(Piece::Former(clause));
+                }
+            }
+            Some(_) if word_spans(note).all(|(_, w)| is_known_given(w)) => {
+                out.push(Piece::Text(note));
+            }
+            _ => {}
+        }
+        rest = after;
+    }
+    inline_pieces(rest, &mut out);
+    out
+}
+
+/// [`pieces`] of text outside brackets.
+fn inline_pieces<'a>(text: &'a str, out: &mut Vec<Piece<'a>>) {
+    let mut rest = text;
+    'scan: loop {
+        for (at, word) in word_spans(rest) {
+            if !folded_is(word, is_former_marker) {
+                continue;
+            }
+            let after = at + word.len();
+            let tail = rest.get(after..).unwrap_or_default();
+            let end = tail.find(',').unwrap_or(tail.len());
+            let clause = tail.get(..end).unwrap_or_default();
+            if !has_name_word(clause) {
+                continue;
+            }
+            out.push(Piece::Text(rest.get(..at).unwrap_or_default()));
+            out.push(Piece::Former(clause));
+            rest = tail.get(end..).unwrap_or_default();
+            continue 'scan;
+        }
+        break;
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+}
+
+/// The column a name came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Full,
+    Family,
+}
+
+/// A name cell with its notes left out and its former family names taken apart.
+struct Cleaned<'a> {
+    text: std::borrow::Cow<'a, str>,
+    formers: Vec<&'a str>,
+}
+
+/// Leaves bracketed notes out of a name cell and takes former-name clauses
+/// (`née Morris`) apart. A clause is a former name only after the name it was
+/// replaced by: in a full name two words, or one that is not a given name (`Mrs
+/// Carter née Morris`); otherwise the marker alone is dropped and the clause is the
+/// family name (`Helen née Morris` is Helen Morris).
+fn clean(raw: &str, cell: Cell) -> Cleaned<'_> {
+    if !raw.contains(['(', '[']) && !word_spans(raw).any(|(_, w)| folded_is(w, is_former_marker)) {
+        return Cleaned {
+            text: std::borrow::Cow::Borrowed(raw),
+            formers: Vec::new(),
+        };
+    }
+    let mut text = String::with_capacity(raw.len() + 4);
+    let mut formers = Vec::new();
+    for piece in pieces(raw) {
+        match piece {
+            Piece::Text(t) => text.push_str(t),
+            Piece::Former(clause) => {
+                let before: Vec<Token<'_>> = tokens(&text, raw)
+                    .into_iter()
+                    .filter(|t| !is_title(&t.folded))
+                    .collect();
+                let replaced = match (cell, before.as_slice()) {
+                    (_, []) => false,
+                    (Cell::Full, [only]) => given_groups(&only.folded).is_empty(),
+                    _ => true,
+                };
+                if replaced {
+                    formers.push(clause);
+                } else {
+                    text.push_str(clause);
+                }
+            }
+        }
+        // Pieces were cut at word boundaries: keep their words apart.
+        text.push(' ');
+    }
+    Cleaned {
+        text: std::borrow::Cow::Owned(text),
+        formers,
+    }
+}
+
+/// Most parts a double- or triple-barrelled name has: a value cut into more is not a
+/// family name, and each part adds keys.
+const MAX_BARRELS: usize = 3;
+
+/// Most other family names one value gives (parts and former names together).
+const MAX_OTHERS: usize = 6;
+
+/// The parts of a double-barrelled family name, given its words (`de la Cruz-Lopez`
+/// → `delacruz`, `lopez`), added to `out`: nothing unless there are two or three
+/// parts of two letters or more.
+fn barrel_parts(family: &[Token<'_>], value: &str, out: &mut Vec<String>) {
+    if !family.iter().any(|t| t.raw.contains(is_dash)) {
+        return;
+    }
+    let joined = family.iter().map(|t| t.raw).collect::<Vec<_>>().join(" ");
+    let parts: Vec<String> = joined
+        .split(is_dash)
+        .filter_map(|p| fold_word(p, value))
+        .filter(|p| p.len() >= 2)
+        .collect();
+    if (2..=MAX_BARRELS).contains(&parts.len()) {
+        for p in parts {
+            push_new(out, p);
+        }
+    }
+}
+
+fn push_new(out: &mut Vec<String>, name: String) {
+    if out.len() < MAX_OTHERS && !out.contains(&name) {
+        out.push(name);
+    }
+}
+
+/// The family name a former-name clause gives (`Morris`; `de la Cruz`; `Sarah
+/// Brown` → `brown`), and its parts when double-barrelled, added to `out`.
+fn former_names(clause: &str, value: &str, out: &mut Vec<String>) {
+    let mut words = tokens(clause, value);
+    words.retain(|t| {
+        let f = t.folded.as_str();
+        !(is_title(f) || is_suffix(f) || is_note(f) || is_filler(f))
+    });
+    let Some(mut start) = words.len().checked_sub(1) else {
+        return;
+    };
+    while start > 0 && words.get(start - 1).is_some_and(|t| is_particle(&t.folded)) {
+        start -= 1;
+    }
+    let family = words.get(start..).unwrap_or_default();
+    let name: String = family.iter().map(|t| t.folded.as_str()).collect();
+    if !name.is_empty() {
+        push_new(out, name);
+    }
+    barrel_parts(family, value, out);
+}
+
+/// A one-word name: its folded form and, when double-barrelled, its parts.
+fn single(raw: &str) -> FullName {
+    let mut others = Vec::new();
+    let last = fold(raw);
+    if let Some(folded) = last.as_ref().filter(|_| raw.contains(is_dash)) {
+        barrel_parts(
+            &[Token {
+                raw,
+                folded: folded.clone(),
+            }],
+            raw,
+            &mut others,
+        );
+    }
+    finish(FullName {
+        first: None,
+        middles: Vec::new(),
+        last,
+        others,
+    })
+}
+
+/// Adds the former names of `formers` to `name.others`, then drops from those the
+/// family name itself.
+fn finish_with(mut name: FullName, formers: &[&str], value: &str) -> FullName {
+    for clause in formers {
+        former_names(clause, value, &mut name.others);
+    }
+    finish(name)
+}
+
+fn finish(mut name: FullName) -> FullName {
+    if let Some(last) = &name.last {
+        name.others.retain(|o| o != last);
+    }
+    name
 }
 
 /// One word of a name: as written (for the case heuristic) and folded.
@@ -172,13 +515,14 @@ struct Token<'a> {
     folded: String,
 }
 
-fn tokens(raw: &str) -> Vec<Token<'_>> {
+/// The words of `raw`, a part of the name cell `value`.
+fn tokens<'a>(raw: &'a str, value: &str) -> Vec<Token<'a>> {
     raw.split(is_separator)
-        .filter_map(|w| fold(w).map(|folded| Token { raw: w, folded }))
+        .filter_map(|w| fold_word(w, value).map(|folded| Token { raw: w, folded }))
         .collect()
 }
 
-/// Drops leading titles and trailing suffixes, always keeping at least one word
+/// Drops leading titles and trailing suffixes and notes, always keeping at least one word
 /// (a person may be called `Major` or `Junior`).
 fn strip_titles_and_suffixes(words: &mut Vec<Token<'_>>) {
     let lead = words
@@ -187,7 +531,11 @@ fn strip_titles_and_suffixes(words: &mut Vec<Token<'_>>) {
         .count()
         .min(words.len().saturating_sub(1));
     words.drain(..lead);
-    while words.len() > 1 && words.last().is_some_and(|t| is_suffix(&t.folded)) {
+    while words.len() > 1
+        && words
+            .last()
+            .is_some_and(|t| is_suffix(&t.folded) || is_note(&t.folded))
+    {
         words.pop();
     }
 }
@@ -219,57 +567,74 @@ fn is_shouted(raw: &str) -> bool {
 ///   it (`Maria de la Cruz` → `delacruz`), the first is the given name and the rest are
 ///   middle names.
 /// - A single word is taken as the family name: family names carry more of the keys.
+/// - Notes in brackets (`(deceased)`, `[tenant]`) are dropped, and so are notes
+///   ending the name (`deceased`, `dec'd`, `tenant`…). A former family name (`née
+///   Morris`, `(formerly Morris)`, `born`, `previously`, `maiden name`) goes to
+///   [`FullName::others`], the family name staying the current one; so do the parts
+///   of a double-barrelled family name.
 pub fn split_full(raw: &str) -> FullName {
     if !raw.contains(is_separator) {
-        return FullName {
-            first: None,
-            middles: Vec::new(),
-            last: fold(raw),
-        };
+        return single(raw);
     }
-    if let Some((head, tail)) = raw.split_once(',') {
-        let mut given = tokens(tail);
-        given.retain(|t| !is_title(&t.folded) && !is_suffix(&t.folded));
-        let mut family = tokens(head);
+    let cleaned = clean(raw, Cell::Full);
+    let name = split_text(&cleaned.text, raw);
+    finish_with(name, &cleaned.formers, raw)
+}
+
+/// [`split_full`] of a cell's text with its notes and former names taken out; `value`
+/// is the whole cell.
+fn split_text(text: &str, value: &str) -> FullName {
+    if let Some((head, tail)) = text.split_once(',') {
+        let mut given = tokens(tail, value);
+        given.retain(|t| !is_title(&t.folded) && !is_suffix(&t.folded) && !is_note(&t.folded));
+        let mut family = tokens(head, value);
         strip_titles_and_suffixes(&mut family);
         if !given.is_empty() && !family.is_empty() {
             let last: String = family.iter().map(|t| t.folded.as_str()).collect();
+            let mut others = Vec::new();
+            barrel_parts(&family, value, &mut others);
             let mut given = given.into_iter().map(|t| t.folded);
             return FullName {
                 first: given.next(),
                 middles: given.collect(),
                 last: Some(last),
+                others,
             };
         }
         if given.is_empty() {
-            return split_words(family);
+            return split_words(family, value);
         }
     }
-    let mut words = tokens(raw);
+    let mut words = tokens(text, value);
     strip_titles_and_suffixes(&mut words);
-    split_words(words)
+    split_words(words, value)
 }
 
-fn split_words(mut words: Vec<Token<'_>>) -> FullName {
+fn split_words(mut words: Vec<Token<'_>>, value: &str) -> FullName {
+    let mut others = Vec::new();
     match words.len() {
         0 => return FullName::default(),
         1 => {
+            barrel_parts(&words, value, &mut others);
             return FullName {
                 first: None,
                 middles: Vec::new(),
                 last: words.pop().map(|t| t.folded),
+                others,
             };
         }
         _ => {}
     }
     let family_first = is_shouted(words[0].raw) && words[1..].iter().any(|t| !is_shouted(t.raw));
     if family_first {
+        barrel_parts(&words[..1], value, &mut others);
         let mut rest = words.into_iter();
         let last = rest.next().map(|t| t.folded);
         return FullName {
             first: rest.next().map(|t| t.folded),
             middles: rest.map(|t| t.folded).collect(),
             last,
+            others,
         };
     }
     // Particles join the family name, but the given name is never taken.
@@ -278,12 +643,14 @@ fn split_words(mut words: Vec<Token<'_>>) -> FullName {
         start -= 1;
     }
     let last: String = words[start..].iter().map(|t| t.folded.as_str()).collect();
+    barrel_parts(&words[start..], value, &mut others);
     words.truncate(start);
     let mut given = words.into_iter().map(|t| t.folded);
     FullName {
         first: given.next(),
         middles: given.collect(),
         last: Some(last),
+        others,
     }
 }
 
@@ -295,7 +662,7 @@ pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
     if !raw.contains(is_separator) {
         return (fold(raw), Vec::new());
     }
-    let mut words = tokens(raw);
+    let mut words = tokens(raw, raw);
     strip_titles_and_suffixes(&mut words);
     let mut folded = words.into_iter().map(|t| t.folded);
     (folded.next(), folded.collect())
@@ -303,15 +670,31 @@ pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
 
 /// A family-name column: every word folded and joined (`de la Cruz` → `delacruz`,
 /// `Smith Jones` → `smithjones`), leading titles and trailing suffixes dropped
-/// (`Mr Smith Jr` → `smith`).
-pub fn family(raw: &str) -> Option<String> {
+/// (`Mr Smith Jr` → `smith`). Notes and former names are read as [`split_full`]
+/// reads them (`Jones (née Brown)` → `jones`, others `brown`), and so are the parts of
+/// a double-barrelled name. `first` and `middles` are always empty.
+pub fn split_family(raw: &str) -> FullName {
     if !raw.contains(is_separator) {
-        return fold(raw);
+        return single(raw);
     }
-    let mut words = tokens(raw);
+    let cleaned = clean(raw, Cell::Family);
+    let mut words = tokens(&cleaned.text, raw);
     strip_titles_and_suffixes(&mut words);
     let last: String = words.iter().map(|t| t.folded.as_str()).collect();
-    (!last.is_empty()).then_some(last)
+    let mut others = Vec::new();
+    barrel_parts(&words, raw, &mut others);
+    let name = FullName {
+        first: None,
+        middles: Vec::new(),
+        last: (!last.is_empty()).then_some(last),
+        others,
+    };
+    finish_with(name, &cleaned.formers, raw)
+}
+
+/// The family name of a family-name column: [`split_family`]'s `last`.
+pub fn family(raw: &str) -> Option<String> {
+    split_family(raw).last
 }
 
 /// The nickname table: every group is one formal name and the names that stand for it.
@@ -556,7 +939,13 @@ mod tests {
             first: first.map(str::to_string),
             middles: middles.iter().map(|s| s.to_string()).collect(),
             last: last.map(str::to_string),
+            others: Vec::new(),
         }
+    }
+
+    fn with_others(mut name: FullName, others: &[&str]) -> FullName {
+        name.others = others.iter().map(|s| s.to_string()).collect();
+        name
     }
 
     #[test]
@@ -584,7 +973,10 @@ mod tests {
         );
         assert_eq!(
             split_full("Dr. Siân O'Brien-Jones"),
-            full(Some("sian"), &[], Some("obrienjones"))
+            with_others(
+                full(Some("sian"), &[], Some("obrienjones")),
+                &["obrien", "jones"]
+            )
         );
         assert_eq!(
             split_full("Rt Hon Sir John Major"),
@@ -662,6 +1054,207 @@ mod tests {
     }
 
     #[test]
+    fn notes_in_a_name_are_dropped() {
+        let cooper = full(Some("john"), &[], Some("cooper"));
+        let lowe = full(Some("anne"), &[], Some("lowe"));
+        for raw in [
+            "John Cooper (deceased)",
+            "John Cooper (dec'd)",
+            "John Cooper deceased",
+            "John Cooper Decd.",
+            "John (deceased) Cooper",
+            "John Cooper (deceased",
+            "COOPER, John (deceased)",
+            "Cooper, John deceased",
+            "Mr John Cooper (deceased 2019, estate)",
+            "John Cooper (born 1962)",
+        ] {
+            assert_eq!(split_full(raw), cooper, "{raw}");
+        }
+        for raw in [
+            "Anne Lowe (tenant)",
+            "Anne Lowe [tenant]",
+            "Anne Lowe tenant",
+        ] {
+            assert_eq!(split_full(raw), lowe, "{raw}");
+        }
+        // A bracketed given name is the name the person goes by: a middle name.
+        assert_eq!(
+            split_full("William (Bill) Smith"),
+            full(Some("william"), &["bill"], Some("smith"))
+        );
+        // Words that are notes or markers elsewhere are names on their own.
+        assert_eq!(
+            split_full("Patrick Nee"),
+            full(Some("patrick"), &[], Some("nee"))
+        );
+        assert_eq!(
+            split_full("Nee, Patrick"),
+            full(Some("patrick"), &[], Some("nee"))
+        );
+        assert_eq!(split_full("Max Born"), full(Some("max"), &[], Some("born")));
+        assert_eq!(
+            split_full("Max Born Jr"),
+            full(Some("max"), &[], Some("born"))
+        );
+        assert_eq!(split_full("Tenant"), full(None, &[], Some("tenant")));
+        assert_eq!(family("Tenant").as_deref(), Some("tenant"));
+        assert_eq!(family("Lowe (tenant)").as_deref(), Some("lowe"));
+        assert_eq!(family("Cooper deceased").as_deref(), Some("cooper"));
+    }
+
+    #[test]
+    fn former_family_names_are_other_family_names() {
+        let cases = [
+            ("Sarah Jones (nee Brown)", Some("sarah"), "jones", "brown"),
+            (
+                "Mrs Helen Carter née Morris",
+                Some("helen"),
+                "carter",
+                "morris",
+            ),
+            (
+                "Helen Carter (née Morris) deceased",
+                Some("helen"),
+                "carter",
+                "morris",
+            ),
+            ("Jane Smith formerly Jones", Some("jane"), "smith", "jones"),
+            (
+                "Jane Smith (formerly known as Jones)",
+                Some("jane"),
+                "smith",
+                "jones",
+            ),
+            ("Jane Smith (born Jones)", Some("jane"), "smith", "jones"),
+            (
+                "Jane Smith previously Jones",
+                Some("jane"),
+                "smith",
+                "jones",
+            ),
+            (
+                "Jane Smith (maiden name: Jones)",
+                Some("jane"),
+                "smith",
+                "jones",
+            ),
+            ("Jane Smith NÉE JONES", Some("jane"), "smith", "jones"),
+            ("SMITH, Jane (née Jones)", Some("jane"), "smith", "jones"),
+            ("Smith née Jones, Jane", Some("jane"), "smith", "jones"),
+            ("Smith, Jane née Jones", Some("jane"), "smith", "jones"),
+            (
+                "Jane Smith (formerly Sarah Jones)",
+                Some("jane"),
+                "smith",
+                "jones",
+            ),
+            (
+                "Jane Smith née de la Cruz",
+                Some("jane"),
+                "smith",
+                "delacruz",
+            ),
+            ("Mrs Carter née Morris", None, "carter", "morris"),
+        ];
+        for (raw, first, last, former) in cases {
+            let want = with_others(full(first, &[], Some(last)), &[former]);
+            assert_eq!(split_full(raw), want, "{raw}");
+        }
+        // With only a given name before it, the marker is dropped: the clause is the
+        // family name.
+        for raw in [
+            "Helen née Morris",
+            "Helen (née Morris)",
+            "Mrs Helen nee Morris",
+        ] {
+            assert_eq!(
+                split_full(raw),
+                full(Some("helen"), &[], Some("morris")),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            split_full("Jane Smith née Brown-Jones"),
+            with_others(
+                full(Some("jane"), &[], Some("smith")),
+                &["brownjones", "brown", "jones"]
+            )
+        );
+        // Family-name columns read them alike.
+        let jones = split_family("Jones (nee Brown)");
+        assert_eq!(jones.last.as_deref(), Some("jones"));
+        assert_eq!(jones.others, ["brown"]);
+        assert_eq!(split_family("Jones née Brown"), jones);
+        assert_eq!(split_family("Mrs Jones, formerly Brown"), jones);
+        assert_eq!(family("née Brown").as_deref(), Some("brown"));
+        assert!(split_family("née Brown").others.is_empty());
+        // The same name twice is one name.
+        assert!(split_family("Brown (née Brown)").others.is_empty());
+    }
+
+    #[test]
+    fn double_barrelled_family_names_give_their_parts() {
+        let parts = |raw: &str| split_family(raw).others;
+        assert_eq!(parts("Doe-Smith"), ["doe", "smith"]);
+        assert_eq!(family("Doe-Smith").as_deref(), Some("doesmith"));
+        assert_eq!(parts("Doe\u{2013}Smith"), ["doe", "smith"]);
+        assert_eq!(parts("Li-Ng"), ["li", "ng"]);
+        assert_eq!(parts("Mr O'Brien-Jones Jr"), ["obrien", "jones"]);
+        assert_eq!(parts("de la Cruz-Lopez"), ["delacruz", "lopez"]);
+        // One letter is no name; one part is no double barrel.
+        assert!(parts("A-Smith").is_empty());
+        assert!(parts("Smith-").is_empty());
+        assert!(parts("Doe Smith").is_empty());
+        assert_eq!(parts("Ab-Cd-Ef"), ["ab", "cd", "ef"]);
+        assert!(parts("Ab-Cd-Ef-Gh").is_empty());
+        let many = split_full("Jo Ab-Cd née Ef-Gh, formerly Ij-Kl nee Mn-Op");
+        assert_eq!(many.others.len(), MAX_OTHERS);
+        let doe = |raw: &str| split_full(raw);
+        let want = with_others(full(Some("jane"), &[], Some("doesmith")), &["doe", "smith"]);
+        for raw in [
+            "Jane Doe-Smith",
+            "DOE-SMITH Jane",
+            "Doe-Smith, Jane",
+            "Mrs Jane Doe-Smith",
+        ] {
+            assert_eq!(doe(raw), want, "{raw}");
+        }
+        assert_eq!(
+            split_full("Maria de la Cruz-Lopez").others,
+            ["delacruz", "lopez"]
+        );
+        assert_eq!(split_full("Doe-Smith").others, ["doe", "smith"]);
+        // Given names are not split.
+        assert!(split_full("Mary-Jane Smith").others.is_empty());
+    }
+
+    #[test]
+    fn south_slavic_dj() {
+        assert_eq!(fold("Đorđe").as_deref(), Some("djordje"));
+        assert_eq!(fold("Đukić").as_deref(), Some("djukic"));
+        assert_eq!(fold("ĐUKIĆ").as_deref(), Some("djukic"));
+        assert_eq!(fold("Đukic\u{301}").as_deref(), Some("djukic"));
+        assert_eq!(
+            split_full("Đorđe Đukić"),
+            full(Some("djordje"), &[], Some("djukic"))
+        );
+        // Every word of a value reads `đ` alike.
+        assert_eq!(
+            split_full("Đuro Đukić"),
+            full(Some("djuro"), &[], Some("djukic"))
+        );
+        assert_eq!(split_family("Đukić, Đuro"), split_family("Djukic Djuro"));
+        // Vietnamese `đ` is `d`.
+        assert_eq!(fold("Đặng").as_deref(), Some("dang"));
+        assert_eq!(fold("Đinh").as_deref(), Some("dinh"));
+        assert_eq!(
+            split_full("Đặng Thị Đào"),
+            full(Some("dang"), &["thi"], Some("dao"))
+        );
+    }
+
+    #[test]
     fn given_and_family_columns() {
         assert_eq!(
             split_given("Mary Jane"),
@@ -731,6 +1324,47 @@ mod tests {
     }
 
     #[test]
+    fn written_abbreviations_are_nicknames() {
+        for (short, formal) in [
+            ("wm", "william"),
+            ("willm", "william"),
+            ("jno", "john"),
+            ("jn", "john"),
+            ("jn", "jonathan"),
+            ("chas", "charles"),
+            ("thos", "thomas"),
+            ("jas", "james"),
+            ("jos", "joseph"),
+            ("geo", "george"),
+            ("robt", "robert"),
+            ("richd", "richard"),
+            ("saml", "samuel"),
+            ("benj", "benjamin"),
+            ("edwd", "edward"),
+            ("fredk", "frederick"),
+            ("danl", "daniel"),
+            ("alexr", "alexander"),
+            ("margt", "margaret"),
+            ("eliz", "elizabeth"),
+            ("hy", "henry"),
+            ("xtopher", "christopher"),
+            ("xpher", "christopher"),
+        ] {
+            assert!(same_given(short, formal), "{short} / {formal}");
+        }
+        for (short, key) in [("wm", "william"), ("jno", "john"), ("thos", "thomas")] {
+            assert_eq!(given_key(short), key);
+        }
+        // `Jn` is John or Jonathan: ambiguous, it keeps its own key, and the two
+        // names stay apart.
+        assert_eq!(given_key("jn"), "jn");
+        assert!(!same_given("john", "jonathan"));
+        assert!(!same_given("geo", "geoffrey"));
+        assert!(!same_given("thos", "timothy"));
+        assert!(!same_given("tom", "tim"));
+    }
+
+    #[test]
     fn nickname_table_is_clean() {
         let mut rows = 0;
         for line in NICKNAMES_CSV.lines() {
@@ -787,6 +1421,41 @@ mod tests {
                 prop_assert_eq!(fold(part), Some(part.clone()));
             }
             prop_assert!(n.first.is_none() || n.last.is_some());
+            for (i, other) in n.others.iter().enumerate() {
+                prop_assert!(!other.is_empty());
+                prop_assert_eq!(fold(other), Some(other.clone()));
+                prop_assert!(n.last.as_ref() != Some(other));
+                prop_assert!(!n.others[..i].contains(other));
+            }
+        }
+
+        #[test]
+        fn split_family_never_panics_and_is_idempotent(s in "\\PC{0,60}") {
+            let n = split_family(&s);
+            prop_assert!(n.first.is_none() && n.middles.is_empty());
+            for other in &n.others {
+                prop_assert_eq!(fold(other), Some(other.clone()));
+                prop_assert!(n.last.as_ref() != Some(other));
+            }
+            if let Some(last) = &n.last {
+                prop_assert_eq!(family(last), Some(last.clone()));
+            }
+        }
+
+        #[test]
+        fn notes_and_markers_never_panic(
+            words in proptest::collection::vec(
+                "(nee|née|formerly|born|maiden|name|deceased|tenant|\\(|\\)|\\[|,|-|Smith|Jane|Đ|ć|de)",
+                0..8,
+            ),
+        ) {
+            let s = words.join(" ");
+            let n = split_full(&s);
+            for part in n.first.iter().chain(&n.middles).chain(&n.last).chain(&n.others) {
+                prop_assert_eq!(fold(part), Some(part.clone()));
+            }
+            let _ = split_family(&s);
+            let _ = split_family(&words.concat());
         }
 
         #[test]
