@@ -51,8 +51,9 @@ const SEPARATOR: u8 = 0x1F;
 /// Raise it with any change that gives some value another key, so that an index
 /// built under the old rules is flagged ([`rules_fingerprint`]). 2: emails are
 /// compared by mailbox (the record features hash it). 3: `given_postcode` keys, and
-/// an initial forms no given-name key.
-pub const KEY_RULES_VERSION: u32 = 3;
+/// an initial forms no given-name key. 4: notes and former names in a name cell, the
+/// parts of a double-barrelled family name, South Slavic đ.
+pub const KEY_RULES_VERSION: u32 = 4;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
 /// the nickname table (a name's group decides its given-name key), as 16 hex
