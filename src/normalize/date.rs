@@ -15,6 +15,10 @@
 //!   month-first is possible (`02/13/1980`) is it read month-first. Matching also
 //!   compares dates with day and month swapped, for the ambiguous ones.
 //! - Years outside 1800–2200 and impossible dates (`31/02/1980`, month 13) are `None`.
+//! - Dates that systems store for an unknown date of birth (`01/01/1900`,
+//!   `31/12/1899`, `9999-12-31`; not `01/01/1970`, a real birthday of many) are dates
+//!   here; [`is_unknown_birth`] names them, and a date of birth holding one is
+//!   missing (`normalize::is_placeholder`).
 //!
 //! ```
 //! use leakscope::normalize::date;
@@ -324,6 +328,92 @@ pub fn record_year(raw: &str) -> Option<u16> {
     (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(year)
 }
 
+/// Dates that systems store for "date of birth not known" (year, month, day): day 0
+/// and 1 of Excel (1899-12-31, 1900-01-01, also SQL Server's default), the OLE
+/// Automation, Access and Delphi zero (1899-12-30), MUMPS's day 0 (1840-12-31), the
+/// ends of 32-bit Unix time (1901-12-13, 2038-01-19), SQL Server's and .NET's
+/// minima (1753-01-01, 0001-01-01), the Windows file-time epoch (1601-01-01), and
+/// round "far past" and "far future" values. 1970-01-01 (the Unix epoch) is not one:
+/// it is a real birthday of many people.
+const UNKNOWN_BIRTHS: [(u16, u8, u8); 17] = [
+    (1, 1, 1),
+    (1601, 1, 1),
+    (1753, 1, 1),
+    (1800, 1, 1),
+    (1840, 12, 31),
+    (1899, 12, 30),
+    (1899, 12, 31),
+    (1900, 1, 1),
+    (1901, 1, 1),
+    (1901, 12, 13),
+    (2038, 1, 19),
+    (2099, 12, 31),
+    (2100, 1, 1),
+    (2199, 12, 31),
+    (2200, 1, 1),
+    (2999, 12, 31),
+    (9999, 12, 31),
+];
+
+/// Whether `raw` is one of the dates systems store for an unknown date of birth
+/// (`01/01/1900`, `1900-01-01 00:00:00`, `19000101`, `1 Jan 1900`, `31/12/1899`,
+/// `9999-12-31`…), written with a four-digit year. Such a value says
+/// nothing about the person: a date of birth holding it is missing.
+pub fn is_unknown_birth(raw: &str) -> bool {
+    let s = strip_time(raw.trim());
+    let b = s.as_bytes();
+    // Most dates of birth have no such year: settle them without tokenizing.
+    if !digit_runs(b).any(|run| {
+        let years = match run.len() {
+            4 => [run, run],
+            8 => [
+                run.get(..4).unwrap_or_default(),
+                run.get(4..).unwrap_or_default(),
+            ],
+            _ => return false,
+        };
+        years
+            .iter()
+            .any(|y| num(y).is_some_and(|y| UNKNOWN_BIRTHS.iter().any(|u| u.0 == y)))
+    }) {
+        return false;
+    }
+    let unknown = |y: u16, m: u16, d: u16| {
+        UNKNOWN_BIRTHS
+            .iter()
+            .any(|&(uy, um, ud)| uy == y && u16::from(um) == m && u16::from(ud) == d)
+    };
+    if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+        let at = |r: std::ops::Range<usize>| b.get(r).and_then(num);
+        return [(0..4, 4..6, 6..8), (4..8, 2..4, 0..2)]
+            .into_iter()
+            .any(|(y, m, d)| match (at(y), at(m), at(d)) {
+                (Some(y), Some(m), Some(d)) => unknown(y, m, d),
+                _ => false,
+            });
+    }
+    let Some((toks, n)) = tokenize(s) else {
+        return false;
+    };
+    match (n, toks) {
+        (3, [Tok::Num(y, 4), Tok::Num(m, 1..=2), Tok::Num(d, 1..=2)]) => unknown(y, m, d),
+        // Day-first or month-first, as `parse` may read it.
+        (3, [Tok::Num(a, 1..=2), Tok::Num(b, 1..=2), Tok::Num(y, 4)]) => {
+            unknown(y, b, a) || unknown(y, a, b)
+        }
+        (3, [Tok::Num(d, 1..=2), Tok::Month(m), Tok::Num(y, 4)])
+        | (3, [Tok::Month(m), Tok::Num(d, 1..=2), Tok::Num(y, 4)])
+        | (3, [Tok::Num(y, 4), Tok::Month(m), Tok::Num(d, 1..=2)]) => unknown(y, u16::from(m), d),
+        _ => false,
+    }
+}
+
+/// The maximal runs of ASCII digits in `b`.
+fn digit_runs(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    b.split(|c| !c.is_ascii_digit())
+        .filter(|run| !run.is_empty())
+}
+
 /// The earliest birth year taken as a living resident's (a person born in 1880
 /// would have been 126 when the oldest archive records were made).
 pub const EARLIEST_BIRTH_YEAR: u16 = 1880;
@@ -442,6 +532,49 @@ mod tests {
     }
 
     #[test]
+    fn unknown_dates_of_birth() {
+        for raw in [
+            "01/01/1900",
+            "1/1/1900",
+            "1900-01-01",
+            "1900-01-01 00:00:00",
+            "1900-01-01T00:00:00.000Z",
+            "19000101",
+            "01011900",
+            "1 Jan 1900",
+            "January 1, 1900",
+            "31/12/1899",
+            "12/31/1899",
+            "30/12/1899",
+            "01/01/1901",
+            "01/01/1800",
+            "1753-01-01",
+            "0001-01-01",
+            "9999-12-31",
+            "31/12/9999",
+            "2099-12-31",
+        ] {
+            assert!(is_unknown_birth(raw), "{raw:?}");
+        }
+        for raw in [
+            "01/01/1970",
+            "1970-01-01",
+            "02/01/1900",
+            "01/01/1980",
+            "03/02/1980",
+            "01/01/00",
+            "1900",
+            "01/1900",
+            "",
+            "n/a",
+            "19000102",
+            "1 Feb 1900",
+        ] {
+            assert!(!is_unknown_birth(raw), "{raw:?}");
+        }
+    }
+
+    #[test]
     fn us_order_only_when_day_first_is_impossible() {
         assert_eq!(parse("02/13/1980"), d(1980, 2, 13));
         assert_eq!(parse("02/03/1980"), d(1980, 3, 2));
@@ -510,6 +643,7 @@ mod tests {
                 prop_assert_eq!(Date::parse_iso(&iso), Some(date));
             }
             let _ = record_year(&s);
+            let _ = is_unknown_birth(&s);
         }
 
         #[test]
@@ -517,6 +651,20 @@ mod tests {
             if let Some(fast) = ten_characters(s.as_bytes()) {
                 prop_assert_eq!(fast, parse_words(&s));
             }
+        }
+
+        #[test]
+        fn unknown_births_are_found_in_every_format(i in 0usize..UNKNOWN_BIRTHS.len(), f in 0usize..5) {
+            let (y, m, day) = UNKNOWN_BIRTHS[i];
+            let mon = MONTHS[usize::from(m - 1)];
+            let raw = match f {
+                0 => format!("{day:02}/{m:02}/{y:04}"),
+                1 => format!("{y:04}-{m:02}-{day:02}"),
+                2 => format!("{y:04}{m:02}{day:02}"),
+                3 => format!("{day} {} {y:04}", &mon[..3]),
+                _ => format!("{y:04}-{m:02}-{day:02}T00:00:00Z"),
+            };
+            prop_assert!(is_unknown_birth(&raw), "{}", raw);
         }
 
         #[test]

@@ -64,8 +64,13 @@ pub struct Person {
 /// caught too. Checked before any normaliser so that a thousand `N/A` account
 /// references never become one shared key. A value with no letter or digit at all
 /// is a placeholder. `Na` written as a plain word is kept for names: it is also a
-/// family name.
+/// family name. A date of birth that systems store for "not known" (`01/01/1900`,
+/// `1899-12-31`, `9999-12-31`: [`date::is_unknown_birth`]) is one too; a record date
+/// holding it is not (its year still places the record).
 pub fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
+    if kind == FieldKind::Dob && date::is_unknown_birth(raw) {
+        return true;
+    }
     // Every value goes through here: settle most of them on their first letter.
     // Non-alphanumerics are skipped below, so surrounding spaces need no trim.
     let t = raw;
@@ -501,6 +506,36 @@ mod tests {
         }
         assert!(Person::of(&[(FieldKind::Street, "N/A")]).is_empty());
         assert!(!Person::of(&[(FieldKind::LastName, "王")]).is_empty());
+    }
+
+    #[test]
+    fn unknown_dates_of_birth_are_missing() {
+        for (raw, year) in [
+            ("01/01/1900", 1900),
+            ("1900-01-01 00:00:00", 1900),
+            ("19000101", 1900),
+            ("31/12/1899", 1899),
+            ("1 Jan 1901", 1901),
+        ] {
+            assert!(is_placeholder(raw, FieldKind::Dob), "{raw}");
+            assert!(Person::of(&[(FieldKind::Dob, raw)]).is_empty(), "{raw}");
+            assert_eq!(canonical(FieldKind::Dob, raw), None, "{raw}");
+            // A record date holding it still places its record.
+            assert!(!is_placeholder(raw, FieldKind::RecordDate), "{raw}");
+            let p = Person::of(&[(FieldKind::RecordDate, raw)]);
+            assert_eq!(p.record_year, Some(year), "{raw}");
+        }
+        // The Unix epoch is a real birthday.
+        assert!(!is_placeholder("01/01/1970", FieldKind::Dob));
+        assert_eq!(
+            Person::of(&[(FieldKind::Dob, "01/01/1970")]).dobs,
+            vec![Date {
+                year: 1970,
+                month: 1,
+                day: 1
+            }]
+        );
+        assert!(!is_placeholder("01/01/1900", FieldKind::LastName));
     }
 
     #[test]

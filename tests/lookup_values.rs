@@ -1,0 +1,140 @@
+//! `leakscope lookup` and `match` end to end on values systems write oddly: dates of
+//! birth that mean "not known" (`01/01/1900`), two-digit years of birth, postcodes
+//! with punctuation, a country or O for zero, and cells holding several emails or
+//! phones (or a phone a spreadsheet wrote as a float). Each test writes a small dump,
+//! indexes it with the binary and asks the binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_leakscope");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run leakscope")
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lookup_values_{name}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `files` (name, text) into `dir` and indexes them; the index's path.
+fn indexed(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let mut args = vec!["index".to_string(), "--out".to_string()];
+    let index = dir.join("idx");
+    args.push(index.display().to_string());
+    for (name, text) in files {
+        let path = dir.join(name);
+        fs::write(&path, text).unwrap();
+        args.push(path.display().to_string());
+    }
+    let out = Command::new(BIN).args(&args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "index failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    index
+}
+
+/// `lookup --index INDEX ARGS...`: its stdout.
+fn lookup(index: &Path, args: &[&str]) -> String {
+    let mut all = vec!["lookup", "--index", index.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "lookup {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn is_exposed(answer: &str) -> bool {
+    answer.starts_with("EXPOSED")
+}
+
+/// `match --index INDEX REGISTER`: the CSV rows after the header.
+fn matched(dir: &Path, index: &Path, register: &str) -> Vec<csv::StringRecord> {
+    let path = dir.join("register.csv");
+    fs::write(&path, register).unwrap();
+    let out = run(&[
+        "match",
+        "--index",
+        index.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    csv::Reader::from_reader(out.stdout.as_slice())
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Three hundred people whose system wrote `01/01/1900` for an unknown date of birth,
+/// one of them Peter Grant, and a few with real dates.
+fn placeholder_dump() -> String {
+    let mut text = String::from("first_name,last_name,dob,postcode\n");
+    let firsts = ["Hope", "Una", "Pam", "Ian", "Rita", "Owen"];
+    for i in 0..300 {
+        let first = firsts[i % firsts.len()];
+        text.push_str(&format!(
+            "{first},Sn{i:03}x,01/01/1900,N{} {}AA\n",
+            i % 20 + 1,
+            i % 9 + 1
+        ));
+    }
+    text.push_str("Ada,Lovell,01/01/1970,N1 2AB\n");
+    text.push_str("Peter,Grant,01/01/1900,E1 1AA\n");
+    text
+}
+
+#[test]
+fn an_unknown_date_of_birth_is_no_evidence_on_either_side() {
+    let dir = scratch("placeholder_dob");
+    let index = indexed(&dir, &[("dump.csv", &placeholder_dump())]);
+    // A register row with the same placeholder but another postcode: the shared
+    // "date" is not a shared birthday.
+    let rows = matched(
+        &dir,
+        &index,
+        "resident_id,first_name,last_name,dob,postcode\nR1,Peter,Grant,01/01/1900,W9 9ZZ\n",
+    );
+    assert_eq!(rows.len(), 1);
+    assert_ne!(&rows[0][1], "exposed", "{:?}", rows[0]);
+    assert!(!rows[0][5].contains("dob"), "{:?}", rows[0]);
+    for dob in ["01/01/1900", "1900-01-01", "31/12/1899"] {
+        let answer = lookup(
+            &index,
+            &[
+                "--name",
+                "Peter Grant",
+                "--dob",
+                dob,
+                "--postcode",
+                "W9 9ZZ",
+            ],
+        );
+        assert!(!is_exposed(&answer), "{dob}: {answer}");
+        assert!(!answer.contains("dob exact"), "{dob}: {answer}");
+    }
+    // He is still found on what his record does say.
+    let answer = lookup(&index, &["--name", "Peter Grant", "--postcode", "E1 1AA"]);
+    assert!(is_exposed(&answer), "{answer}");
+    // 1 January 1970 is a real birthday, not a placeholder.
+    let answer = lookup(&index, &["--name", "Ada Lovell", "--dob", "01/01/1970"]);
+    assert!(answer.contains("dob exact"), "{answer}");
+}
