@@ -4,6 +4,7 @@
 //! phones (or a phone a spreadsheet wrote as a float). Each test writes a small dump,
 //! indexes it with the binary and asks the binary.
 
+use leakscope::normalize::date;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -137,4 +138,68 @@ fn an_unknown_date_of_birth_is_no_evidence_on_either_side() {
     // 1 January 1970 is a real birthday, not a placeholder.
     let answer = lookup(&index, &["--name", "Ada Lovell", "--dob", "01/01/1970"]);
     assert!(answer.contains("dob exact"), "{answer}");
+}
+
+#[test]
+fn a_two_digit_year_of_birth_is_never_in_the_future() {
+    let today = date::today();
+    let yy = (today.year + 1) % 100;
+    if yy == 0 {
+        // The century turns next year: the case below does not arise.
+        return;
+    }
+    let century = today.year - today.year % 100;
+    let past = (today.year - 2) % 100;
+    let dir = scratch("two_digit_year");
+    let dump = format!(
+        "first_name,last_name,dob,postcode\n\
+         Hugo,Hartley,15/06/{yy:02},N1 1AA\n\
+         Ivy,Inchley,02/03/{past:02},N1 1AB\n\
+         Joan,Jessop,10/10/45,N1 1AC\n"
+    );
+    let index = indexed(&dir, &[("pensioners.csv", &dump)]);
+    // Born a century before the year that would be next year.
+    let old = format!("15/06/{}", century - 100 + yy);
+    let answer = lookup(&index, &["--name", "Hugo Hartley", "--dob", &old]);
+    assert!(is_exposed(&answer), "{old}: {answer}");
+    assert!(answer.contains("dob exact"), "{old}: {answer}");
+    // A register writing the same two digits reads them the same way.
+    let rows = matched(
+        &dir,
+        &index,
+        &format!(
+            "resident_id,first_name,last_name,dob\nR1,Hugo,Hartley,15/06/{yy:02}\nR2,Hugo,Hartley,{old}\n"
+        ),
+    );
+    for row in &rows {
+        assert_eq!(&row[1], "exposed", "{row:?}");
+        assert!(row[5].contains("dob exact"), "{row:?}");
+    }
+    // A two-digit year already past this century stays this century.
+    let recent = format!("02/03/{}", century + past);
+    let answer = lookup(&index, &["--name", "Ivy Inchley", "--dob", &recent]);
+    assert!(answer.contains("dob exact"), "{recent}: {answer}");
+    let answer = lookup(&index, &["--name", "Joan Jessop", "--dob", "10/10/1945"]);
+    assert!(answer.contains("dob exact"), "{answer}");
+}
+
+#[test]
+fn a_record_date_keeps_its_two_digit_year_pivot() {
+    let dir = scratch("record_date_pivot");
+    let dump = "first_name,last_name,dob,record_date\nKit,Kendal,03/02/1980,14/07/29\n";
+    let index = indexed(&dir, &[("records.csv", dump)]);
+    for (scope, found) in [("year:2029", true), ("year:1929", false)] {
+        let answer = lookup(
+            &index,
+            &[
+                "--name",
+                "Kit Kendal",
+                "--dob",
+                "03/02/1980",
+                "--scope",
+                scope,
+            ],
+        );
+        assert_eq!(is_exposed(&answer), found, "{scope}: {answer}");
+    }
 }

@@ -372,7 +372,7 @@ pub fn canonical(kind: FieldKind, raw: &str) -> Option<String> {
             non_empty(address::fold_line(raw))
         }
         FieldKind::Postcode => postcode::canonical(raw),
-        FieldKind::RecordDate => date::parse(raw)
+        FieldKind::RecordDate => date::parse_record(raw)
             .map(|d| d.iso())
             .or_else(|| date::record_year(raw).map(|y| y.to_string())),
         _ => None,
@@ -536,6 +536,25 @@ mod tests {
             }]
         );
         assert!(!is_placeholder("01/01/1900", FieldKind::LastName));
+    }
+
+    #[test]
+    fn two_digit_years_of_birth_and_of_records() {
+        // On whatever day this runs, a two-digit year of birth is never after it;
+        // a record date's pivots at 30.
+        let today = date::today();
+        let next = format!("01/01/{:02}", (today.year + 1) % 100);
+        let born = Person::of(&[(FieldKind::Dob, next.as_str())]);
+        assert!(born.dobs.iter().all(|d| *d <= today), "{:?}", born.dobs);
+        assert_eq!(born.dobs.len(), 1);
+        assert_eq!(
+            Person::of(&[(FieldKind::RecordDate, "14/07/29")]).record_year,
+            Some(2029)
+        );
+        assert_eq!(
+            canonical(FieldKind::RecordDate, "14/07/29").as_deref(),
+            Some("2029-07-14")
+        );
     }
 
     #[test]
