@@ -203,3 +203,38 @@ fn a_record_date_keeps_its_two_digit_year_pivot() {
         assert_eq!(is_exposed(&answer), found, "{scope}: {answer}");
     }
 }
+
+#[test]
+fn postcodes_with_punctuation_a_country_or_o_for_zero_are_found() {
+    let dir = scratch("postcode_variants");
+    let dump = "first_name,last_name,postcode,dob\n\
+                Aaron,Aldridge,SW1A OAA,01/01/1970\n\
+                Cyril,Cobham,E1 6AN.,03/03/1972\n\
+                Daisy,Denton,\"E2 8AA, UK\",04/04/1973\n\
+                Eric,Eden,E3 8AA United Kingdom,05/05/1974\n\
+                Fern,Foley,\"E4 8AA, GB\",06/06/1975\n\
+                Gail,Gibbs,0L1 1AA,07/07/1976\n\
+                Henri,Hugo,75008,08/08/1977\n\
+                Iris,Irwin,N1 0AA,09/09/1978\n";
+    let index = indexed(&dir, &[("dump.csv", dump)]);
+    for (name, postcode) in [
+        ("Aaron Aldridge", "SW1A 0AA"),
+        ("Cyril Cobham", "E1 6AN"),
+        ("Daisy Denton", "E2 8AA"),
+        ("Eric Eden", "E3 8AA"),
+        ("Fern Foley", "E4 8AA"),
+        ("Gail Gibbs", "OL1 1AA"),
+        ("Henri Hugo", "75008"),
+        // The query side reads the same way.
+        ("Iris Irwin", "N1 OAA."),
+        ("Iris Irwin", "N1 0AA, United Kingdom"),
+    ] {
+        let answer = lookup(&index, &["--name", name, "--postcode", postcode]);
+        assert!(is_exposed(&answer), "{name} {postcode}: {answer}");
+        // The postcode agrees exactly ("address postcode", not a sector or district).
+        assert!(
+            answer.contains("address postcode ("),
+            "{name} {postcode}: {answer}"
+        );
+    }
+}
