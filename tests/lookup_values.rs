@@ -238,3 +238,48 @@ fn postcodes_with_punctuation_a_country_or_o_for_zero_are_found() {
         );
     }
 }
+
+#[test]
+fn cells_with_several_emails_or_phones_give_each_value() {
+    let dir = scratch("multi_value_cells");
+    let dump = "first_name,last_name,phone,email\n\
+                Cyril,Cobham,07911 100003 / 07911 200003,c1@example.com; c2@example.com\n\
+                Daisy,Denton,\"07911 100004, 07911 200004\",\"d1@example.com, d2@example.com\"\n\
+                Edgar,Elton,07911 100005 or 07911 200005,Edgar Elton <e1@example.com>\n\
+                Fay,Finch,447911100101.0,f1@example.com\n\
+                Gil,Gray,4.47911100102E+11,g1@example.com\n";
+    let index = indexed(&dir, &[("contacts.csv", dump)]);
+    for (flag, value, row) in [
+        ("--phone", "07911 100003", 1),
+        ("--phone", "07911 200003", 1),
+        ("--email", "c1@example.com", 1),
+        ("--email", "c2@example.com", 1),
+        ("--phone", "07911 100004", 2),
+        ("--phone", "07911 200004", 2),
+        ("--email", "d1@example.com", 2),
+        ("--email", "d2@example.com", 2),
+        ("--phone", "07911 200005", 3),
+        ("--email", "e1@example.com", 3),
+        ("--phone", "07911 100101", 4),
+        ("--phone", "07911 100102", 5),
+        // The query side splits as the build does.
+        ("--phone", "07911 999999 / 07911 200003", 1),
+        ("--email", "Dee <d2@example.com>", 2),
+    ] {
+        let answer = lookup(&index, &[flag, value]);
+        assert!(is_exposed(&answer), "{flag} {value}: {answer}");
+        assert!(
+            answer.contains(&format!("contacts.csv row {row} ")),
+            "{flag} {value}: {answer}"
+        );
+    }
+    let rows = matched(
+        &dir,
+        &index,
+        "resident_id,first_name,last_name,phone\nR1,Cyril,Cobham,07911 200003\nR2,Daisy,Denton,07911 999999 or 07911 100004\n",
+    );
+    assert_eq!(&rows[0][1], "exposed", "{:?}", rows[0]);
+    assert_eq!(&rows[0][3], "contacts.csv:1", "{:?}", rows[0]);
+    assert_eq!(&rows[1][1], "exposed", "{:?}", rows[1]);
+    assert_eq!(&rows[1][3], "contacts.csv:2", "{:?}", rows[1]);
+}
