@@ -7,14 +7,24 @@
 //! 1980`, `February 3, 1980`, `03-FEB-80`, `Sunday 3 February 1980`), and any of
 //! these followed by a time (`1980-02-03T10:22:00Z`, `03/02/1980 00:00:00`).
 //!
-//! Decisions, fixed so that an index built one year and queried the next agree:
-//! - **Two-digit years** pivot at 30: `00`–`29` are 2000–2029, `30`–`99` are
-//!   1930–1999. Archive records (2006–2020) and most dates of birth land right; a
-//!   resident born before 1930 written with two digits does not.
+//! Decisions:
+//! - **Two-digit years** of a date of birth ([`parse`]) are the latest year ending in
+//!   those digits that does not put the birth after today: on 7 December 2026,
+//!   `15/06/26` is 2026, `15/12/26` and `15/06/27` are 1926 and 1927. "Today" is read
+//!   once per process, so one build reads every record alike; an index built before
+//!   a date and queried after it differs only for two-digit years between the two
+//!   days. A date written `15/06/24` stays ambiguous (a child of 2024 or a resident of
+//!   102) and is read as 2024.
+//! - Two-digit years of a **record date** ([`parse_record`], [`record_year`]) pivot
+//!   at 30: `00`–`29` are 2000–2029, `30`–`99` are 1930–1999, whatever the day.
 //! - **US order**: a numeric date is day-first; only when that is impossible and
 //!   month-first is possible (`02/13/1980`) is it read month-first. Matching also
 //!   compares dates with day and month swapped, for the ambiguous ones.
 //! - Years outside 1800–2200 and impossible dates (`31/02/1980`, month 13) are `None`.
+//! - Dates that systems store for an unknown date of birth (`01/01/1900`,
+//!   `31/12/1899`, `9999-12-31`; not `01/01/1970`, a real birthday of many) are dates
+//!   here; [`is_unknown_birth`] names them, and a date of birth holding one is
+//!   missing (`normalize::is_placeholder`).
 //!
 //! ```
 //! use leakscope::normalize::date;
@@ -228,11 +238,36 @@ fn tokenize(s: &str) -> Option<([Tok; 3], usize)> {
     Some((toks, n))
 }
 
-fn full_year(value: u16, width: u8) -> Option<u16> {
-    match width {
-        2 if value < 30 => Some(2000 + value),
-        2 => Some(1900 + value),
-        4 => Some(value),
+/// How a year written with two digits is read.
+#[derive(Clone, Copy, Debug)]
+enum TwoDigitYears {
+    /// `00`–`29` are 2000–2029, `30`–`99` are 1930–1999 (record dates).
+    Pivot30,
+    /// The latest century that does not put the date after this day (dates of birth).
+    NotAfter(Date),
+}
+
+/// The date `make` builds from the full year that `value`, written with `width`
+/// digits, stands for under `years`.
+fn with_year(
+    value: u16,
+    width: u8,
+    years: TwoDigitYears,
+    make: impl Fn(u16) -> Option<Date>,
+) -> Option<Date> {
+    match (width, years) {
+        (4, _) => make(value),
+        (2, TwoDigitYears::Pivot30) if value < 30 => make(2000 + value),
+        (2, TwoDigitYears::Pivot30) => make(1900 + value),
+        (2, TwoDigitYears::NotAfter(today)) => {
+            let century = today.year - today.year % 100;
+            match make(century + value) {
+                Some(date) if date <= today => Some(date),
+                // A 29 February valid in the earlier century is valid in the later
+                // one too, so `None` above is never a date here.
+                _ => make(century.checked_sub(100)? + value),
+            }
+        }
         _ => None,
     }
 }
@@ -241,9 +276,25 @@ fn day_month(day: u16, month: u16, year: u16) -> Option<Date> {
     Date::new(year, u8::try_from(month).ok()?, u8::try_from(day).ok()?)
 }
 
-/// The date in `raw`, read as the module documentation describes; `None` when it is
-/// not a date or not a possible one.
+/// A date of birth in `raw`, read as the module documentation describes (a
+/// two-digit year never puts the birth after today); `None` when it is not a date or
+/// not a possible one.
 pub fn parse(raw: &str) -> Option<Date> {
+    parse_with(raw, TwoDigitYears::NotAfter(reading_day()))
+}
+
+/// [`parse`] as it reads on the day `today`.
+pub fn parse_birth(raw: &str, today: Date) -> Option<Date> {
+    parse_with(raw, TwoDigitYears::NotAfter(today))
+}
+
+/// A record date in `raw`: as [`parse`], but a two-digit year pivots at 30
+/// (`14/07/06` is 2006, `14/07/99` is 1999) whatever the day.
+pub fn parse_record(raw: &str) -> Option<Date> {
+    parse_with(raw, TwoDigitYears::Pivot30)
+}
+
+fn parse_with(raw: &str, years: TwoDigitYears) -> Option<Date> {
     let s = strip_time(raw.trim());
     let b = s.as_bytes();
     if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
@@ -252,11 +303,18 @@ pub fn parse(raw: &str) -> Option<Date> {
     if let Some(date) = ten_characters(b) {
         return date;
     }
-    parse_words(s)
+    parse_words(s, years)
+}
+
+/// The day two-digit years of dates of birth are read against: [`today`], taken once
+/// per process so that a build running past midnight reads its records alike.
+fn reading_day() -> Date {
+    static DAY: std::sync::OnceLock<Date> = std::sync::OnceLock::new();
+    *DAY.get_or_init(today)
 }
 
 /// The general reader: tokens, then the shapes they may form.
-fn parse_words(s: &str) -> Option<Date> {
+fn parse_words(s: &str, years: TwoDigitYears) -> Option<Date> {
     let (toks, n) = tokenize(s)?;
     match (n, toks) {
         (3, [Tok::Num(y, 4), Tok::Num(m, 1..=2), Tok::Num(d, 1..=2)]) => day_month(d, m, y),
@@ -267,13 +325,12 @@ fn parse_words(s: &str) -> Option<Date> {
                 Tok::Num(b, 1..=2),
                 Tok::Num(y, w @ (2 | 4)),
             ],
-        ) => {
-            let year = full_year(y, w)?;
+        ) => with_year(y, w, years, |year| {
             day_month(a, b, year).or_else(|| day_month(b, a, year))
-        }
+        }),
         (3, [Tok::Num(d, 1..=2), Tok::Month(m), Tok::Num(y, w)])
         | (3, [Tok::Month(m), Tok::Num(d, 1..=2), Tok::Num(y, w)]) => {
-            day_month(d, u16::from(m), full_year(y, w)?)
+            with_year(y, w, years, |year| day_month(d, u16::from(m), year))
         }
         (3, [Tok::Num(y, 4), Tok::Month(m), Tok::Num(d, 1..=2)]) => day_month(d, u16::from(m), y),
         _ => None,
@@ -307,10 +364,10 @@ fn eight_digits(b: &[u8]) -> Option<Date> {
     ymd().or_else(dmy)
 }
 
-/// The year a record was made, from its `record_date`: any date [`parse`] reads, or
-/// just a year (`2006`) or a year and month (`2006-07`, `07/2006`).
+/// The year a record was made, from its `record_date`: any date [`parse_record`]
+/// reads, or just a year (`2006`) or a year and month (`2006-07`, `07/2006`).
 pub fn record_year(raw: &str) -> Option<u16> {
-    if let Some(d) = parse(raw) {
+    if let Some(d) = parse_record(raw) {
         return Some(d.year);
     }
     let (toks, n) = tokenize(strip_time(raw.trim()))?;
@@ -324,13 +381,100 @@ pub fn record_year(raw: &str) -> Option<u16> {
     (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(year)
 }
 
+/// Dates that systems store for "date of birth not known" (year, month, day): day 0
+/// and 1 of Excel (1899-12-31, 1900-01-01, also SQL Server's default), the OLE
+/// Automation, Access and Delphi zero (1899-12-30), MUMPS's day 0 (1840-12-31), the
+/// ends of 32-bit Unix time (1901-12-13, 2038-01-19), SQL Server's and .NET's
+/// minima (1753-01-01, 0001-01-01), the Windows file-time epoch (1601-01-01), and
+/// round "far past" and "far future" values. 1970-01-01 (the Unix epoch) is not one:
+/// it is a real birthday of many people.
+const UNKNOWN_BIRTHS: [(u16, u8, u8); 17] = [
+    (1, 1, 1),
+    (1601, 1, 1),
+    (1753, 1, 1),
+    (1800, 1, 1),
+    (1840, 12, 31),
+    (1899, 12, 30),
+    (1899, 12, 31),
+    (1900, 1, 1),
+    (1901, 1, 1),
+    (1901, 12, 13),
+    (2038, 1, 19),
+    (2099, 12, 31),
+    (2100, 1, 1),
+    (2199, 12, 31),
+    (2200, 1, 1),
+    (2999, 12, 31),
+    (9999, 12, 31),
+];
+
+/// Whether `raw` is one of the dates systems store for an unknown date of birth
+/// (`01/01/1900`, `1900-01-01 00:00:00`, `19000101`, `1 Jan 1900`, `31/12/1899`,
+/// `9999-12-31`…), written with a four-digit year. Such a value says
+/// nothing about the person: a date of birth holding it is missing.
+pub fn is_unknown_birth(raw: &str) -> bool {
+    let s = strip_time(raw.trim());
+    let b = s.as_bytes();
+    // Most dates of birth have no such year: settle them without tokenizing.
+    if !digit_runs(b).any(|run| {
+        let years = match run.len() {
+            4 => [run, run],
+            8 => [
+                run.get(..4).unwrap_or_default(),
+                run.get(4..).unwrap_or_default(),
+            ],
+            _ => return false,
+        };
+        years
+            .iter()
+            .any(|y| num(y).is_some_and(|y| UNKNOWN_BIRTHS.iter().any(|u| u.0 == y)))
+    }) {
+        return false;
+    }
+    let unknown = |y: u16, m: u16, d: u16| {
+        UNKNOWN_BIRTHS
+            .iter()
+            .any(|&(uy, um, ud)| uy == y && u16::from(um) == m && u16::from(ud) == d)
+    };
+    if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+        let at = |r: std::ops::Range<usize>| b.get(r).and_then(num);
+        return [(0..4, 4..6, 6..8), (4..8, 2..4, 0..2)]
+            .into_iter()
+            .any(|(y, m, d)| match (at(y), at(m), at(d)) {
+                (Some(y), Some(m), Some(d)) => unknown(y, m, d),
+                _ => false,
+            });
+    }
+    let Some((toks, n)) = tokenize(s) else {
+        return false;
+    };
+    match (n, toks) {
+        (3, [Tok::Num(y, 4), Tok::Num(m, 1..=2), Tok::Num(d, 1..=2)]) => unknown(y, m, d),
+        // Day-first or month-first, as `parse` may read it.
+        (3, [Tok::Num(a, 1..=2), Tok::Num(b, 1..=2), Tok::Num(y, 4)]) => {
+            unknown(y, b, a) || unknown(y, a, b)
+        }
+        (3, [Tok::Num(d, 1..=2), Tok::Month(m), Tok::Num(y, 4)])
+        | (3, [Tok::Month(m), Tok::Num(d, 1..=2), Tok::Num(y, 4)])
+        | (3, [Tok::Num(y, 4), Tok::Month(m), Tok::Num(d, 1..=2)]) => unknown(y, u16::from(m), d),
+        _ => false,
+    }
+}
+
+/// The maximal runs of ASCII digits in `b`.
+fn digit_runs(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    b.split(|c| !c.is_ascii_digit())
+        .filter(|run| !run.is_empty())
+}
+
 /// The earliest birth year taken as a living resident's (a person born in 1880
 /// would have been 126 when the oldest archive records were made).
 pub const EARLIEST_BIRTH_YEAR: u16 = 1880;
 
-/// Today's date (UTC) from the system clock. Only a query's own details are
-/// checked against it (a date of birth in the future is a typo): the normalisation
-/// of dump values, and so every key, never depends on the day it runs.
+/// Today's date (UTC) from the system clock. A query's own dates of birth are
+/// checked against it (a date of birth in the future is a typo), and [`parse`] reads
+/// two-digit years of birth against it (once per process): apart from those, the
+/// normalisation of dump values, and so every key, never depends on the day it runs.
 pub fn today() -> Date {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -434,11 +578,87 @@ mod tests {
     }
 
     #[test]
-    fn two_digit_years_pivot_at_30() {
-        assert_eq!(parse("01/01/29"), d(2029, 1, 1));
-        assert_eq!(parse("01/01/30"), d(1930, 1, 1));
-        assert_eq!(parse("14/07/06"), d(2006, 7, 14));
-        assert_eq!(parse("14 Jul 99"), d(1999, 7, 14));
+    fn two_digit_years_of_record_dates_pivot_at_30() {
+        assert_eq!(parse_record("01/01/29"), d(2029, 1, 1));
+        assert_eq!(parse_record("01/01/30"), d(1930, 1, 1));
+        assert_eq!(parse_record("14/07/06"), d(2006, 7, 14));
+        assert_eq!(parse_record("14 Jul 99"), d(1999, 7, 14));
+        assert_eq!(parse_record("1980-02-03"), d(1980, 2, 3));
+    }
+
+    #[test]
+    fn two_digit_years_of_birth_never_fall_after_today() {
+        let today = Date::new(2026, 12, 7).unwrap_or_else(|| panic!("a date"));
+        let born = |raw: &str| parse_birth(raw, today);
+        // In the past this century: this century.
+        assert_eq!(born("15/06/24"), d(2024, 6, 15));
+        assert_eq!(born("07/12/26"), d(2026, 12, 7));
+        assert_eq!(born("14 Jul 06"), d(2006, 7, 14));
+        // After today this century: the century before.
+        assert_eq!(born("08/12/26"), d(1926, 12, 8));
+        assert_eq!(born("15/06/27"), d(1927, 6, 15));
+        assert_eq!(born("01/01/29"), d(1929, 1, 1));
+        assert_eq!(born("03-FEB-80"), d(1980, 2, 3));
+        assert_eq!(born("Dec 25, 99"), d(1999, 12, 25));
+        // Month-first only when day-first is impossible, in either century.
+        assert_eq!(born("12/13/26"), d(1926, 12, 13));
+        // 29 February of 2000 exists; of 1900 it does not.
+        assert_eq!(born("29/02/00"), d(2000, 2, 29));
+        assert_eq!(born("29/02/28"), d(1928, 2, 29));
+        assert_eq!(born("29/02/27"), None);
+        // Four-digit years are as written, future or not.
+        assert_eq!(born("15/06/2027"), d(2027, 6, 15));
+        // In January 2027, `26` is this century's.
+        let later = Date::new(2027, 1, 2).unwrap_or_else(|| panic!("a date"));
+        assert_eq!(parse_birth("08/12/26", later), d(2026, 12, 8));
+        // `parse` reads against the real day.
+        let real = super::today();
+        let yy = real.year % 100;
+        let next = format!("31/12/{:02}", (yy + 1) % 100);
+        assert!(parse(&next).is_some_and(|b| b <= real), "{next}");
+    }
+
+    #[test]
+    fn unknown_dates_of_birth() {
+        for raw in [
+            "01/01/1900",
+            "1/1/1900",
+            "1900-01-01",
+            "1900-01-01 00:00:00",
+            "1900-01-01T00:00:00.000Z",
+            "19000101",
+            "01011900",
+            "1 Jan 1900",
+            "January 1, 1900",
+            "31/12/1899",
+            "12/31/1899",
+            "30/12/1899",
+            "01/01/1901",
+            "01/01/1800",
+            "1753-01-01",
+            "0001-01-01",
+            "9999-12-31",
+            "31/12/9999",
+            "2099-12-31",
+        ] {
+            assert!(is_unknown_birth(raw), "{raw:?}");
+        }
+        for raw in [
+            "01/01/1970",
+            "1970-01-01",
+            "02/01/1900",
+            "01/01/1980",
+            "03/02/1980",
+            "01/01/00",
+            "1900",
+            "01/1900",
+            "",
+            "n/a",
+            "19000102",
+            "1 Feb 1900",
+        ] {
+            assert!(!is_unknown_birth(raw), "{raw:?}");
+        }
     }
 
     #[test]
@@ -515,8 +735,52 @@ mod tests {
         #[test]
         fn fast_shapes_agree_with_the_general_reader(s in "[0-9]{2,4}[-/.][0-9]{2}[-/.][0-9]{2,4}") {
             if let Some(fast) = ten_characters(s.as_bytes()) {
-                prop_assert_eq!(fast, parse_words(&s));
+                prop_assert_eq!(fast, parse_words(&s, TwoDigitYears::Pivot30));
+                prop_assert_eq!(fast, parse_words(&s, TwoDigitYears::NotAfter(today())));
             }
+        }
+
+        #[test]
+        fn births_and_record_dates_differ_only_in_two_digit_years(s in "\\PC{0,30}") {
+            let (birth, record) = (parse(&s), parse_record(&s));
+            if birth != record {
+                let (b, r) = (birth, record);
+                prop_assert!(b.zip(r).is_some_and(|(b, r)| b.year % 100 == r.year % 100
+                    && b.year.abs_diff(r.year) == 100), "{:?} {:?}", b, r);
+            }
+            if let Some(b) = parse(&s) && b > today() {
+                // Only a four-digit year can be after today.
+                prop_assert_eq!(parse_record(&s), Some(b));
+            }
+            let _ = is_unknown_birth(&s);
+        }
+
+        #[test]
+        fn a_birth_two_digit_year_is_the_latest_not_after_today(
+            day in 1u8..=28, m in 1u8..=12, yy in 0u16..100,
+            ty in 1990u16..2150, tm in 1u8..=12, td in 1u8..=28,
+        ) {
+            let today = Date::new(ty, tm, td).unwrap_or_else(|| panic!("a date"));
+            let read = parse_birth(&format!("{day:02}/{m:02}/{yy:02}"), today);
+            let read = read.unwrap_or_else(|| panic!("a date"));
+            prop_assert_eq!(read.year % 100, yy);
+            prop_assert!(read <= today);
+            // A century later would be after today.
+            prop_assert!(Date::new(read.year + 100, m, day).is_none_or(|later| later > today));
+        }
+
+        #[test]
+        fn unknown_births_are_found_in_every_format(i in 0usize..UNKNOWN_BIRTHS.len(), f in 0usize..5) {
+            let (y, m, day) = UNKNOWN_BIRTHS[i];
+            let mon = MONTHS[usize::from(m - 1)];
+            let raw = match f {
+                0 => format!("{day:02}/{m:02}/{y:04}"),
+                1 => format!("{y:04}-{m:02}-{day:02}"),
+                2 => format!("{y:04}{m:02}{day:02}"),
+                3 => format!("{day} {} {y:04}", &mon[..3]),
+                _ => format!("{y:04}-{m:02}-{day:02}T00:00:00Z"),
+            };
+            prop_assert!(is_unknown_birth(&raw), "{}", raw);
         }
 
         #[test]

@@ -9,12 +9,16 @@
 
 /// Trimmed and lower-cased, when it looks like an email: one `@`, a non-empty local
 /// part without spaces or control characters, and a domain of dot-separated labels
-/// (letters, digits, hyphens) with at least one dot. A `mailto:` prefix and
-/// surrounding angle brackets are removed. Anything else is `None`.
+/// (letters, digits, hyphens) with at least one dot. A `mailto:` prefix is removed,
+/// and an address in angle brackets is taken from them, with the display name
+/// before them (`Edgar Elton <e1@example.com>`, `"Elton, Edgar" <e1@example.com>`).
+/// Anything else is `None`.
 pub fn canonical(raw: &str) -> Option<String> {
     let mut s = raw.trim();
-    if let Some(inner) = s.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
-        s = inner.trim();
+    if let Some(head) = s.strip_suffix('>')
+        && let Some(open) = head.rfind('<')
+    {
+        s = head.get(open + 1..)?.trim();
     }
     if s.len() > 7
         && s.get(..7)
@@ -147,6 +151,14 @@ mod tests {
             Some("j.smith@camden.gov.uk")
         );
         assert_eq!(canonical("MAILTO:bob@x.org").as_deref(), Some("bob@x.org"));
+        for raw in [
+            "Edgar Elton <E1@Example.com>",
+            "\"Elton, Edgar\" <e1@example.com>",
+            "  Edgar<e1@example.com> ",
+            "<mailto:e1@example.com>",
+        ] {
+            assert_eq!(canonical(raw).as_deref(), Some("e1@example.com"), "{raw:?}");
+        }
         assert_eq!(
             canonical("zoë@exämple.de").as_deref(),
             Some("zoë@exämple.de")
@@ -174,6 +186,9 @@ mod tests {
             "jane@-example.com",
             "n/a",
             "jane@exam_ple.com",
+            "Edgar Elton <>",
+            "Edgar Elton <e1>",
+            "Edgar Elton <e1@example.com",
         ] {
             assert_eq!(canonical(bad), None, "{bad:?}");
         }
@@ -231,6 +246,12 @@ mod tests {
                     prop_assert_eq!(alias(&a), None);
                 }
             }
+        }
+
+        #[test]
+        fn a_display_name_is_dropped(name in "[^<>\\pC]{0,20}", local in "[a-z0-9._+-]{1,20}", dom in "[a-z0-9]{1,10}\\.[a-z]{2,6}") {
+            let plain = format!("{local}@{dom}");
+            prop_assert_eq!(canonical(&format!("{name} <{plain}>")), canonical(&plain));
         }
 
         #[test]

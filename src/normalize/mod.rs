@@ -64,8 +64,13 @@ pub struct Person {
 /// caught too. Checked before any normaliser so that a thousand `N/A` account
 /// references never become one shared key. A value with no letter or digit at all
 /// is a placeholder. `Na` written as a plain word is kept for names: it is also a
-/// family name.
+/// family name. A date of birth that systems store for "not known" (`01/01/1900`,
+/// `1899-12-31`, `9999-12-31`: [`date::is_unknown_birth`]) is one too; a record date
+/// holding it is not (its year still places the record).
 pub fn is_placeholder(raw: &str, kind: FieldKind) -> bool {
+    if kind == FieldKind::Dob && date::is_unknown_birth(raw) {
+        return true;
+    }
     // Every value goes through here: settle most of them on their first letter.
     // Non-alphanumerics are skipped below, so surrounding spaces need no trim.
     let t = raw;
@@ -160,6 +165,9 @@ impl Person {
     /// - `address` and `street` add the folded line to `streets`, and the house number
     ///   and UK postcode the line contains (address line 1 is often mapped as `street`
     ///   and carries the number).
+    /// - an `email` or `phone` cell holding several values (`07911 100003 / 07911
+    ///   200003`, `a@x.com; b@x.com`, separated by `/ , ; |`, a line break, ` or ` or
+    ///   ` & `) adds each of them, when each is one ([`listed_identifiers`]).
     /// - `record_date` sets `record_year` (the first one wins); `ignore` adds nothing.
     pub fn add(&mut self, kind: FieldKind, raw: &str) {
         if is_placeholder(raw, kind) {
@@ -172,6 +180,11 @@ impl Person {
                     self.push_id(FieldKind::BankAccount, Some(account));
                 } else {
                     self.push_id(kind, ids::bank_account(raw));
+                }
+            }
+            FieldKind::Email | FieldKind::Phone if is_list(raw) => {
+                for value in listed_identifiers(kind, raw) {
+                    self.push_id(kind, Some(value));
                 }
             }
             k if k.is_identifier() => self.push_id(k, canonical_identifier(k, raw)),
@@ -318,6 +331,83 @@ fn real_name(s: Option<String>) -> Option<String> {
     s.filter(|s| !is_placeholder(s, FieldKind::LastName))
 }
 
+/// Whether an email or phone cell may hold a list: it has a separator
+/// [`listed_identifiers`] splits at.
+fn is_list(raw: &str) -> bool {
+    raw.bytes()
+        .any(|b| matches!(b, b'/' | b',' | b';' | b'|' | b'\n' | b'\r'))
+        || word_separator(raw).is_some()
+}
+
+/// The first ` or ` or ` & ` in `s` (any case, between whitespace): its start and end.
+fn word_separator(s: &str) -> Option<(usize, usize)> {
+    let b = s.as_bytes();
+    let space = |i: usize| b.get(i).is_some_and(u8::is_ascii_whitespace);
+    (0..b.len()).find_map(|i| {
+        if !space(i) {
+            return None;
+        }
+        let word = if b.get(i + 1) == Some(&b'&') {
+            1
+        } else if b
+            .get(i + 1..i + 3)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"or"))
+        {
+            2
+        } else {
+            return None;
+        };
+        space(i + 1 + word).then_some((i, i + 2 + word))
+    })
+}
+
+/// The canonical values of an email or phone cell that may hold several
+/// (`07911 100003 / 07911 200003`, `"d1@x.com, d2@x.com"`, `c1@x.com; c2@x.com`,
+/// `07911 100003 or 07911 200003`): the cell is cut at `/ , ; |`, line breaks and
+/// the words ` or ` and ` & `, and when every non-blank piece is a value of the kind,
+/// those values are the cell's, unless the whole cell is one value and the pieces
+/// give no more than one. Otherwise the cell is one value, as before (`07911/123456`,
+/// `"Elton, Edgar" <e1@x.com>`, `o/brien@x.com`), or none.
+pub fn listed_identifiers(kind: FieldKind, raw: &str) -> Vec<String> {
+    let whole = canonical_identifier(kind, raw);
+    if is_list(raw)
+        && let Some(values) = list_values(kind, raw)
+        && (values.len() >= 2 || whole.is_none())
+    {
+        return values;
+    }
+    whole.into_iter().collect()
+}
+
+/// The distinct values of the pieces of a list cell ([`listed_identifiers`]), when
+/// every non-blank piece is one and there is at least one.
+fn list_values(kind: FieldKind, raw: &str) -> Option<Vec<String>> {
+    let mut values = Vec::new();
+    for piece in raw.split(['/', ',', ';', '|', '\n', '\r']) {
+        let mut rest = Some(piece);
+        while let Some(text) = rest {
+            let part = match word_separator(text) {
+                Some((start, end)) => {
+                    rest = text.get(end..);
+                    text.get(..start).unwrap_or_default()
+                }
+                None => {
+                    rest = None;
+                    text
+                }
+            };
+            if part.trim().is_empty() {
+                continue;
+            }
+            let value = canonical_identifier(kind, part)?;
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+    }
+    (!values.is_empty()).then_some(values)
+}
+
 fn canonical_identifier(kind: FieldKind, raw: &str) -> Option<String> {
     match kind {
         FieldKind::Email => email::canonical(raw),
@@ -339,7 +429,8 @@ fn canonical_identifier(kind: FieldKind, raw: &str) -> Option<String> {
 /// The canonical text of one value, for display and comparison: what
 /// [`Person::add`] would store, written out (`+447911123456`, `SW1A1AA`,
 /// `1980-02-03`, `john a smith` for a full name, `m` for a gender, a record date's
-/// ISO date or year). `None` when the value does not normalise or the kind is `ignore`.
+/// ISO date or year; the values of an email or phone cell holding several, joined by
+/// `, `). `None` when the value does not normalise or the kind is `ignore`.
 pub fn canonical(kind: FieldKind, raw: &str) -> Option<String> {
     if is_placeholder(raw, kind) {
         return None;
@@ -352,6 +443,10 @@ pub fn canonical(kind: FieldKind, raw: &str) -> Option<String> {
         (!kept.is_empty()).then(|| kept.join(" "))
     };
     match kind {
+        FieldKind::Email | FieldKind::Phone => {
+            let values = listed_identifiers(kind, raw);
+            (!values.is_empty()).then(|| values.join(", "))
+        }
         k if k.is_identifier() => canonical_identifier(k, raw),
         FieldKind::FirstName | FieldKind::MiddleName => {
             let (first, middles) = name::split_given(raw);
@@ -375,7 +470,7 @@ pub fn canonical(kind: FieldKind, raw: &str) -> Option<String> {
             non_empty(address::fold_line(raw))
         }
         FieldKind::Postcode => postcode::canonical(raw),
-        FieldKind::RecordDate => date::parse(raw)
+        FieldKind::RecordDate => date::parse_record(raw)
             .map(|d| d.iso())
             .or_else(|| date::record_year(raw).map(|y| y.to_string())),
         _ => None,
@@ -512,6 +607,132 @@ mod tests {
     }
 
     #[test]
+    fn unknown_dates_of_birth_are_missing() {
+        for (raw, year) in [
+            ("01/01/1900", 1900),
+            ("1900-01-01 00:00:00", 1900),
+            ("19000101", 1900),
+            ("31/12/1899", 1899),
+            ("1 Jan 1901", 1901),
+        ] {
+            assert!(is_placeholder(raw, FieldKind::Dob), "{raw}");
+            assert!(Person::of(&[(FieldKind::Dob, raw)]).is_empty(), "{raw}");
+            assert_eq!(canonical(FieldKind::Dob, raw), None, "{raw}");
+            // A record date holding it still places its record.
+            assert!(!is_placeholder(raw, FieldKind::RecordDate), "{raw}");
+            let p = Person::of(&[(FieldKind::RecordDate, raw)]);
+            assert_eq!(p.record_year, Some(year), "{raw}");
+        }
+        // The Unix epoch is a real birthday.
+        assert!(!is_placeholder("01/01/1970", FieldKind::Dob));
+        assert_eq!(
+            Person::of(&[(FieldKind::Dob, "01/01/1970")]).dobs,
+            vec![Date {
+                year: 1970,
+                month: 1,
+                day: 1
+            }]
+        );
+        assert!(!is_placeholder("01/01/1900", FieldKind::LastName));
+    }
+
+    #[test]
+    fn two_digit_years_of_birth_and_of_records() {
+        // On whatever day this runs, a two-digit year of birth is never after it;
+        // a record date's pivots at 30.
+        let today = date::today();
+        let next = format!("01/01/{:02}", (today.year + 1) % 100);
+        let born = Person::of(&[(FieldKind::Dob, next.as_str())]);
+        assert!(born.dobs.iter().all(|d| *d <= today), "{:?}", born.dobs);
+        assert_eq!(born.dobs.len(), 1);
+        assert_eq!(
+            Person::of(&[(FieldKind::RecordDate, "14/07/29")]).record_year,
+            Some(2029)
+        );
+        assert_eq!(
+            canonical(FieldKind::RecordDate, "14/07/29").as_deref(),
+            Some("2029-07-14")
+        );
+    }
+
+    #[test]
+    fn cells_with_several_emails_or_phones_give_each() {
+        let ids = |kind, raw: &str| {
+            Person::of(&[(kind, raw)])
+                .identifiers_of(kind)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        for raw in [
+            "07911 100003 / 07911 200003",
+            "07911 100003, 07911 200003",
+            "07911 100003;07911 200003",
+            "07911 100003 or 07911 200003",
+            "07911 100003 OR +44 7911 200003",
+            "07911 100003 & 07911 200003",
+            "07911 100003 | 07911 200003",
+            "07911 100003\n07911 200003",
+            "07911 100003 (home) / 07911 200003 (work)",
+        ] {
+            assert_eq!(
+                ids(FieldKind::Phone, raw),
+                ["+447911100003", "+447911200003"],
+                "{raw:?}"
+            );
+        }
+        for raw in [
+            "d1@x.com, d2@x.com",
+            "d1@x.com; d2@x.com",
+            "d1@x.com / D2@x.com",
+            "d1@x.com or d2@x.com",
+            "Dee One <d1@x.com>, Dee Two <d2@x.com>",
+        ] {
+            assert_eq!(
+                ids(FieldKind::Email, raw),
+                ["d1@x.com", "d2@x.com"],
+                "{raw:?}"
+            );
+        }
+        // One value, however written: as before.
+        for (kind, raw, want) in [
+            (FieldKind::Phone, "07911/123456", "+447911123456"),
+            (FieldKind::Phone, "07911 123456 / ext 23", "+447911123456"),
+            (FieldKind::Phone, "07911 123456,", "+447911123456"),
+            (FieldKind::Phone, "447911100101.0", "+447911100101"),
+            (FieldKind::Phone, "4.47911100101E+11", "+447911100101"),
+            (
+                FieldKind::Email,
+                "Edgar Elton <e1@example.com>",
+                "e1@example.com",
+            ),
+            (
+                FieldKind::Email,
+                "\"Elton, Edgar\" <e1@example.com>",
+                "e1@example.com",
+            ),
+            (
+                FieldKind::Email,
+                "o/brien@example.com",
+                "o/brien@example.com",
+            ),
+            (FieldKind::Email, "d1@x.com, d1@x.com", "d1@x.com"),
+        ] {
+            assert_eq!(ids(kind, raw), [want], "{raw:?}");
+        }
+        // A piece that is not a value: the cell is one value, here none.
+        assert!(ids(FieldKind::Email, "d1@x.com, see notes").is_empty());
+        assert!(ids(FieldKind::Phone, "07911 100003 / 07911 2000").is_empty());
+        // The canonical text lists them; it reads back the same.
+        let c = canonical(FieldKind::Email, "d1@x.com; d2@x.com");
+        assert_eq!(c.as_deref(), Some("d1@x.com, d2@x.com"));
+        assert_eq!(canonical(FieldKind::Email, "d1@x.com, d2@x.com"), c);
+        assert_eq!(
+            canonical(FieldKind::Phone, "07911 100003 / 07911 200003").as_deref(),
+            Some("+447911100003, +447911200003")
+        );
+    }
+
+    #[test]
     fn columns_and_full_names_agree() {
         let a = Person::of(&[
             (FieldKind::FirstName, "Mary Jane"),
@@ -621,6 +842,70 @@ mod tests {
                     prop_assert!(!c.is_empty());
                 }
             }
+        }
+
+        #[test]
+        fn listed_cells_never_panic_and_read_back(
+            s in prop_oneof![
+                "\\PC{0,40}",
+                "([0-9 +()]{6,14}|[a-z]{1,5}@[a-z]{1,5}\\.com|n/a)([/,;|&\n]| or | & |, )([0-9 +()]{6,14}|[a-z]{1,5}@[a-z]{1,5}\\.com|[a-z ]{0,6})",
+            ],
+        ) {
+            for kind in [FieldKind::Email, FieldKind::Phone] {
+                let values = listed_identifiers(kind, &s);
+                let p = Person::of(&[(kind, s.as_str())]);
+                if !is_placeholder(&s, kind) {
+                    prop_assert_eq!(p.identifiers_of(kind).collect::<Vec<_>>(), values.iter().map(String::as_str).collect::<Vec<_>>());
+                }
+                for v in &values {
+                    prop_assert_eq!(listed_identifiers(kind, v), vec![v.clone()]);
+                }
+                if let Some(c) = canonical(kind, &s) {
+                    prop_assert_eq!(listed_identifiers(kind, &c), values.clone());
+                }
+            }
+        }
+
+        #[test]
+        fn one_well_formed_phone_is_read_as_before(
+            area in prop_oneof!["7[0-9]{3}", "20", "1[0-9]{3}", "1[0-9]{2}"],
+            rest in "[1-9][0-9]{5}",
+            style in 0usize..8,
+        ) {
+            let digits = format!("{area}{rest}");
+            let raw = match style {
+                0 => format!("0{area} {rest}"),
+                1 => format!("+44 (0){area} {rest}"),
+                2 => format!("0{area}/{rest}"),
+                3 => format!("0{area}-{rest}"),
+                4 => format!("(0{area}) {rest}"),
+                5 => format!("0044 {digits}"),
+                6 => format!("0{area} {rest} ext 12"),
+                _ => format!("0{digits}"),
+            };
+            let before = phone::canonical(&raw);
+            prop_assert_eq!(listed_identifiers(FieldKind::Phone, &raw), before.into_iter().collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn a_float_phone_is_its_digits(rest in "[1-9][0-9]{8}", e in any::<bool>()) {
+            let digits = format!("447{rest}");
+            let float = if e {
+                format!("{}.{}E+{}", &digits[..1], &digits[1..], digits.len() - 1)
+            } else {
+                format!("{digits}.0")
+            };
+            prop_assert_eq!(phone::canonical(&float), Some(format!("+447{rest}")));
+            prop_assert_eq!(listed_identifiers(FieldKind::Phone, &float), vec![format!("+447{rest}")]);
+        }
+
+        #[test]
+        fn one_well_formed_email_is_read_as_before(
+            local in "[a-z0-9._+/&,-]{1,12}", dom in "[a-z0-9]{1,8}\\.(com|co\\.uk|org)",
+        ) {
+            let raw = format!("{local}@{dom}");
+            let before = email::canonical(&raw);
+            prop_assert_eq!(listed_identifiers(FieldKind::Email, &raw), before.into_iter().collect::<Vec<_>>());
         }
 
         #[test]

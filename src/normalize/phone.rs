@@ -26,8 +26,15 @@ const MAX_DIGITS: usize = 18;
 /// `ext 4`, `(home)`) is dropped as an extension or note. A UK number may be written
 /// nationally (`020 7946 0018`), with `+44`, `0044` or a bare `44`, with the trunk
 /// zero in brackets (`+44 (0)20…`), or with that zero lost to a spreadsheet
-/// (`7911123456`).
+/// (`7911123456`). A number a spreadsheet or pandas wrote as a float
+/// (`447911123456.0`, `4.47911123456E+11`) is its digits, when every digit is there
+/// (`4.47911E+11` may stand for any of a million numbers and is `None`).
 pub fn canonical(raw: &str) -> Option<String> {
+    if let Some(float) = float_digits(raw) {
+        let (digits, n) = float?;
+        // Only ASCII digits, which are not a float again.
+        return canonical(std::str::from_utf8(digits.get(..n)?).ok()?);
+    }
     let mut buf = [0u8; MAX_DIGITS];
     let mut n = 0;
     let mut plus = false;
@@ -66,6 +73,61 @@ pub fn canonical(raw: &str) -> Option<String> {
         },
         None => national_fallback(digits),
     }
+}
+
+/// The digits of a whole number written as a float: `447911123456.0` (pandas writes
+/// a column with a blank cell that way; one or two zeros after the point) or
+/// `4.47911123456E+11` (one digit before the point, and exactly as many after it as
+/// the exponent, so no digit was lost to rounding: `4.47911E+11` may stand for any of
+/// a million numbers and gives `Some(None)`). `None` for anything not shaped so: a
+/// number written with a leading zero or with other separators is not a float.
+fn float_digits(raw: &str) -> Option<Option<([u8; MAX_DIGITS], usize)>> {
+    let t = raw.trim().as_bytes();
+    // Most phone numbers have no point at all.
+    let point = t.iter().position(|&b| b == b'.')?;
+    let (int, rest) = t.split_at(point);
+    let frac_and_exp = rest.get(1..)?;
+    let all_digits = |b: &[u8]| !b.is_empty() && b.iter().all(u8::is_ascii_digit);
+    if !all_digits(int) || int.first() == Some(&b'0') {
+        return None;
+    }
+    let mut buf = [0u8; MAX_DIGITS];
+    let exp_at = frac_and_exp.iter().position(|&b| b == b'e' || b == b'E');
+    let digits: &[u8] = match exp_at {
+        None => {
+            // `447911123456.0`
+            let zeros = frac_and_exp.len();
+            if !(1..=2).contains(&zeros) || frac_and_exp.iter().any(|&b| b != b'0') {
+                return None;
+            }
+            int
+        }
+        Some(e) => {
+            // `4.47911123456E+11`
+            let (frac, exp) = frac_and_exp.split_at(e);
+            let exp = exp.get(1..)?;
+            let exp = exp.strip_prefix(b"+").unwrap_or(exp);
+            if int.len() != 1 || !all_digits(frac) || !all_digits(exp) || exp.len() > 2 {
+                return None;
+            }
+            let exp = exp
+                .iter()
+                .fold(0usize, |acc, &b| acc * 10 + usize::from(b - b'0'));
+            if frac.len() != exp || 1 + exp > MAX_DIGITS {
+                return Some(None);
+            }
+            let n = 1 + frac.len();
+            buf.get_mut(..1)?.copy_from_slice(int);
+            buf.get_mut(1..n)?.copy_from_slice(frac);
+            return Some(Some((buf, n)));
+        }
+    };
+    // More digits than any phone number: no number, as before.
+    let Some(head) = buf.get_mut(..digits.len()) else {
+        return Some(None);
+    };
+    head.copy_from_slice(digits);
+    Some(Some((buf, digits.len())))
 }
 
 /// `+44` and a UK national significant number (no trunk zero), when its shape is one
@@ -209,9 +271,36 @@ mod tests {
             "07911 123456 !",
             "++447911123456",
             "07911 123456 0000000000000000",
+            // A float that lost digits to rounding, or that is not a whole number.
+            "4.47911E+11",
+            "4.479111001010E+11",
+            "4.47911100101E+12",
+            "447911100101.5",
+            "4479111001010000000.0",
         ] {
             assert_eq!(canonical(raw), None, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn floats_a_spreadsheet_wrote_are_their_digits() {
+        for raw in [
+            "447911123456.0",
+            " 447911123456.00 ",
+            "7911123456.0",
+            "4.47911123456E+11",
+            "4.47911123456e+11",
+            "4.47911123456E11",
+        ] {
+            assert_eq!(canonical(raw).as_deref(), Some("+447911123456"), "{raw:?}");
+        }
+        assert_eq!(
+            canonical("442079460018.0").as_deref(),
+            Some("+442079460018")
+        );
+        // Dots as separators are not a float (a leading zero, or not zeros after).
+        assert_eq!(canonical("07911.123456").as_deref(), Some("+447911123456"));
+        assert_eq!(canonical("0791112345.0"), canonical("07911123450"));
     }
 
     /// On allocated numbers the fast path and the crate agree. The fast path is more
@@ -245,6 +334,13 @@ mod tests {
         fn canonical_is_idempotent(s in "\\PC{0,30}") {
             if let Some(c) = canonical(&s) {
                 prop_assert!(c.starts_with('+'));
+                prop_assert_eq!(canonical(&c), Some(c.clone()));
+            }
+        }
+
+        #[test]
+        fn float_shapes_never_panic(s in "[0-9]{0,20}(\\.[0-9]{0,20})?([eE][+-]?[0-9]{0,3})?") {
+            if let Some(c) = canonical(&s) {
                 prop_assert_eq!(canonical(&c), Some(c.clone()));
             }
         }
