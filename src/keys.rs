@@ -52,8 +52,10 @@ const SEPARATOR: u8 = 0x1F;
 /// built under the old rules is flagged ([`rules_fingerprint`]). 2: emails are
 /// compared by mailbox (the record features hash it). 3: `given_postcode` keys, and
 /// an initial forms no given-name key. 4: notes and former names in a name cell, the
-/// parts of a double-barrelled family name, South Slavic đ.
-pub const KEY_RULES_VERSION: u32 = 4;
+/// parts of a double-barrelled family name, South Slavic đ. 5: "unknown" dates of
+/// birth (01/01/1900…) are missing, two-digit years of birth, postcodes with a
+/// country or O for 0, several emails or phones in one cell.
+pub const KEY_RULES_VERSION: u32 = 5;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
 /// the nickname table (a name's group decides its given-name key), as 16 hex
