@@ -7,7 +7,8 @@ use clap::Args;
 use leakscope::index::build::{self, BuildOptions};
 use leakscope::keys::Secret;
 use leakscope::source::{
-    LeaveOut, Overrides, ReadOptions, SourceFile, discover_leaving_out, skipped_warning, survey,
+    LeaveOut, Overrides, ReadOptions, SourceFile, discover_leaving_out, short_rows_note,
+    skipped_warning, survey,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -129,6 +130,9 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
             );
             for (reason, n) in &d.rejects {
                 say!("  rejected: {n} {reason}");
+            }
+            if d.short_rows > 0 {
+                say!("  note: {}", short_rows_note(d.short_rows));
             }
             for m in &d.mapping {
                 say!("  {m}");

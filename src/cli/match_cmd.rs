@@ -1160,7 +1160,7 @@ mod tests {
 
     #[test]
     fn row_numbers_are_ids_without_an_id_column_and_rejects_keep_their_row() {
-        let text = "email,last_name\nn3@x.org,Doe\nbroken\nn4@x.org,Roe\nn6@x.org,\"Li\n";
+        let text = "email,last_name\nn3@x.org,Doe\nbroken,a,b\nn4@x.org,Roe\nn6@x.org,\"Li\n";
         let (_dir, reg) = register(text, None, 1 << 20);
         assert_eq!(reg.id_column, None);
         let (out, rejects, summary) = run_fake(&reg, OutputFormat::Csv);
@@ -1211,7 +1211,7 @@ B 2,n5@x.org,Roe
         assert!(out.contains("\n\"A,\"\"1\",exposed,"), "{out}");
         // An unreadable row's id cannot be read either: it is named by its row, in
         // a form no id of the column is mistaken for.
-        let (_dir, reg) = register(&format!("{text}C 3,broken\n"), Some("ref"), 1 << 20);
+        let (_dir, reg) = register(&format!("{text}C 3,broken,a,b\n"), Some("ref"), 1 << 20);
         let (out, _, _) = run_fake(&reg, OutputFormat::Csv);
         assert!(
             out.ends_with(

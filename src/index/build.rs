@@ -119,6 +119,8 @@ pub struct BuiltDataset {
     pub records: u64,
     /// Rejected rows per reason.
     pub rejects: Vec<(RejectReason, u64)>,
+    /// Rows read with trailing fields left off (fewer fields than the header).
+    pub short_rows: u64,
     /// The column mapping used.
     pub mapping: Vec<ColumnMap>,
 }
@@ -281,6 +283,8 @@ struct FileTally {
     rows: Vec<u64>,
     records: Vec<u64>,
     rejects: Vec<BTreeMap<RejectReason, u64>>,
+    /// Rows read with trailing fields left off.
+    short: Vec<u64>,
 }
 
 /// Takes the scanned chunks in file order: gives their records ids, hands their
@@ -368,6 +372,9 @@ impl<W: Write> Committer<'_, W> {
         self.segment.add_batch(batch)?;
         self.bits.flush_into(self.scopes);
         for (total, n) in tally.rows.iter_mut().zip(&scan.rows) {
+            *total += n;
+        }
+        for (total, n) in tally.short.iter_mut().zip(&scan.short_rows) {
             *total += n;
         }
         let chunks = file.chunk_count();
@@ -603,6 +610,7 @@ pub fn build(
                 rows: vec![0; nd],
                 records: vec![0; nd],
                 rejects: vec![BTreeMap::new(); nd],
+                short: vec![0; nd],
             }
         })
         .collect();
@@ -699,6 +707,7 @@ pub fn build(
                     .get(d)
                     .map(|m| m.iter().map(|(r, n)| (*r, *n)).collect())
                     .unwrap_or_default(),
+                short_rows: tally.short.get(d).copied().unwrap_or(0),
                 mapping: plan.mapping.clone(),
             });
         }

@@ -492,6 +492,11 @@ pub(crate) struct Piece {
 }
 
 impl Piece {
+    /// The piece's first byte.
+    pub fn start(&self) -> usize {
+        self.from
+    }
+
     /// The byte just after the piece.
     pub fn end(&self) -> usize {
         self.to
@@ -2014,6 +2019,7 @@ mod tests {
                     Event::Reject {
                         dataset, reason, ..
                     } => out.push((dataset, Err(reason))),
+                    Event::ShortRow { .. } => {}
                 },
             );
         }

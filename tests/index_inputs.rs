@@ -1,0 +1,174 @@
+//! `leakscope index` (and `match`) on inputs as leaks hold them, end to end through
+//! the binary: title lines above a header, rows cut short, hidden files, form
+//! exports' name columns, a stray quote in a long SQL INSERT, register id columns,
+//! a dump beside its compressed copy, a stray NUL byte.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn leakscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(args)
+        .output()
+        .expect("the leakscope binary runs")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+/// Builds `dir/idx` from `dumps` (with `extra` arguments first); its stderr.
+fn index(dir: &Path, extra: &[&str], dumps: &[&Path]) -> String {
+    let idx = dir.join("idx");
+    let mut args = vec!["index", "--out", p(&idx)];
+    args.extend_from_slice(extra);
+    args.extend(dumps.iter().map(|d| p(d)));
+    let out = leakscope(&args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
+/// `lookup --json` on `dir/idx`: the parsed answer.
+fn lookup(dir: &Path, query: &[&str]) -> serde_json::Value {
+    let idx = dir.join("idx");
+    let mut args = vec!["lookup", "--index", p(&idx), "--json"];
+    args.extend_from_slice(query);
+    let out = leakscope(&args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// The (dataset, row) of each match of an answer.
+fn found(answer: &serde_json::Value) -> Vec<(String, u64)> {
+    answer["matches"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| {
+                    (
+                        m["dataset"].as_str().unwrap_or_default().to_string(),
+                        m["row"].as_u64().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const CTAX: &str = "Council Tax Accounts Export\n\
+                    Generated 01/04/2014 by CTAX v3\n\
+                    \n\
+                    Account Ref,Forename,Surname,D.O.B,Post Code,E-mail Address\n\
+                    1001,Alice,Archer,01/01/1970,AB1 2CD,alice@archer.com\n\
+                    1002,Bob,Baker,02/02/1971,AB1 2CE,bob@baker.com\n\
+                    1003,Carol,Cooper,03/03/1972,AB1 2CF,carol@cooper.com\n";
+
+#[test]
+fn title_lines_above_the_header_are_skipped_and_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("ctax_export.csv");
+    fs::write(&dump, CTAX).unwrap();
+    let rejects = tmp.path().join("rejects.csv");
+    let err = index(tmp.path(), &["--rejects", p(&rejects)], &[&dump]);
+    assert!(
+        err.contains("ctax_export.csv  csv utf-8  3 rows, 3 indexed, 0 rejected"),
+        "{err}"
+    );
+    assert!(err.contains("E-mail Address -> email (header)"), "{err}");
+    assert!(
+        err.contains(
+            "warning: ctax_export.csv: skipped 3 title lines above the header on line 4; \
+             row 1 is the line after the header"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&rejects).unwrap(),
+        "dataset,row,offset,reason\n"
+    );
+    // Rows are numbered from the line after the header.
+    let bob = lookup(tmp.path(), &["--email", "bob@baker.com"]);
+    assert_eq!(bob["verdict"], "exposed");
+    assert_eq!(found(&bob), [("ctax_export.csv".to_string(), 2)]);
+    // The dry run says the same.
+    let out = leakscope(&["index", "--dry-run", p(&dump)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(", 3 rows\n"), "{text}");
+    assert!(text.contains("warning: skipped 3 title lines"), "{text}");
+}
+
+#[test]
+fn a_row_with_its_trailing_fields_left_off_is_read_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("export.csv");
+    fs::write(
+        &dump,
+        "first_name,last_name,dob,email,phone,notes\n\
+         Ada,Abel,01/01/1970,ada@abel.com,07700900301,ok\n\
+         Ben,Bolt,02/02/1971,ben@bolt.com\n\
+         Cy,Cole,03/03/1972,cy@cole.com,07700900303,ok,one too many\n\
+         Don,Dunn,04/04/1973,don@dunn.com,07700900304,\n",
+    )
+    .unwrap();
+    let err = index(tmp.path(), &[], &[&dump]);
+    assert!(err.contains("4 rows, 3 indexed, 1 rejected"), "{err}");
+    assert!(err.contains("rejected: 1 wrong number of fields"), "{err}");
+    assert!(
+        err.contains(
+            "note: 1 row had trailing fields left off (fewer fields than the header): \
+             read with those fields empty"
+        ),
+        "{err}"
+    );
+    let ben = lookup(tmp.path(), &["--email", "ben@bolt.com"]);
+    assert_eq!(found(&ben), [("export.csv".to_string(), 2)]);
+    let ben = lookup(tmp.path(), &["--name", "Ben Bolt", "--dob", "02/02/1971"]);
+    assert_eq!(ben["verdict"], "exposed");
+    let out = leakscope(&["index", "--dry-run", p(&dump)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("note: 1 row had trailing fields left off"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_stray_nul_byte_costs_its_row_not_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(
+        dump.join("people.csv"),
+        b"email,name\nann@x.com,Ann\nbob@x.com,B\x00b\ncy@x.com,Cy\n",
+    )
+    .unwrap();
+    let rejects = tmp.path().join("rejects.csv");
+    let err = index(tmp.path(), &["--rejects", p(&rejects)], &[&dump]);
+    assert!(err.contains("3 rows, 2 indexed, 1 rejected"), "{err}");
+    assert!(
+        err.contains("rejected: 1 NUL byte in the record (binary data)"),
+        "{err}"
+    );
+    assert!(
+        fs::read_to_string(&rejects)
+            .unwrap()
+            .contains("people.csv,2,")
+    );
+    assert_eq!(
+        lookup(tmp.path(), &["--email", "cy@x.com"])["verdict"],
+        "exposed"
+    );
+    // A spreadsheet renamed .csv is still refused, saying what it is.
+    fs::write(dump.join("book.csv"), b"PK\x03\x04\x14\x00\x06\x00").unwrap();
+    let out = leakscope(&["index", "--out", p(&tmp.path().join("idx2")), p(&dump)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("book.csv: is not text"), "{err}");
+}
