@@ -4,6 +4,7 @@
 //! a dump beside its compressed copy, a stray NUL byte.
 
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -136,6 +137,111 @@ fn a_row_with_its_trailing_fields_left_off_is_read_and_counted() {
     assert!(
         text.contains("note: 1 row had trailing fields left off"),
         "{text}"
+    );
+}
+
+#[test]
+fn hidden_files_in_a_dump_directory_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(dump.join(".archive")).unwrap();
+    fs::create_dir_all(dump.join(".git")).unwrap();
+    fs::write(
+        dump.join(".old_export.csv"),
+        "email,first_name,last_name\nbill@smyth.org,Bill,Smyth\n",
+    )
+    .unwrap();
+    fs::write(
+        dump.join(".archive/2012.csv"),
+        "email,first_name,last_name\nmary@clark.net,Mary,Clark\n",
+    )
+    .unwrap();
+    fs::write(dump.join(".git/config.csv"), "email\nnot@leaked.org\n").unwrap();
+    fs::write(dump.join("visible.csv"), "email\nv@x.org\n").unwrap();
+    fs::write(dump.join("notes.xlsx"), b"PK\x03\x04").unwrap();
+    let err = index(tmp.path(), &[], &[&dump]);
+    assert!(
+        err.contains(".old_export.csv  csv utf-8  1 rows, 1 indexed"),
+        "{err}"
+    );
+    assert!(
+        err.contains(".archive/2012.csv  csv utf-8  1 rows, 1 indexed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("visible.csv  csv utf-8  1 rows, 1 indexed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("/dump/.git is a version-control directory (.git): not read"),
+        "{err}"
+    );
+    assert!(err.contains("e.g. "), "notes.xlsx is still named: {err}");
+    assert_eq!(
+        lookup(tmp.path(), &["--email", "bill@smyth.org"])["verdict"],
+        "exposed"
+    );
+    assert_eq!(
+        lookup(tmp.path(), &["--email", "mary@clark.net"])["verdict"],
+        "exposed"
+    );
+    assert_eq!(
+        lookup(tmp.path(), &["--email", "not@leaked.org"])["verdict"],
+        "not_found"
+    );
+}
+
+#[test]
+fn a_dump_beside_its_compressed_copy_is_indexed_as_two_datasets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(
+        dump.join("people.csv"),
+        "first_name,last_name,dob,email\nJane,Doe,03/02/1980,jane@example.com\n",
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"email,first_name,last_name\nbill@smyth.org,Bill,Smyth\n")
+        .unwrap();
+    fs::write(dump.join("people.csv.gz"), gz.finish().unwrap()).unwrap();
+    let err = index(tmp.path(), &[], &[&dump]);
+    assert!(
+        err.contains("people.csv.gz is dataset people.csv.gz (its .gz kept)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\npeople.csv  csv utf-8  1 rows, 1 indexed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\npeople.csv.gz  csv utf-8  1 rows, 1 indexed"),
+        "{err}"
+    );
+    let bill = lookup(tmp.path(), &["--email", "bill@smyth.org"]);
+    assert_eq!(found(&bill), [("people.csv.gz".to_string(), 1)]);
+    let jane = lookup(tmp.path(), &["--email", "jane@example.com"]);
+    assert_eq!(found(&jane), [("people.csv".to_string(), 1)]);
+}
+
+#[test]
+fn the_rejects_file_given_as_the_dump_is_named_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump.csv");
+    fs::write(&dump, "first_name,last_name,dob\nJane,Doe,03/02/1980\n").unwrap();
+    let idx = tmp.path().join("idx");
+    let out = leakscope(&["index", "--out", p(&idx), "--rejects", p(&dump), p(&dump)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("names the dump given to read") && err.contains("--rejects rejects.csv"),
+        "{err}"
+    );
+    assert!(!err.contains("no dump files found"), "{err}");
+    // The dump is untouched.
+    assert_eq!(
+        fs::read_to_string(&dump).unwrap(),
+        "first_name,last_name,dob\nJane,Doe,03/02/1980\n"
     );
 }
 

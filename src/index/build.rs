@@ -510,7 +510,13 @@ pub fn build(
     } = discover_leaving_out(dumps, &leave_out)?;
     if found.is_empty() {
         let args: Vec<String> = dumps.iter().map(|p| p.display().to_string()).collect();
-        return Err(BuildError::NoDumps(args.join(", ")));
+        // What was left out says why nothing was found.
+        let why = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        return Err(BuildError::NoDumps(format!("{}{why}", args.join(", "))));
     }
     let mut writer = IndexWriter::create(out, opts.force)?;
     if let Some(given) = &opts.secret {

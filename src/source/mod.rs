@@ -204,7 +204,8 @@ pub enum SourceError {
     },
     /// Two dump files would get the same dataset name.
     #[error(
-        "two dump files would both be named '{name}' ({} and {}); pass their common parent directory instead",
+        "two dump files would both be dataset '{name}' ({} and {}); give the directory that holds both \
+         instead of the files (dataset names are then their paths inside it), or rename one",
         first.display(),
         second.display()
     )]
@@ -656,7 +657,7 @@ impl SourceFile {
         } else {
             (data, path.to_path_buf(), false, None)
         };
-        let name = strip_gz(name).to_string();
+        let name = name.to_string();
         let inner = strip_gz(&file_name).to_string();
         let mut file = SourceFile::build(read_path, name, &inner, data, options).map_err(|e| {
             // Name the file the user gave, not a decompressed copy of it.
@@ -727,7 +728,7 @@ impl SourceFile {
         };
         Ok(SourceFile {
             path: path.to_path_buf(),
-            name: strip_gz(name).to_string(),
+            name: name.to_string(),
             data,
             format: saved.format,
             encoding: saved.encoding,
