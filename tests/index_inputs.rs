@@ -192,6 +192,44 @@ fn hidden_files_in_a_dump_directory_are_read() {
 }
 
 #[test]
+fn form_exports_name_columns_are_first_and_last_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let form = tmp.path().join("form_export.csv");
+    fs::write(
+        &form,
+        "Name (First),Name (Last),D/O/B,Postal Code\n\
+         Janet,Arkwright,14/07/1954,LS1 4AP\n\
+         Kevin,Bright,01/02/1977,LS2 7EE\n",
+    )
+    .unwrap();
+    let twins = tmp.path().join("dup_name.csv");
+    fs::write(
+        &twins,
+        "Name,Name,DOB,Postcode\n\
+         Olive,Ashworth,14/07/1960,LS3 1AA\n\
+         Peter,Dunmore,01/02/1981,LS4 2BB\n",
+    )
+    .unwrap();
+    let err = index(tmp.path(), &[], &[&form, &twins]);
+    for line in [
+        "Name (First) -> first_name (header)",
+        "Name (Last) -> last_name (header)",
+        "Name -> first_name (values)",
+        "Name -> last_name (values)",
+    ] {
+        assert!(err.contains(line), "{line}: {err}");
+    }
+    for query in [
+        &["--name", "Janet Arkwright", "--postcode", "LS1 4AP"][..],
+        &["--first-name", "Kevin", "--dob", "01/02/1977"],
+        &["--name", "Olive Ashworth", "--postcode", "LS3 1AA"],
+        &["--first-name", "Peter", "--dob", "01/02/1981"],
+    ] {
+        assert_eq!(lookup(tmp.path(), query)["verdict"], "exposed", "{query:?}");
+    }
+}
+
+#[test]
 fn a_dump_beside_its_compressed_copy_is_indexed_as_two_datasets() {
     let tmp = tempfile::tempdir().unwrap();
     let dump = tmp.path().join("dump");
