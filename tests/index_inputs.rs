@@ -230,6 +230,44 @@ fn form_exports_name_columns_are_first_and_last_names() {
 }
 
 #[test]
+fn tuples_after_a_stray_quote_in_an_insert_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("archive.sql");
+    let mut sql = String::from(
+        "CREATE TABLE `t` (`id` int, `fn` varchar(9), `ln` varchar(9), `dob` date, `email` varchar(99));\n\
+         INSERT INTO `t` VALUES ",
+    );
+    for i in 0..100 {
+        let last = if i == 10 {
+            "O'Brien".to_string()
+        } else {
+            format!("Surname{i}")
+        };
+        let sep = if i == 99 { ";\n" } else { "," };
+        sql.push_str(&format!(
+            "({i},'Person','{last}','1970-01-01','p{i}@x.com'){sep}"
+        ));
+    }
+    sql.push_str("INSERT INTO `t` VALUES (200,'Next','Stmt','1970-01-01','next@x.com');\n");
+    fs::write(&dump, sql).unwrap();
+    let rejects = tmp.path().join("rejects.csv");
+    let err = index(tmp.path(), &["--rejects", p(&rejects)], &[&dump]);
+    assert!(
+        err.contains("archive.sql#t  sql utf-8  101 rows, 100 indexed, 1 rejected"),
+        "{err}"
+    );
+    let listed = fs::read_to_string(&rejects).unwrap();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.contains("archive.sql#t,11,"), "{listed}");
+    let p50 = lookup(tmp.path(), &["--email", "p50@x.com"]);
+    assert_eq!(found(&p50), [("archive.sql#t".to_string(), 51)]);
+    assert_eq!(
+        lookup(tmp.path(), &["--email", "next@x.com"])["verdict"],
+        "exposed"
+    );
+}
+
+#[test]
 fn a_dump_beside_its_compressed_copy_is_indexed_as_two_datasets() {
     let tmp = tempfile::tempdir().unwrap();
     let dump = tmp.path().join("dump");
