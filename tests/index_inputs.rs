@@ -268,6 +268,61 @@ fn tuples_after_a_stray_quote_in_an_insert_are_read() {
 }
 
 #[test]
+fn register_ids_are_taken_from_columns_named_like_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump.csv");
+    fs::write(
+        &dump,
+        "first_name,last_name,dob,email\nJane,Doe,03/02/1980,jane@example.com\n",
+    )
+    .unwrap();
+    index(tmp.path(), &[], &[&dump]);
+    let idx = tmp.path().join("idx");
+    let first_id = |header: &str, values: &str| -> (String, String) {
+        let register = tmp.path().join("register.csv");
+        fs::write(
+            &register,
+            format!("{header}\n{values}\nX-2,John,Roe,04/05/1970,john@example.com\n"),
+        )
+        .unwrap();
+        let out = leakscope(&["match", "--index", p(&idx), p(&register)]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text.lines().nth(1).unwrap_or_default();
+        (line.split(',').next().unwrap_or_default().to_string(), err)
+    };
+    let jane = "C-77,Jane,Doe,03/02/1980,jane@example.com";
+    for id in [
+        "Case ID",
+        "Citizen ID",
+        "Ref ID",
+        "resident_no",
+        "Ref No",
+        "Voter Number",
+        "caseRef ID",
+    ] {
+        let (got, err) = first_id(&format!("{id},First Name,Last Name,DOB,Email"), jane);
+        assert_eq!(got, "C-77", "{id}: {err}");
+        assert!(
+            err.contains(&format!("{id} -> register_id (not matched)")),
+            "{err}"
+        );
+    }
+    // Not an id: a column that is matched on, one shared by a household, one
+    // whose values repeat.
+    for id in ["Case Ref", "Account ID", "Household No"] {
+        let (got, err) = first_id(&format!("{id},First Name,Last Name,DOB,Email"), jane);
+        assert_eq!(got, "1", "{id}: {err}");
+    }
+    let (got, _) = first_id(
+        "Case ID,First Name,Last Name,DOB,Email",
+        "X-2,Jane,Doe,03/02/1980,jane@example.com",
+    );
+    assert_eq!(got, "1", "ids that repeat are no ids");
+}
+
+#[test]
 fn a_dump_beside_its_compressed_copy_is_indexed_as_two_datasets() {
     let tmp = tempfile::tempdir().unwrap();
     let dump = tmp.path().join("dump");
