@@ -32,7 +32,7 @@ fn small_dump(dir: &Path) -> PathBuf {
          Jane,Doe,03/02/1980,jane@example.com,SW1A 1AA,12/05/2011,\n\
          John,Smith,1975-07-09,,W8 4PT,2012-01-01,late payer\n\
          Ann,\"O'Brien\",19900101,ann@example.org,,2011-03-03,\n\
-         broken,row\n",
+         broken,row,with,more,fields,than,the,header\n",
     )
     .unwrap();
     fs::write(

@@ -270,12 +270,13 @@ fn rows_with_nothing_to_match_on_are_unsearchable_not_not_found() {
 fn match_takes_ids_from_id_column_else_row_numbers() {
     let f = fixture();
     let text = fs::read_to_string(&f.register).unwrap();
-    let renamed = text.replacen("resident_id,", "Ref No,", 1);
+    // A name that says nothing of an id (`Ref No` is one now: see index_inputs.rs).
+    let renamed = text.replacen("resident_id,", "Key,", 1);
     let path = f.dir.join("register_ref.csv");
     fs::write(&path, renamed).unwrap();
     let ids = register_ids(&f.register);
 
-    let (out, err) = match_with(&path, &["--id-column", "Ref No"]);
+    let (out, err) = match_with(&path, &["--id-column", "Key"]);
     let got: Vec<String> = csv_rows(&out).iter().map(|r| r[0].to_string()).collect();
     assert_eq!(got, ids);
     assert!(!err.contains("id column"), "{err}");

@@ -7,7 +7,8 @@ use clap::Args;
 use leakscope::index::build::{self, BuildOptions};
 use leakscope::keys::Secret;
 use leakscope::source::{
-    LeaveOut, Overrides, ReadOptions, SourceFile, discover_leaving_out, skipped_warning, survey,
+    LeaveOut, Overrides, ReadOptions, SourceFile, discover_leaving_out, short_rows_note,
+    skipped_warning, survey,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -91,6 +92,19 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
                 out.display()
             );
         }
+        // The rejects file named as the only thing to read: say so, rather than
+        // that no dump was found.
+        if let Some(rejects) = &args.rejects {
+            let leave_out = LeaveOut::new().file(rejects, "the --rejects file");
+            if args.dumps.iter().all(|d| leave_out.what_is(d).is_some()) {
+                let dumps: Vec<String> = args.dumps.iter().map(|d| d.display().to_string()).collect();
+                anyhow::bail!(
+                    "--rejects {} names the dump given to read ({}): one file cannot be both; write the rejects to another file, e.g. --rejects rejects.csv",
+                    rejects.display(),
+                    dumps.join(", ")
+                );
+            }
+        }
         let opts = BuildOptions {
             force: args.force,
             memory_budget: usize::try_from(args.memory).unwrap_or(usize::MAX),
@@ -129,6 +143,9 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
             );
             for (reason, n) in &d.rejects {
                 say!("  rejected: {n} {reason}");
+            }
+            if d.short_rows > 0 {
+                say!("  note: {}", short_rows_note(d.short_rows));
             }
             for m in &d.mapping {
                 say!("  {m}");

@@ -18,7 +18,7 @@ use leakscope::matching::{Answer, Scope, Thresholds};
 use leakscope::normalize::{Date, Person, date};
 use leakscope::outfile::{Destination, destination, lies_inside, open_in_place};
 use leakscope::source::{
-    ColumnMap, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
+    ColumnMap, Fields, Origin, Overrides, ReadOptions, RecordRef, Reject, SourceFile, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
 };
 use std::collections::HashSet;
@@ -364,7 +364,7 @@ impl Register {
                     info.columns.join(", ")
                 )
             })?),
-            None => detect_id_column(&mapping),
+            None => detect_id_column(&mapping, &sample),
         };
         let mut kinds: Vec<Option<FieldKind>> = mapping.iter().map(|m| m.kind).collect();
         if let Some(slot) = id_column.and_then(|c| kinds.get_mut(c)) {
@@ -435,26 +435,126 @@ const ID_OWNERS: [&str; 12] = [
     "member", "unique",
 ];
 
-/// The column that holds the register's own id: its name, folded to lower-case
-/// letters and digits, is `id`, `uid`, `urn` or `<owner>id` (`resident_id`,
-/// `Rec ID`, `personId`). A column the user gave a kind with `--map` is theirs
-/// to match on, not an id.
-fn detect_id_column(mapping: &[ColumnMap]) -> Option<usize> {
-    mapping.iter().position(|m| {
-        if m.origin == Origin::Given {
-            return false;
-        }
-        let folded: String = m
-            .column
+/// Last words of a column named like an id of some kind: `Case ID`, `resident_no`,
+/// `Voter Number`, `Ref ID`.
+const ID_WORDS: [&str; 6] = ["id", "no", "nbr", "num", "number", "ref"];
+
+/// Words naming something a resident shares or that is not a row of the register
+/// (`account_id`, `Household No`, `Flat Number`): never taken as its id by name.
+const SHARED_OWNERS: [&str; 21] = [
+    "account",
+    "household",
+    "property",
+    "address",
+    "uprn",
+    "family",
+    "group",
+    "batch",
+    "file",
+    "import",
+    "parent",
+    "flat",
+    "house",
+    "building",
+    "street",
+    "door",
+    "unit",
+    "room",
+    "phone",
+    "vehicle",
+    "car",
+];
+
+/// The column that holds the register's own id.
+///
+/// First by name alone: folded to lower-case letters and digits, it is `id`,
+/// `uid`, `urn` or `<owner>id` (`resident_id`, `Rec ID`, `personId`). Else the
+/// first column named `<word> id`, `<word> no`, `<word> number` or `<word> ref`
+/// (one or two words before: `Case ID`, `resident_no`, `Ref ID`), not about
+/// something residents share (`account_id`, `Flat Number`), that detection left
+/// without a kind (a `Case Ref` read as an account reference, a `Phone Number`,
+/// are matched on) and whose sampled values are all different, mostly hold a
+/// digit and are not shaped like another kind's (emails, NI numbers, phones,
+/// dates, postcodes). A column the
+/// user gave a kind with `--map` is theirs to match on, not an id.
+fn detect_id_column(mapping: &[ColumnMap], sample: &[Fields]) -> Option<usize> {
+    let folded = |m: &ColumnMap| -> String {
+        m.column
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
-            .collect();
+            .collect()
+    };
+    let by_name = mapping.iter().position(|m| {
+        if m.origin == Origin::Given {
+            return false;
+        }
+        let folded = folded(m);
         matches!(folded.as_str(), "uid" | "urn")
             || folded
                 .strip_suffix("id")
                 .is_some_and(|owner| ID_OWNERS.contains(&owner))
+    });
+    if by_name.is_some() {
+        return by_name;
+    }
+    mapping.iter().enumerate().position(|(i, m)| {
+        if m.origin == Origin::Given || m.kind.is_some() {
+            return false;
+        }
+        let words = column_words(&m.column);
+        let Some((last, owners)) = words.split_last() else {
+            return false;
+        };
+        if !ID_WORDS.contains(&last.as_str())
+            || !(1..=2).contains(&owners.len())
+            || owners.iter().any(|w| SHARED_OWNERS.contains(&w.as_str()))
+        {
+            return false;
+        }
+        let values: Vec<&str> = sample
+            .iter()
+            .map(|f| f.get(i).trim())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let mut distinct = values.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let digits = values
+            .iter()
+            .filter(|v| v.bytes().any(|b| b.is_ascii_digit()))
+            .count();
+        !values.is_empty()
+            && distinct.len() == values.len()
+            && digits * 5 >= values.len() * 4
+            && leakscope::source::mapping::kind_from_values(values.iter().copied()).is_none()
     })
+}
+
+/// A column name's words, lower-case: split at anything not a letter or digit and
+/// where a lower-case letter meets an upper-case one (`caseId` → `case`, `id`).
+fn column_words(column: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut prev_lower = false;
+    for c in column.chars() {
+        if !c.is_ascii_alphanumeric() {
+            prev_lower = false;
+            if words.last().is_some_and(|w| !w.is_empty()) {
+                words.push(String::new());
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            words.push(String::new());
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        match words.last_mut() {
+            Some(w) => w.push(c.to_ascii_lowercase()),
+            None => words.push(c.to_ascii_lowercase().to_string()),
+        }
+    }
+    words.retain(|w| !w.is_empty());
+    words
 }
 
 /// One chunk's answers, formatted: the lines' text after the id, the ids (when
@@ -1016,11 +1116,11 @@ mod tests {
             (&["email", "uprn", "account_id", "paid"][..], None),
             (&["email", "phone"][..], None),
         ] {
-            assert_eq!(detect_id_column(&columns(names)), want, "{names:?}");
+            assert_eq!(detect_id_column(&columns(names), &[]), want, "{names:?}");
         }
         let mut given = columns(&["resident_id", "id"]);
         given[0].origin = Origin::Given;
-        assert_eq!(detect_id_column(&given), Some(1));
+        assert_eq!(detect_id_column(&given, &[]), Some(1));
     }
 
     #[test]
@@ -1152,7 +1252,7 @@ mod tests {
 
     #[test]
     fn row_numbers_are_ids_without_an_id_column_and_rejects_keep_their_row() {
-        let text = "email,last_name\nn3@x.org,Doe\nbroken\nn4@x.org,Roe\nn6@x.org,\"Li\n";
+        let text = "email,last_name\nn3@x.org,Doe\nbroken,a,b\nn4@x.org,Roe\nn6@x.org,\"Li\n";
         let (_dir, reg) = register(text, None, 1 << 20);
         assert_eq!(reg.id_column, None);
         let (out, rejects, summary) = run_fake(&reg, OutputFormat::Csv);
@@ -1203,7 +1303,7 @@ B 2,n5@x.org,Roe
         assert!(out.contains("\n\"A,\"\"1\",exposed,"), "{out}");
         // An unreadable row's id cannot be read either: it is named by its row, in
         // a form no id of the column is mistaken for.
-        let (_dir, reg) = register(&format!("{text}C 3,broken\n"), Some("ref"), 1 << 20);
+        let (_dir, reg) = register(&format!("{text}C 3,broken,a,b\n"), Some("ref"), 1 << 20);
         let (out, _, _) = run_fake(&reg, OutputFormat::Csv);
         assert!(
             out.ends_with(

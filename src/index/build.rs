@@ -119,6 +119,8 @@ pub struct BuiltDataset {
     pub records: u64,
     /// Rejected rows per reason.
     pub rejects: Vec<(RejectReason, u64)>,
+    /// Rows read with trailing fields left off (fewer fields than the header).
+    pub short_rows: u64,
     /// The column mapping used.
     pub mapping: Vec<ColumnMap>,
 }
@@ -281,6 +283,8 @@ struct FileTally {
     rows: Vec<u64>,
     records: Vec<u64>,
     rejects: Vec<BTreeMap<RejectReason, u64>>,
+    /// Rows read with trailing fields left off.
+    short: Vec<u64>,
 }
 
 /// Takes the scanned chunks in file order: gives their records ids, hands their
@@ -368,6 +372,9 @@ impl<W: Write> Committer<'_, W> {
         self.segment.add_batch(batch)?;
         self.bits.flush_into(self.scopes);
         for (total, n) in tally.rows.iter_mut().zip(&scan.rows) {
+            *total += n;
+        }
+        for (total, n) in tally.short.iter_mut().zip(&scan.short_rows) {
             *total += n;
         }
         let chunks = file.chunk_count();
@@ -503,7 +510,13 @@ pub fn build(
     } = discover_leaving_out(dumps, &leave_out)?;
     if found.is_empty() {
         let args: Vec<String> = dumps.iter().map(|p| p.display().to_string()).collect();
-        return Err(BuildError::NoDumps(args.join(", ")));
+        // What was left out says why nothing was found.
+        let why = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        return Err(BuildError::NoDumps(format!("{}{why}", args.join(", "))));
     }
     let mut writer = IndexWriter::create(out, opts.force)?;
     if let Some(given) = &opts.secret {
@@ -603,6 +616,7 @@ pub fn build(
                 rows: vec![0; nd],
                 records: vec![0; nd],
                 rejects: vec![BTreeMap::new(); nd],
+                short: vec![0; nd],
             }
         })
         .collect();
@@ -699,6 +713,7 @@ pub fn build(
                     .get(d)
                     .map(|m| m.iter().map(|(r, n)| (*r, *n)).collect())
                     .unwrap_or_default(),
+                short_rows: tally.short.get(d).copied().unwrap_or(0),
                 mapping: plan.mapping.clone(),
             });
         }

@@ -36,6 +36,10 @@ pub(crate) struct Delimited {
     /// on are not rows.
     #[serde(skip)]
     pub blank_tail: usize,
+    /// Lines above the header that were skipped as a title (a preamble such as
+    /// `Council Tax Accounts Export`, `Generated 01/04/2014`, a blank line).
+    #[serde(skip)]
+    pub title_lines: usize,
 }
 
 /// One record as the parser found it.
@@ -44,28 +48,31 @@ struct Parsed {
     len: usize,
     next: usize,
     status: Result<(), RejectReason>,
+    /// Fewer fields than the header, read with the trailing ones empty.
+    short: bool,
 }
 
 impl Delimited {
     /// Read the header (or decide there is none) and sniff the delimiter.
     /// `body_start` is where the text starts (after a BOM).
     pub fn open(data: &[u8], body_start: usize, extension: &str, encoding: TextEncoding) -> Self {
-        let delimiter = sniff_delimiter(data, body_start, extension);
+        let sniffed = sniff_delimiter(data, body_start, extension);
+        // Title lines above the header: the header is where the table starts.
+        let (start, delimiter, title_lines) =
+            match find_preamble(data, body_start, sniffed, extension, encoding) {
+                Some((header, d)) => (header, d, line_count(data, body_start, header)),
+                None => (body_start, sniffed, 0),
+            };
         let mut fields = Fields::new();
-        let Some(header) = parse_raw(
-            data,
-            body_start,
-            data.len(),
-            delimiter,
-            usize::MAX,
-            &mut fields,
-        ) else {
+        let Some(header) = parse_raw(data, start, data.len(), delimiter, usize::MAX, &mut fields)
+        else {
             return Delimited {
                 delimiter,
                 columns: Vec::new(),
                 data_start: data.len(),
                 blank_rows: false,
                 blank_tail: data.len(),
+                title_lines,
             };
         };
         fields.set_columns(fields.value_count());
@@ -79,6 +86,7 @@ impl Delimited {
                 data_start: header.offset,
                 blank_rows: false,
                 blank_tail: data.len(),
+                title_lines,
             };
         }
         let columns = values
@@ -98,6 +106,7 @@ impl Delimited {
             data_start: header.next,
             blank_rows: false,
             blank_tail: data.len(),
+            title_lines,
         }
     }
 
@@ -125,7 +134,7 @@ impl Delimited {
                     if p.status.is_err() && spans_lines(data, &p) {
                         self.reparse_lines(data, &p, encoding, max_field, fields, emit);
                     } else {
-                        emit(p.event(fields));
+                        p.emit(fields, emit);
                     }
                 }
             }
@@ -159,8 +168,15 @@ impl Delimited {
         let mut pos = whole.offset;
         while pos < end {
             let stop = line_stop(data, pos, end);
-            if let Some(p) = self.parse_one(data, pos, stop, encoding, max_field, fields) {
-                emit(p.event(fields));
+            if let Some(mut p) = self.parse_one(data, pos, stop, encoding, max_field, fields) {
+                // A short line holding a quote is a piece of the broken record (the
+                // stray quote's line, or the tail of a value), not a row of its own.
+                let line = data.get(p.offset..p.offset + p.len).unwrap_or_default();
+                if p.short && memchr(QUOTE, line).is_some() {
+                    p.short = false;
+                    p.status = Err(RejectReason::FieldCount);
+                }
+                p.emit(fields, emit);
             }
             // Past the line break (a `\r\n` is skipped by the next parse).
             pos = stop + 1;
@@ -208,6 +224,7 @@ impl Delimited {
             len: 0,
             next,
             status: Ok(()),
+            short: false,
         })
     }
 
@@ -274,6 +291,12 @@ impl Delimited {
             if n > want && (want..n).all(|i| fields.value_len(i) == 0) {
                 // A trailing delimiter: common in hand-made exports, and loses nothing.
                 fields.truncate_values(want);
+            } else if n < want && (n >= 2 || want <= 2) && !spans_lines(data, &p) {
+                // Trailing fields left off (`Ben,Bolt,02/02/1971,ben@bolt.com` under
+                // six columns): read with them empty, as most CSV tools do. A lone
+                // value under a wider header (a footer such as `Total: 3`) and a
+                // short record spanning lines (stray quotes pairing up) are not.
+                p.short = true;
             } else if n != want {
                 p.status = Err(RejectReason::FieldCount);
             }
@@ -423,6 +446,7 @@ fn parse_raw(
         len,
         next,
         status,
+        short: false,
     })
 }
 
@@ -437,6 +461,14 @@ fn spans_lines(data: &[u8], p: &Parsed) -> bool {
 }
 
 impl Parsed {
+    /// Report this record: a short row is said first, then the record or reject.
+    fn emit(&self, fields: &Fields, emit: &mut dyn FnMut(Event<'_>)) {
+        if self.short && self.status.is_ok() {
+            emit(Event::ShortRow { dataset: 0 });
+        }
+        emit(self.event(fields));
+    }
+
     /// The event for this record, its values in `fields` when it is good.
     fn event<'a>(&self, fields: &'a Fields) -> Event<'a> {
         match self.status {
@@ -615,6 +647,105 @@ fn sniff_delimiter(data: &[u8], start: usize, extension: &str) -> u8 {
         }
     }
     best.map_or(preferred, |(d, _)| d)
+}
+
+/// Lines above the header a title may take (`Council Tax Accounts Export`,
+/// `Generated 01/04/2014 by CTAX v3`, a blank line).
+const MAX_TITLE_LINES: usize = 10;
+
+/// Where the header starts when title lines sit above it, and the delimiter of the
+/// table below them; `None` when the first row starts the table.
+///
+/// The table's width is the most common field count of the first rows. The header
+/// is the first row of that width with more than half its cells filled; the rows
+/// above it (at most [`MAX_TITLE_LINES`]) must read as titles (at most one cell
+/// filled, or fewer fields than the table and at most half of them filled), most
+/// rows below it must have its width, it must read as a header ([`is_header`]) and
+/// the delimiter sniffed from it on must be the same. The sniffed delimiter is
+/// tried first; when the table starts on its first row, there is no preamble.
+fn find_preamble(
+    data: &[u8],
+    start: usize,
+    sniffed: u8,
+    extension: &str,
+    encoding: TextEncoding,
+) -> Option<(usize, u8)> {
+    const SAMPLE: usize = 64 * 1024;
+    const ROWS: usize = 50;
+    let end = data.len().min(start.saturating_add(SAMPLE));
+    let whole = end == data.len();
+    let mut fields = Fields::new();
+    let others = b",\t|;".iter().copied().filter(|&d| d != sniffed);
+    for d in std::iter::once(sniffed).chain(others) {
+        // (offset, next, fields, cells filled) of each row.
+        let mut rows: Vec<(usize, usize, usize, usize)> = Vec::new();
+        let mut pos = start;
+        while rows.len() < ROWS {
+            let Some(p) = parse_raw(data, pos, end, d, usize::MAX, &mut fields) else {
+                break;
+            };
+            if p.next >= end && !whole {
+                break; // possibly cut by the sample's end
+            }
+            fields.set_columns(fields.value_count());
+            fields.finish(encoding);
+            let filled = (0..fields.len())
+                .filter(|&i| !fields.get(i).trim().is_empty())
+                .count();
+            rows.push((p.offset, p.next, fields.value_count(), filled));
+            pos = p.next;
+        }
+        // The most common field count (the wider on a tie).
+        let mut counts: Vec<usize> = rows.iter().map(|r| r.2).collect();
+        counts.sort_unstable();
+        let width = counts
+            .chunk_by(|a, b| a == b)
+            .max_by_key(|run| (run.len(), run[0]))
+            .map_or(0, |run| run[0]);
+        if width < 2 {
+            continue;
+        }
+        let Some(k) = rows.iter().position(|r| r.2 == width && r.3 * 2 > width) else {
+            continue;
+        };
+        if k == 0 {
+            if d == sniffed {
+                return None;
+            }
+            continue;
+        }
+        let title =
+            |r: &(usize, usize, usize, usize)| r.3 <= 1 || (r.2 < width && r.3 * 2 <= width);
+        if k > MAX_TITLE_LINES || !rows[..k].iter().all(title) {
+            continue;
+        }
+        let body = &rows[k + 1..];
+        if body.iter().filter(|r| r.2 == width).count() * 3 < body.len() * 2 {
+            continue;
+        }
+        let (offset, next, ..) = rows[k];
+        let Some(_) = parse_raw(data, offset, data.len(), d, usize::MAX, &mut fields) else {
+            continue;
+        };
+        fields.set_columns(fields.value_count());
+        fields.finish(encoding);
+        let header = trimmed(&fields);
+        let below = rows_below(data, next, d, encoding, &mut fields);
+        if is_header(&header, &below) && sniff_delimiter(data, offset, extension) == d {
+            return Some((offset, d));
+        }
+    }
+    None
+}
+
+/// Lines in `data[from..to]` (each ended by `\n`, `\r\n` or `\r`).
+fn line_count(data: &[u8], from: usize, to: usize) -> usize {
+    let bytes = data.get(from..to).unwrap_or_default();
+    let lf = memchr_iter(b'\n', bytes).count();
+    let lone_cr = memchr_iter(b'\r', bytes)
+        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    lf + lone_cr
 }
 
 /// Quote state between bytes.
@@ -938,6 +1069,7 @@ mod tests {
             len,
             next,
             status,
+            short: false,
         })
     }
 
@@ -986,6 +1118,7 @@ mod tests {
                         reason,
                         ..
                     } => out.push((offset, len, Err(reason))),
+                    Event::ShortRow { .. } => {}
                 },
             );
         }
@@ -1120,6 +1253,7 @@ mod tests {
             data_start: 0,
             blank_rows: false,
             blank_tail: 0,
+            title_lines: 0,
         };
         let data = b"a\xE9\xA9,\xA9\n";
         let mut fields = Fields::new();
@@ -1217,6 +1351,175 @@ mod tests {
         }
     }
 
+    /// Every good record's values and every reject's reason, as `d` reads `data`
+    /// in chunks of `chunk_size`, checked against the whole file read at once.
+    fn read_all(text: &str) -> (Delimited, Vec<Result<Vec<String>, RejectReason>>) {
+        let data = text.as_bytes();
+        let d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
+        let whole = records_of(&d, data, usize::MAX);
+        for size in 1..data.len() {
+            assert_eq!(records_of(&d, data, size), whole, "chunk size {size}");
+        }
+        (d, whole.into_iter().map(|(_, _, r)| r).collect())
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn title_lines_above_the_header_are_skipped() {
+        let text = "Council Tax Accounts Export\n\
+                    Generated 01/04/2014 by CTAX v3\n\
+                    \n\
+                    Account Ref,Forename,Surname,D.O.B,Post Code,E-mail Address\n\
+                    1001,Alice,Archer,01/01/1970,AB1 2CD,alice@archer.com\n\
+                    1002,Bob,Baker,02/02/1971,AB1 2CE,bob@baker.com\n";
+        let (d, rows) = read_all(text);
+        assert_eq!(d.columns[0], "Account Ref");
+        assert_eq!(d.columns[5], "E-mail Address");
+        assert_eq!(d.title_lines, 3);
+        assert_eq!(&text[d.data_start..d.data_start + 5], "1001,");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[1],
+            Ok(strings(&[
+                "1002",
+                "Bob",
+                "Baker",
+                "02/02/1971",
+                "AB1 2CE",
+                "bob@baker.com"
+            ]))
+        );
+        // A title saved from a spreadsheet (trailing delimiters), a `;` table, CRLF.
+        let text = "Residents export,,,\r\n,,,\r\nName;Email;Town;DOB\r\n\
+                    Jane Doe;jane@example.com;Leeds;03/02/1980\r\n\
+                    John Roe;john@example.com;York;04/05/1970\r\n";
+        let (d, rows) = read_all(text);
+        assert_eq!((d.delimiter, d.title_lines), (b';', 2));
+        assert_eq!(d.columns, strings(&["Name", "Email", "Town", "DOB"]));
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(Result::is_ok), "{rows:?}");
+        let (d, rows) = read_all("Report\nname,email\nJane,jane@example.com\n");
+        assert_eq!((d.title_lines, d.columns.len(), rows.len()), (1, 2, 1));
+    }
+
+    #[test]
+    fn a_first_row_as_wide_as_the_table_is_no_title() {
+        for text in [
+            // A header with an empty cell, a sparse first row, a headerless file.
+            "id,,name,email\n1,x,Jane,jane@example.com\n2,y,John,john@example.com\n",
+            "a,b,c\n1,,\n4,5,6\n",
+            "jane@example.com,Jane\njohn@example.com,John\n",
+            // A title over data with no header: nothing reads as a header below it.
+            "Export\njane@example.com,03/02/1980\njohn@example.com,04/05/1970\n",
+        ] {
+            let d = Delimited::open(text.as_bytes(), 0, "csv", TextEncoding::Utf8);
+            assert_eq!(d.title_lines, 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn short_rows_are_read_with_their_trailing_fields_empty() {
+        let text = "first_name,last_name,dob,email,phone,notes\n\
+                    Ada,Abel,01/01/1970,ada@abel.com,07700900301,ok\n\
+                    Ben,Bolt,02/02/1971,ben@bolt.com\n\
+                    Total: 3\n\
+                    Cy,Cole,03/03/1972,cy@cole.com,07700900303,ok,extra\n\
+                    Don,Dunn,04/04/1973,don@dunn.com,07700900304,\n";
+        let (_, rows) = read_all(text);
+        assert_eq!(
+            rows,
+            vec![
+                Ok(strings(&[
+                    "Ada",
+                    "Abel",
+                    "01/01/1970",
+                    "ada@abel.com",
+                    "07700900301",
+                    "ok"
+                ])),
+                Ok(strings(&[
+                    "Ben",
+                    "Bolt",
+                    "02/02/1971",
+                    "ben@bolt.com",
+                    "",
+                    ""
+                ])),
+                // A lone value is a footer, not a person; more fields stay wrong.
+                Err(RejectReason::FieldCount),
+                Err(RejectReason::FieldCount),
+                Ok(strings(&[
+                    "Don",
+                    "Dunn",
+                    "04/04/1973",
+                    "don@dunn.com",
+                    "07700900304",
+                    ""
+                ])),
+            ]
+        );
+        // Each short row is said once, and reads back alone as it was read.
+        let data = text.as_bytes();
+        let d = Delimited::open(data, 0, "csv", TextEncoding::Utf8);
+        for size in [usize::MAX, 7, 1] {
+            let mut short = 0;
+            for chunk in d.plan(data, size, &crate::source::keep_pages) {
+                let mut fields = Fields::new();
+                d.parse_chunk(
+                    data,
+                    &chunk,
+                    TextEncoding::Utf8,
+                    usize::MAX,
+                    &mut fields,
+                    &mut |e| {
+                        if let Event::ShortRow { .. } = e {
+                            short += 1;
+                        }
+                    },
+                );
+            }
+            assert_eq!(short, 1, "chunk size {size}");
+        }
+        let ben = text.find("Ben").unwrap_or_default();
+        let mut fields = Fields::new();
+        let len = "Ben,Bolt,02/02/1971,ben@bolt.com".len();
+        assert_eq!(
+            d.read_record(data, ben, len, TextEncoding::Utf8, &mut fields),
+            Ok(())
+        );
+        assert_eq!(
+            (fields.len(), fields.get(3), fields.get(5)),
+            (6, "ben@bolt.com", "")
+        );
+        // Under two columns a lone value is half a row.
+        let (_, rows) = read_all("email,phone\njane@example.com\n");
+        assert_eq!(rows, vec![Ok(strings(&["jane@example.com", ""]))]);
+    }
+
+    #[test]
+    fn a_short_record_spanning_lines_is_not_a_short_row() {
+        // Stray quotes pairing up into a record of too few fields: read again line
+        // by line; the lines holding the stray quotes are rejected, not kept short.
+        let text = "a,b,c\n\"Jack,Smith,1\nMary,Jones,2\nAnn\",3\nBob,Brown,4\n";
+        let (_, rows) = read_all(text);
+        assert_eq!(
+            rows,
+            vec![
+                Err(RejectReason::UnterminatedQuote),
+                Ok(strings(&["Mary", "Jones", "2"])),
+                Err(RejectReason::FieldCount),
+                Ok(strings(&["Bob", "Brown", "4"])),
+            ]
+        );
+        // A short line with no quote between them is a short row.
+        let text = "a,b,c\n\"Jack,Smith,1\nMary,Jones\nAnn\",3\nBob,Brown,4\n";
+        let (_, rows) = read_all(text);
+        assert_eq!(rows[1], Ok(strings(&["Mary", "Jones", ""])));
+    }
+
     type Parser = fn(&[u8], usize, usize, u8, usize, &mut Fields) -> Option<Parsed>;
     type Seen = (
         usize,
@@ -1239,7 +1542,87 @@ mod tests {
         out
     }
 
+    /// A header of `n` names over rows of numbers.
+    fn table() -> impl proptest::strategy::Strategy<Value = (Vec<String>, Vec<Vec<String>>)> {
+        use proptest::prelude::*;
+        (2usize..7).prop_flat_map(|n| {
+            (
+                proptest::collection::vec("[A-Z][a-z]{2,8}", n),
+                proptest::collection::vec(proptest::collection::vec("[0-9]{1,6}", n), 3..20),
+            )
+        })
+    }
+
+    fn csv_text(header: &[String], rows: &[Vec<String>], delim: &str) -> String {
+        let mut text = header.join(delim);
+        text.push('\n');
+        for r in rows {
+            text.push_str(&r.join(delim));
+            text.push('\n');
+        }
+        text
+    }
+
     proptest::proptest! {
+        /// Title lines above a table never change its columns or rows, whatever
+        /// the delimiter and chunk size.
+        #[test]
+        fn title_lines_above_a_table_leave_it_as_it_is(
+            (header, rows) in table(),
+            titles in proptest::collection::vec("([A-Z][A-Za-z0-9 /:]{0,30})?", 1..5),
+            delim in proptest::sample::select(vec![",", ";", "\t", "|"]),
+            chunk in 1usize..200,
+        ) {
+            let body = csv_text(&header, &rows, delim);
+            let mut text: String = titles.iter().map(|t| format!("{t}\n")).collect();
+            text.push_str(&body);
+            let d = Delimited::open(text.as_bytes(), 0, "txt", TextEncoding::Utf8);
+            proptest::prop_assert_eq!(&d.columns, &header);
+            // Blank lines alone above a header are no title: they are skipped.
+            let lines = if titles.iter().all(String::is_empty) { 0 } else { titles.len() };
+            proptest::prop_assert_eq!(d.title_lines, lines);
+            let got: Vec<_> = records_of(&d, text.as_bytes(), chunk)
+                .into_iter()
+                .map(|(_, _, r)| r)
+                .collect();
+            let want: Vec<_> = rows.iter().map(|r| Ok(r.clone())).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// A row with trailing fields left off reads as the whole row with those
+        /// fields empty, whatever the chunk size.
+        #[test]
+        fn short_rows_read_as_rows_with_empty_trailing_fields(
+            (header, rows) in table(),
+            cut in proptest::collection::vec(0usize..6, 20),
+            chunk in 1usize..200,
+        ) {
+            let n = header.len();
+            // Cut rows keep at least two fields (a lone value under a wider header
+            // is rejected).
+            let short: Vec<Vec<String>> = rows
+                .iter()
+                .zip(&cut)
+                .map(|(r, &c)| r[..n - c.min(n - 2)].to_vec())
+                .collect();
+            let text = csv_text(&header, &short, ",");
+            let d = Delimited::open(text.as_bytes(), 0, "csv", TextEncoding::Utf8);
+            proptest::prop_assert_eq!(&d.columns, &header);
+            let got: Vec<_> = records_of(&d, text.as_bytes(), chunk)
+                .into_iter()
+                .map(|(_, _, r)| r)
+                .collect();
+            let want: Vec<_> = short
+                .iter()
+                .map(|r| {
+                    let mut full = r.clone();
+                    full.resize(n, String::new());
+                    Ok(full)
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn memchr_parser_agrees_with_the_byte_by_byte_one(
             bytes in proptest::collection::vec(

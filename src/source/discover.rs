@@ -61,6 +61,12 @@ impl LeaveOut {
         self
     }
 
+    /// What `path` is, if it is left out (`the --rejects file`); links and `..`
+    /// resolved.
+    pub fn what_is(&self, path: &Path) -> Option<&'static str> {
+        self.reason(&resolved(path))
+    }
+
     /// What `path` (resolved) is, if it is left out.
     fn reason(&self, path: &Path) -> Option<&'static str> {
         if let Some((index, name)) = &self.index {
@@ -123,11 +129,15 @@ pub struct Discovery {
 /// Walk `DUMP` arguments into `(file, dataset name)` pairs.
 ///
 /// A file argument is named by its file name; a directory argument is walked
-/// recursively in sorted order (hidden files and directories skipped, only dump
-/// extensions kept) and each file is named by its path relative to the directory,
-/// with `/` separators. A `.gz` suffix is dropped from names. A file reached twice
-/// (through a link, or named twice) is read once, where it is first reached. Two
-/// different files that would share a name are an error.
+/// recursively in sorted order (hidden files and directories too: they are leaked
+/// data like any other; only dump extensions kept; version-control directories
+/// such as `.git` and macOS `._NAME` metadata files left out, with a note) and
+/// each file is named by its path relative to the directory, with `/`
+/// separators. A `.gz` suffix is dropped from names, unless another file then has
+/// the same name (`people.csv` beside `people.csv.gz`: the compressed one keeps
+/// it). A file reached twice (through a link, or named twice) is read once, where
+/// it is first reached. Two different files that would still share a name are an
+/// error.
 pub fn discover(args: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, SourceError> {
     discover_leaving_out(args, &LeaveOut::new()).map(|found| found.files)
 }
@@ -142,6 +152,7 @@ pub fn discover_leaving_out(
         found: Vec::new(),
         skipped: Vec::new(),
         notes: Vec::new(),
+        metadata: Vec::new(),
     };
     for arg in args {
         let meta = fs::metadata(arg).map_err(|source| io_error(arg, source))?;
@@ -155,11 +166,10 @@ pub fn discover_leaving_out(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| arg.to_string_lossy().into_owned());
-            walked
-                .found
-                .push((arg.clone(), strip_gz(&name).to_string(), real));
+            walked.found.push((arg.clone(), name, real));
         }
     }
+    walked.note_metadata();
     let Walk {
         found,
         skipped,
@@ -187,6 +197,31 @@ pub fn discover_leaving_out(
         }
         first_at.insert(real, files.len());
         files.push((path, name));
+    }
+    // Names without `.gz`, unless that makes two files share one: a dump beside
+    // its compressed copy (`people.csv`, `people.csv.gz`) are two datasets.
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for (_, name) in &files {
+        *count.entry(strip_gz(name).to_string()).or_default() += 1;
+    }
+    let mut kept_gz = Vec::new();
+    for (path, name) in &mut files {
+        let stripped = strip_gz(name).to_string();
+        if count.get(&stripped).is_some_and(|&n| n > 1) && stripped != *name {
+            kept_gz.push((path.clone(), name.clone(), stripped));
+        } else {
+            *name = stripped;
+        }
+    }
+    for (path, name, stripped) in kept_gz {
+        let other = files.iter().find(|(_, n)| *n == stripped).map_or_else(
+            || "another file".to_string(),
+            |(p, _)| p.display().to_string(),
+        );
+        notes.push(format!(
+            "{} is dataset {name} (its .gz kept): {other} is dataset {stripped}",
+            path.display()
+        ));
     }
     let mut seen: HashMap<&str, &Path> = HashMap::new();
     for (path, name) in &files {
@@ -232,15 +267,49 @@ fn io_error(path: &Path, source: std::io::Error) -> SourceError {
     }
 }
 
-/// A walk in progress: files found (path, dataset name, resolved path), in order.
+/// Directories of version-control systems: their files are the history of a
+/// project (compressed objects, not dumps), never read inside a dump directory.
+const VCS_DIRS: [&str; 4] = [".git", ".hg", ".svn", ".bzr"];
+
+/// The first bytes of an AppleDouble file (`._NAME`, the metadata macOS writes
+/// beside each file copied to a foreign file system).
+const APPLE_DOUBLE: [u8; 4] = [0x00, 0x05, 0x16, 0x07];
+
+/// A walk in progress: files found (path, dataset name with any `.gz`, resolved
+/// path), in order.
 struct Walk<'a> {
     leave_out: &'a LeaveOut,
     found: Vec<(PathBuf, String, PathBuf)>,
     skipped: Vec<PathBuf>,
     notes: Vec<String>,
+    /// AppleDouble metadata files left out.
+    metadata: Vec<PathBuf>,
+}
+
+/// Whether `path` is an AppleDouble metadata file (`._NAME` holding its magic).
+fn is_apple_double(name: &str, path: &Path) -> bool {
+    use std::io::Read;
+    if !name.starts_with("._") {
+        return false;
+    }
+    let mut head = [0u8; 4];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == APPLE_DOUBLE)
 }
 
 impl Walk<'_> {
+    /// One note for the AppleDouble files left out, if any.
+    fn note_metadata(&mut self) {
+        if let Some(first) = self.metadata.first() {
+            self.notes.push(format!(
+                "{} macOS metadata file(s) (AppleDouble `._NAME`, not data) were not read, e.g. {}",
+                self.metadata.len(),
+                first.display()
+            ));
+        }
+    }
+
     fn leave(&mut self, path: &Path, what: &str) {
         self.notes.push(format!(
             "{} was not read as a dump: it is {what}",
@@ -253,11 +322,9 @@ impl Walk<'_> {
         for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
             let entry = entry.map_err(|e| io_error(dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            // Hidden: `.git`, editor files, and the temporary directories of an
-            // index being built here (`.NAME.tmp-*`).
-            if name.starts_with('.') {
-                continue;
-            }
+            // Hidden files are read like any other: a leaked `.old_export.csv` is
+            // leaked data. What this command writes (`.NAME.tmp-*`) is left out
+            // below, with a note.
             entries.push((name, entry.path()));
         }
         entries.sort();
@@ -279,10 +346,18 @@ impl Walk<'_> {
                      a dump directory; give it as a DUMP argument to read it",
                     path.display()
                 ));
+            } else if meta.is_dir() && VCS_DIRS.contains(&name.as_str()) {
+                self.notes.push(format!(
+                    "{} is a version-control directory ({name}): not read; give it as a DUMP \
+                     argument to read it",
+                    path.display()
+                ));
             } else if meta.is_dir() {
                 self.dir(&path, &format!("{rel}/"))?;
+            } else if is_apple_double(&name, &path) {
+                self.metadata.push(path);
             } else if is_dump_name(&name) {
-                self.found.push((path, strip_gz(&rel).to_string(), real));
+                self.found.push((path, rel, real));
             } else {
                 self.skipped.push(path);
             }
@@ -313,22 +388,54 @@ mod tests {
     }
 
     #[test]
-    fn walks_sorted_skips_hidden_names_relative() -> Result<(), Box<dyn std::error::Error>> {
+    fn walks_sorted_reads_hidden_names_relative() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let root = dir.path();
         fs::create_dir_all(root.join("sub/deeper"))?;
         fs::create_dir_all(root.join(".git"))?;
+        fs::create_dir_all(root.join(".archive"))?;
         for f in [
             "b.csv",
             "a.jsonl",
             "sub/x.sql.gz",
             "sub/deeper/y.tsv",
             ".hidden.csv",
+            ".archive/2012.csv",
             ".git/c.csv",
             "notes.pdf",
         ] {
             fs::write(root.join(f), "")?;
         }
+        // macOS metadata beside a file copied from a Mac: not data.
+        fs::write(root.join("._b.csv"), b"\x00\x05\x16\x07\x00\x02\x00\x00")?;
+        // A hidden file is leaked data like any other.
+        let found = discover_leaving_out(&[root.to_path_buf()], &LeaveOut::new())?;
+        assert_eq!(
+            names(&found),
+            [
+                ".archive/2012.csv",
+                ".hidden.csv",
+                "a.jsonl",
+                "b.csv",
+                "sub/deeper/y.tsv",
+                "sub/x.sql"
+            ]
+        );
+        assert_eq!(found.skipped, [root.join("notes.pdf")]);
+        assert_eq!(found.notes.len(), 2, "{:?}", found.notes);
+        assert!(
+            found.notes[0].contains(".git is a version-control directory"),
+            "{:?}",
+            found.notes
+        );
+        assert!(
+            found.notes[1].starts_with("1 macOS metadata file(s)"),
+            "{:?}",
+            found.notes
+        );
+        assert!(found.notes[1].ends_with("._b.csv"), "{:?}", found.notes);
+        fs::remove_file(root.join(".hidden.csv"))?;
+        fs::remove_dir_all(root.join(".archive"))?;
         // Two files that would share a name.
         let elsewhere = tempfile::tempdir()?;
         fs::write(elsewhere.path().join("b.csv"), "")?;
@@ -347,6 +454,44 @@ mod tests {
 
     fn names(found: &Discovery) -> Vec<&str> {
         found.files.iter().map(|(_, n)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn a_dump_beside_its_compressed_copy_is_two_datasets() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("dump");
+        fs::create_dir_all(root.join("sub"))?;
+        for f in ["people.csv", "people.csv.gz", "sub/only.csv.gz"] {
+            fs::write(root.join(f), "")?;
+        }
+        let found = discover_leaving_out(std::slice::from_ref(&root), &LeaveOut::new())?;
+        assert_eq!(
+            names(&found),
+            ["people.csv", "people.csv.gz", "sub/only.csv"]
+        );
+        assert_eq!(found.notes.len(), 1, "{:?}", found.notes);
+        assert!(
+            found.notes[0].contains("people.csv.gz is dataset people.csv.gz (its .gz kept): ")
+                && found.notes[0].ends_with("people.csv is dataset people.csv"),
+            "{:?}",
+            found.notes
+        );
+        // Named as files, too.
+        let files = [root.join("people.csv.gz"), root.join("people.csv")];
+        let found = discover_leaving_out(&files, &LeaveOut::new())?;
+        assert_eq!(names(&found), ["people.csv.gz", "people.csv"]);
+        // Two files of one name in two places still need their folders in the name.
+        let other = dir.path().join("other");
+        fs::create_dir_all(&other)?;
+        fs::write(other.join("people.csv"), "")?;
+        let err = discover(&[root.join("people.csv"), other.join("people.csv")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("give the directory that holds both"),
+            "{err}"
+        );
+        Ok(())
     }
 
     #[test]

@@ -376,6 +376,7 @@ pub fn map_dataset(
             }
         })
         .collect();
+    name_twins(&mut map, sample);
     name_pairs(&mut map, sample);
     // Names from values only for what neither the header nor a pair decided.
     for (i, m) in map.iter_mut().enumerate() {
@@ -440,6 +441,54 @@ fn name_pairs(map: &mut [ColumnMap], sample: &[Fields]) {
         if let Some(m) = at.and_then(|at| map.get_mut(at)) {
             m.kind = Some(kind);
             m.origin = Origin::Header;
+        }
+    }
+}
+
+/// Two adjacent columns with one name header (`Name,Name`), both of single words:
+/// a form export's given and family names, not two full names. The column whose
+/// values are more often given names the nickname table knows is the first name
+/// (the left one on a tie). Left alone when another column holds a first or last
+/// name, or when either column's sample is empty or holds several words.
+fn name_twins(map: &mut [ColumnMap], sample: &[Fields]) {
+    let has = |map: &[ColumnMap], kind: FieldKind| map.iter().any(|m| m.kind == Some(kind));
+    if has(map, FieldKind::FirstName) || has(map, FieldKind::LastName) {
+        return;
+    }
+    let header_full =
+        |m: &ColumnMap| m.kind == Some(FieldKind::FullName) && m.origin == Origin::Header;
+    let Some(at) = (1..map.len()).find(|&i| {
+        header_full(&map[i - 1])
+            && header_full(&map[i])
+            && compact(&map[i - 1].column) == compact(&map[i].column)
+    }) else {
+        return;
+    };
+    let (left, right) = (column_values(sample, at - 1), column_values(sample, at));
+    let single = |values: &[&str]| {
+        !values.is_empty()
+            && values
+                .iter()
+                .filter(|v| is_wordy(v) && v.split_whitespace().count() == 1)
+                .count()
+                * 5
+                >= values.len() * 4
+    };
+    if !single(&left) || !single(&right) {
+        return;
+    }
+    // Shares of known given names, compared as fractions.
+    let given = |values: &[&str]| values.iter().filter(|v| is_known_given(v)).count();
+    let right_first = given(&right) * left.len() > given(&left) * right.len();
+    let (first, last) = if right_first {
+        (at, at - 1)
+    } else {
+        (at - 1, at)
+    };
+    for (col, kind) in [(first, FieldKind::FirstName), (last, FieldKind::LastName)] {
+        if let Some(m) = map.get_mut(col) {
+            m.kind = Some(kind);
+            m.origin = Origin::Values;
         }
     }
 }
@@ -705,11 +754,48 @@ pub fn kind_from_header(column: &str) -> Option<FieldKind> {
         return None;
     }
     let kind = kind_from_words(column, &whole);
+    // `Name (First)`, `Name [Surname]`: the note in brackets says which name.
+    if kind == Some(FieldKind::FullName)
+        && let Some(part) = bracketed_name_part(column)
+    {
+        return Some(part);
+    }
     if kind.is_none() && whole.ends_with("date") && !OTHER_DATES.iter().any(|w| whole.contains(w)) {
         // `Claim Start Date`, `visit_date`: when something happened to the record.
         return Some(FieldKind::RecordDate);
     }
     kind
+}
+
+/// The part of a name a bracketed note names (`(First)`, `[Last Name]`,
+/// `(Surname)`, `(Given)`): a first, middle or last name, if it names one.
+fn bracketed_name_part(column: &str) -> Option<FieldKind> {
+    let mut depth = 0u32;
+    let mut inner = String::new();
+    for c in deunicode::deunicode(column).chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            c if depth > 0 && c.is_ascii_alphanumeric() => inner.push(c.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    if inner.is_empty() {
+        return None;
+    }
+    [
+        inner.clone(),
+        format!("name{inner}"),
+        format!("{inner}name"),
+    ]
+    .iter()
+    .find_map(|c| dictionary(c))
+    .filter(|k| {
+        matches!(
+            k,
+            FieldKind::FirstName | FieldKind::MiddleName | FieldKind::LastName
+        )
+    })
 }
 
 fn kind_from_words(column: &str, whole: &str) -> Option<FieldKind> {
@@ -1106,6 +1192,20 @@ mod tests {
             ("First", None),
             ("line1", None),
             ("", None),
+            // Which name a form export's column holds, bracketed or suffixed.
+            ("Name (First)", Some(FirstName)),
+            ("Name (Last)", Some(LastName)),
+            ("Name (Middle)", Some(MiddleName)),
+            ("Name [Surname]", Some(LastName)),
+            ("Name (First Name)", Some(FirstName)),
+            ("Names (Given)", Some(FirstName)),
+            ("Name - First", Some(FirstName)),
+            ("Name: Last", Some(LastName)),
+            ("Name_Last", Some(LastName)),
+            ("First Name (Legal)", Some(FirstName)),
+            ("Last Name (Surname)", Some(LastName)),
+            ("Name (Legal)", Some(FullName)),
+            ("Name (as on card)", Some(FullName)),
         ];
         for (h, want) in cases {
             assert_eq!(kind_from_header(h), *want, "{h}");
@@ -1296,6 +1396,69 @@ mod tests {
             ["Mary", "left a note", "z"],
         ]);
         assert_eq!(kinds(&notes), [Some(FirstName), None, None]);
+    }
+
+    #[test]
+    fn two_name_columns_of_single_words_are_first_and_last_names() {
+        let o = Overrides::new();
+        let rows = |rows: &[[&str; 3]]| -> Vec<Fields> {
+            rows.iter()
+                .map(|r| {
+                    let mut f = Fields::new();
+                    f.begin(3);
+                    for (i, v) in r.iter().enumerate() {
+                        f.push_bytes(i, v.as_bytes());
+                    }
+                    f.finish(TextEncoding::Utf8);
+                    f
+                })
+                .collect()
+        };
+        let kinds = |cols: [&str; 3], sample: &[Fields]| -> Vec<Option<FieldKind>> {
+            map_dataset("x.csv", &cols.map(String::from), sample, &o)
+                .into_iter()
+                .map(|m| m.kind)
+                .collect()
+        };
+        let given_family = rows(&[
+            ["Janet", "Arkwright", "LS1 4AP"],
+            ["Kevin", "Bright", "LS2 7EE"],
+        ]);
+        assert_eq!(
+            kinds(["Name", "Name", "Postcode"], &given_family),
+            [Some(FirstName), Some(LastName), Some(Postcode)]
+        );
+        // Family name first: the given names tell.
+        let family_given = rows(&[
+            ["Arkwright", "Janet", "LS1 4AP"],
+            ["Bright", "Kevin", "LS2 7EE"],
+        ]);
+        assert_eq!(
+            kinds(["Name", "Name", "Postcode"], &family_given),
+            [Some(LastName), Some(FirstName), Some(Postcode)]
+        );
+        // Full names, or no rows to tell by, stay full names.
+        let full = rows(&[
+            ["Janet Arkwright", "Kevin Bright", "LS1 4AP"],
+            ["Ann Lee", "Bob Brown", "LS2 7EE"],
+        ]);
+        assert_eq!(
+            kinds(["Name", "Name", "Postcode"], &full),
+            [Some(FullName), Some(FullName), Some(Postcode)]
+        );
+        assert_eq!(
+            kinds(["Name", "Name", "Postcode"], &[]),
+            [Some(FullName), Some(FullName), Some(Postcode)]
+        );
+        // Not side by side, or another column holds a first name: left alone.
+        assert_eq!(
+            kinds(["Name", "Postcode", "Name"], &given_family)[0],
+            Some(FullName)
+        );
+        assert_eq!(
+            kinds(["Name", "Name", "Forename"], &given_family)[..2],
+            [Some(FullName), Some(FullName)]
+        );
     }
 
     #[test]

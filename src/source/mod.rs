@@ -128,6 +128,9 @@ pub enum RejectReason {
     FieldTooLong,
     /// A record longer than 1 GiB.
     RecordTooLong,
+    /// A record holding a NUL byte: binary data inside a text file (a damaged
+    /// copy), not a value.
+    NulByte,
 }
 
 impl fmt::Display for RejectReason {
@@ -146,6 +149,7 @@ impl fmt::Display for RejectReason {
             }
             RejectReason::FieldTooLong => "field over the length limit",
             RejectReason::RecordTooLong => "record over 1 GiB",
+            RejectReason::NulByte => "NUL byte in the record (binary data)",
         })
     }
 }
@@ -200,7 +204,8 @@ pub enum SourceError {
     },
     /// Two dump files would get the same dataset name.
     #[error(
-        "two dump files would both be named '{name}' ({} and {}); pass their common parent directory instead",
+        "two dump files would both be dataset '{name}' ({} and {}); give the directory that holds both \
+         instead of the files (dataset names are then their paths inside it), or rename one",
         first.display(),
         second.display()
     )]
@@ -408,6 +413,9 @@ pub struct ChunkScan<S> {
     pub rows: Vec<u64>,
     /// The rejected records, in order, each `row` 0-based within the chunk.
     pub rejects: Vec<Reject>,
+    /// Rows per dataset in this chunk read with trailing fields left off (a CSV
+    /// row with fewer fields than the header: the missing ones are empty).
+    pub short_rows: Vec<u64>,
 }
 
 /// What a scan produced: the visitor's state per chunk, the rejects, and the row
@@ -422,6 +430,8 @@ pub struct ScanOutput<S> {
     first_row: Vec<Vec<u64>>,
     /// Rows (good and rejected) per dataset.
     totals: Vec<u64>,
+    /// Rows per dataset read with trailing fields left off.
+    short: Vec<u64>,
 }
 
 impl<S> ScanOutput<S> {
@@ -436,6 +446,12 @@ impl<S> ScanOutput<S> {
     /// Rows of a dataset, rejected ones included.
     pub fn rows(&self, dataset: usize) -> u64 {
         self.totals.get(dataset).copied().unwrap_or(0)
+    }
+
+    /// Rows of a dataset read with trailing fields left off (fewer fields than
+    /// the header; the missing ones are empty). See [`short_rows_note`].
+    pub fn short_rows(&self, dataset: usize) -> u64 {
+        self.short.get(dataset).copied().unwrap_or(0)
     }
 
     /// Rows of a dataset that were read (not rejected).
@@ -475,6 +491,9 @@ pub(crate) enum Chunk {
 
 /// What a parser found.
 pub(crate) enum Event<'a> {
+    /// The record reported next had fewer fields than its header: the trailing
+    /// ones were left off and are read as empty.
+    ShortRow { dataset: usize },
     Record {
         dataset: usize,
         offset: usize,
@@ -590,8 +609,9 @@ impl fmt::Debug for SourceFile {
 impl SourceFile {
     /// Open a dump file with default options, decompressing `.gz` into `scratch`.
     ///
-    /// `name` is the dataset name base from [`discover`] (a trailing `.gz` is
-    /// dropped). Detects format and encoding and reads the columns.
+    /// `name` is the dataset name base from [`discover`] (which drops a `.gz`
+    /// suffix unless another file would then share the name), used as given.
+    /// Detects format and encoding and reads the columns.
     pub fn open(
         path: &Path,
         name: &str,
@@ -637,7 +657,7 @@ impl SourceFile {
         } else {
             (data, path.to_path_buf(), false, None)
         };
-        let name = strip_gz(name).to_string();
+        let name = name.to_string();
         let inner = strip_gz(&file_name).to_string();
         let mut file = SourceFile::build(read_path, name, &inner, data, options).map_err(|e| {
             // Name the file the user gave, not a decompressed copy of it.
@@ -708,7 +728,7 @@ impl SourceFile {
         };
         Ok(SourceFile {
             path: path.to_path_buf(),
-            name: strip_gz(name).to_string(),
+            name: name.to_string(),
             data,
             format: saved.format,
             encoding: saved.encoding,
@@ -793,6 +813,9 @@ impl SourceFile {
                 let mut d = Delimited::open(bytes, body, &ext, encoding);
                 if options.blank_rows {
                     d.count_blank_rows(bytes);
+                }
+                if d.title_lines > 0 {
+                    warnings.push(title_lines_note(d.title_lines));
                 }
                 let info = DatasetInfo {
                     name: name.clone(),
@@ -996,13 +1019,10 @@ impl SourceFile {
         let nd = self.datasets.len();
         let all = self.chunks();
         let range = all.get(chunks).unwrap_or(&[]);
-        let per_chunk: Vec<(S, Vec<u64>, Vec<Reject>)> = range
+        let per_chunk: Vec<ChunkScan<S>> = range
             .par_iter()
             .enumerate()
-            .map(|(ci, chunk)| {
-                let out = self.scan_one(chunk, ci, init(), &visit);
-                (out.state, out.rows, out.rejects)
-            })
+            .map(|(ci, chunk)| self.scan_one(chunk, ci, init(), &visit))
             .collect();
         let mut first_row = vec![Vec::with_capacity(per_chunk.len()); nd];
         let mut totals: Vec<u64> = (0..nd)
@@ -1010,7 +1030,17 @@ impl SourceFile {
             .collect();
         let mut states = Vec::with_capacity(per_chunk.len());
         let mut rejects = Vec::new();
-        for (state, counts, chunk_rejects) in per_chunk {
+        let mut short = vec![0u64; nd];
+        for ChunkScan {
+            state,
+            rows: counts,
+            rejects: chunk_rejects,
+            short_rows,
+        } in per_chunk
+        {
+            for (total, n) in short.iter_mut().zip(&short_rows) {
+                *total += n;
+            }
             for r in chunk_rejects {
                 rejects.push(Reject {
                     row: totals[r.dataset] + r.row + 1,
@@ -1029,6 +1059,7 @@ impl SourceFile {
             rejects,
             first_row,
             totals,
+            short,
         }
     }
 
@@ -1057,20 +1088,55 @@ impl SourceFile {
         visit: &impl Fn(&mut S, &RecordRef<'_>),
     ) -> ChunkScan<S> {
         let mut counts = vec![0u64; self.datasets.len()];
+        let mut short = vec![0u64; self.datasets.len()];
+        let mut short_next: Option<usize> = None;
         let mut rejects = Vec::new();
         let mut fields = Fields::new();
+        // A NUL byte makes its record a reject: looked for record by record only
+        // in a chunk that holds one (or for a record reaching outside the chunk).
+        let bytes = self.data.bytes();
+        let (lo, hi) = match chunk {
+            Chunk::Range { start, end } => (*start, *end),
+            Chunk::Reject { .. } => (0, 0),
+            Chunk::Sql { pieces } => (
+                pieces.iter().map(sql::Piece::start).min().unwrap_or(0),
+                pieces.iter().map(sql::Piece::end).max().unwrap_or(0),
+            ),
+        };
+        let nul_in =
+            |a: usize, b: usize| memchr::memchr(0, bytes.get(a..b).unwrap_or_default()).is_some();
+        let chunk_nul = nul_in(lo, hi);
         self.parse_chunk(chunk, &mut fields, &mut |event| match event {
+            Event::ShortRow { dataset } => short_next = Some(dataset),
             Event::Record {
                 dataset,
                 offset,
                 len,
                 fields,
             } => {
+                let short_row = std::mem::take(&mut short_next);
                 let Some(n) = counts.get_mut(dataset) else {
                     return;
                 };
                 let local_row = *n;
                 *n += 1;
+                let end = offset.saturating_add(len);
+                let outside = offset < lo || end > hi;
+                if (chunk_nul || outside) && nul_in(offset, end) {
+                    rejects.push(Reject {
+                        dataset,
+                        row: local_row,
+                        offset: offset as u64,
+                        len: len as u64,
+                        reason: RejectReason::NulByte,
+                    });
+                    return;
+                }
+                if short_row == Some(dataset)
+                    && let Some(s) = short.get_mut(dataset)
+                {
+                    *s += 1;
+                }
                 visit(
                     &mut state,
                     &RecordRef {
@@ -1089,6 +1155,7 @@ impl SourceFile {
                 len,
                 reason,
             } => {
+                short_next = None;
                 let Some(n) = counts.get_mut(dataset) else {
                     return;
                 };
@@ -1107,6 +1174,7 @@ impl SourceFile {
             state,
             rows: counts,
             rejects,
+            short_rows: short,
         }
     }
 
@@ -1161,6 +1229,9 @@ impl SourceFile {
             .checked_add(len as usize)
             .filter(|&e| e <= bytes.len())
             .ok_or_else(|| unreadable(format!("the file has {} bytes", bytes.len())))?;
+        if memchr::memchr(0, bytes.get(start..end).unwrap_or_default()).is_some() {
+            return Err(unreadable(RejectReason::NulByte.to_string()));
+        }
         let status = match &self.layout {
             Layout::Delimited(d) => d.read_record(bytes, start, end - start, self.encoding, fields),
             Layout::Json(j) => {
@@ -1197,6 +1268,28 @@ impl SourceFile {
             Layout::Sql(_) => Vec::new(),
         }
     }
+}
+
+/// What a file whose header sits below title lines says about them.
+fn title_lines_note(lines: usize) -> String {
+    let n = if lines == 1 {
+        "1 title line".to_string()
+    } else {
+        format!("{lines} title lines")
+    };
+    format!(
+        "skipped {n} above the header on line {}; row 1 is the line after the header",
+        lines + 1
+    )
+}
+
+/// The note for `n` rows of a dataset read with trailing fields left off
+/// ([`ScanOutput::short_rows`]).
+pub fn short_rows_note(n: u64) -> String {
+    let rows = if n == 1 { "row" } else { "rows" };
+    format!(
+        "{n} {rows} had trailing fields left off (fewer fields than the header): read with those fields empty"
+    )
 }
 
 fn strip_gz(name: &str) -> &str {
@@ -1260,17 +1353,37 @@ fn detect_kind(ext: &str, body: &[u8]) -> Result<Kind, String> {
 /// How much of a file's start decides whether it is text.
 const TEXT_PROBE: usize = 64 * 1024;
 
+/// How files that are never text begin: zip (an `.xlsx`, `.docx` or `.ods` is
+/// one), an OLE2 compound file (`.xls`, `.doc`), SQLite, PDF, ELF, 7-Zip, RAR,
+/// xz, zstd, bzip2 and an AppleDouble `._NAME` metadata file.
+const BINARY_MAGIC: [&[u8]; 12] = [
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+    b"SQLite format 3\0",
+    b"%PDF-",
+    b"\x7FELF",
+    b"7z\xBC\xAF\x27\x1C",
+    b"Rar!\x1A\x07",
+    b"\xFD7zXZ\0",
+    b"\x28\xB5\x2F\xFD",
+    b"BZh91AY&SY",
+    b"\x00\x05\x16\x07",
+];
+
 /// Does a file (not UTF-16, decompressed) hold binary data rather than text? Yes
-/// when its first [`TEXT_PROBE`] bytes hold a NUL, or control bytes other than
-/// tab, line feed, vertical tab (a line break inside a FileMaker field), form
-/// feed and carriage return make more than 1 in 32 of them (at least 8): random
-/// or compressed bytes have about 1 in 9. A stray control byte in a field, or
-/// Windows-1252 text (whose bytes 0x80-0x9F are letters and punctuation), is text.
+/// when it starts like a binary format ([`BINARY_MAGIC`]), or when control bytes
+/// (NUL, and any other than tab, line feed, vertical tab (a line break inside a
+/// FileMaker field), form feed and carriage return) make more than 1 in 32 of its
+/// first [`TEXT_PROBE`] bytes (at least 8): random or compressed bytes have about
+/// 1 in 9. A stray control byte or NUL in a field (the record holding a NUL is
+/// rejected, [`RejectReason::NulByte`]), or Windows-1252 text (whose bytes
+/// 0x80-0x9F are letters and punctuation), is text.
 fn is_binary(bytes: &[u8]) -> bool {
-    let probe = bytes.get(..TEXT_PROBE).unwrap_or(bytes);
-    if memchr::memchr(0, probe).is_some() {
+    if BINARY_MAGIC.iter().any(|m| bytes.starts_with(m)) {
         return true;
     }
+    let probe = bytes.get(..TEXT_PROBE).unwrap_or(bytes);
     let controls = probe
         .iter()
         .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r')) || b == 0x7F)
@@ -1526,6 +1639,95 @@ mod tests {
             .collect();
         let err = open_err(&wide, "x.csv").unwrap_or_default();
         assert!(err.contains("is UTF-16 text"), "{err}");
+    }
+
+    /// Every good row's first value and every reject (row, reason) of `bytes`
+    /// read as `name`, the same in chunks of any size.
+    fn rows_and_rejects(bytes: &[u8], name: &str) -> (Vec<String>, Vec<(u64, RejectReason)>) {
+        let read = |chunk_size: usize| {
+            let options = ReadOptions {
+                chunk_size,
+                ..ReadOptions::default()
+            };
+            let file = SourceFile::from_bytes(bytes.to_vec(), name, &options).unwrap();
+            let out = file.scan(Vec::new, |v: &mut Vec<String>, r| {
+                v.push(r.fields.get(0).to_string())
+            });
+            let rejects = out.rejects.iter().map(|r| (r.row, r.reason)).collect();
+            (out.states.concat(), rejects)
+        };
+        let whole = read(usize::MAX);
+        for size in [1, 2, 3, 7, 16, 64] {
+            assert_eq!(read(size), whole, "{name}: chunk size {size}");
+        }
+        whole
+    }
+
+    #[test]
+    fn a_stray_nul_rejects_its_record_not_the_file() {
+        let csv = b"email,name\na@x.com,Ann\nb@x.com,B\x00b\nc@x.com,Cy\n";
+        assert!(!is_binary(csv));
+        let (rows, rejects) = rows_and_rejects(csv, "x.csv");
+        assert_eq!(rows, ["a@x.com", "c@x.com"]);
+        assert_eq!(rejects, [(2, RejectReason::NulByte)]);
+        let sql = b"INSERT INTO t VALUES ('a@x.com'),('b\x00@x.com'),('c\\0@x.com');\n";
+        let (rows, rejects) = rows_and_rejects(sql, "x.sql");
+        assert_eq!(
+            rows,
+            ["a@x.com", "c\u{0}@x.com"],
+            "an escaped NUL is a value"
+        );
+        assert_eq!(rejects, [(2, RejectReason::NulByte)]);
+        let jsonl = b"{\"email\":\"a@x.com\"}\n{\"email\":\"b\x00\"}\n{\"email\":\"c@x.com\"}\n";
+        let (rows, rejects) = rows_and_rejects(jsonl, "x.jsonl");
+        assert_eq!(rows, ["a@x.com", "c@x.com"]);
+        assert_eq!(rejects.len(), 1);
+        // A rejected record does not read back either.
+        let f = SourceFile::from_bytes(csv.to_vec(), "x.csv", &ReadOptions::default()).unwrap();
+        let at = csv.iter().position(|&b| b == b'b').unwrap_or_default();
+        assert!(f.read_record(0, at as u64, 11).is_err());
+        // Many NULs (a block of zeros, a binary file) are still refused whole.
+        let mut zeros = b"email\na@x.com\n".to_vec();
+        zeros.extend_from_slice(&[0; 4096]);
+        assert!(is_binary(&zeros));
+        for magic in [
+            &b"PK\x03\x04rest"[..],
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            b"SQLite format 3\0",
+        ] {
+            assert!(is_binary(magic));
+        }
+    }
+
+    #[test]
+    fn title_lines_and_short_rows_are_told() {
+        let csv =
+            b"Council Tax Accounts Export\nGenerated 01/04/2014\n\nRef,Forename,Surname,E-mail\n\
+                    1,Ann,Lee,ann@x.com\n2,Bob,Roe\n3,Cy,Fox,cy@x.com\n";
+        let f = SourceFile::from_bytes(csv.to_vec(), "t.csv", &ReadOptions::default()).unwrap();
+        assert_eq!(
+            f.warnings(),
+            [
+                "skipped 3 title lines above the header on line 4; row 1 is the line after the header"
+            ]
+        );
+        assert_eq!(f.datasets()[0].columns[3], "E-mail");
+        for size in [usize::MAX, 5, 1] {
+            let options = ReadOptions {
+                chunk_size: size,
+                ..ReadOptions::default()
+            };
+            let f = SourceFile::from_bytes(csv.to_vec(), "t.csv", &options).unwrap();
+            let out = f.scan(|| (), |_, _| {});
+            assert_eq!(
+                (out.rows(0), out.good_rows(0), out.short_rows(0)),
+                (3, 3, 1)
+            );
+        }
+        assert_eq!(
+            short_rows_note(1),
+            "1 row had trailing fields left off (fewer fields than the header): read with those fields empty"
+        );
     }
 
     #[test]

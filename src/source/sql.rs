@@ -42,8 +42,25 @@ struct DataStmt {
     /// saved layout: re-reading one record does not need them).
     #[serde(skip)]
     splits: Vec<usize>,
+    /// Tuples that do not close where a tuple should (a stray quote), each with
+    /// where reading resumes: the next tuple start from which tuples read again,
+    /// or `end` (see [`Lexer::resync`]). Found when the file is lexed, so that
+    /// chunks never start inside them; not kept in an index's saved layout.
+    #[serde(skip)]
+    breaks: Vec<(usize, usize)>,
     /// No `;` or `\.` before the end of the file.
     truncated: bool,
+}
+
+impl DataStmt {
+    /// Where reading resumes when the tuple at `pos` is broken.
+    fn break_at(&self, pos: usize) -> Option<usize> {
+        let i = self.breaks.partition_point(|&(start, _)| start < pos);
+        self.breaks
+            .get(i)
+            .filter(|&&(start, _)| start == pos)
+            .map(|&(_, resume)| resume)
+    }
 }
 
 /// A file's data statements. Lexing a dump makes the table directly; an index's
@@ -477,6 +494,7 @@ mod packed_stmts {
                 body: usize::try_from(body).ok()?,
                 end: usize::try_from(end).ok()?,
                 splits: Vec::new(),
+                breaks: Vec::new(),
                 truncated: flags & 2 == 2,
             }))
         }
@@ -492,6 +510,11 @@ pub(crate) struct Piece {
 }
 
 impl Piece {
+    /// The piece's first byte.
+    pub fn start(&self) -> usize {
+        self.from
+    }
+
     /// The byte just after the piece.
     pub fn end(&self) -> usize {
         self.to
@@ -595,7 +618,7 @@ impl Sql {
                 b"INSERT" | b"REPLACE" => match lx.insert_header(pos + word.len()) {
                     Some((table, cols, body)) => {
                         let t = table_of(table, &mut drafts);
-                        let (mut end, mut truncated, mut splits, arity) =
+                        let (mut end, mut truncated, mut splits, mut arity) =
                             lx.insert_body(body, chunk_size);
                         // A stray quote flips every quote after it: the scan then
                         // runs on through the statements that follow (taking a later
@@ -606,6 +629,16 @@ impl Sql {
                             end = next;
                             truncated = true;
                             splits.retain(|&s| s < next);
+                        }
+                        // A statement that ran on (a stray quote) or stops short: its
+                        // tuples are walked one by one, and reading resumes after a
+                        // broken tuple where tuples read again.
+                        let mut breaks = Vec::new();
+                        if truncated {
+                            let good_arity;
+                            (splits, breaks, good_arity) = lx.resync(body, end, chunk_size);
+                            // The first tuple may be the broken one: count a good one.
+                            arity = good_arity.unwrap_or(arity);
                         }
                         let layout = match cols {
                             Some(range) => intern(t, range, &mut drafts).unwrap_or(POSITIONAL),
@@ -621,6 +654,7 @@ impl Sql {
                             body,
                             end,
                             splits,
+                            breaks,
                             truncated,
                         });
                         pos = end;
@@ -659,6 +693,7 @@ impl Sql {
                             body,
                             end,
                             splits,
+                            breaks: Vec::new(),
                             truncated,
                         });
                         pos = next;
@@ -901,6 +936,25 @@ impl Sql {
                     // `;`, the end, or a trailing clause such as ON DUPLICATE KEY UPDATE.
                     return;
                 }
+                if let Some(resume) = st.break_at(pos) {
+                    // Each tuple lost to a stray quote is a reject: what lies before
+                    // where tuples read again, or the rest of a statement cut short.
+                    let reason = if resume >= st.end {
+                        RejectReason::TruncatedStatement
+                    } else {
+                        RejectReason::BadSqlTuple
+                    };
+                    for (from, to) in lost_tuples(data, pos, resume, st.end) {
+                        if !emit(reject(from, to - from, reason)) {
+                            return;
+                        }
+                    }
+                    if resume <= pos {
+                        return;
+                    }
+                    pos = resume;
+                    continue;
+                }
                 let (end, status) = read_tuple(
                     data,
                     pos,
@@ -1006,6 +1060,59 @@ fn tuple_end(data: &[u8], start: usize, limit: usize, backslash: bool) -> TupleE
         }
     }
     TupleEnd::Broken(limit)
+}
+
+/// The tuples lost between a broken tuple at `from` and where reading resumes,
+/// `to`: the stretch cut where a tuple seems to end and the next to begin (`)`,
+/// `,`, `(`, spaces between), so that each lost tuple counts as one reject. The
+/// last piece ends at `to` when that is the statement's end (`stmt_end`), else
+/// before the `,` leading to `to`.
+fn lost_tuples(data: &[u8], from: usize, to: usize, stmt_end: usize) -> Vec<(usize, usize)> {
+    let to = to.min(data.len());
+    let mut out = Vec::new();
+    let mut start = from;
+    if from >= to {
+        return out;
+    }
+    for c in memchr::memchr_iter(b'(', &data[from + 1..to]).map(|k| from + 1 + k) {
+        if let Some(close) = boundary_before(data, from, c) {
+            out.push((start, close));
+            start = c;
+        }
+    }
+    let mut end = to;
+    if to < stmt_end {
+        while end > start && (data[end - 1].is_ascii_whitespace() || data[end - 1] == b',') {
+            end -= 1;
+        }
+    }
+    out.push((start, if end > start { end } else { to }));
+    out
+}
+
+/// When the `(` at `c` follows a `)` and a `,` (spaces between, none of them
+/// before `floor`): the position just after that `)`.
+fn boundary_before(data: &[u8], floor: usize, c: usize) -> Option<usize> {
+    // The byte before `i`, spaces skipped (`i` moved onto it).
+    let back = |i: &mut usize| {
+        while *i > floor && data[*i - 1].is_ascii_whitespace() {
+            *i -= 1;
+        }
+        *i = i.checked_sub(1).filter(|&j| j >= floor)?;
+        Some(data[*i])
+    };
+    let mut i = c;
+    if back(&mut i)? != b',' || back(&mut i)? != b')' {
+        return None;
+    }
+    Some(i + 1)
+}
+
+/// How many values the complete tuple `t` holds, if its values read.
+fn tuple_arity(t: &[u8], backslash: bool, scratch: &mut Fields) -> Option<usize> {
+    parse_values(t, &[], 0, backslash, usize::MAX, scratch)
+        .ok()
+        .map(|(n, _)| n)
 }
 
 /// Read the tuple starting at `data[pos]` (its `(`) of a statement ending at
@@ -1171,6 +1278,26 @@ fn parse_tuple(
     max_field: usize,
     fields: &mut Fields,
 ) -> Result<(), RejectReason> {
+    let (n, too_long) = parse_values(t, layout, ncols, backslash, max_field, fields)?;
+    if n != layout.len() {
+        return Err(RejectReason::FieldCount);
+    }
+    if too_long {
+        return Err(RejectReason::FieldTooLong);
+    }
+    Ok(())
+}
+
+/// Parse the values of a complete tuple `( … )` into `fields` (those the layout
+/// places): how many values it holds, and whether one is over `max_field`.
+fn parse_values(
+    t: &[u8],
+    layout: &[u32],
+    ncols: usize,
+    backslash: bool,
+    max_field: usize,
+    fields: &mut Fields,
+) -> Result<(usize, bool), RejectReason> {
     fields.begin(ncols);
     let bad = RejectReason::BadSqlTuple;
     let inner_end = t.len().checked_sub(1).ok_or(bad)?;
@@ -1241,13 +1368,7 @@ fn parse_tuple(
         }
         i += 1;
     }
-    if n != layout.len() {
-        return Err(RejectReason::FieldCount);
-    }
-    if too_long {
-        return Err(RejectReason::FieldTooLong);
-    }
-    Ok(())
+    Ok((n, too_long))
 }
 
 /// A string-literal prefix at the start of `s`: how many bytes to skip to reach the
@@ -1477,6 +1598,13 @@ fn word_at(data: &[u8], pos: usize) -> &[u8] {
 /// A data statement's header: table, byte range of its column list (if any), and
 /// where its rows start.
 type Header = (String, Option<(usize, usize)>, usize);
+
+/// Candidate tuple starts tried after a broken tuple before the rest of its
+/// statement is given up (each lost tuple then still counted).
+const MAX_RESYNC_CANDIDATES: usize = 4096;
+
+/// Bytes a candidate tuple may span when resynchronising.
+const RESYNC_WINDOW: usize = 1 << 20;
 
 struct Lexer<'a> {
     data: &'a [u8],
@@ -1719,6 +1847,127 @@ impl Lexer<'_> {
         None
     }
 
+    /// Whether what follows a tuple ending at `e` (of a statement ending at `end`)
+    /// is what follows a tuple: the next one (`,` then `(`), the statement's end
+    /// (`;`, or `end`), or a trailing clause (`ON DUPLICATE KEY UPDATE`,
+    /// `RETURNING`). Anything else means the tuple closed where it should not.
+    fn tuple_follows(&self, e: usize, end: usize) -> bool {
+        let d = self.data;
+        let i = self.ws(e).min(end);
+        if i >= end {
+            return true;
+        }
+        match d[i] {
+            b';' => true,
+            b',' => {
+                let j = self.ws(i + 1);
+                j >= end || d[j] == b'('
+            }
+            _ => {
+                let w = word_at(d, i);
+                w.eq_ignore_ascii_case(b"ON") || w.eq_ignore_ascii_case(b"RETURNING")
+            }
+        }
+    }
+
+    /// Walk the tuples of an INSERT that ran on or stops short (`body..end`) the
+    /// way the parser reads them: the tuple starts at which a chunk may begin
+    /// (about every `chunk_size` bytes), the broken tuples, each with where
+    /// reading resumes ([`Lexer::resume_after`], else `end`: the rest is lost),
+    /// and how many values the first tuple that reads holds.
+    #[allow(clippy::type_complexity)]
+    fn resync(
+        &self,
+        body: usize,
+        end: usize,
+        chunk_size: usize,
+    ) -> (Vec<usize>, Vec<(usize, usize)>, Option<usize>) {
+        let d = self.data;
+        let end = end.min(d.len());
+        let (mut splits, mut breaks) = (Vec::new(), Vec::new());
+        let mut scratch = Fields::new();
+        let mut arity = None;
+        let mut last = body;
+        let mut pos = body;
+        loop {
+            while pos < end && (d[pos].is_ascii_whitespace() || d[pos] == b',') {
+                pos += 1;
+            }
+            if pos >= end || d[pos] != b'(' {
+                break;
+            }
+            if pos - last >= chunk_size {
+                splits.push(pos);
+                last = pos;
+            }
+            match tuple_end(d, pos, end, self.backslash) {
+                TupleEnd::Closed(e) if self.tuple_follows(e, end) => {
+                    if arity.is_none() {
+                        arity = tuple_arity(&d[pos..e], self.backslash, &mut scratch);
+                    }
+                    pos = e;
+                }
+                _ => match self.resume_after(pos, end, arity, &mut scratch) {
+                    Some(r) => {
+                        breaks.push((pos, r));
+                        pos = r;
+                    }
+                    None => {
+                        breaks.push((pos, end));
+                        break;
+                    }
+                },
+            }
+        }
+        (splits, breaks, arity)
+    }
+
+    /// Where tuples read again after the broken tuple at `from`: the first `(`
+    /// after a `),` that starts a tuple whose values read (as many as `arity`, the
+    /// statement's first good tuple's, when known) and that is followed by the
+    /// statement's end or by another such tuple. A quote gone astray pairs with
+    /// the next one, so the tuples after it are found again; a candidate inside a
+    /// value (`'a),(b'`) rarely passes. Candidates are bounded (the first
+    /// [`MAX_RESYNC_CANDIDATES`], each tuple read within [`RESYNC_WINDOW`] bytes).
+    fn resume_after(
+        &self,
+        from: usize,
+        end: usize,
+        arity: Option<usize>,
+        scratch: &mut Fields,
+    ) -> Option<usize> {
+        let d = self.data;
+        let reads = |at: usize, scratch: &mut Fields| -> Option<(usize, usize)> {
+            let limit = end.min(at.saturating_add(RESYNC_WINDOW));
+            match tuple_end(d, at, limit, self.backslash) {
+                TupleEnd::Closed(e) => {
+                    let n = tuple_arity(&d[at..e], self.backslash, scratch)?;
+                    arity.is_none_or(|a| a == n).then_some((e, n))
+                }
+                TupleEnd::Broken(_) => None,
+            }
+        };
+        let hay = d.get(from + 1..end)?;
+        memchr::memchr_iter(b'(', hay)
+            .map(|k| from + 1 + k)
+            .filter(|&c| boundary_before(d, from, c).is_some())
+            .take(MAX_RESYNC_CANDIDATES)
+            .find(|&c| {
+                let Some((e, n)) = reads(c, scratch) else {
+                    return false;
+                };
+                let i = self.ws(e).min(end);
+                if i >= end || d[i] == b';' {
+                    return true;
+                }
+                if d[i] != b',' {
+                    return false;
+                }
+                let j = self.ws(i + 1);
+                j < end && d[j] == b'(' && reads(j, scratch).is_some_and(|(_, m)| m == n)
+            })
+    }
+
     /// After `COPY`: table, column list, and the position after `FROM stdin…;`.
     fn copy_header(&self, pos: usize) -> Option<Header> {
         let (table, p) = self.qualified_name(self.ws(pos))?;
@@ -1842,6 +2091,7 @@ mod tests {
             body,
             end,
             splits: vec![body + 1],
+            breaks: Vec::new(),
             truncated: false,
         }
     }
@@ -2014,6 +2264,7 @@ mod tests {
                     Event::Reject {
                         dataset, reason, ..
                     } => out.push((dataset, Err(reason))),
+                    Event::ShortRow { .. } => {}
                 },
             );
         }
@@ -2096,15 +2347,17 @@ mod tests {
                 assert_eq!(row.1, Ok(v(&[&[id.as_str()], &["N"]])), "row {i}");
             }
         }
-        // A stray quote in a multi-row statement keeps the tuples before it.
+        // A stray quote in a multi-row statement keeps the tuples before it, and
+        // those after it are read again.
         let (_, r) = rows(
             "INSERT INTO t VALUES (1,'a'),(2,'b'c'),(3,'d');\nINSERT INTO t VALUES (4,'e');\n",
             1 << 20,
         );
-        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!(r.len(), 4, "{r:?}");
         assert_eq!(r[0].1, Ok(v(&[&["1"], &["a"]])));
-        assert_eq!(r[1].1, Err(RejectReason::TruncatedStatement));
-        assert_eq!(r[2].1, Ok(v(&[&["4"], &["e"]])));
+        assert_eq!(r[1].1, Err(RejectReason::BadSqlTuple));
+        assert_eq!(r[2].1, Ok(v(&[&["3"], &["d"]])));
+        assert_eq!(r[3].1, Ok(v(&[&["4"], &["e"]])));
         // Tuples on lines of their own, and a value holding a newline and the word
         // "insert", are one statement as before.
         let (_, r) = rows(
@@ -2114,6 +2367,105 @@ mod tests {
         assert_eq!(r.len(), 3, "{r:?}");
         assert!(r.iter().all(|x| x.1.is_ok()), "{r:?}");
         assert_eq!(r[1].1, Ok(v(&[&["2"], &["note:\ninsert coin"]])));
+    }
+
+    #[test]
+    fn tuples_after_a_stray_quote_are_read_again() {
+        // One INSERT of 100 tuples, `'O'Brien'` in the eleventh: the quotes after it
+        // flip, and the statement runs into the next one. Reading resumes at the
+        // twelfth tuple; only the broken one is lost, as one reject.
+        let mut sql =
+            String::from("CREATE TABLE `t` (`id` int, `ln` varchar(9), `email` varchar(99));\n");
+        sql.push_str("INSERT INTO `t` VALUES ");
+        for i in 0..100 {
+            let name = if i == 10 {
+                "O'Brien".to_string()
+            } else {
+                format!("S{i}")
+            };
+            let sep = if i == 99 { ";\n" } else { "," };
+            sql.push_str(&format!("({i},'{name}','p{i}@x.com'){sep}"));
+        }
+        sql.push_str("INSERT INTO `t` VALUES (200,'Next','next@x.com');\n");
+        let (_, whole) = rows(&sql, usize::MAX);
+        assert_eq!(whole.len(), 101, "every tuple is a row");
+        let bad: Vec<usize> = (0..whole.len()).filter(|&i| whole[i].1.is_err()).collect();
+        assert_eq!(bad, [10]);
+        assert_eq!(whole[10].1, Err(RejectReason::BadSqlTuple));
+        assert_eq!(whole[11].1, Ok(v(&[&["11"], &["S11"], &["p11@x.com"]])));
+        assert_eq!(whole[100].1, Ok(v(&[&["200"], &["Next"], &["next@x.com"]])));
+        for size in [1, 7, 64, 500, 4096] {
+            assert_eq!(rows(&sql, size).1, whole, "chunk size {size}");
+        }
+        // Re-read alone, a tuple after the stray quote is the one scanned.
+        let (s, _) = rows(&sql, usize::MAX);
+        let at = sql.find("(50,").unwrap_or_default();
+        let len = "(50,'S50','p50@x.com')".len();
+        let mut f = Fields::new();
+        assert_eq!(
+            s.read_record(sql.as_bytes(), 0, at, len, TextEncoding::Utf8, &mut f),
+            Ok(())
+        );
+        assert_eq!(f.get(2), "p50@x.com");
+    }
+
+    proptest::proptest! {
+        /// One stray quote in any tuple of a long INSERT costs that tuple alone,
+        /// whatever the chunk size, and whether a statement follows or not.
+        #[test]
+        fn a_stray_quote_costs_one_tuple(
+            names in proptest::collection::vec("[a-z]{1,8}", 2..60),
+            stray in 0usize..60,
+            next in proptest::bool::ANY,
+            chunk in 1usize..300,
+        ) {
+            let stray = stray % names.len();
+            let mut sql = String::from("INSERT INTO t VALUES ");
+            for (i, name) in names.iter().enumerate() {
+                let name = if i == stray { format!("{name}'{name}") } else { name.clone() };
+                let sep = if i + 1 == names.len() { ";\n" } else { "," };
+                sql.push_str(&format!("({i},'{name}'){sep}"));
+            }
+            if next {
+                sql.push_str("INSERT INTO t VALUES (100,'next');\n");
+            }
+            let (_, whole) = rows(&sql, usize::MAX);
+            proptest::prop_assert_eq!(whole.len(), names.len() + usize::from(next));
+            for (i, row) in whole.iter().enumerate().take(names.len()) {
+                if i == stray {
+                    proptest::prop_assert!(row.1.is_err());
+                } else {
+                    let id = i.to_string();
+                    proptest::prop_assert_eq!(&row.1, &Ok(v(&[&[id.as_str()], &[names[i].as_str()]])));
+                }
+            }
+            proptest::prop_assert_eq!(rows(&sql, chunk).1, whole);
+        }
+    }
+
+    #[test]
+    fn tuples_that_cannot_be_read_again_are_each_counted() {
+        // The file stops inside a quote: nothing after the broken tuple reads, and
+        // each `),(`-separated tuple of the rest is a reject of its own.
+        let sql = "INSERT INTO t VALUES (1,'a'),(2,'b'c'),(3,'d'),(4,'e";
+        let (_, whole) = rows(sql, usize::MAX);
+        let got: Vec<_> = whole.iter().map(|r| r.1.clone().map(|_| ())).collect();
+        // `(3,'d')` reads, but the tuple after it does not: no place where tuples
+        // read again is certain, so the rest is lost, a tuple at a time.
+        let trunc = Err(RejectReason::TruncatedStatement);
+        assert_eq!(got, vec![Ok(()), trunc, trunc, trunc]);
+        for size in [1, 3, 9, 20] {
+            assert_eq!(rows(sql, size).1, whole, "chunk size {size}");
+        }
+        // Two stray quotes that pair up across a tuple boundary make one tuple of
+        // two (a known limit: it closes where a tuple may close).
+        let sql = "INSERT INTO t VALUES (1,'a'),(2,'b'c'),(3,'d'e'),(4,'f'g')";
+        let (_, whole) = rows(sql, usize::MAX);
+        let got: Vec<_> = whole.iter().map(|r| r.1.clone().map(|_| ())).collect();
+        assert_eq!(got, vec![Ok(()), Err(RejectReason::BadSqlTuple), trunc]);
+        for size in [1, 3, 9, 20] {
+            assert_eq!(rows(sql, size).1, whole, "chunk size {size}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! rows, rejects by reason and column mapping.
 
 use super::mapping::{ColumnMap, Overrides, map_dataset};
-use super::{Format, RejectReason, SourceFile, TextEncoding};
+use super::{Format, RejectReason, SourceFile, TextEncoding, short_rows_note};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -26,6 +26,8 @@ pub struct DatasetReport {
     pub rows: u64,
     /// Rejected rows per reason.
     pub rejects: Vec<(RejectReason, u64)>,
+    /// Rows read with trailing fields left off (fewer fields than the header).
+    pub short_rows: u64,
     /// What each column means.
     pub mapping: Vec<ColumnMap>,
     /// File-level warnings (empty file, unreadable statements).
@@ -47,6 +49,7 @@ pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport>
                 bytes: file.len_bytes(),
                 rows: 0,
                 rejects: Vec::new(),
+                short_rows: 0,
                 mapping: Vec::new(),
                 warnings: file.warnings().to_vec(),
             });
@@ -62,6 +65,7 @@ pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport>
                 bytes: file.len_bytes(),
                 rows: scan.rows(i),
                 rejects: scan.rejects_by_reason(i),
+                short_rows: scan.short_rows(i),
                 mapping: map_dataset(&ds.name, &ds.columns, &sample, overrides),
                 warnings: file.warnings().to_vec(),
             });
@@ -99,6 +103,9 @@ impl fmt::Display for DatasetReport {
                 None => m.data_class(),
             };
             writeln!(f, "  {:<width$}  -> {kind}", m.column)?;
+        }
+        if self.short_rows > 0 {
+            writeln!(f, "  note: {}", short_rows_note(self.short_rows))?;
         }
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;
