@@ -59,6 +59,7 @@ const TAG_YEAR_MONTH: u8 = 0xA7;
 const TAG_YEAR_DAY: u8 = 0xB3;
 const TAG_MONTH_DAY_DECADE: u8 = 0xB4;
 const TAG_HOUSE: u8 = 0xA8;
+const TAG_FLAT: u8 = 0xB5;
 const TAG_STREET_WORDS: u8 = 0xAA;
 const TAG_TOWN: u8 = 0xAB;
 const TAG_POSTCODE: u8 = 0xAC;
@@ -287,6 +288,11 @@ impl FeatureHasher {
     /// Hash of a canonical house number.
     pub fn house(&self, house: &str) -> u32 {
         self.h32(TAG_HOUSE, house.as_bytes())
+    }
+
+    /// Hash of a canonical flat number ([`address::flat`]).
+    pub fn flat(&self, flat: &str) -> u32 {
+        self.h32(TAG_FLAT, flat.as_bytes())
     }
 
     /// Hash of the words that name a street ([`address::street_name_words`]),
@@ -751,7 +757,12 @@ const ITEM_LEN: [usize; LISTS] = [8, 8, 8, 16, 4, 13, 13, 12, 5];
 const HAS_AUX: u8 = 0x80;
 const HAS_GENDER: u16 = 1 << 9;
 const HAS_YEAR: u16 = 1 << 10;
-const KNOWN_FLAGS: u16 = (1 << 11) - 1;
+/// The flat numbers' list, after the year: a later addition to the format, so a
+/// record of an older index has no flats (the bit is never set there).
+const HAS_FLATS: u16 = 1 << 11;
+const KNOWN_FLAGS: u16 = (1 << 12) - 1;
+/// Bytes of one flat number's hash.
+const FLAT_LEN: usize = 4;
 
 /// Gender bits of a record's features.
 pub const GENDER_M: u8 = 1;
@@ -762,7 +773,9 @@ pub const GENDER_X: u8 = 4;
 
 /// Appends the features of one record of dataset number `dataset` to `out`: every
 /// canonical value of `person` hashed (see the module documentation), its record
-/// year, and `columns`, the
+/// year, its flat numbers (after the year, under their own presence bit: they were
+/// added to the format later, and a record without flats is laid out as before),
+/// and `columns`, the
 /// record's column mask (bit `c % 8` of byte `c / 8` set when column `c` holds a
 /// value: its data classes). `on_name` sees each name with its hash, so the caller
 /// can collect the segment's name table.
@@ -867,6 +880,13 @@ pub fn encode_record(
         mask |= HAS_YEAR;
         out.extend_from_slice(&year.to_le_bytes());
     }
+    if !person.flats.is_empty() {
+        mask |= HAS_FLATS;
+        put_varint(out, person.flats.len() as u64);
+        for f in &person.flats {
+            out.extend_from_slice(&hasher.flat(f).to_le_bytes());
+        }
+    }
     let used = columns.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     out.extend_from_slice(&columns[..used]);
     out[start..start + 2].copy_from_slice(&mask.to_le_bytes());
@@ -880,6 +900,8 @@ pub struct RecordView<'a> {
     lists: [(u32, u32); LISTS],
     genders: u8,
     year: Option<u16>,
+    /// Where the flat hashes start, and how many there are.
+    flats: (u32, u32),
     columns: usize,
 }
 
@@ -916,12 +938,21 @@ impl<'a> RecordView<'a> {
         } else {
             None
         };
+        let flats = if mask & HAS_FLATS != 0 {
+            let count = u32::try_from(r.varint()?).ok()?;
+            let at = u32::try_from(r.at).ok()?;
+            r.take(usize::try_from(count).ok()?.checked_mul(FLAT_LEN)?)?;
+            (at, count)
+        } else {
+            (0, 0)
+        };
         Some(RecordView {
             bytes,
             dataset,
             lists,
             genders,
             year,
+            flats,
             columns: r.at,
         })
     }
@@ -980,6 +1011,24 @@ impl<'a> RecordView<'a> {
     /// Whether the record has a house number.
     pub fn has_house(&self) -> bool {
         self.count(LIST_HOUSE) > 0
+    }
+
+    /// Flat number hashes ([`FeatureHasher::flat`]); none for a record of an index
+    /// built before flats were stored.
+    pub fn flats(&self) -> impl Iterator<Item = u32> + Clone + use<'a> {
+        let (at, count) = self.flats;
+        let start = at as usize;
+        let end = start.saturating_add((count as usize).saturating_mul(FLAT_LEN));
+        self.bytes
+            .get(start..end)
+            .unwrap_or_default()
+            .chunks_exact(FLAT_LEN)
+            .map(|b| le_u32(b, 0))
+    }
+
+    /// Whether the record has a flat number.
+    pub fn has_flat(&self) -> bool {
+        self.flats.1 > 0
     }
 
     /// Street lines.
@@ -1354,6 +1403,9 @@ mod tests {
         };
         assert_eq!(v.dobs().collect::<Vec<_>>(), [h.dob_parts(dob)]);
         assert_eq!(v.houses().collect::<Vec<_>>(), [h.house("12a")]);
+        assert_eq!(v.flats().collect::<Vec<_>>(), [h.flat("3")]);
+        assert!(v.has_flat());
+        assert_ne!(h.flat("12a"), h.house("12a"));
         assert_eq!(v.postcodes().collect::<Vec<_>>(), [h.postcode("SW1A1AA")]);
         let street = v.streets().next().expect("street");
         assert_eq!(street.hash, h.street_words("flat 3 12a high street london"));
@@ -1397,6 +1449,54 @@ mod tests {
         let mut bytes = vec![1, 0, 0, 3];
         bytes.extend_from_slice(&7u64.to_le_bytes());
         assert!(RecordView::parse(&bytes).is_none());
+    }
+
+    #[test]
+    fn flats_are_an_addition_older_records_do_without() {
+        let h = hasher();
+        let with = Person::of(&[
+            (FieldKind::Address, "Flat 3, 12 High St"),
+            (FieldKind::RecordDate, "2006"),
+        ]);
+        let mut without = with.clone();
+        without.flats.clear();
+        let encode = |p: &Person| {
+            let mut bytes = Vec::new();
+            encode_record(&h, 5, p, &[0b11], &mut bytes, &mut |_, _| {});
+            bytes
+        };
+        let (new, old) = (encode(&with), encode(&without));
+        // A record without flats is laid out as before flats were stored: no bit,
+        // no bytes, so the records of an older index read as records without flats.
+        let mask = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
+        assert_eq!(mask(&old) & HAS_FLATS, 0);
+        assert_eq!(mask(&new), mask(&old) | HAS_FLATS);
+        assert_eq!(new.len(), old.len() + 1 + FLAT_LEN);
+        let (a, b) = (
+            RecordView::parse(&new).expect("new"),
+            RecordView::parse(&old).expect("old"),
+        );
+        assert_eq!(a.flats().collect::<Vec<_>>(), [h.flat("3")]);
+        assert_eq!(b.flats().count(), 0);
+        assert!(!b.has_flat());
+        for v in [a, b] {
+            assert_eq!(v.year(), Some(2006));
+            assert_eq!(v.houses().collect::<Vec<_>>(), [h.house("12")]);
+            assert!(v.has_column(0) && v.has_column(1) && !v.has_column(2));
+        }
+        // The flat list is bounds-checked like the others: cut short, or claiming
+        // more hashes than there are bytes, it is refused.
+        let columns = 1;
+        let flats_end = new.len() - columns;
+        assert!(RecordView::parse(&new[..flats_end - 1]).is_none());
+        let mut lying = new[..flats_end].to_vec();
+        let count_at = flats_end - FLAT_LEN - 1;
+        lying[count_at] = 9;
+        assert!(RecordView::parse(&lying).is_none());
+        // An unknown presence bit is still refused.
+        let mut unknown = new.clone();
+        unknown[1] |= 0x10;
+        assert!(RecordView::parse(&unknown).is_none());
     }
 
     #[test]
@@ -1496,13 +1596,16 @@ mod tests {
             prop_assert_eq!(view.postcodes().count(), p.postcodes.len());
             prop_assert_eq!(view.identifiers().count(), p.identifiers.len());
             prop_assert_eq!(view.year(), p.record_year);
+            let flats: Vec<u32> = p.flats.iter().map(|f| h.flat(f)).collect();
+            prop_assert_eq!(view.flats().collect::<Vec<_>>(), flats);
             prop_assert!(view.has_column(23));
         }
 
         #[test]
         fn parsing_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             if let Some(v) = RecordView::parse(&bytes) {
-                let _ = v.identifiers().count() + v.streets().count() + v.dobs().count();
+                let _ = v.identifiers().count() + v.streets().count() + v.dobs().count()
+                    + v.flats().count();
                 let _ = v.has_column(100);
             }
             let _ = NameTable::parse(&bytes).map(|t| t.get(42));

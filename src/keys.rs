@@ -54,8 +54,9 @@ const SEPARATOR: u8 = 0x1F;
 /// an initial forms no given-name key. 4: notes and former names in a name cell, the
 /// parts of a double-barrelled family name, South Slavic đ. 5: "unknown" dates of
 /// birth (01/01/1900…) are missing, two-digit years of birth, postcodes with a
-/// country or O for 0, several emails or phones in one cell.
-pub const KEY_RULES_VERSION: u32 = 5;
+/// country or O for 0, several emails or phones in one cell. 6: record features
+/// carry flat numbers (an older index compares addresses without them).
+pub const KEY_RULES_VERSION: u32 = 6;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
 /// the nickname table (a name's group decides its given-name key), as 16 hex

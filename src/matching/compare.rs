@@ -62,8 +62,8 @@ pub enum FieldFamily {
     Dob,
     /// Gender marker.
     Gender,
-    /// House number, street and postcode together: they describe one place, so they
-    /// get one outcome instead of three correlated ones.
+    /// House number, flat, street and postcode together: they describe one place, so
+    /// they get one outcome instead of four correlated ones.
     Address,
     /// Town, compared only when a postcode is not available on both sides (a postcode
     /// already says the town).
@@ -205,6 +205,9 @@ pub enum Outcome {
     OneDigit,
     /// Date of birth in the same year and month.
     SameYearMonth,
+    /// Same postcode and house number, a flat number on one side only: the building
+    /// agrees, the household within it is not known.
+    Building,
     /// Same house number and postcode, street written differently.
     StreetVariant,
     /// Same postcode; a house number is missing on one side.
@@ -213,7 +216,8 @@ pub enum Outcome {
     StreetAndHouse,
     /// Same street (no house numbers to compare, no postcodes).
     Street,
-    /// Same postcode, different house number: a neighbour, or a move within the postcode.
+    /// Same postcode, different house number or different flat: a neighbour, or a
+    /// move within the postcode.
     OtherHouse,
     /// Same postcode sector (`SW1A 1`), different postcode.
     Sector,
@@ -246,6 +250,7 @@ impl Outcome {
             DayMonthSwapped,
             OneDigit,
             SameYearMonth,
+            Building,
             StreetVariant,
             Postcode,
             StreetAndHouse,
@@ -272,6 +277,7 @@ impl Outcome {
             Outcome::DayMonthSwapped => "day_month_swapped",
             Outcome::OneDigit => "one_digit",
             Outcome::SameYearMonth => "same_year_month",
+            Outcome::Building => "building",
             Outcome::StreetVariant => "street_variant",
             Outcome::Postcode => "postcode",
             Outcome::StreetAndHouse => "street_and_house",
@@ -661,6 +667,43 @@ fn postcode_pair(a: &str, b: &str) -> Outcome {
     }
 }
 
+/// How two sides' flat numbers relate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flats {
+    /// Neither side names a flat.
+    Neither,
+    /// Both name one, and they share one.
+    Same,
+    /// Both name one, and none is shared: two dwellings.
+    Differ,
+    /// Only one side names a flat.
+    OneSided,
+}
+
+impl Flats {
+    /// The relation of two sides' flat lists from whether each side has one and
+    /// whether any value is on both (the features path decides that from hashes).
+    pub(crate) fn of(query_has: bool, record_has: bool, shared: bool) -> Flats {
+        match (query_has, record_has) {
+            (false, false) => Flats::Neither,
+            (true, true) if shared => Flats::Same,
+            (true, true) => Flats::Differ,
+            _ => Flats::OneSided,
+        }
+    }
+
+    /// Whether the two sides are one dwelling, from whether they are one house number
+    /// (`None`: a house number is missing on a side): different flats are different
+    /// dwellings whatever the house numbers say.
+    pub(crate) fn same_dwelling(self, same_house: Option<bool>) -> Option<bool> {
+        if self == Flats::Differ {
+            Some(false)
+        } else {
+            same_house
+        }
+    }
+}
+
 /// Whether two street lines name the same street: equal, or equal word for word
 /// once abbreviations are expanded and numbers dropped.
 fn street_same(a: &str, b: &str) -> bool {
@@ -678,9 +721,17 @@ fn any_pair(query: &[String], record: &[String], pair: impl Fn(&str, &str) -> bo
     query.iter().any(|q| record.iter().any(|r| pair(q, r)))
 }
 
-/// House number, street and postcode as one comparison. A record may list several
-/// of each without saying which belong together, so each part is compared on its own
-/// (best pair) and the parts are then read together.
+/// House number, flat, street and postcode as one comparison. A record may list
+/// several of each without saying which belong together, so each part is compared on
+/// its own (best pair) and the parts are then read together.
+///
+/// A building with flats is several households. Two different flat numbers are two
+/// dwellings, whatever the house numbers say: the pair is read as different houses
+/// (`other_house` with the postcode agreeing). A flat number on one side only leaves
+/// the household unknown: with the postcode and house number agreeing that is
+/// [`Outcome::Building`], not `exact`; or `street_variant`, the weaker, when the
+/// lines' words differ too (as they do by the word `flat` when the flat is in the
+/// line and the other side has none), so that no pair weighs more than before.
 ///
 /// Street lines are compared last and only as far as the outcome needs: with the
 /// postcode agreeing, only "same street or not" matters; otherwise only "similar
@@ -719,6 +770,12 @@ fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, O
                 .iter()
                 .any(|q| record.house_numbers.contains(q))
         });
+    let flats = Flats::of(
+        !query.flats.is_empty(),
+        !record.flats.is_empty(),
+        query.flats.iter().any(|q| record.flats.contains(q)),
+    );
+    let same_house = flats.same_dwelling(same_house);
     let streets_on_both = !query.streets.is_empty() && !record.streets.is_empty();
     let streets_agree =
         || streets_on_both && any_pair(&query.streets, &record.streets, street_agrees);
@@ -726,11 +783,12 @@ fn compare_address<'q>(query: &'q Person, record: &Person) -> Option<(Outcome, O
     if let Some((Outcome::Exact, value)) = postcode {
         let outcome = match same_house {
             Some(true)
-                if !streets_on_both || any_pair(&query.streets, &record.streets, street_same) =>
+                if streets_on_both && !any_pair(&query.streets, &record.streets, street_same) =>
             {
-                Outcome::Exact
+                Outcome::StreetVariant
             }
-            Some(true) => Outcome::StreetVariant,
+            Some(true) if flats == Flats::OneSided => Outcome::Building,
+            Some(true) => Outcome::Exact,
             Some(false) => Outcome::OtherHouse,
             None => Outcome::Postcode,
         };
@@ -1150,6 +1208,156 @@ mod tests {
         );
     }
 
+    fn with_flats(mut p: Person, flats: &[&str]) -> Person {
+        p.flats = names(flats);
+        p
+    }
+
+    #[test]
+    fn flats_tell_households_apart() {
+        // The flat in a column of its own (or a line of its own): the street line
+        // names the street alone.
+        let home = with_flats(address(&["12"], &["rose court"], &["SW1A1AA"]), &["3"]);
+        let cases = [
+            // Another flat of the building: a neighbour.
+            (
+                with_flats(address(&["12"], &["rose court"], &["SW1A1AA"]), &["7"]),
+                Outcome::OtherHouse,
+            ),
+            (
+                with_flats(
+                    address(&["12"], &["flat 7 12 rose court"], &["SW1A1AA"]),
+                    &["7"],
+                ),
+                Outcome::OtherHouse,
+            ),
+            // The same flat.
+            (
+                with_flats(address(&["12"], &["rose ct"], &["SW1A1AA"]), &["3"]),
+                Outcome::Exact,
+            ),
+            (
+                with_flats(address(&["12"], &[], &["SW1A1AA"]), &["3", "3a"]),
+                Outcome::Exact,
+            ),
+            // The flat left out: the building agrees, the household is unknown.
+            (
+                address(&["12"], &["12 rose court"], &["SW1A1AA"]),
+                Outcome::Building,
+            ),
+            (address(&["12"], &[], &["SW1A1AA"]), Outcome::Building),
+            // ... unless the lines differ too: the weaker of the two.
+            (
+                address(&["12"], &["rose cort"], &["SW1A1AA"]),
+                Outcome::StreetVariant,
+            ),
+            // Another flat without a house number, or without postcodes.
+            (
+                with_flats(address(&[], &["flat 7 rose court"], &["SW1A1AA"]), &["7"]),
+                Outcome::OtherHouse,
+            ),
+            (
+                with_flats(address(&["12"], &["rose court"], &[]), &["7"]),
+                Outcome::OtherHouse,
+            ),
+            // The flat, postcode missing: street and house as before.
+            (
+                with_flats(address(&["12"], &["rose court"], &[]), &["3"]),
+                Outcome::StreetAndHouse,
+            ),
+            // House number on one side only: the postcode, as before.
+            (address(&[], &[], &["SW1A1AA"]), Outcome::Postcode),
+            // Another building: flats do not matter.
+            (
+                address(&["14"], &["14 rose court"], &["SW1A1AA"]),
+                Outcome::OtherHouse,
+            ),
+        ];
+        for (record, want) in cases {
+            assert_eq!(
+                outcome(&home, &record, FieldFamily::Address),
+                Some(want),
+                "{record:?}"
+            );
+            assert_eq!(
+                outcome(&record, &home, FieldFamily::Address),
+                Some(want),
+                "{record:?}"
+            );
+        }
+        // Flats in both lines: another flat is a neighbour, as before `exact`.
+        let line = |flat: &str| {
+            with_flats(
+                address(
+                    &["12"],
+                    &[&format!("flat {flat} 12 rose court")],
+                    &["SW1A1AA"],
+                ),
+                &[flat],
+            )
+        };
+        assert_eq!(
+            outcome(&line("3"), &line("7"), FieldFamily::Address),
+            Some(Outcome::OtherHouse)
+        );
+        assert_eq!(
+            outcome(&line("3"), &line("3"), FieldFamily::Address),
+            Some(Outcome::Exact)
+        );
+        // Neither side with a flat: as before.
+        let house = address(&["12"], &["12 rose court"], &["SW1A1AA"]);
+        assert_eq!(
+            outcome(&house, &house, FieldFamily::Address),
+            Some(Outcome::Exact)
+        );
+    }
+
+    #[test]
+    fn flats_are_read_from_every_address_kind() {
+        use FieldKind as K;
+        // The defect found on generated data: a register line without the flat, and
+        // an electoral-roll record with it in the house-number column.
+        let register = Person::of(&[
+            (K::FirstName, "Mohammed"),
+            (K::LastName, "Clarke"),
+            (K::Address, "58 Hollywood Close"),
+            (K::Postcode, "sw10 8nf"),
+        ]);
+        let record = Person::of(&[
+            (K::FullName, "Mr Mohammed Fenbrook"),
+            (K::HouseNumber, "Flat 12, 58"),
+            (K::Street, "Hollywood Close"),
+            (K::Postcode, "SW10 8NF"),
+        ]);
+        assert_eq!(record.flats, ["12"]);
+        assert_eq!(record.house_numbers, ["58"]);
+        assert_eq!(
+            outcome(&register, &record, FieldFamily::Address),
+            Some(Outcome::Building)
+        );
+        let neighbour = Person::of(&[(K::Address, "Flat 7, 58 Hollywood Close, SW10 8NF")]);
+        assert_eq!(neighbour.flats, ["7"]);
+        assert_eq!(
+            outcome(&neighbour, &record, FieldFamily::Address),
+            Some(Outcome::OtherHouse)
+        );
+        let resident = Person::of(&[
+            (K::Address, "FLAT 12\n58 Hollywood Close\nLondon"),
+            (K::Postcode, "SW10 8NF"),
+        ]);
+        assert_eq!(resident.flats, ["12"]);
+        // The same flat; the lines' words differ (`flat`, `london`).
+        assert_eq!(
+            outcome(&resident, &record, FieldFamily::Address),
+            Some(Outcome::StreetVariant)
+        );
+        let parking = Person::of(&[(K::HouseNumber, "58 (Flat 12)")]);
+        assert_eq!(
+            (parking.house_numbers, parking.flats),
+            (names(&["58"]), names(&["12"]))
+        );
+    }
+
     #[test]
     fn town_only_without_postcodes_on_both_sides() {
         let mut query = Person {
@@ -1339,6 +1547,15 @@ mod tests {
                     .iter()
                     .any(|q| record.house_numbers.contains(q))
             });
+        let flats_on_both = !query.flats.is_empty() && !record.flats.is_empty();
+        let flat_shared = query.flats.iter().any(|q| record.flats.contains(q));
+        let flat_one_sided = query.flats.is_empty() != record.flats.is_empty();
+        // Different flats are different dwellings.
+        let same_house = if flats_on_both && !flat_shared {
+            Some(false)
+        } else {
+            same_house
+        };
         let street = (!query.streets.is_empty() && !record.streets.is_empty()).then(|| {
             let relation = |a: &str, b: &str| {
                 if street_same(a, b) {
@@ -1359,8 +1576,9 @@ mod tests {
         let agrees = matches!(street, Some(Street::Same | Street::Similar));
         if postcode == Some(Outcome::Exact) {
             return Some(match (same_house, street) {
-                (Some(true), Some(Street::Same) | None) => Outcome::Exact,
-                (Some(true), Some(_)) => Outcome::StreetVariant,
+                (Some(true), Some(Street::Similar | Street::Different)) => Outcome::StreetVariant,
+                (Some(true), _) if flat_one_sided => Outcome::Building,
+                (Some(true), _) => Outcome::Exact,
                 (Some(false), _) => Outcome::OtherHouse,
                 (None, _) => Outcome::Postcode,
             });
@@ -1385,11 +1603,13 @@ mod tests {
             list("1[0-2]|[0-9]"),
             list("(high|hgh|low) (st|street|road)|flat [0-9] high street"),
             list("SW1A1A[AB]|SW1A2AA|N16XY"),
+            list("[1-3]|3a"),
         )
-            .prop_map(|(house_numbers, streets, postcodes)| Person {
+            .prop_map(|(house_numbers, streets, postcodes, flats)| Person {
                 house_numbers,
                 streets,
                 postcodes,
+                flats,
                 ..Person::default()
             })
     }
@@ -1405,9 +1625,10 @@ mod tests {
             list("[a-z ]{0,12}"),
             list("[A-Z]{1,2}[0-9]{1,2}[0-9][A-Z]{2}|[0-9]{5}"),
             list("[ -~]{0,14}"),
+            list("[1-3][a-b]?"),
         )
             .prop_map(
-                |(first, last, dobs, houses, streets, postcodes, emails)| Person {
+                |(first, last, dobs, houses, streets, postcodes, emails, flats)| Person {
                     first_names: first,
                     last_names: last,
                     dobs: dobs
@@ -1417,6 +1638,7 @@ mod tests {
                     house_numbers: houses,
                     streets,
                     postcodes,
+                    flats,
                     identifiers: emails.into_iter().map(|e| (FieldKind::Email, e)).collect(),
                     ..Person::default()
                 },

@@ -10,7 +10,7 @@
 //! bounds the score over them or re-reads the record.
 
 use super::compare::{
-    Agreed, Comparisons, FAMILY_NAME_JW, FieldFamily, GIVEN_NAME_JW, MIN_CONTAINED_NAME,
+    Agreed, Comparisons, FAMILY_NAME_JW, FieldFamily, Flats, GIVEN_NAME_JW, MIN_CONTAINED_NAME,
     MIN_SHORTENED_NAME, Outcome, STREET_JW, TOWN_JW,
 };
 use crate::features::{
@@ -416,6 +416,7 @@ pub(crate) struct QueryFeatures {
     dobs: Vec<Rc<QueryDob>>,
     genders: u8,
     houses: Vec<u32>,
+    flats: Vec<u32>,
     streets: Vec<QuerySigned>,
     towns: Vec<QuerySigned>,
     postcodes: Vec<PostcodeFeature>,
@@ -473,6 +474,8 @@ impl QueryFeatures {
         self.houses.clear();
         self.houses
             .extend(q.house_numbers.iter().map(|x| h.house(x)));
+        self.flats.clear();
+        self.flats.extend(q.flats.iter().map(|x| h.flat(x)));
         // Signed features keep their signature buffers from query to query.
         let signed = |out: &mut Vec<QuerySigned>, values: &[String], hash: &dyn Fn(&str) -> u32| {
             out.truncate(values.len());
@@ -1040,8 +1043,9 @@ fn postcode_pair(q: &PostcodeFeature, r: &PostcodeFeature) -> Outcome {
     }
 }
 
-/// House number, street and postcode as one comparison: `compare_address`, with the
-/// street similarity known only as "no" or "maybe".
+/// House number, flat, street and postcode as one comparison: `compare_address`,
+/// with the street similarity known only as "no" or "maybe" (flats, like house
+/// numbers, are equal or not, which hashes decide).
 fn compare_address<'q>(
     q: &'q Person,
     qf: &QueryFeatures,
@@ -1071,6 +1075,12 @@ fn compare_address<'q>(
     }
     let same_house = (!qf.houses.is_empty() && r.has_house())
         .then(|| qf.houses.iter().any(|h| r.houses().any(|x| x == *h)));
+    let flats = Flats::of(
+        !qf.flats.is_empty(),
+        r.has_flat(),
+        qf.flats.iter().any(|f| r.flats().any(|x| x == *f)),
+    );
+    let same_house = flats.same_dwelling(same_house);
     let streets_on_both = !qf.streets.is_empty() && r.has_street();
     let street_same = streets_on_both
         && qf
@@ -1102,8 +1112,9 @@ fn compare_address<'q>(
     let set = |o: Outcome| Outcomes::one(o);
     if let Some((Outcome::Exact, i)) = postcode {
         let outcome = match same_house {
-            Some(true) if !streets_on_both || street_same => Outcome::Exact,
-            Some(true) => Outcome::StreetVariant,
+            Some(true) if streets_on_both && !street_same => Outcome::StreetVariant,
+            Some(true) if flats == Flats::OneSided => Outcome::Building,
+            Some(true) => Outcome::Exact,
             Some(false) => Outcome::OtherHouse,
             None => Outcome::Postcode,
         };
@@ -1326,6 +1337,31 @@ mod tests {
                 &[(Address, "4 Acacia Avenue")],
                 &[(Address, "9 Acacia Ave")],
             ),
+            // Flats: another flat of the building, the same one, one side without.
+            (
+                &[(Address, "Flat 3, 12 Rose Court"), (Postcode, "SW1A 1AA")],
+                &[(Address, "Flat 7, 12 Rose Court, SW1A 1AA")],
+            ),
+            (
+                &[(Address, "Flat 3, 12 Rose Court"), (Postcode, "SW1A 1AA")],
+                &[(Address, "Apartment 3, 12 Rose Ct, SW1A 1AA")],
+            ),
+            (
+                &[(Address, "58 Hollywood Close"), (Postcode, "sw10 8nf")],
+                &[
+                    (HouseNumber, "Flat 12, 58"),
+                    (Street, "Hollywood Close"),
+                    (Postcode, "SW10 8NF"),
+                ],
+            ),
+            (
+                &[(Address, "Flat 3, Rose Court"), (Postcode, "SW1A 1AA")],
+                &[(Address, "Flat 7, Rose Court, SW1A 1AA")],
+            ),
+            (
+                &[(Address, "Flat 3, 12 High Street")],
+                &[(Address, "Flat 7, 12 High St")],
+            ),
             (&[(Town, "London")], &[(Town, "Londn")]),
             (
                 &[(Gender, "F"), (NiNumber, "AB123456C")],
@@ -1415,6 +1451,74 @@ mod tests {
         }
     }
 
+    /// The address outcome the features give for a query and a record's values;
+    /// `old_index` encodes the record as an index built before flats were stored.
+    fn address_from_features(q: &Person, record: &Person, old_index: bool) -> Option<Outcome> {
+        let h = hasher();
+        let mut record = record.clone();
+        if old_index {
+            record.flats.clear();
+        }
+        let mut bytes = Vec::new();
+        encode_record(&h, 0, &record, &[1], &mut bytes, &mut |_, _| {});
+        let view = RecordView::parse(&bytes).expect("view");
+        let qf = QueryFeatures::new(&h, q, &mut QueryMemo::default());
+        let mut p = PossibleComparisons::new();
+        compare_features(&h, q, &qf, &view, &NameTable::empty(), &mut p);
+        p.slots[FieldFamily::Address as usize].and_then(|a| a.outcomes.single())
+    }
+
+    #[test]
+    fn flats_are_decided_from_features() {
+        use FieldKind::*;
+        let columns = |house: &str| {
+            Person::of(&[
+                (HouseNumber, house),
+                (Street, "Rose Court"),
+                (Postcode, "SW1A 1AA"),
+            ])
+        };
+        let q = columns("Flat 3, 12");
+        for (record, want) in [
+            (columns("Flat 7, 12"), Outcome::OtherHouse),
+            (columns("12 (Flat 3)"), Outcome::Exact),
+            (columns("12"), Outcome::Building),
+            (columns("Flat 7, 14"), Outcome::OtherHouse),
+            (
+                Person::of(&[(Address, "Flat 7, 12 Rose Court, SW1A 1AA")]),
+                Outcome::OtherHouse,
+            ),
+            (
+                Person::of(&[(Address, "Flat 3, 12 Rose Court, SW1A 1AA")]),
+                Outcome::StreetVariant,
+            ),
+        ] {
+            assert_eq!(
+                address_from_features(&q, &record, false),
+                Some(want),
+                "{record:?}"
+            );
+            assert_eq!(
+                compare(&q, &record)
+                    .get(FieldFamily::Address)
+                    .map(|c| c.outcome),
+                Some(want),
+                "{record:?}"
+            );
+        }
+        // A record of an index built before flats were stored has none: the query's
+        // flat is one-sided, never `exact`, and the record still answers.
+        assert_eq!(
+            address_from_features(&q, &columns("Flat 7, 12"), true),
+            Some(Outcome::Building)
+        );
+        // Without a flat in the query either: as before flats were compared.
+        assert_eq!(
+            address_from_features(&columns("12"), &columns("Flat 7, 12"), true),
+            Some(Outcome::Exact)
+        );
+    }
+
     #[test]
     fn best_of_keeps_what_the_minimum_may_be() {
         let s = |os: &[Outcome]| os.iter().fold(Outcomes::NONE, |a, o| a.with(*o));
@@ -1458,15 +1562,74 @@ mod tests {
         ]
     }
 
+    /// Flat, house number, street, postcode, and whether they are in columns of their
+    /// own (else one address line).
+    type Address = (&'static str, &'static str, &'static str, &'static str, bool);
+
+    fn address_strategy() -> impl Strategy<Value = Address> {
+        (
+            prop_oneof![
+                Just(""),
+                Just(""),
+                Just("Flat 3, "),
+                Just("Flat 7, "),
+                Just("Apt 3 "),
+                Just("Flat 3A, "),
+            ],
+            prop_oneof![Just("12"), Just("12a"), Just("4")],
+            prop_oneof![
+                Just("High Street"),
+                Just("High St"),
+                Just("Hgh Street"),
+                Just("Acacia Avenue")
+            ],
+            prop_oneof![
+                Just("SW1A 1AA"),
+                Just("SW1A 1BB"),
+                Just("SW1A 2AA"),
+                Just("E1 7AB"),
+                Just("")
+            ],
+            any::<bool>(),
+        )
+    }
+
     proptest! {
+        #[test]
+        fn address_features_agree_with_values(
+            qa in proptest::collection::vec(address_strategy(), 0..3),
+            ra in proptest::collection::vec(address_strategy(), 0..3),
+            query_postcode in prop_oneof![Just(""), Just("SW1A 1AA"), Just("E1 7AB")],
+        ) {
+            let values = |addrs: &[Address]| {
+                let mut v: Vec<(FieldKind, String)> = Vec::new();
+                for (flat, h, s, pc, columns) in addrs {
+                    if *columns {
+                        v.push((FieldKind::HouseNumber, format!("{flat}{h}")));
+                        v.push((FieldKind::Street, s.to_string()));
+                        v.push((FieldKind::Postcode, pc.to_string()));
+                    } else {
+                        v.push((FieldKind::Address, format!("{flat}{h} {s} {pc}")));
+                    }
+                }
+                v
+            };
+            let mut q = Person::default();
+            for (k, v) in values(&qa) {
+                q.add(k, &v);
+            }
+            q.add(FieldKind::Postcode, query_postcode);
+            agree(&q, &values(&ra))?;
+        }
+
         #[test]
         fn features_agree_with_values(
             qn in proptest::collection::vec((name_strategy(), 12usize..15), 0..4),
             rn in proptest::collection::vec((name_strategy(), 12usize..15), 0..4),
             qd in proptest::option::of((1975u16..1985, 1u8..13, 1u8..29)),
             rd in proptest::collection::vec((0u8..7, 1u8..29), 0..3),
-            qa in proptest::collection::vec((prop_oneof![Just("12"), Just("12a"), Just("4")], prop_oneof![Just("High Street"), Just("High St"), Just("Hgh Street"), Just("Acacia Avenue")], prop_oneof![Just("SW1A 1AA"), Just("SW1A 1BB"), Just("SW1A 2AA"), Just("E1 7AB"), Just("")]), 0..2),
-            ra in proptest::collection::vec((prop_oneof![Just("12"), Just("12a"), Just("4")], prop_oneof![Just("High Street"), Just("High St"), Just("Hgh Street"), Just("Acacia Avenue")], prop_oneof![Just("SW1A 1AA"), Just("SW1A 1BB"), Just("SW1A 2AA"), Just("E1 7AB"), Just("")]), 0..2),
+            qa in proptest::collection::vec(address_strategy(), 0..2),
+            ra in proptest::collection::vec(address_strategy(), 0..2),
             qt in proptest::collection::vec(prop_oneof![Just("london"), Just("londn"), Just("leeds")], 0..2),
             rt in proptest::collection::vec(prop_oneof![Just("london"), Just("londn"), Just("leeds")], 0..2),
             qi in proptest::collection::vec((0usize..3, prop_oneof![Just("jane@a.com"), Just("jane@b.com"), Just("07911 123456"), Just("+44 7911 123456"), Just("+33 7911 123456"), Just("AB123456C")]), 0..3),
@@ -1474,7 +1637,7 @@ mod tests {
             qg in proptest::option::of(prop_oneof![Just("m"), Just("f"), Just("x")]),
             rg in proptest::option::of(prop_oneof![Just("m"), Just("f"), Just("x")]),
         ) {
-            let build = |names: &[(String, usize)], dobs: &[(u16, u8, u8)], addrs: &[(&str, &str, &str)], towns: &[&str], ids: &[(usize, &str)], g: Option<&str>| {
+            let build = |names: &[(String, usize)], dobs: &[(u16, u8, u8)], addrs: &[Address], towns: &[&str], ids: &[(usize, &str)], g: Option<&str>| {
                 let mut v: Vec<(FieldKind, String)> = Vec::new();
                 for (n, k) in names {
                     v.push((FieldKind::ALL[*k], n.clone()));
@@ -1482,8 +1645,15 @@ mod tests {
                 for (y, m, d) in dobs {
                     v.push((FieldKind::Dob, format!("{y:04}-{m:02}-{d:02}")));
                 }
-                for (h, s, pc) in addrs {
-                    v.push((FieldKind::Address, format!("{h} {s} {pc}")));
+                for (flat, h, s, pc, columns) in addrs {
+                    if *columns {
+                        // Electoral-roll style: the flat in the house-number column.
+                        v.push((FieldKind::HouseNumber, format!("{flat}{h}")));
+                        v.push((FieldKind::Street, s.to_string()));
+                        v.push((FieldKind::Postcode, pc.to_string()));
+                    } else {
+                        v.push((FieldKind::Address, format!("{flat}{h} {s} {pc}")));
+                    }
                 }
                 for t in towns {
                     v.push((FieldKind::Town, t.to_string()));

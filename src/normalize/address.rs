@@ -145,15 +145,18 @@ pub struct AddressParts {
     pub house_number: Option<String>,
     /// The last UK postcode in the line, canonical.
     pub postcode: Option<String>,
+    /// The [`flat`] number.
+    pub flat: Option<String>,
 }
 
-/// [`fold_line`], [`house_number`] and the postcode ([`postcode::find_in`]) of a line
-/// in one pass.
+/// [`fold_line`], [`house_number`], [`flat`] and the postcode ([`postcode::find_in`])
+/// of a line in one pass.
 pub fn parse(raw: &str) -> AddressParts {
     with_words(raw, |words, postcode| AddressParts {
         line: fold_words(words),
         house_number: house_number_in(words),
         postcode,
+        flat: flat_in(words),
     })
 }
 
@@ -207,17 +210,63 @@ pub fn fold_line(raw: &str) -> String {
 }
 
 /// The flat, apartment or unit number of an address line (`Flat 3A` → `3a`,
-/// `Apartment B` → `b`), when it has one.
+/// `Apartment B` → `b`, `Flat No. 03` → `3`, `12 (Flat 3)` → `3`), when it has one:
+/// the word after a flat word (`flat`, `apt`, `unit`, `room`, `studio`…) in the same
+/// comma-separated part, shaped like a flat number (digits with an optional letter, a
+/// letter, or a letter and digits: `g1`). Leading zeros are dropped. A floor
+/// (`Ground Floor Flat`) is not a number and gives `None`, as does a PO box.
 pub fn flat(line: &str) -> Option<String> {
-    with_words(line, |words, _| {
-        let mut it = words.iter();
-        while let Some((w, _)) = it.next() {
-            if w != "box" && is_flat_word(w) {
-                return it.next().map(|(n, _)| n.to_string());
-            }
+    // Most house-number cells are a plain number (`12`, `12A`): a flat word has two
+    // letters or more.
+    if line.is_ascii()
+        && line
+            .bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .nth(1)
+            .is_none()
+    {
+        return None;
+    }
+    with_words(line, |words, _| flat_in(words))
+}
+
+fn flat_in(words: &Words<'_>) -> Option<String> {
+    let mut i = 0;
+    while let Some((w, _)) = words.get(i) {
+        i += 1;
+        if w == "box" || !is_flat_word(w) {
+            continue;
         }
-        None
-    })
+        let mut at = i;
+        // `Flat No. 3`, `Flat Number 3`.
+        if let Some(("no" | "number" | "num", false)) = words.get(at) {
+            at += 1;
+        }
+        if let Some((n, false)) = words.get(at)
+            && let Some(id) = flat_id(n)
+        {
+            return Some(id);
+        }
+    }
+    None
+}
+
+/// A word shaped like a flat number, canonical: `3`, `3a`, `03` (→ `3`), `b`, `g1`.
+fn flat_id(word: &str) -> Option<String> {
+    let b = word.as_bytes();
+    let letter_digits = matches!(b, [l, rest @ ..] if l.is_ascii_alphabetic()
+        && (1..=3).contains(&rest.len())
+        && rest.iter().all(u8::is_ascii_digit));
+    let single_letter = matches!(b, [l] if l.is_ascii_alphabetic());
+    if letter_digits || single_letter {
+        return Some(word.to_string());
+    }
+    let n = number_word(word)?;
+    let zeros = n.bytes().take_while(|&c| c == b'0').count();
+    let digits = n.bytes().take_while(u8::is_ascii_digit).count();
+    // Keep one digit of an all-zero number (`Flat 0`, `Flat 00`).
+    let cut = zeros.min(digits.saturating_sub(1));
+    n.get(cut..).map(str::to_string)
 }
 
 /// Splits a prepared line into word spans (with part starts) and removes its UK
@@ -532,6 +581,39 @@ mod tests {
         assert_eq!(flat("Apt. 4, 1 Mill Lane").as_deref(), Some("4"));
         assert_eq!(flat("12 High St"), None);
         assert_eq!(flat("PO Box 5"), None);
+        // Every way the synthetic systems and registers write one.
+        for (line, want) in [
+            ("Flat 12, 58 Hollywood Close", Some("12")),
+            ("Flat 12 58 Hollywood Close", Some("12")),
+            ("FLAT 12\n58 HOLLYWOOD CLOSE\nLondon", Some("12")),
+            ("58 (Flat 12)", Some("12")),
+            ("Flat 12, 58", Some("12")),
+            ("flat no. 03, 4 Mill Lane", Some("3")),
+            ("Flat 0", Some("0")),
+            ("Flat G1, Rose Court", Some("g1")),
+            ("Studio Flat 4, 9 Mill Lane", Some("4")),
+            ("Unit 7, Riverside Estate", Some("7")),
+            ("Rm 2", Some("2")),
+            ("Flat 3, 12 High St, SW1A 1AA", Some("3")),
+            // Not flat numbers.
+            ("Ground Floor Flat, 12 High St", None),
+            ("Flat, 12 High St", None),
+            ("Top Flat", None),
+            ("Flats 1-10, Rose Court", None),
+            ("58", None),
+            ("58A", None),
+            ("3/12", None),
+            ("", None),
+        ] {
+            assert_eq!(flat(line).as_deref(), want, "{line:?}");
+            assert_eq!(parse(line).flat.as_deref(), want, "{line:?}");
+        }
+        // The flat is not the house number, wherever it stands.
+        assert_eq!(house_number("58 (Flat 12)").as_deref(), Some("58"));
+        assert_eq!(
+            house_number("Flat 12 58 Hollywood Close").as_deref(),
+            Some("58")
+        );
     }
 
     #[test]
@@ -564,6 +646,24 @@ mod tests {
         ) {
             let general = with_words(&w, |words, _| house_number_in(words));
             prop_assert_eq!(house_number(&w), general);
+        }
+
+        #[test]
+        fn flat_fast_path_matches_general_path(
+            w in "[ \t]{0,2}[0-9]{0,4}[/ -]?[0-9A-Za-z]{0,2}[ \r\n]{0,2}|(flat|Apt|unit|rm) ?[0-9a-zA-Z]{0,3}"
+        ) {
+            let general = with_words(&w, |words, _| flat_in(words));
+            prop_assert_eq!(flat(&w), general.clone());
+            prop_assert_eq!(parse(&w).flat, general);
+        }
+
+        #[test]
+        fn flat_numbers_are_canonical(s in "\\PC{0,40}") {
+            // A flat number read back from its own canonical text is itself.
+            if let Some(f) = flat(&s) {
+                prop_assert_eq!(flat(&format!("Flat {f}")), Some(f.clone()));
+                prop_assert!(!f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric()));
+            }
         }
 
         #[test]

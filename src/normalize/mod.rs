@@ -47,6 +47,9 @@ pub struct Person {
     pub house_numbers: Vec<String>,
     /// Street / address lines, folded for fuzzy comparison.
     pub streets: Vec<String>,
+    /// Flat numbers inside a building (`3`, `3a`, `b`), from address, street and
+    /// house-number values ([`address::flat`]).
+    pub flats: Vec<String>,
     /// Folded towns.
     pub towns: Vec<String>,
     /// Postcodes, upper-case without spaces.
@@ -162,9 +165,10 @@ impl Person {
     ///   column with several words gives a given name and middle names, as a full name
     ///   would. A full or family name adds, after its family name, a former one
     ///   (`Jones (née Brown)`) and the parts of a double-barrelled one (`doe`, `smith`).
-    /// - `address` and `street` add the folded line to `streets`, and the house number
-    ///   and UK postcode the line contains (address line 1 is often mapped as `street`
-    ///   and carries the number).
+    /// - `address` and `street` add the folded line to `streets`, and the house number,
+    ///   flat number and UK postcode the line contains (address line 1 is often mapped
+    ///   as `street` and carries the number); `house_number` adds a flat number too
+    ///   (`Flat 3, 12`).
     /// - an `email` or `phone` cell holding several values (`07911 100003 / 07911
     ///   200003`, `a@x.com; b@x.com`, separated by `/ , ; |`, a line break, ` or ` or
     ///   ` & `) adds each of them, when each is one ([`listed_identifiers`]).
@@ -223,6 +227,7 @@ impl Person {
             FieldKind::Gender => push_unique(&mut self.genders, gender::canonical(raw)),
             FieldKind::HouseNumber => {
                 push_unique(&mut self.house_numbers, address::house_number(raw));
+                push_unique(&mut self.flats, address::flat(raw));
             }
             FieldKind::Street | FieldKind::Address => {
                 let parts =
@@ -230,6 +235,7 @@ impl Person {
                 push_unique(&mut self.streets, non_empty(parts.line));
                 push_unique(&mut self.house_numbers, parts.house_number);
                 push_unique(&mut self.postcodes, parts.postcode);
+                push_unique(&mut self.flats, parts.flat);
             }
             FieldKind::Town => push_unique(&mut self.towns, non_empty(address::fold_line(raw))),
             FieldKind::Postcode => push_unique(&mut self.postcodes, postcode::canonical(raw)),
@@ -268,6 +274,7 @@ impl Person {
         self.genders.clear();
         self.house_numbers.clear();
         self.streets.clear();
+        self.flats.clear();
         self.towns.clear();
         self.postcodes.clear();
         self.identifiers.clear();
@@ -284,6 +291,7 @@ impl Person {
         self.genders.clone_from(&other.genders);
         self.house_numbers.clone_from(&other.house_numbers);
         self.streets.clone_from(&other.streets);
+        self.flats.clone_from(&other.flats);
         self.towns.clone_from(&other.towns);
         self.postcodes.clone_from(&other.postcodes);
         self.identifiers.clone_from(&other.identifiers);
@@ -300,6 +308,7 @@ impl Person {
             + self.genders.len()
             + self.house_numbers.len()
             + self.streets.len()
+            + self.flats.len()
             + self.towns.len()
             + self.postcodes.len()
             + self.identifiers.len()
@@ -315,6 +324,7 @@ impl Person {
             && self.genders.is_empty()
             && self.house_numbers.is_empty()
             && self.streets.is_empty()
+            && self.flats.is_empty()
             && self.towns.is_empty()
             && self.postcodes.is_empty()
             && self.identifiers.is_empty()
