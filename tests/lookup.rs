@@ -1479,3 +1479,49 @@ fn typed_contact_values_in_json_arrays_are_found_by_their_type() {
         assert_eq!(matched(&json(&run)), [("patients.jsonl".to_string(), row)]);
     }
 }
+
+#[test]
+fn a_column_of_us_dates_is_read_month_first() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let index = index_of(
+        dir.path(),
+        &[(
+            "crm_export.csv",
+            "first_name,last_name,dob,postcode\n\
+             Alan,Ashworth,12/25/1970,N1 1AA\n\
+             Beth,Bramley,11/30/1982,N1 1AB\n\
+             Carl,Colby,02/03/1980,N1 1AC\n\
+             Dina,Dalton,01/31/1935,N1 1AD\n",
+        )],
+    );
+    // 02/03/1980 in a column that writes 12/25/1970 is 3 February.
+    for args in [
+        ["--first-name", "Carl", "--dob", "1980-02-03"],
+        ["--last-name", "Colby", "--dob", "3 Feb 1980"],
+    ] {
+        let run = lookup(&index, &[&args[..], &["--json"]].concat());
+        assert_eq!(run.code, 0, "{args:?}: {} {}", run.stdout, run.stderr);
+        let v = json(&run);
+        assert_eq!(v["verdict"], "exposed", "{args:?}: {}", run.stdout);
+        assert_eq!(matched(&v), [("crm_export.csv".to_string(), 3)]);
+    }
+    let manifest = must(
+        std::fs::read_to_string(index.join("manifest.json")),
+        "manifest",
+    );
+    assert!(manifest.contains("month_first"), "{manifest}");
+    // A UK column with one US-looking value stays day first.
+    let uk = must(tempfile::tempdir(), "tempdir");
+    let index = index_of(
+        uk.path(),
+        &[(
+            "uk.csv",
+            "first_name,last_name,dob\nCarl,Colby,02/03/1980\nEve,Ely,25/12/1970\n",
+        )],
+    );
+    let run = lookup(
+        &index,
+        &["--first-name", "Carl", "--dob", "1980-03-02", "--json"],
+    );
+    assert_eq!(json(&run)["verdict"], "exposed", "{}", run.stdout);
+}

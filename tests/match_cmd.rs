@@ -777,3 +777,40 @@ fn two_outputs_on_one_file_and_a_loop_of_links_are_refused() {
             .is_symlink()
     );
 }
+
+#[test]
+fn a_register_writing_dates_month_first_is_read_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("dump.csv"),
+        "Forename,Surname,D.O.B\nCarl,Colby,03/02/1980\nAnna,Colby,02/03/1980\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("register.csv"),
+        "resident_id,first_name,last_name,dob\nR1,Carl,Colby,02/03/1980\nR2,Dina,Dalton,12/25/1970\n",
+    )
+    .unwrap();
+    let index = d.join("index");
+    ok(&[
+        "index",
+        "--out",
+        index.to_str().unwrap(),
+        d.join("dump.csv").to_str().unwrap(),
+    ]);
+    let out = ok(&[
+        "match",
+        "--index",
+        index.to_str().unwrap(),
+        d.join("register.csv").to_str().unwrap(),
+    ]);
+    let rows = csv_rows(&String::from_utf8_lossy(&out.stdout));
+    // Carl's 02/03/1980 is 3 February: his own record, row 1, and not Anna's.
+    assert_eq!(&rows[0][1], "exposed", "{:?}", rows[0]);
+    assert_eq!(&rows[0][3], "dump.csv:1", "{:?}", rows[0]);
+    // Read day first it would agree only as a day/month swap.
+    assert!(rows[0][5].contains("dob exact"), "{:?}", rows[0]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dob -> dob (header, month first)"), "{err}");
+}

@@ -538,7 +538,7 @@ fn sample_rows(register: &Register, n: usize, seed: u64) -> Vec<Person> {
         let row = base + rec.local_row as usize;
         if rec.dataset == 0 && wanted.contains(&row) {
             let mut person = Person::default();
-            person.fill_from(&register.kinds, rec.fields);
+            person.fill_from_ordered(&register.kinds, &register.orders, rec.fields);
             out.push((row, person));
         }
     });

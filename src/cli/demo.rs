@@ -145,6 +145,7 @@ fn read_register(path: &Path) -> anyhow::Result<Vec<Resident>> {
         &Overrides::default(),
     );
     let kinds: Vec<Option<FieldKind>> = mapping.iter().map(|m| m.kind).collect();
+    let orders: Vec<_> = mapping.iter().map(|m| m.order).collect();
     let id_col = info
         .columns
         .iter()
@@ -152,7 +153,7 @@ fn read_register(path: &Path) -> anyhow::Result<Vec<Resident>> {
         .context("the register has no resident_id column")?;
     let scan = file.scan(Vec::new, |rows: &mut Vec<Resident>, rec| {
         let mut person = Person::default();
-        person.fill_from(&kinds, rec.fields);
+        person.fill_from_ordered(&kinds, &orders, rec.fields);
         let raw = kinds
             .iter()
             .enumerate()

@@ -296,6 +296,8 @@ pub(crate) struct Register {
     mapping: Vec<ColumnMap>,
     /// Kind per column, `None` for the id column and unmapped ones.
     pub(crate) kinds: Vec<Option<FieldKind>>,
+    /// The order each column's numeric dates are written in (a month-first `dob`).
+    pub(crate) orders: Vec<date::Order>,
     id_column: Option<usize>,
     /// The day the match runs: register dates of birth after it are typos.
     today: Date,
@@ -388,11 +390,13 @@ impl Register {
              say what they hold with --map COLUMN=KIND",
             info.columns.join(", ")
         );
+        let orders = mapping.iter().map(|m| m.order).collect();
         Ok(Register {
             file,
             name: info.name,
             mapping,
             kinds,
+            orders,
             id_column,
             today: date::today(),
         })
@@ -736,7 +740,12 @@ fn answer_row(
     if rec.dataset != 0 {
         return;
     }
-    fill_counting_unusable(&mut st.person, &register.kinds, rec.fields, &mut st.summary);
+    fill_counting_unusable(
+        &mut st.person,
+        (&register.kinds, &register.orders),
+        rec.fields,
+        &mut st.summary,
+    );
     // A register's date of birth in the future (or before 1880) is a typo: compared,
     // it would count against the resident it belongs to.
     let today = register.today;
@@ -768,7 +777,7 @@ fn answer_row(
 /// cannot read is reported, not silently left out.
 fn fill_counting_unusable(
     person: &mut Person,
-    kinds: &[Option<FieldKind>],
+    (kinds, orders): (&[Option<FieldKind>], &[date::Order]),
     fields: &leakscope::source::Fields,
     summary: &mut Summary,
 ) {
@@ -778,9 +787,10 @@ fn fill_counting_unusable(
         if kind == FieldKind::Ignore {
             continue;
         }
+        let order = orders.get(col).copied().unwrap_or_default();
         for value in fields.values(col).filter(|v| !v.is_empty()) {
             let before = person.value_count();
-            person.add(kind, value);
+            person.add_in(kind, value, order);
             // Nothing added: unusable, a placeholder, or a repeat (only the first
             // counts, and only after the costlier check).
             if person.value_count() == before
@@ -1101,6 +1111,7 @@ mod tests {
                 column: n.to_string(),
                 kind: None,
                 origin: Origin::None,
+                order: Default::default(),
             })
             .collect()
     }

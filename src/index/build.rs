@@ -149,6 +149,8 @@ pub struct BuildSummary {
 struct DatasetPlan {
     global: u32,
     kinds: Vec<Option<FieldKind>>,
+    /// The order each column's numeric dates are written in.
+    orders: Vec<crate::normalize::date::Order>,
     /// Data class id of each column.
     classes: Vec<u16>,
     mapping: Vec<ColumnMap>,
@@ -560,6 +562,7 @@ pub fn build(
             let sample = file.sample(d, SAMPLE_RECORDS);
             let mapping = map_dataset(&info.name, &info.columns, &sample, &opts.overrides);
             let kinds = mapping.iter().map(|m| m.kind).collect();
+            let orders = mapping.iter().map(|m| m.order).collect();
             let classes = mapping
                 .iter()
                 .map(|m| {
@@ -573,6 +576,7 @@ pub fn build(
             per_file.push(DatasetPlan {
                 global,
                 kinds,
+                orders,
                 classes,
                 mapping,
             });
@@ -645,7 +649,8 @@ pub fn build(
             let Some(plan) = file_plans.get(rec.dataset) else {
                 return;
             };
-            st.person.fill_from(&plan.kinds, rec.fields);
+            st.person
+                .fill_from_ordered(&plan.kinds, &plan.orders, rec.fields);
             st.scratch.clear();
             keys::derive(&st.person, &secret, &mut st.scratch);
             st.keys
@@ -861,6 +866,7 @@ fn dataset_entries(
                         name: m.column.clone(),
                         kind: m.kind.map(|k| k.name().to_string()),
                         origin: m.origin.to_string(),
+                        month_first: m.order == crate::normalize::date::Order::MonthFirst,
                     })
                     .collect(),
             });

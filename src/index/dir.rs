@@ -203,6 +203,10 @@ pub struct ColumnEntry {
     pub kind: Option<String>,
     /// Where the mapping came from (`detected`, `--map`, `mapping file`...).
     pub origin: String,
+    /// A `dob` column written month first (`12/25/1970`), read so at build and when
+    /// a record is read again; absent (day first) in most manifests and in older ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub month_first: bool,
 }
 
 /// Builds a new index directory; see the module documentation.

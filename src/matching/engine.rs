@@ -54,6 +54,7 @@ use crate::features::{FeatureHasher, NameList};
 use crate::field::FieldKind;
 use crate::index::{DumpFile, Index, IndexError, Segment};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
+use crate::normalize::date::Order as DateOrder;
 use crate::normalize::{Date, Person, email, name};
 use crate::source::{Fields, FileLayout, Format, SourceFile};
 use roaring::RoaringBitmap;
@@ -160,6 +161,8 @@ struct DatasetState {
     source: Option<(usize, usize)>,
     columns: Vec<String>,
     kinds: Vec<Option<FieldKind>>,
+    /// The order each column's numeric dates are written in (a month-first `dob`).
+    orders: Vec<DateOrder>,
     /// Each column's data class (kind name, or `other:<column>`) as its place in
     /// [`Matcher::classes`].
     class_of_column: Vec<usize>,
@@ -397,7 +400,7 @@ impl DumpPath {
     fn score(
         &self,
         q: &Person,
-        kinds: &[Option<FieldKind>],
+        (kinds, orders): (&[Option<FieldKind>], &[DateOrder]),
         fields: &Fields,
         record: &mut Person,
         freq: &Frequencies<'_>,
@@ -405,7 +408,7 @@ impl DumpPath {
         evidence: &mut Evidence,
     ) -> Option<()> {
         record.clear();
-        fill_needed(record, kinds, fields, &self.needed, Part::Person);
+        fill_needed(record, (kinds, orders), fields, &self.needed, Part::Person);
         unswap_names(q, record);
         let mut comparisons = Comparisons::new();
         compare_part(q, record, Part::Person, &mut comparisons);
@@ -413,7 +416,7 @@ impl DumpPath {
             if person_part_bound(&comparisons, self.place_bound, freq, weights) < self.negligible {
                 return None;
             }
-            fill_needed(record, kinds, fields, &self.needed, Part::Place);
+            fill_needed(record, (kinds, orders), fields, &self.needed, Part::Place);
             compare_part(q, record, Part::Place, &mut comparisons);
         }
         score_comparisons(&comparisons, freq, weights, evidence);
@@ -555,6 +558,17 @@ impl Matcher {
                 Some((f, local?))
             });
             let mut kinds = Vec::with_capacity(entry.columns.len());
+            let orders = entry
+                .columns
+                .iter()
+                .map(|c| {
+                    if c.month_first {
+                        DateOrder::MonthFirst
+                    } else {
+                        DateOrder::DayFirst
+                    }
+                })
+                .collect();
             let mut classes = Vec::with_capacity(entry.columns.len());
             for column in &entry.columns {
                 let kind = column
@@ -579,6 +593,7 @@ impl Matcher {
                 source,
                 columns: entry.columns.iter().map(|c| c.name.clone()).collect(),
                 kinds,
+                orders,
                 class_of_column: Vec::new(),
             });
         }
@@ -895,8 +910,16 @@ impl Matcher {
             };
             // Scores the record as read from its dump; false when it is negligible.
             let from_dump = |fields: &Fields, record: &mut Person, evidence: &mut Evidence| {
-                dump.score(q, &ds.kinds, fields, record, &freq, &self.weights, evidence)
-                    .is_some()
+                dump.score(
+                    q,
+                    (&ds.kinds, &ds.orders),
+                    fields,
+                    record,
+                    &freq,
+                    &self.weights,
+                    evidence,
+                )
+                .is_some()
             };
             match &view {
                 Some(view) => {
@@ -1156,7 +1179,13 @@ impl Matcher {
                 continue;
             }
             record.clear();
-            fill_needed(record, &l.ds.kinds, fields, &LINK_MASK, Part::Person);
+            fill_needed(
+                record,
+                (&l.ds.kinds, &l.ds.orders),
+                fields,
+                &LINK_MASK,
+                Part::Person,
+            );
             for id in record.identifiers.drain(..) {
                 if !q.identifiers.contains(&id) && !learned.contains(&id) {
                     learned.push(id);
@@ -1465,7 +1494,7 @@ pub(crate) fn needed_kinds(q: &Person) -> [bool; FieldKind::ALL.len()] {
 /// change the score. Adds to `record` (the two parts fill different fields).
 fn fill_needed(
     record: &mut Person,
-    kinds: &[Option<FieldKind>],
+    (kinds, orders): (&[Option<FieldKind>], &[DateOrder]),
     fields: &Fields,
     needed: &[bool; FieldKind::ALL.len()],
     part: Part,
@@ -1476,9 +1505,10 @@ fn fill_needed(
         {
             continue;
         }
+        let order = orders.get(col).copied().unwrap_or_default();
         for value in fields.values(col) {
             if !value.is_empty() {
-                record.add(kind, value);
+                record.add_in(kind, value, order);
             }
         }
     }
@@ -1862,6 +1892,7 @@ mod tests {
                 source: None,
                 columns: vec!["a".into(), "b".into(), "c".into()],
                 kinds: vec![None; 3],
+                orders: Vec::new(),
                 class_of_column: vec![count - 1, 0, count / 2],
             };
             let a = Classes::of(count, &ds, |col| col != 1);
@@ -1975,7 +2006,7 @@ mod tests {
         for part in [Part::Place, Part::Person] {
             fill_needed(
                 &mut all,
-                &kinds,
+                (&kinds, &[]),
                 fields,
                 &[true; FieldKind::ALL.len()],
                 part,
@@ -1984,7 +2015,7 @@ mod tests {
         reference.fill_from(&kinds, fields);
         assert_eq!(all, reference);
         for part in [Part::Place, Part::Person] {
-            fill_needed(&mut some, &kinds, fields, &needed, part);
+            fill_needed(&mut some, (&kinds, &[]), fields, &needed, part);
         }
         assert_eq!(some.last_names, ["smith"]);
         assert!(some.identifiers.is_empty());

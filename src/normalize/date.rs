@@ -280,30 +280,87 @@ fn day_month(day: u16, month: u16, year: u16) -> Option<Date> {
 /// two-digit year never puts the birth after today); `None` when it is not a date or
 /// not a possible one.
 pub fn parse(raw: &str) -> Option<Date> {
-    parse_with(raw, TwoDigitYears::NotAfter(reading_day()))
+    parse_with(raw, TwoDigitYears::NotAfter(reading_day()), Order::DayFirst)
+}
+
+/// Which of the first two numbers of a numeric date is the day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// `03/02/1980` is 3 February (UK); month-first only when day-first is impossible.
+    #[default]
+    DayFirst,
+    /// `02/03/1980` is 3 February: a column whose values show it is written US-style
+    /// (some read only month-first, none only day-first, [`column_order`]); day-first
+    /// only when month-first is impossible.
+    MonthFirst,
+}
+
+/// A date of birth as [`parse`] reads it, numeric dates taken in `order`.
+pub fn parse_in(raw: &str, order: Order) -> Option<Date> {
+    parse_with(raw, TwoDigitYears::NotAfter(reading_day()), order)
+}
+
+/// The order a column of dates is written in, from a sample of its values: month
+/// first when some values can only be month-first (`12/25/1970`) and none can only
+/// be day-first (`25/12/1970`); else day first (UK), including when nothing in the
+/// sample tells. Year-first and worded dates say nothing.
+pub fn column_order<'a>(values: impl IntoIterator<Item = &'a str>) -> Order {
+    let (mut day_first, mut month_first) = (0usize, 0usize);
+    for value in values {
+        let mut numbers = value
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|part| !part.is_empty());
+        let (Some(a), Some(b), Some(_)) = (numbers.next(), numbers.next(), numbers.next()) else {
+            continue;
+        };
+        if a.len() > 2 || b.len() > 2 {
+            continue;
+        }
+        let (Ok(a), Ok(b)) = (a.parse::<u8>(), b.parse::<u8>()) else {
+            continue;
+        };
+        match (a, b) {
+            (13..=31, 1..=12) => day_first += 1,
+            (1..=12, 13..=31) => month_first += 1,
+            _ => {}
+        }
+    }
+    if month_first > 0 && day_first == 0 {
+        Order::MonthFirst
+    } else {
+        Order::DayFirst
+    }
 }
 
 /// [`parse`] as it reads on the day `today`.
 pub fn parse_birth(raw: &str, today: Date) -> Option<Date> {
-    parse_with(raw, TwoDigitYears::NotAfter(today))
+    parse_with(raw, TwoDigitYears::NotAfter(today), Order::DayFirst)
 }
 
 /// A record date in `raw`: as [`parse`], but a two-digit year pivots at 30
 /// (`14/07/06` is 2006, `14/07/99` is 1999) whatever the day.
 pub fn parse_record(raw: &str) -> Option<Date> {
-    parse_with(raw, TwoDigitYears::Pivot30)
+    parse_with(raw, TwoDigitYears::Pivot30, Order::DayFirst)
 }
 
-fn parse_with(raw: &str, years: TwoDigitYears) -> Option<Date> {
+fn parse_with(raw: &str, years: TwoDigitYears, order: Order) -> Option<Date> {
     let s = strip_time(raw.trim());
     let b = s.as_bytes();
     if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
         return eight_digits(b);
     }
-    if let Some(date) = ten_characters(b) {
+    if let Some(date) = ten_characters(b, order) {
         return date;
     }
-    parse_words(s, years)
+    parse_words(s, years, order)
+}
+
+/// `a/b/year` in `order`, the other order when that is impossible.
+fn either_order(a: u16, b: u16, year: u16, order: Order) -> Option<Date> {
+    match order {
+        Order::DayFirst => day_month(a, b, year).or_else(|| day_month(b, a, year)),
+        Order::MonthFirst => day_month(b, a, year).or_else(|| day_month(a, b, year)),
+    }
 }
 
 /// The day two-digit years of dates of birth are read against: [`today`], taken once
@@ -314,7 +371,7 @@ fn reading_day() -> Date {
 }
 
 /// The general reader: tokens, then the shapes they may form.
-fn parse_words(s: &str, years: TwoDigitYears) -> Option<Date> {
+fn parse_words(s: &str, years: TwoDigitYears, order: Order) -> Option<Date> {
     let (toks, n) = tokenize(s)?;
     match (n, toks) {
         (3, [Tok::Num(y, 4), Tok::Num(m, 1..=2), Tok::Num(d, 1..=2)]) => day_month(d, m, y),
@@ -325,9 +382,7 @@ fn parse_words(s: &str, years: TwoDigitYears) -> Option<Date> {
                 Tok::Num(b, 1..=2),
                 Tok::Num(y, w @ (2 | 4)),
             ],
-        ) => with_year(y, w, years, |year| {
-            day_month(a, b, year).or_else(|| day_month(b, a, year))
-        }),
+        ) => with_year(y, w, years, |year| either_order(a, b, year, order)),
         (3, [Tok::Num(d, 1..=2), Tok::Month(m), Tok::Num(y, w)])
         | (3, [Tok::Month(m), Tok::Num(d, 1..=2), Tok::Num(y, w)]) => {
             with_year(y, w, years, |year| day_month(d, u16::from(m), year))
@@ -340,7 +395,7 @@ fn parse_words(s: &str, years: TwoDigitYears) -> Option<Date> {
 /// The two commonest shapes, `dd/mm/yyyy` (any of `/-.` as separator) and
 /// `yyyy-mm-dd`, read without tokenizing; `None` when `b` is neither shape, and
 /// `Some(answer)` when it is, so the answer matches the general path's.
-fn ten_characters(b: &[u8]) -> Option<Option<Date>> {
+fn ten_characters(b: &[u8], order: Order) -> Option<Option<Date>> {
     let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9] = *b else {
         return None;
     };
@@ -349,7 +404,7 @@ fn ten_characters(b: &[u8]) -> Option<Option<Date>> {
     let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
     if sep(c2) && c5 == c2 && [c0, c1, c3, c4, c6, c7, c8, c9].into_iter().all(d) {
         let (a, m, y) = (n2(c0, c1), n2(c3, c4), n2(c6, c7) * 100 + n2(c8, c9));
-        return Some(day_month(a, m, y).or_else(|| day_month(m, a, y)));
+        return Some(either_order(a, m, y, order));
     }
     if sep(c4) && c7 == c4 && [c0, c1, c2, c3, c5, c6, c8, c9].into_iter().all(d) {
         let (y, m, day) = (n2(c0, c1) * 100 + n2(c2, c3), n2(c5, c6), n2(c8, c9));
@@ -662,6 +717,37 @@ mod tests {
     }
 
     #[test]
+    fn a_column_is_month_first_only_when_its_values_say_so() {
+        let us = ["12/25/1970", "11/30/1982", "02/03/1980", "01/31/1935"];
+        assert_eq!(column_order(us), Order::MonthFirst);
+        let uk = ["25/12/1970", "02/03/1980"];
+        assert_eq!(column_order(uk), Order::DayFirst);
+        // Mixed evidence, nothing telling, year first or worded: UK.
+        assert_eq!(column_order(["12/25/1970", "25/12/1970"]), Order::DayFirst);
+        assert_eq!(column_order(["02/03/1980", "1980-12-25"]), Order::DayFirst);
+        assert_eq!(column_order(["3 Feb 1980", ""]), Order::DayFirst);
+        assert_eq!(
+            parse_in("02/03/1980", Order::MonthFirst)
+                .map(|d| d.iso())
+                .as_deref(),
+            Some("1980-02-03")
+        );
+        assert_eq!(
+            parse_in("02-03-80", Order::MonthFirst)
+                .map(|d| d.iso())
+                .as_deref(),
+            Some("1980-02-03")
+        );
+        // Month first when possible, day first when that is impossible.
+        assert_eq!(
+            parse_in("25/12/1970", Order::MonthFirst)
+                .map(|d| d.iso())
+                .as_deref(),
+            Some("1970-12-25")
+        );
+    }
+
+    #[test]
     fn us_order_only_when_day_first_is_impossible() {
         assert_eq!(parse("02/13/1980"), d(1980, 2, 13));
         assert_eq!(parse("02/03/1980"), d(1980, 3, 2));
@@ -734,9 +820,22 @@ mod tests {
 
         #[test]
         fn fast_shapes_agree_with_the_general_reader(s in "[0-9]{2,4}[-/.][0-9]{2}[-/.][0-9]{2,4}") {
-            if let Some(fast) = ten_characters(s.as_bytes()) {
-                prop_assert_eq!(fast, parse_words(&s, TwoDigitYears::Pivot30));
-                prop_assert_eq!(fast, parse_words(&s, TwoDigitYears::NotAfter(today())));
+            for order in [Order::DayFirst, Order::MonthFirst] {
+                if let Some(fast) = ten_characters(s.as_bytes(), order) {
+                    prop_assert_eq!(fast, parse_words(&s, TwoDigitYears::Pivot30, order));
+                    prop_assert_eq!(fast, parse_words(&s, TwoDigitYears::NotAfter(today()), order));
+                }
+            }
+        }
+
+        #[test]
+        fn month_first_only_reorders_what_both_orders_could_read(s in "\\PC{0,30}") {
+            // The same date when the day is over 12 or both numbers agree; the day
+            // and month exchanged otherwise; never a date day-first could not give
+            // one of.
+            match (parse(&s), parse_in(&s, Order::MonthFirst)) {
+                (Some(uk), Some(us)) => prop_assert!(us == uk || us.swapped() == Some(uk)),
+                (uk, us) => prop_assert_eq!(uk, us),
             }
         }
 

@@ -143,18 +143,42 @@ impl Person {
     /// Fills `self` (cleared first) from one record: every value of every column
     /// that has a kind. Build and verification both read records through this.
     pub fn fill_from(&mut self, kinds: &[Option<FieldKind>], fields: &crate::source::Fields) {
+        self.fill_from_ordered(kinds, &[], fields);
+    }
+
+    /// [`fill_from`](Self::fill_from), reading the numeric dates of column `c` in
+    /// `orders[c]` (a column the mapping found written month first); columns past
+    /// the end of `orders` are day first.
+    pub fn fill_from_ordered(
+        &mut self,
+        kinds: &[Option<FieldKind>],
+        orders: &[date::Order],
+        fields: &crate::source::Fields,
+    ) {
         self.clear();
         for (col, kind) in kinds.iter().enumerate() {
             let Some(kind) = *kind else { continue };
             if kind == FieldKind::Ignore {
                 continue;
             }
+            let order = orders.get(col).copied().unwrap_or_default();
             for value in fields.values(col) {
                 if !value.is_empty() {
-                    self.add(kind, value);
+                    self.add_in(kind, value, order);
                 }
             }
         }
+    }
+
+    /// [`add`](Self::add), a date of birth's numbers read in `order`.
+    pub fn add_in(&mut self, kind: FieldKind, raw: &str, order: date::Order) {
+        if kind == FieldKind::Dob && order == date::Order::MonthFirst {
+            if !is_placeholder(raw, kind) {
+                push_unique(&mut self.dobs, date::parse_in(raw, order));
+            }
+            return;
+        }
+        self.add(kind, raw);
     }
 
     /// Adds one raw value of the given kind, normalised. Values that do not

@@ -58,6 +58,9 @@ pub struct ColumnMap {
     pub kind: Option<FieldKind>,
     /// How the kind was decided.
     pub origin: Origin,
+    /// For a `dob` column, the order its numeric dates are written in: month first
+    /// when its sampled values show it (`12/25/1970`, and none `25/12/1970`).
+    pub order: crate::normalize::date::Order,
 }
 
 impl ColumnMap {
@@ -74,6 +77,9 @@ impl ColumnMap {
 impl fmt::Display for ColumnMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
+            Some(k) if self.order == crate::normalize::date::Order::MonthFirst => {
+                write!(f, "{} -> {k} ({}, month first)", self.column, self.origin)
+            }
             Some(k) => write!(f, "{} -> {k} ({})", self.column, self.origin),
             None => write!(f, "{} -> {} (unmapped)", self.column, self.data_class()),
         }
@@ -373,6 +379,7 @@ pub fn map_dataset(
                 column: column.clone(),
                 kind,
                 origin,
+                order: Default::default(),
             }
         })
         .collect();
@@ -388,6 +395,12 @@ pub fn map_dataset(
         }
     }
     family_beside_given(&mut map, sample);
+    // US exports write dates month first: read a column so when its values say so.
+    for (i, m) in map.iter_mut().enumerate() {
+        if m.kind == Some(FieldKind::Dob) {
+            m.order = crate::normalize::date::column_order(column_values(sample, i));
+        }
+    }
     map
 }
 

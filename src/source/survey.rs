@@ -99,6 +99,9 @@ impl fmt::Display for DatasetReport {
             .unwrap_or(0);
         for m in &self.mapping {
             let kind = match m.kind {
+                Some(k) if m.order == crate::normalize::date::Order::MonthFirst => {
+                    format!("{k} ({}, month first)", m.origin)
+                }
                 Some(k) => format!("{k} ({})", m.origin),
                 None => m.data_class(),
             };
