@@ -47,6 +47,15 @@ fn demo_runs_and_reports_precision_and_recall() {
     // The accuracy line, not the lookups' "N matching records:" above it.
     let records = number_after(&stdout, "\n   records:");
     assert!(precision >= 0.98, "precision {precision}");
+    // Hard negatives, by kind, from the archive's hard_negatives.csv: none exposed.
+    let look_alikes = stdout
+        .lines()
+        .find(|l| l.contains("look-alikes not in the archive"))
+        .unwrap_or_else(|| panic!("no look-alikes line in:\n{stdout}"));
+    for kind in ["namesakes", "family members", "twins"] {
+        let exposed = number_after(look_alikes, &format!("{kind} "));
+        assert_eq!(exposed, 0.0, "{kind} exposed in:\n{stdout}");
+    }
     assert!(recall >= 0.95, "recall {recall}");
     assert!(
         (0.8..=1.0).contains(&records),

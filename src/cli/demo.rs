@@ -121,6 +121,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let score = Accuracy::of(&residents, &answers, &truth);
     score.print()?;
+    print_hard_negatives(&residents, &answers, &generated.hard_negatives_path)?;
     outln!(
         "\nTry it yourself:\n  leakscope lookup --index {} --name \"...\" --dob ...\n  leakscope match --index {} {}",
         index.display(),
@@ -174,6 +175,48 @@ fn read_register(path: &Path) -> anyhow::Result<Vec<Resident>> {
         });
     });
     Ok(scan.states.into_iter().flatten().collect())
+}
+
+/// How the register's hard negatives (not in the archive, built to look like
+/// someone who is) were answered: each `exposed` one a resident wrongly told.
+fn print_hard_negatives(
+    residents: &[Resident],
+    answers: &[Answer],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut kind_of: HashMap<String, String> = HashMap::new();
+    for row in reader.records() {
+        let row = row.with_context(|| format!("cannot read {}", path.display()))?;
+        kind_of.insert(
+            row.get(0).unwrap_or_default().to_string(),
+            row.get(1).unwrap_or_default().replace('_', " "),
+        );
+    }
+    // (kind, residents, exposed, possible), in the order the generator names them.
+    let mut tally: Vec<(String, u64, u64, u64)> = ["namesake", "family member", "twin"]
+        .iter()
+        .map(|k| (k.to_string(), 0, 0, 0))
+        .collect();
+    for (r, answer) in residents.iter().zip(answers) {
+        let Some(kind) = kind_of.get(&r.id) else {
+            continue;
+        };
+        if let Some(t) = tally.iter_mut().find(|t| &t.0 == kind) {
+            t.1 += 1;
+            t.2 += u64::from(answer.verdict == Verdict::Exposed);
+            t.3 += u64::from(answer.verdict == Verdict::Possible);
+        }
+    }
+    let parts: Vec<String> = tally
+        .iter()
+        .map(|(kind, n, exposed, possible)| {
+            format!("{kind}s {exposed} of {n} exposed ({possible} possible)")
+        })
+        .collect();
+    outln!("   look-alikes not in the archive: {}", parts.join(", "));
+    Ok(())
 }
 
 /// Ground truth: resident id → the records that are theirs (empty: not exposed).
