@@ -1101,6 +1101,7 @@ mod tests {
                 column: n.to_string(),
                 kind: None,
                 origin: Origin::None,
+                person: None,
             })
             .collect()
     }

@@ -183,6 +183,12 @@ pub struct DatasetEntry {
     /// Records indexed (rows less rejects).
     #[serde(default)]
     pub records: u64,
+    /// Rows indexed as several people, one index record each (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub several: u64,
+    /// People indexed, when some rows hold several (absent: one per record).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub people: u64,
     /// Rows rejected as unreadable.
     #[serde(default)]
     pub rejects: u64,
@@ -203,6 +209,14 @@ pub struct ColumnEntry {
     pub kind: Option<String>,
     /// Where the mapping came from (`detected`, `--map`, `mapping file`...).
     pub origin: String,
+    /// Which person of a row the column describes, in a dataset whose rows may
+    /// hold several (absent: shared by all, or one person a row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<crate::source::PersonGroup>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Builds a new index directory; see the module documentation.
