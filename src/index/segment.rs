@@ -781,6 +781,44 @@ mod tests {
     use crate::index::SegmentWriter;
 
     #[test]
+    fn record_entries_keep_the_person_in_the_top_bits_of_the_dataset() {
+        let entry = |dataset, person| RecordEntry {
+            dataset,
+            person,
+            row: 7,
+            offset: 1 << 40,
+            len: 99,
+        };
+        for (dataset, person) in [(0, 0), (5, 1), (MAX_DATASETS - 1, 255), (3, 2)] {
+            let e = entry(dataset, person);
+            let bytes = e.try_encode().expect("fits");
+            assert_eq!(RecordEntry::decode(&bytes), Some(e));
+        }
+        // An entry written before people were told apart (a plain dataset word)
+        // is the whole row, person 0.
+        let mut old = [0u8; RECORD_LEN];
+        old[0..4].copy_from_slice(&41u32.to_le_bytes());
+        old[4..8].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(
+            RecordEntry::decode(&old).map(|e| (e.dataset, e.person, e.row)),
+            Some((41, 0, 3))
+        );
+        // A dataset that does not fit beside the person is refused, not misread.
+        assert_eq!(entry(MAX_DATASETS, 0).try_encode(), None);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = SegmentWriter::new(dir.path(), 1 << 20, 4).expect("writer");
+        let err = w.add_person(MAX_DATASETS, 1, 1, 0, 1).map(|_| ());
+        assert!(matches!(err, Err(IndexError::InvalidInput(_))), "{err:?}");
+        assert_eq!(w.add_person(2, 3, 1, 0, 1).ok(), Some(0));
+        assert_eq!(w.add_record(2, 2, 5, 1).ok(), Some(1));
+        let path = dir.path().join("p.seg");
+        w.finish(&path).expect("finish");
+        let segment = Segment::open(&path).expect("open");
+        let got = |id| segment.record(id).map(|e| (e.dataset, e.person, e.row));
+        assert_eq!((got(0), got(1)), (Some((2, 3, 1)), Some((2, 0, 2))));
+    }
+
+    #[test]
     fn a_damaged_scope_table_is_refused_when_first_used() {
         let dir = match tempfile::tempdir() {
             Ok(d) => d,

@@ -443,6 +443,65 @@ mod tests {
     }
 
     #[test]
+    fn places_pack_and_unpack() {
+        assert_eq!(element(0), None);
+        assert_eq!(element(place(7, 0)), Some(Element { array: 7, index: 0 }));
+        assert_eq!(
+            element(place(0, 41)),
+            Some(Element {
+                array: 0,
+                index: 41
+            })
+        );
+        assert_eq!(
+            element(place(MAX_ARRAY_PATH as usize, 3)),
+            Some(Element {
+                array: MAX_ARRAY_PATH,
+                index: 3
+            })
+        );
+        // A path too long to pack says nothing; elements past the last index share it.
+        assert_eq!(element(place(MAX_ARRAY_PATH as usize + 1, 3)), None);
+        let last = element(place(1, usize::MAX)).map(|e| e.index);
+        assert_eq!(last, element(place(1, 1 << 21)).map(|e| e.index));
+    }
+
+    #[test]
+    fn elements_come_with_their_values_and_selecting_keeps_them() {
+        let mut f = Fields::new();
+        f.begin(3);
+        for (col, value, at) in [
+            (0, "C1", 0),
+            (1, "John", place(7, 0)),
+            (2, "1950", place(7, 0)),
+            (2, "1982", place(7, 1)),
+            (1, "", place(7, 1)),
+        ] {
+            let start = f.mark();
+            f.raw().extend_from_slice(value.as_bytes());
+            f.push_value_at(col, start, at);
+        }
+        f.finish(TextEncoding::Utf8);
+        let one = Some(Element { array: 7, index: 1 });
+        assert_eq!(f.elements(0).collect::<Vec<_>>(), [("C1", None)]);
+        assert_eq!(
+            f.elements(2).collect::<Vec<_>>(),
+            [
+                ("1950", Some(Element { array: 7, index: 0 })),
+                ("1982", one)
+            ]
+        );
+        let mut second = Fields::new();
+        f.select_into(&mut second, |_, e, _| e.is_none_or(|e| e.index == 1));
+        assert_eq!(second.to_vecs(), [vec!["C1"], vec![""], vec!["1982"]]);
+        assert_eq!(second.elements(2).next(), Some(("1982", one)));
+        assert!(!second.has_value(1));
+        // Reused, it keeps nothing of what it held.
+        f.select_into(&mut second, |col, _, _| col == 0);
+        assert_eq!(second.to_vecs(), [vec!["C1"], vec![], vec![]]);
+    }
+
+    #[test]
     fn reuse_leaves_no_trace_of_the_previous_record() {
         let mut f = record(2, &[(0, b"long value"), (1, b"x")], TextEncoding::Utf8);
         f.begin(2);

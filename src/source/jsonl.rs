@@ -925,6 +925,32 @@ mod tests {
     }
 
     #[test]
+    fn values_say_which_element_of_the_outermost_array_they_are_in() {
+        let line = r#"{"claim":"C1","members":[{"name":"Ann","dob":"1950","phones":["1","2"]},{"dob":"1982"},{"name":"Cy","tel":[{"system":"phone","value":"3"}]}],"tags":["t"],"household":{"members":[{"name":"Di"}]}}"#;
+        let j = Jsonl::open(line.as_bytes(), 0, 1 << 20, &keep_pages);
+        let mut f = Fields::new();
+        j.parse_record(line.as_bytes(), TextEncoding::Utf8, usize::MAX, &mut f)
+            .unwrap();
+        let col = |name: &str| j.columns.iter().position(|c| c == name).unwrap();
+        let of = |name: &str| -> Vec<(String, Option<(u32, u32)>)> {
+            f.elements(col(name))
+                .map(|(v, e)| (v.to_string(), e.map(|e| (e.array, e.index))))
+                .collect()
+        };
+        let at = |v: &str, a: u32, i: u32| (v.to_string(), Some((a, i)));
+        assert_eq!(of("claim"), [("C1".to_string(), None)]);
+        // `members` is 7 bytes long: each value names its element, whatever the
+        // elements before it lacked.
+        assert_eq!(of("members.name"), [at("Ann", 7, 0), at("Cy", 7, 2)]);
+        assert_eq!(of("members.dob"), [at("1950", 7, 0), at("1982", 7, 1)]);
+        // An array inside an element is that element's.
+        assert_eq!(of("members.phones"), [at("1", 7, 0), at("2", 7, 0)]);
+        assert_eq!(of("members.tel.phone"), [at("3", 7, 2)]);
+        assert_eq!(of("tags"), [at("t", 4, 0)]);
+        assert_eq!(of("household.members.name"), [at("Di", 17, 0)]);
+    }
+
+    #[test]
     fn escapes_and_surrogates() {
         assert_eq!(
             leaves(r#"{"s": "a\"b\\c\/d\n\ud83d\ude00\u0041"}"#),

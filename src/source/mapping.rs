@@ -1200,13 +1200,9 @@ pub fn person_groups(map: &mut [ColumnMap], sample: &[Fields]) {
             continue;
         }
         match person_object(&m.column) {
-            Some(object) if !object.is_empty() => {
-                if !objects.contains(&object) {
-                    objects.push(object);
-                }
-            }
-            Some(_) => main_named = true,
-            None => {}
+            Some(object) if object.is_empty() => main_named = true,
+            Some(object) if !objects.contains(&object) => objects.push(object),
+            _ => {}
         }
     }
     let keys: Vec<Option<Key>> = map
@@ -1573,6 +1569,26 @@ mod tests {
             ("Last Name (Surname)", Some(LastName)),
             ("Name (Legal)", Some(FullName)),
             ("Name (as on card)", Some(FullName)),
+            // Another person of the record: the rest of the header says the kind.
+            ("Partner Forename", Some(FirstName)),
+            ("Partner Surname", Some(LastName)),
+            ("Partner DOB", Some(Dob)),
+            ("Partner NI Number", Some(NiNumber)),
+            ("Partner Home Phone", Some(Phone)),
+            ("Spouse Date of Birth", Some(Dob)),
+            ("Joint Tenant Name", Some(FullName)),
+            ("Joint Liable Party Name", Some(FullName)),
+            ("JLP Name", Some(FullName)),
+            ("Joint Forename", Some(FirstName)),
+            ("2nd Applicant Surname", Some(LastName)),
+            ("Second Adult DOB", Some(Dob)),
+            ("Applicant 2 Name", Some(FullName)),
+            ("Adult1 Surname", Some(LastName)),
+            ("partner.dob", Some(Dob)),
+            // A joint account is the household's; a prefix alone says nothing.
+            ("Joint Account No", None),
+            ("Partner", None),
+            ("Applicant 2", None),
         ];
         for (h, want) in cases {
             assert_eq!(kind_from_header(h), *want, "{h}");
@@ -1618,6 +1634,25 @@ mod tests {
             [Some(FirstName), Some(MiddleName), Some(LastName)]
         );
         assert_eq!(kinds(&["a.first", "b.last"]), [None, None]);
+        // Each parent's pair is its own person's, whatever another parent holds.
+        assert_eq!(
+            kinds(&[
+                "applicant.first",
+                "applicant.last",
+                "partner.first",
+                "partner.last"
+            ]),
+            [
+                Some(FirstName),
+                Some(LastName),
+                Some(FirstName),
+                Some(LastName)
+            ]
+        );
+        assert_eq!(
+            kinds(&["applicant.first_name", "partner.first", "partner.last"]),
+            [Some(FirstName), Some(FirstName), Some(LastName)]
+        );
         // Values decide between names and, say, a first and a last visit.
         let cols = ["First", "Last"].map(String::from);
         let rows = |pairs: &[(&str, &str)]| -> Vec<Fields> {
@@ -1657,6 +1692,196 @@ mod tests {
         let cols = ["First", "Last"].map(String::from);
         let m = map_dataset("r.csv", &cols, &[], &given);
         assert_eq!((m[0].kind, m[1].kind), (Some(Ignore), None));
+    }
+
+    /// A column's person as mapped: number, object path, array.
+    type Whose = Option<(u16, String, bool)>;
+
+    /// Each column's kind and person as mapped.
+    fn people_of(cols: &[&str], sample: &[Fields]) -> Vec<(Option<FieldKind>, Whose)> {
+        let cols: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+        map_dataset("d", &cols, sample, &Overrides::new())
+            .into_iter()
+            .map(|m| (m.kind, m.person.map(|p| (p.number, p.path, p.array))))
+            .collect()
+    }
+
+    fn person(number: u16, path: &str) -> Whose {
+        Some((number, path.to_string(), false))
+    }
+
+    #[test]
+    fn each_object_holding_a_persons_names_is_a_person() {
+        // An applicant and a partner: the partner's bare first and last are names
+        // too, and everything under each object is that person's.
+        let got = people_of(
+            &[
+                "claim",
+                "applicant.first",
+                "applicant.last",
+                "applicant.dob",
+                "partner.first",
+                "partner.last",
+                "partner.dob",
+                "partner.email",
+                "partner.title",
+                "postcode",
+            ],
+            &[],
+        );
+        assert_eq!(
+            got,
+            [
+                (None, None),
+                (Some(FirstName), person(1, "applicant")),
+                (Some(LastName), person(1, "applicant")),
+                (Some(Dob), person(1, "applicant")),
+                (Some(FirstName), person(2, "partner")),
+                (Some(LastName), person(2, "partner")),
+                (Some(Dob), person(2, "partner")),
+                (Some(Email), person(2, "partner")),
+                (None, person(2, "partner")),
+                (Some(Postcode), None),
+            ]
+        );
+        // The main person at the top, a partner beside: the main person's names,
+        // date of birth and gender are theirs; a top-level email is shared.
+        let got = people_of(
+            &[
+                "first_name",
+                "last_name",
+                "dob",
+                "email",
+                "partner.name",
+                "partner.dob",
+            ],
+            &[],
+        );
+        let main = person(1, "");
+        assert_eq!(
+            got,
+            [
+                (Some(FirstName), main.clone()),
+                (Some(LastName), main.clone()),
+                (Some(Dob), main),
+                (Some(Email), None),
+                (Some(FullName), person(2, "partner")),
+                (Some(Dob), person(2, "partner")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_of_one_person_has_no_groups() {
+        // The synthetic archive's claims: a `name` object is its parent's.
+        let one = [
+            "claim_id",
+            "claimant.name.title",
+            "claimant.name.first",
+            "claimant.name.last",
+            "claimant.dob",
+            "claimant.nino",
+            "contact.phones",
+            "address.postcode",
+        ];
+        assert!(people_of(&one, &[]).iter().all(|(_, p)| p.is_none()));
+        // Aliases and former names are the same person's; an address's name is a
+        // house's.
+        let one = [
+            "name",
+            "dob",
+            "aliases.name",
+            "previous_names.last",
+            "address.name",
+        ];
+        assert!(people_of(&one, &[]).iter().all(|(_, p)| p.is_none()));
+        // A partner alone is the record's one person.
+        let one = ["Partner Forename", "Partner DOB", "Postcode"];
+        assert!(people_of(&one, &[]).iter().all(|(_, p)| p.is_none()));
+    }
+
+    #[test]
+    fn an_array_of_people_is_one_group_of_one_person_per_element() {
+        let line = r#"{"claim_id":"HB1","members":[{"name":"John Smith","dob":"1950-05-05"},{"name":"Mary Smith","dob":"1982-03-03"}],"postcode":"E8 1AA"}"#;
+        let file = crate::source::SourceFile::from_bytes(
+            format!("{line}\n").into_bytes(),
+            "h.jsonl",
+            &crate::source::ReadOptions::default(),
+        )
+        .unwrap();
+        let cols = file.datasets()[0].columns.clone();
+        let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let members = Some((1, "members".to_string(), true));
+        let got = people_of(&cols, &file.sample(0, 10));
+        assert_eq!(
+            got,
+            [
+                (Some(AccountRef), None),
+                (Some(FullName), members.clone()),
+                (Some(Dob), members),
+                (Some(Postcode), None),
+            ]
+        );
+        // Without a sample showing the array, one object of names is one person.
+        assert!(people_of(&cols, &[]).iter().all(|(_, p)| p.is_none()));
+    }
+
+    #[test]
+    fn header_prefixes_name_other_people() {
+        let got = people_of(
+            &[
+                "Forename",
+                "Surname",
+                "DOB",
+                "Partner Forename",
+                "Partner Surname",
+                "Partner DOB",
+                "Partner NI Number",
+                "Email",
+                "Postcode",
+                "Joint Account No",
+            ],
+            &[],
+        );
+        let (main, partner) = (person(1, ""), person(2, ""));
+        assert_eq!(
+            got,
+            [
+                (Some(FirstName), main.clone()),
+                (Some(LastName), main.clone()),
+                (Some(Dob), main),
+                (Some(FirstName), partner.clone()),
+                (Some(LastName), partner.clone()),
+                (Some(Dob), partner.clone()),
+                (Some(NiNumber), partner),
+                (Some(Email), None),
+                (Some(Postcode), None),
+                (None, None),
+            ]
+        );
+        // Numbered applicants, and `2nd` written either way.
+        let got = people_of(
+            &[
+                "Applicant 1 Name",
+                "Applicant 1 DOB",
+                "Applicant 2 Name",
+                "Applicant 2 DOB",
+                "2nd Applicant Surname",
+                "Second Applicant Forename",
+                "Address",
+            ],
+            &[],
+        );
+        let who: Vec<Option<u16>> = got.iter().map(|(_, p)| p.as_ref().map(|p| p.0)).collect();
+        assert_eq!(
+            who,
+            [Some(1), Some(1), Some(2), Some(2), Some(3), Some(3), None]
+        );
+        // The dry run says whose each column is.
+        let cols = ["Forename", "Partner DOB"].map(String::from);
+        let m = map_dataset("d.csv", &cols, &[], &Overrides::new());
+        assert_eq!(m[1].to_string(), "Partner DOB -> dob (header, person 2)");
+        assert_eq!(m[0].how(), "header, person 1");
     }
 
     fn column(values: &[&str]) -> Vec<Fields> {

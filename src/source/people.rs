@@ -181,3 +181,268 @@ impl People {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::TextEncoding;
+    use crate::source::fields::place;
+    use crate::source::mapping::Origin;
+    use proptest::prelude::*;
+
+    /// A column of `kind` (None: unmapped), of person `group` (0: shared), under
+    /// the JSON object `path`.
+    fn col(kind: Option<FieldKind>, group: u16, path: &str) -> ColumnMap {
+        ColumnMap {
+            column: format!("c{group}"),
+            kind,
+            origin: Origin::Header,
+            person: (group > 0).then(|| PersonGroup {
+                number: group,
+                path: path.to_string(),
+                array: false,
+            }),
+        }
+    }
+
+    /// A record of `ncols` columns from (column, value, array element) triples;
+    /// elements are of an array whose path is 7 bytes long (`members`).
+    fn record(ncols: usize, values: &[(usize, &str, Option<usize>)]) -> Fields {
+        let mut f = Fields::new();
+        f.begin(ncols);
+        for (c, v, e) in values {
+            let start = f.mark();
+            f.raw().extend_from_slice(v.as_bytes());
+            f.push_value_at(*c, start, e.map_or(0, |e| place(7, e)));
+        }
+        f.finish(TextEncoding::Utf8);
+        f
+    }
+
+    use FieldKind::*;
+
+    #[test]
+    fn an_applicant_and_a_partner_are_two_people_sharing_the_rest() {
+        let people = People::new(&[
+            col(None, 0, ""),
+            col(Some(FirstName), 1, "applicant"),
+            col(Some(Dob), 1, "applicant"),
+            col(Some(NiNumber), 1, "applicant"),
+            col(Some(FirstName), 2, "partner"),
+            col(Some(Dob), 2, "partner"),
+            col(Some(Postcode), 0, ""),
+        ]);
+        let f = record(
+            7,
+            &[
+                (0, "C1", None),
+                (1, "Oscar", None),
+                (2, "1954-10-16", None),
+                (3, "AB123456C", None),
+                (4, "Constance", None),
+                (5, "1958-01-02", None),
+                (6, "SW3 4JA", None),
+            ],
+        );
+        let mut out = Vec::new();
+        assert_eq!(people.split(&f, &mut out), 2);
+        let v = |f: &Fields| f.to_vecs();
+        assert_eq!(
+            v(&out[0]),
+            [
+                vec!["C1"],
+                vec!["Oscar"],
+                vec!["1954-10-16"],
+                vec!["AB123456C"],
+                vec![],
+                vec![],
+                vec!["SW3 4JA"]
+            ]
+        );
+        assert_eq!(
+            v(&out[1]),
+            [
+                vec!["C1"],
+                vec![],
+                vec![],
+                vec![],
+                vec!["Constance"],
+                vec!["1958-01-02"],
+                vec!["SW3 4JA"]
+            ]
+        );
+        // Person 2 of the row, as a query re-reads it; 0 is the whole row.
+        let mut g = f.clone();
+        assert!(people.take(&mut g, 2));
+        assert_eq!(g, out[1]);
+        let mut g = f.clone();
+        assert!(people.take(&mut g, 0));
+        assert_eq!(g, f);
+        assert!(!people.take(&mut f.clone(), 3));
+        // Without a partner (or with only placeholders for one), the row is one
+        // person: whole, as if there were no groups.
+        let alone = record(
+            7,
+            &[(1, "Oscar", None), (4, "N/A", None), (6, "SW3 4JA", None)],
+        );
+        assert_eq!(people.split(&alone, &mut out), 0);
+        assert!(!people.take(&mut alone.clone(), 1));
+        assert!(People::new(&[col(Some(Email), 0, "")]).is_empty());
+    }
+
+    #[test]
+    fn each_element_of_an_array_of_people_is_a_person() {
+        let people = People::new(&[
+            col(Some(AccountRef), 0, ""),
+            col(Some(FullName), 1, "members"),
+            col(Some(Dob), 1, "members"),
+            col(None, 1, "members"),
+            col(Some(Phone), 1, "members"),
+        ]);
+        // The second member has no name, the third no date of birth, the fourth
+        // only a relationship (no person: shared); phones in an inner array stay
+        // with their member.
+        let f = record(
+            5,
+            &[
+                (0, "HB1", None),
+                (1, "John Smith", Some(0)),
+                (2, "1950-05-05", Some(0)),
+                (4, "0791", Some(0)),
+                (4, "0792", Some(0)),
+                (2, "1982-03-03", Some(1)),
+                (1, "Amy Smith", Some(2)),
+                (3, "lodger", Some(3)),
+            ],
+        );
+        let mut out = Vec::new();
+        assert_eq!(people.split(&f, &mut out), 3);
+        let v = |i: usize| out[i].to_vecs();
+        assert_eq!(
+            v(0),
+            [
+                vec!["HB1"],
+                vec!["John Smith"],
+                vec!["1950-05-05"],
+                vec!["lodger"],
+                vec!["0791", "0792"]
+            ]
+        );
+        assert_eq!(
+            v(1),
+            [
+                vec!["HB1"],
+                vec![],
+                vec!["1982-03-03"],
+                vec!["lodger"],
+                vec![]
+            ]
+        );
+        assert_eq!(
+            v(2),
+            [
+                vec!["HB1"],
+                vec!["Amy Smith"],
+                vec![],
+                vec!["lodger"],
+                vec![]
+            ]
+        );
+        // An object holding the group below an array's element is still split by it
+        // (`households[i].partner`: the array's path is shorter than the object's).
+        let below = People::new(&[col(Some(FullName), 1, "members.person")]);
+        let f = record(1, &[(0, "A", Some(0)), (0, "B", Some(1))]);
+        assert_eq!(below.split(&f, &mut out), 2);
+        // An array inside the person's object (`partner.phones`) is not: the
+        // array's path is longer than the object's.
+        let inner = People::new(&[col(Some(FullName), 1, "p"), col(Some(FullName), 2, "q")]);
+        let f = record(2, &[(0, "A", Some(0)), (0, "B", Some(1)), (1, "C", None)]);
+        assert_eq!(inner.split(&f, &mut out), 2);
+        assert_eq!(out[0].to_vecs(), [vec!["A", "B"], vec![]]);
+    }
+
+    #[test]
+    fn a_row_of_too_many_people_is_indexed_whole() {
+        let people = People::new(&[col(Some(FullName), 1, "members")]);
+        let names: Vec<String> = (0..=MAX_PEOPLE).map(|i| format!("P{i}")).collect();
+        let values: Vec<(usize, &str, Option<usize>)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (0, n.as_str(), Some(i)))
+            .collect();
+        let mut out = Vec::new();
+        assert_eq!(people.split(&record(1, &values), &mut out), 0);
+        assert_eq!(
+            people.split(&record(1, &values[..MAX_PEOPLE]), &mut out),
+            MAX_PEOPLE
+        );
+    }
+
+    /// Columns: shared, then two people, one of them in an array; kinds that make
+    /// a person and kinds that do not.
+    fn layout() -> People {
+        People::new(&[
+            col(Some(Postcode), 0, ""),
+            col(None, 0, ""),
+            col(Some(FirstName), 1, "applicant"),
+            col(Some(Gender), 1, "applicant"),
+            col(Some(FullName), 2, "members"),
+            col(Some(Dob), 2, "members"),
+            col(None, 2, "members"),
+        ])
+    }
+
+    proptest! {
+        /// Splitting never loses a value (each is in some person's record) nor
+        /// invents one (each person's values are the row's), and a value of one
+        /// person is in no other person's record.
+        #[test]
+        fn splitting_never_loses_or_invents_a_value(
+            values in proptest::collection::vec(
+                (0usize..7, proptest::sample::select(vec!["", "N/A", "Ann", "Bo", "1980-01-02"]),
+                 proptest::option::of(0usize..4)),
+                0..16,
+            )
+        ) {
+            let people = layout();
+            let f = record(7, &values);
+            let mut out = Vec::new();
+            let n = people.split(&f, &mut out);
+            prop_assert!(n != 1);
+            if n == 0 {
+                return Ok(());
+            }
+            let with_elements = |f: &Fields| -> Vec<Vec<(String, Option<Element>)>> {
+                (0..7).map(|c| f.elements(c).map(|(v, e)| (v.to_string(), e)).collect()).collect()
+            };
+            let row = with_elements(&f);
+            let parts: Vec<_> = out.iter().take(n).map(with_elements).collect();
+            for (c, values) in row.iter().enumerate() {
+                // Multiset inclusion, both ways.
+                for value in values {
+                    let in_row = values.iter().filter(|v| *v == value).count();
+                    let most = parts.iter().map(|p| p[c].iter().filter(|v| *v == value).count()).max().unwrap_or(0);
+                    prop_assert!(most >= 1, "lost {value:?} of column {c}");
+                    prop_assert!(most <= in_row, "invented {value:?} of column {c}");
+                }
+                for p in &parts {
+                    prop_assert!(p[c].iter().all(|v| values.contains(v)));
+                }
+            }
+            // A value of a person who is one of the row's people is theirs alone.
+            for (c, role) in people.roles.iter().enumerate() {
+                let Some(role) = role else { continue };
+                for value in &row[c] {
+                    let owners = parts.iter().filter(|p| p[c].contains(value)).count();
+                    let mut who = Vec::new();
+                    people.who(&f, &mut who);
+                    if who.contains(&role.person(value.1)) {
+                        prop_assert_eq!(owners, 1, "{:?} of column {} given to {}", value, c, owners);
+                    } else {
+                        prop_assert_eq!(owners, n, "{:?} of column {} not shared", value, c);
+                    }
+                }
+            }
+        }
+    }
+}
