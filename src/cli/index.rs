@@ -187,7 +187,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `; 2 rows hold several people: 4 people indexed` after a dataset's counts, when
-/// some of its rows hold several people.
+/// some of its rows hold several people (`people`: those rows' people).
 fn several_people(several: u64, people: u64) -> String {
     match several {
         0 => String::new(),

@@ -124,7 +124,8 @@ pub struct BuiltDataset {
     pub records: u64,
     /// Rows indexed as several people (one index record each).
     pub several: u64,
-    /// People indexed: one per record, and one per person of the `several` rows.
+    /// The people of the `several` rows (the dataset's index records are its
+    /// other records and these).
     pub people: u64,
     /// Rejected rows per reason.
     pub rejects: Vec<(RejectReason, u64)>,
@@ -297,7 +298,7 @@ struct FileTally {
     /// Rows (rejected ones included) in the chunks committed so far.
     rows: Vec<u64>,
     records: Vec<u64>,
-    /// Rows indexed as several people, and the people indexed.
+    /// Rows indexed as several people, and the people in them.
     several: Vec<u64>,
     people: Vec<u64>,
     rejects: Vec<BTreeMap<RejectReason, u64>>,
@@ -394,7 +395,9 @@ impl<W: Write> Committer<'_, W> {
             {
                 *n += 1;
             }
-            if let Some(n) = tally.people.get_mut(d) {
+            if rec.person >= 1
+                && let Some(n) = tally.people.get_mut(d)
+            {
                 *n += 1;
             }
         }
@@ -933,7 +936,7 @@ fn dataset_entries(
                 rows: d.rows,
                 records: d.records,
                 several: d.several,
-                people: if d.several > 0 { d.people } else { 0 },
+                people: d.people,
                 rejects: d.rejects.iter().map(|(_, n)| n).sum(),
                 rejects_by_reason: d.rejects.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
                 columns: d

@@ -186,7 +186,7 @@ pub struct DatasetEntry {
     /// Rows indexed as several people, one index record each (absent: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub several: u64,
-    /// People indexed, when some rows hold several (absent: one per record).
+    /// The people of the `several` rows, one index record each (absent: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub people: u64,
     /// Rows rejected as unreadable.

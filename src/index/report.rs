@@ -67,7 +67,7 @@ pub struct DatasetReport {
     /// Rows indexed as several people.
     #[serde(skip_serializing_if = "is_zero")]
     pub several: u64,
-    /// People indexed, when some rows hold several.
+    /// The people of the `several` rows.
     #[serde(skip_serializing_if = "is_zero")]
     pub people: u64,
     /// Rejected rows per reason.
