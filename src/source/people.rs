@@ -7,20 +7,20 @@
 //! the element each value came from) and every shared value.
 //!
 //! ```
-//! use leakscope::field::FieldKind;
-//! use leakscope::source::{ColumnMap, Origin, People, PersonGroup};
-//! let column = |name: &str, kind, number| ColumnMap {
-//!     column: name.to_string(),
-//!     kind: Some(kind),
-//!     origin: Origin::Header,
-//!     person: number.map(|number| PersonGroup { number, path: String::new(), array: false }),
-//! };
-//! let people = People::new(&[
-//!     column("Forename", FieldKind::FirstName, Some(1)),
-//!     column("Partner Forename", FieldKind::FirstName, Some(2)),
-//!     column("Postcode", FieldKind::Postcode, None),
-//! ]);
-//! assert!(!people.is_empty());
+//! use leakscope::source::{People, ReadOptions, SourceFile, map_dataset, Overrides};
+//! let csv = "Forename,DOB,Partner Forename,Partner DOB,Postcode\n\
+//!            Jane,01/02/1970,John,03/04/1968,SW1A 1AA\n";
+//! let file = SourceFile::from_bytes(csv.into(), "ct.csv", &ReadOptions::default())?;
+//! let info = &file.datasets()[0];
+//! let mapping = map_dataset(&info.name, &info.columns, &file.sample(0, 10), &Overrides::new());
+//! assert_eq!(mapping[2].to_string(), "Partner Forename -> first_name (header, person 2)");
+//! let people = People::new(&mapping);
+//! let row = file.read_record(0, 51, 40)?;
+//! let mut each = Vec::new();
+//! assert_eq!(people.split(&row, &mut each), 2);
+//! assert_eq!(each[0].to_vecs(), [vec!["Jane"], vec!["01/02/1970"], vec![], vec![], vec!["SW1A 1AA"]]);
+//! assert_eq!(each[1].to_vecs(), [vec![], vec![], vec!["John"], vec!["03/04/1968"], vec!["SW1A 1AA"]]);
+//! # Ok::<(), leakscope::source::SourceError>(())
 //! ```
 
 use super::fields::{Element, Fields};
@@ -187,22 +187,26 @@ mod tests {
     use super::*;
     use crate::source::TextEncoding;
     use crate::source::fields::place;
-    use crate::source::mapping::Origin;
     use proptest::prelude::*;
+
+    /// A column's kind and person, as an index's manifest keeps them.
+    type Column = (Option<FieldKind>, Option<PersonGroup>);
 
     /// A column of `kind` (None: unmapped), of person `group` (0: shared), under
     /// the JSON object `path`.
-    fn col(kind: Option<FieldKind>, group: u16, path: &str) -> ColumnMap {
-        ColumnMap {
-            column: format!("c{group}"),
-            kind,
-            origin: Origin::Header,
-            person: (group > 0).then(|| PersonGroup {
-                number: group,
-                path: path.to_string(),
-                array: false,
-            }),
-        }
+    fn col(kind: Option<FieldKind>, group: u16, path: &str) -> Column {
+        let person = (group > 0).then(|| PersonGroup {
+            number: group,
+            path: path.to_string(),
+            array: false,
+        });
+        (kind, person)
+    }
+
+    fn layout_of(columns: &[Column]) -> People {
+        let kinds: Vec<Option<FieldKind>> = columns.iter().map(|c| c.0).collect();
+        let groups: Vec<Option<&PersonGroup>> = columns.iter().map(|c| c.1.as_ref()).collect();
+        People::from_parts(&kinds, &groups)
     }
 
     /// A record of `ncols` columns from (column, value, array element) triples;
@@ -223,7 +227,7 @@ mod tests {
 
     #[test]
     fn an_applicant_and_a_partner_are_two_people_sharing_the_rest() {
-        let people = People::new(&[
+        let people = layout_of(&[
             col(None, 0, ""),
             col(Some(FirstName), 1, "applicant"),
             col(Some(Dob), 1, "applicant"),
@@ -287,12 +291,12 @@ mod tests {
         );
         assert_eq!(people.split(&alone, &mut out), 0);
         assert!(!people.take(&mut alone.clone(), 1));
-        assert!(People::new(&[col(Some(Email), 0, "")]).is_empty());
+        assert!(layout_of(&[col(Some(Email), 0, "")]).is_empty());
     }
 
     #[test]
     fn each_element_of_an_array_of_people_is_a_person() {
-        let people = People::new(&[
+        let people = layout_of(&[
             col(Some(AccountRef), 0, ""),
             col(Some(FullName), 1, "members"),
             col(Some(Dob), 1, "members"),
@@ -350,12 +354,12 @@ mod tests {
         );
         // An object holding the group below an array's element is still split by it
         // (`households[i].partner`: the array's path is shorter than the object's).
-        let below = People::new(&[col(Some(FullName), 1, "members.person")]);
+        let below = layout_of(&[col(Some(FullName), 1, "members.person")]);
         let f = record(1, &[(0, "A", Some(0)), (0, "B", Some(1))]);
         assert_eq!(below.split(&f, &mut out), 2);
         // An array inside the person's object (`partner.phones`) is not: the
         // array's path is longer than the object's.
-        let inner = People::new(&[col(Some(FullName), 1, "p"), col(Some(FullName), 2, "q")]);
+        let inner = layout_of(&[col(Some(FullName), 1, "p"), col(Some(FullName), 2, "q")]);
         let f = record(2, &[(0, "A", Some(0)), (0, "B", Some(1)), (1, "C", None)]);
         assert_eq!(inner.split(&f, &mut out), 2);
         assert_eq!(out[0].to_vecs(), [vec!["A", "B"], vec![]]);
@@ -363,7 +367,7 @@ mod tests {
 
     #[test]
     fn a_row_of_too_many_people_is_indexed_whole() {
-        let people = People::new(&[col(Some(FullName), 1, "members")]);
+        let people = layout_of(&[col(Some(FullName), 1, "members")]);
         let names: Vec<String> = (0..=MAX_PEOPLE).map(|i| format!("P{i}")).collect();
         let values: Vec<(usize, &str, Option<usize>)> = names
             .iter()
@@ -381,7 +385,7 @@ mod tests {
     /// Columns: shared, then two people, one of them in an array; kinds that make
     /// a person and kinds that do not.
     fn layout() -> People {
-        People::new(&[
+        layout_of(&[
             col(Some(Postcode), 0, ""),
             col(None, 0, ""),
             col(Some(FirstName), 1, "applicant"),
