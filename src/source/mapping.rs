@@ -819,7 +819,7 @@ fn lookup_compact(c: &str) -> Option<FieldKind> {
 /// Header prefixes (compacted) naming another person of the record than its main
 /// one: `Partner Forename`, `Spouse DOB`, `Joint Tenant Name`, `2nd Applicant
 /// Surname`. Longer prefixes first.
-const OTHER_PERSON: [&str; 26] = [
+const OTHER_PERSON: [&str; 28] = [
     "jointaccountholder",
     "jointliableparty",
     "secondapplicant",
@@ -840,8 +840,11 @@ const OTHER_PERSON: [&str; 26] = [
     "jointowner",
     "jointparty",
     "otheradult",
+    // `Partner's DOB` compacts to `partnersdob`.
+    "partners",
     "partner",
     "husband",
+    "spouses",
     "spouse",
     "wife",
     "jlp",
@@ -885,17 +888,23 @@ fn other_person(c: &str) -> Option<(String, FieldKind)> {
         None => c.to_string(),
     };
     for prefix in OTHER_PERSON {
-        if let Some(rest) = c.strip_prefix(prefix)
-            && !rest.is_empty()
+        let Some(rest) = c.strip_prefix(prefix) else {
+            continue;
+        };
+        // `Joint Liable Party 2 Name`: the second of them.
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, rest) = rest.split_at(digits);
+        if !rest.is_empty()
             && let Some(kind) = lookup_plain(rest)
             && (prefix != "joint" || joint_kind(kind))
         {
-            let who = if prefix == "jlp" {
-                "jointliableparty"
-            } else {
-                prefix
+            let who = match prefix {
+                "jlp" => "jointliableparty",
+                "partners" => "partner",
+                "spouses" => "spouse",
+                other => other,
             };
-            return Some((who.to_string(), kind));
+            return Some((format!("{who}{}", number.trim_start_matches('0')), kind));
         }
     }
     for word in NUMBERED_PERSON {
@@ -1580,6 +1589,8 @@ mod tests {
             ("Joint Liable Party Name", Some(FullName)),
             ("JLP Name", Some(FullName)),
             ("Joint Forename", Some(FirstName)),
+            ("Partner's Date of Birth", Some(Dob)),
+            ("JLP 2 Surname", Some(LastName)),
             ("2nd Applicant Surname", Some(LastName)),
             ("Second Adult DOB", Some(Dob)),
             ("Applicant 2 Name", Some(FullName)),
