@@ -1169,7 +1169,7 @@ fn family_beside_given(map: &mut [ColumnMap], sample: &[Fields]) {
 ///   Objects that hold another name of the same person (`aliases`,
 ///   `previous_names`) or a place's (`address.name`) are no person of their own;
 /// - a header naming another person (`Partner Forename`, `Spouse DOB`,
-///   `Applicant 2 Name`: [`other_person`]) is that person's;
+///   `Applicant 2 Name`) is that person's;
 /// - names, dates of birth and genders outside those are the main person's, when
 ///   the record names one there;
 /// - every other column is shared by all the record's people.
