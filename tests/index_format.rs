@@ -97,6 +97,7 @@ impl Spec {
     fn record(&self, id: u32) -> RecordEntry {
         RecordEntry {
             dataset: id % 5,
+            person: 0,
             row: id / 5 + 1,
             offset: u64::from(id) * 1000 + 7,
             len: id % 300 + 1,

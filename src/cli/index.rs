@@ -138,8 +138,14 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
         for d in &summary.datasets {
             let rejects: u64 = d.rejects.iter().map(|(_, n)| n).sum();
             say!(
-                "{}  {} {}  {} rows, {} indexed, {} rejected",
-                d.name, d.format, d.encoding, d.rows, d.records, rejects
+                "{}  {} {}  {} rows, {} indexed, {} rejected{}",
+                d.name,
+                d.format,
+                d.encoding,
+                d.rows,
+                d.records,
+                rejects,
+                several_people(d.several, d.people)
             );
             for (reason, n) in &d.rejects {
                 say!("  rejected: {n} {reason}");
@@ -153,9 +159,16 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
         }
         let s = &summary.stats;
         let mb = summary.input_bytes as f64 / 1e6;
+        // Index records are people; a row of several people is one record.
+        let rows: u64 = summary.datasets.iter().map(|d| d.records).sum();
+        let indexed = if rows == s.records {
+            format!("{rows} records")
+        } else {
+            format!("{rows} records ({} people)", s.records)
+        };
         say!(
-            "indexed {} records from {} datasets ({:.1} MB) in {:.2} s ({:.0} MB/s): {} keys, {} postings, {:.1} bytes/posting, {:.1} MB on disk",
-            s.records,
+            "indexed {} from {} datasets ({:.1} MB) in {:.2} s ({:.0} MB/s): {} keys, {} postings, {:.1} bytes/posting, {:.1} MB on disk",
+            indexed,
             summary.datasets.len(),
             mb,
             summary.seconds,
@@ -171,6 +184,16 @@ pub fn run(args: IndexArgs) -> anyhow::Result<ExitCode> {
         say!("index written to {}", summary.index.display());
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `; 2 rows hold several people: 4 people indexed` after a dataset's counts, when
+/// some of its rows hold several people (`people`: those rows' people).
+fn several_people(several: u64, people: u64) -> String {
+    match several {
+        0 => String::new(),
+        1 => format!("; 1 row holds several people: {people} people indexed"),
+        n => format!("; {n} rows hold several people: {people} people indexed"),
+    }
 }
 
 fn dry_run(args: &IndexArgs, overrides: &Overrides) -> anyhow::Result<ExitCode> {

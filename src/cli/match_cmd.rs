@@ -382,6 +382,24 @@ impl Register {
             }
             *slot = None;
         }
+        // A register row is one resident, its first person: a partner's columns
+        // (`Partner Forename`, `partner.dob`) would let another person's details
+        // answer for them.
+        let others: Vec<&str> = mapping
+            .iter()
+            .zip(kinds.iter_mut())
+            .filter(|(m, kind)| kind.is_some() && m.person.as_ref().is_some_and(|p| p.number > 1))
+            .map(|(m, kind)| {
+                *kind = None;
+                m.column.as_str()
+            })
+            .collect();
+        if !others.is_empty() {
+            say!(
+                "warning: register columns {} are about another person than the row's resident; they are not matched on",
+                others.join(", ")
+            );
+        }
         anyhow::ensure!(
             kinds
                 .iter()
@@ -1112,6 +1130,7 @@ mod tests {
                 kind: None,
                 origin: Origin::None,
                 order: Default::default(),
+                person: None,
             })
             .collect()
     }
@@ -1217,6 +1236,25 @@ mod tests {
             text.push_str(&format!("R{n:05},Smith,n{n}@x.org\n"));
         }
         text
+    }
+
+    #[test]
+    fn a_partners_register_columns_are_not_matched_on() {
+        let text = "id,Forename,Surname,DOB,Partner Forename,Partner DOB,Postcode\n\
+                    R1,Jane,Doe,01/02/1970,John,03/04/1968,SW1A 1AA\n";
+        let (_dir, reg) = register(text, None, 1 << 16);
+        assert_eq!(
+            reg.kinds,
+            [
+                None,
+                Some(FieldKind::FirstName),
+                Some(FieldKind::LastName),
+                Some(FieldKind::Dob),
+                None,
+                None,
+                Some(FieldKind::Postcode)
+            ]
+        );
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! to the [`SegmentWriter`] (which spills to disk past its budget) before the next
 //! group is read. Record ids follow file order, so the segment is the same whatever
 //! the number of threads.
+//!
+//! A row holding several people (an applicant and a partner, a household's
+//! members: [`People`]) is indexed as one record per person, each with the row's
+//! place in its dump and the person's number in the record table, and its own
+//! keys, features, names and data classes; a row of one person is indexed whole.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -24,8 +29,8 @@ use crate::field::FieldKind;
 use crate::keys::{self, Key, KeyError, Secret};
 use crate::normalize::Person;
 use crate::source::{
-    ChunkScan, ColumnMap, Discovery, LeaveOut, Overrides, ReadOptions, Reject, RejectReason,
-    SourceError, SourceFile, discover_leaving_out, map_dataset,
+    ChunkScan, ColumnMap, Discovery, Fields, LeaveOut, Overrides, People, ReadOptions, Reject,
+    RejectReason, SourceError, SourceFile, discover_leaving_out, map_dataset,
     rejects::{REJECTS_HEADER, create_rejects_file, write_reject},
     survey::SAMPLE_RECORDS,
 };
@@ -115,8 +120,13 @@ pub struct BuiltDataset {
     pub encoding: String,
     /// Rows read, rejected ones included.
     pub rows: u64,
-    /// Records indexed.
+    /// Records indexed (rows less rejects).
     pub records: u64,
+    /// Rows indexed as several people (one index record each).
+    pub several: u64,
+    /// The people of the `several` rows (the dataset's index records are its
+    /// other records and these).
+    pub people: u64,
     /// Rejected rows per reason.
     pub rejects: Vec<(RejectReason, u64)>,
     /// Rows read with trailing fields left off (fewer fields than the header).
@@ -154,11 +164,15 @@ struct DatasetPlan {
     /// Data class id of each column.
     classes: Vec<u16>,
     mapping: Vec<ColumnMap>,
+    /// How a row splits into people (empty: one person a row).
+    people: People,
 }
 
 /// One parsed record, waiting for its id.
 struct PendingRecord {
     dataset: u32,
+    /// Which person of the row (0: the whole row).
+    person: u8,
     local_row: u64,
     offset: u64,
     len: u32,
@@ -182,6 +196,8 @@ struct ChunkOut {
     scratch: Vec<Key>,
     columns: Vec<u8>,
     recent: RecentNames,
+    /// The people of a row holding several, one record each.
+    split: Vec<Fields>,
 }
 
 /// Bitmaps of the scopes.
@@ -284,6 +300,9 @@ struct FileTally {
     /// Rows (rejected ones included) in the chunks committed so far.
     rows: Vec<u64>,
     records: Vec<u64>,
+    /// Rows indexed as several people, and the people in them.
+    several: Vec<u64>,
+    people: Vec<u64>,
     rejects: Vec<BTreeMap<RejectReason, u64>>,
     /// Rows read with trailing fields left off.
     short: Vec<u64>,
@@ -341,7 +360,7 @@ impl<W: Write> Committer<'_, W> {
             let row = tally.rows.get(d).copied().unwrap_or(0) + rec.local_row + 1;
             let id = self
                 .segment
-                .add_record(plan.global, row, rec.offset, rec.len)?;
+                .add_person(plan.global, rec.person, row, rec.offset, rec.len)?;
             let f1 = rec.features_end as usize;
             self.segment
                 .add_features(id, state.features.get(f0..f1).unwrap_or_default())?;
@@ -367,7 +386,20 @@ impl<W: Write> Committer<'_, W> {
                 let slot = self.bits.year_slot(fixed, rec.year);
                 self.bits.set(slot, id);
             }
-            if let Some(n) = tally.records.get_mut(d) {
+            // A row of several people is one record, its first person counted.
+            if rec.person <= 1
+                && let Some(n) = tally.records.get_mut(d)
+            {
+                *n += 1;
+            }
+            if rec.person == 1
+                && let Some(n) = tally.several.get_mut(d)
+            {
+                *n += 1;
+            }
+            if rec.person >= 1
+                && let Some(n) = tally.people.get_mut(d)
+            {
                 *n += 1;
             }
         }
@@ -490,6 +522,67 @@ fn stream_chunks<R: Send>(
     })
 }
 
+/// Normalises, keys and describes one person of a row (`fields`: the row itself,
+/// or one person's part of it; `person` 0 for the whole row) into `st`.
+#[allow(clippy::too_many_arguments)]
+fn index_person(
+    st: &mut ChunkOut,
+    plan: &DatasetPlan,
+    rec: &crate::source::RecordRef<'_>,
+    fields: &Fields,
+    person: u8,
+    secret: &Secret,
+    hasher: &FeatureHasher,
+    name_registry: &NameRegistry,
+) {
+    st.person
+        .fill_from_ordered(&plan.kinds, &plan.orders, fields);
+    st.scratch.clear();
+    keys::derive(&st.person, secret, &mut st.scratch);
+    st.keys
+        .extend(st.scratch.iter().map(|k| (k.hash, k.recipe.id())));
+    let before = st.classes.len();
+    st.columns.clear();
+    st.columns.resize(plan.classes.len().div_ceil(8), 0);
+    for (col, class) in plan.classes.iter().enumerate() {
+        if fields.has_value(col) {
+            if let Some(byte) = st.columns.get_mut(col / 8) {
+                *byte |= 1 << (col % 8);
+            }
+            if !st.classes[before..].contains(class) {
+                st.classes.push(*class);
+            }
+        }
+    }
+    let ChunkOut {
+        features: out,
+        names,
+        person: canonical,
+        columns,
+        recent,
+        ..
+    } = st;
+    features::encode_record(
+        hasher,
+        plan.global,
+        canonical,
+        columns,
+        out,
+        &mut |name, hash| name_registry.note(recent, hasher, name, hash, names),
+    );
+    st.records.push(PendingRecord {
+        dataset: rec.dataset as u32,
+        person,
+        local_row: rec.local_row,
+        offset: rec.offset,
+        len: rec.len,
+        year: st.person.record_year.unwrap_or(0),
+        keys_end: st.keys.len() as u32,
+        classes_end: st.classes.len() as u32,
+        features_end: st.features.len() as u32,
+    });
+}
+
 /// Build the index `out` from `dumps` (files or directories). `progress` is told the
 /// bytes of dump processed so far and the total.
 pub fn build(
@@ -573,12 +666,14 @@ pub fn build(
                     })
                 })
                 .collect();
+            let people = People::new(&mapping);
             per_file.push(DatasetPlan {
                 global,
                 kinds,
                 orders,
                 classes,
                 mapping,
+                people,
             });
             global += 1;
         }
@@ -619,6 +714,8 @@ pub fn build(
             FileTally {
                 rows: vec![0; nd],
                 records: vec![0; nd],
+                several: vec![0; nd],
+                people: vec![0; nd],
                 rejects: vec![BTreeMap::new(); nd],
                 short: vec![0; nd],
             }
@@ -649,51 +746,35 @@ pub fn build(
             let Some(plan) = file_plans.get(rec.dataset) else {
                 return;
             };
-            st.person
-                .fill_from_ordered(&plan.kinds, &plan.orders, rec.fields);
-            st.scratch.clear();
-            keys::derive(&st.person, &secret, &mut st.scratch);
-            st.keys
-                .extend(st.scratch.iter().map(|k| (k.hash, k.recipe.id())));
-            let before = st.classes.len();
-            st.columns.clear();
-            st.columns.resize(plan.classes.len().div_ceil(8), 0);
-            for (col, class) in plan.classes.iter().enumerate() {
-                if rec.fields.has_value(col) {
-                    if let Some(byte) = st.columns.get_mut(col / 8) {
-                        *byte |= 1 << (col % 8);
-                    }
-                    if !st.classes[before..].contains(class) {
-                        st.classes.push(*class);
-                    }
-                }
+            // One record per person of a row that holds several; else the row.
+            let mut split = std::mem::take(&mut st.split);
+            let people = plan.people.split(rec.fields, &mut split);
+            if people == 0 {
+                index_person(
+                    st,
+                    plan,
+                    rec,
+                    rec.fields,
+                    0,
+                    &secret,
+                    &hasher,
+                    &name_registry,
+                );
             }
-            let ChunkOut {
-                features: out,
-                names,
-                person,
-                columns,
-                recent,
-                ..
-            } = st;
-            features::encode_record(
-                &hasher,
-                plan.global,
-                person,
-                columns,
-                out,
-                &mut |name, hash| name_registry.note(recent, &hasher, name, hash, names),
-            );
-            st.records.push(PendingRecord {
-                dataset: rec.dataset as u32,
-                local_row: rec.local_row,
-                offset: rec.offset,
-                len: rec.len,
-                year: st.person.record_year.unwrap_or(0),
-                keys_end: st.keys.len() as u32,
-                classes_end: st.classes.len() as u32,
-                features_end: st.features.len() as u32,
-            });
+            for (person, fields) in split.iter().take(people).enumerate() {
+                let person = u8::try_from(person + 1).unwrap_or(u8::MAX);
+                index_person(
+                    st,
+                    plan,
+                    rec,
+                    fields,
+                    person,
+                    &secret,
+                    &hasher,
+                    &name_registry,
+                );
+            }
+            st.split = split;
         })
     };
     stream_chunks(&files, per_group, scan, |f, c, out| match out {
@@ -713,6 +794,8 @@ pub fn build(
                 encoding: file.encoding().to_string(),
                 rows: tally.rows.get(d).copied().unwrap_or(0),
                 records: tally.records.get(d).copied().unwrap_or(0),
+                several: tally.several.get(d).copied().unwrap_or(0),
+                people: tally.people.get(d).copied().unwrap_or(0),
                 rejects: tally
                     .rejects
                     .get(d)
@@ -857,6 +940,8 @@ fn dataset_entries(
                 encoding: d.encoding.clone(),
                 rows: d.rows,
                 records: d.records,
+                several: d.several,
+                people: d.people,
                 rejects: d.rejects.iter().map(|(_, n)| n).sum(),
                 rejects_by_reason: d.rejects.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
                 columns: d
@@ -867,6 +952,7 @@ fn dataset_entries(
                         kind: m.kind.map(|k| k.name().to_string()),
                         origin: m.origin.to_string(),
                         month_first: m.order == crate::normalize::date::Order::MonthFirst,
+                        person: m.person.clone(),
                     })
                     .collect(),
             });

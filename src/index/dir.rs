@@ -183,6 +183,12 @@ pub struct DatasetEntry {
     /// Records indexed (rows less rejects).
     #[serde(default)]
     pub records: u64,
+    /// Rows indexed as several people, one index record each (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub several: u64,
+    /// The people of the `several` rows, one index record each (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub people: u64,
     /// Rows rejected as unreadable.
     #[serde(default)]
     pub rejects: u64,
@@ -207,6 +213,14 @@ pub struct ColumnEntry {
     /// a record is read again; absent (day first) in most manifests and in older ones.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub month_first: bool,
+    /// Which person of a row the column describes, in a dataset whose rows may
+    /// hold several (absent: shared by all, or one person a row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<crate::source::PersonGroup>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Builds a new index directory; see the module documentation.

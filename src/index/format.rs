@@ -24,6 +24,11 @@
 //! either by delta-coded varints (count ≤ [`SHORT_MAX`]) or by a varint byte length
 //! and a portable roaring bitmap.
 //!
+//! Record table: one 20-byte entry per record (`dataset`, `row`, `offset`, `len`),
+//! the dataset's top 8 bits the person of a row holding several (1, 2…; 0 for the
+//! whole row, as every entry of an older segment reads): see
+//! [`super::segment::RecordEntry`].
+//!
 //! Record features ([`crate::features`]): each record's feature bytes, back to back
 //! in record order; the offsets section holds `records + 1` offsets into them
 //! (record `i` is `offsets[i]..offsets[i + 1]`), u32 while the features fit in
@@ -61,7 +66,8 @@ pub(crate) fn feature_offset_width(features_len: u64) -> usize {
         8
     }
 }
-/// Bytes per record-table entry: dataset u32, offset u64, length u32.
+/// Bytes per record-table entry: dataset u32 (its top 8 bits the person of a row
+/// holding several, 0 for the whole row), row u32, offset u64, length u32.
 pub(crate) const RECORD_LEN: usize = 20;
 /// Posting-list length histogram: bucket `i` counts lists of length `2^i ..= 2^(i+1)-1`.
 pub const HISTOGRAM_BUCKETS: usize = 33;

@@ -32,6 +32,6 @@ pub use dir::{
 pub use error::IndexError;
 pub use format::{FORMAT_VERSION, HISTOGRAM_BUCKETS, MAGIC, SHORT_MAX};
 pub use postings::{Postings, PostingsIter};
-pub use segment::{RecordEntry, Segment};
+pub use segment::{MAX_DATASETS, PERSON_BITS, RecordEntry, Segment};
 pub use stats::{RecipeStats, SegmentStats, histogram_bucket};
 pub use writer::{DEFAULT_PARTITION_BITS, KeyBatch, MAX_PARTITION_BITS, SegmentWriter};

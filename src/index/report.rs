@@ -23,8 +23,11 @@ pub struct IndexReport {
     pub built_by: String,
     /// Bytes on disk (manifest, secret, segments, decompressed copies).
     pub size_bytes: u64,
-    /// Records over all segments.
+    /// Records over all segments: one per person of a row holding several.
     pub records: u64,
+    /// Rows indexed as several people (one record each), over all datasets.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub several: u64,
     /// Distinct keys over all segments.
     pub keys: u64,
     /// (key, record) pairs.
@@ -59,8 +62,14 @@ pub struct DatasetReport {
     pub encoding: String,
     /// Rows read, rejects included.
     pub rows: u64,
-    /// Records indexed.
+    /// Records indexed (rows less rejects).
     pub records: u64,
+    /// Rows indexed as several people.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub several: u64,
+    /// The people of the `several` rows.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub people: u64,
     /// Rejected rows per reason.
     pub rejects: BTreeMap<String, u64>,
     /// Column → (kind or `other:<column>`, origin).
@@ -149,6 +158,8 @@ pub fn inspect_with(index: &Index, checksum_dumps: bool) -> Result<IndexReport, 
             encoding: d.encoding.clone(),
             rows: d.rows,
             records: d.records,
+            several: d.several,
+            people: d.people,
             rejects: d.rejects_by_reason.clone(),
             mapping: d
                 .columns
@@ -160,7 +171,11 @@ pub fn inspect_with(index: &Index, checksum_dumps: bool) -> Result<IndexReport, 
                         .filter(|k| k.as_str() != "ignore")
                         .cloned()
                         .unwrap_or_else(|| format!("other:{}", c.name));
-                    (c.name.clone(), kind, c.origin.clone())
+                    let origin = match &c.person {
+                        Some(p) => format!("{}, {p}", c.origin),
+                        None => c.origin.clone(),
+                    };
+                    (c.name.clone(), kind, origin)
                 })
                 .collect(),
         })
@@ -186,6 +201,7 @@ pub fn inspect_with(index: &Index, checksum_dumps: bool) -> Result<IndexReport, 
         built_by: manifest.leakscope_version.clone(),
         size_bytes,
         records,
+        several: manifest.datasets.iter().map(|d| d.several).sum(),
         keys,
         postings,
         bytes_per_posting: if postings == 0 {
@@ -213,6 +229,10 @@ pub fn inspect_with(index: &Index, checksum_dumps: bool) -> Result<IndexReport, 
     })
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn dir_size(path: &std::path::Path) -> u64 {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => std::fs::read_dir(path)
@@ -234,9 +254,14 @@ impl fmt::Display for IndexReport {
             self.segment_format,
             self.size_bytes as f64 / 1e6
         )?;
+        let people = match self.several {
+            0 => String::new(),
+            1 => " (people: 1 row holds several)".to_string(),
+            n => format!(" (people: {n} rows hold several)"),
+        };
         writeln!(
             f,
-            "  {} records, {} keys, {} postings, {:.2} bytes per posting",
+            "  {} records{people}, {} keys, {} postings, {:.2} bytes per posting",
             self.records, self.keys, self.postings, self.bytes_per_posting
         )?;
         writeln!(
@@ -253,9 +278,14 @@ impl fmt::Display for IndexReport {
         writeln!(f, "\ndatasets")?;
         for d in &self.datasets {
             let rejected: u64 = d.rejects.values().sum();
+            let people = match d.several {
+                0 => String::new(),
+                1 => format!("; 1 row holds several people: {} people", d.people),
+                n => format!("; {n} rows hold several people: {} people", d.people),
+            };
             writeln!(
                 f,
-                "  {}  ({}, {}): {} rows, {} records, {} rejected",
+                "  {}  ({}, {}): {} rows, {} records, {} rejected{people}",
                 d.name, d.format, d.encoding, d.rows, d.records, rejected
             )?;
             for (reason, n) in &d.rejects {

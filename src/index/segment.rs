@@ -44,10 +44,19 @@ use super::stats::{RecipeStats, histogram_bucket};
 use crate::features::{NameTable, RecordView};
 
 /// Where one record lives: which dataset, and which bytes of its dump file.
+///
+/// A row holding several people is indexed once per person, each entry with the
+/// row's bytes and its `person` (1, 2…, in the order `source::People::split`
+/// gives them); `person` 0 is the whole row, as every entry of a segment written
+/// before people were told apart reads. On disk the person is the top
+/// [`PERSON_BITS`] bits of the dataset's `u32`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordEntry {
-    /// The dataset number (the caller's numbering; see the dataset table).
+    /// The dataset number (the caller's numbering; see the dataset table), below
+    /// [`MAX_DATASETS`].
     pub dataset: u32,
+    /// Which person of the row this entry is (0: the whole row).
+    pub person: u8,
     /// 1-based row of the record in its dataset (rejected rows count too).
     pub row: u32,
     /// Byte offset of the record in its (decompressed) dump file.
@@ -56,19 +65,32 @@ pub struct RecordEntry {
     pub len: u32,
 }
 
+/// Bits of a record-table entry's dataset word that hold the person.
+pub const PERSON_BITS: u32 = 8;
+
+/// Datasets a segment can name: the dataset word's bits below the person's.
+pub const MAX_DATASETS: u32 = 1 << (32 - PERSON_BITS);
+
 impl RecordEntry {
-    pub(crate) fn encode(&self) -> [u8; RECORD_LEN] {
+    /// The entry's bytes; `None` when its dataset does not fit beside the person.
+    pub(crate) fn try_encode(&self) -> Option<[u8; RECORD_LEN]> {
+        if self.dataset >= MAX_DATASETS {
+            return None;
+        }
+        let word = self.dataset | (u32::from(self.person) << (32 - PERSON_BITS));
         let mut out = [0u8; RECORD_LEN];
-        out[0..4].copy_from_slice(&self.dataset.to_le_bytes());
+        out[0..4].copy_from_slice(&word.to_le_bytes());
         out[4..8].copy_from_slice(&self.row.to_le_bytes());
         out[8..16].copy_from_slice(&self.offset.to_le_bytes());
         out[16..20].copy_from_slice(&self.len.to_le_bytes());
-        out
+        Some(out)
     }
 
     fn decode(bytes: &[u8]) -> Option<RecordEntry> {
+        let word = read_u32(bytes, 0)?;
         Some(RecordEntry {
-            dataset: read_u32(bytes, 0)?,
+            dataset: word & (MAX_DATASETS - 1),
+            person: (word >> (32 - PERSON_BITS)) as u8,
             row: read_u32(bytes, 4)?,
             offset: read_u64(bytes, 8)?,
             len: read_u32(bytes, 16)?,
@@ -757,6 +779,44 @@ use crate::features::prefetch;
 mod tests {
     use super::*;
     use crate::index::SegmentWriter;
+
+    #[test]
+    fn record_entries_keep_the_person_in_the_top_bits_of_the_dataset() {
+        let entry = |dataset, person| RecordEntry {
+            dataset,
+            person,
+            row: 7,
+            offset: 1 << 40,
+            len: 99,
+        };
+        for (dataset, person) in [(0, 0), (5, 1), (MAX_DATASETS - 1, 255), (3, 2)] {
+            let e = entry(dataset, person);
+            let bytes = e.try_encode().expect("fits");
+            assert_eq!(RecordEntry::decode(&bytes), Some(e));
+        }
+        // An entry written before people were told apart (a plain dataset word)
+        // is the whole row, person 0.
+        let mut old = [0u8; RECORD_LEN];
+        old[0..4].copy_from_slice(&41u32.to_le_bytes());
+        old[4..8].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(
+            RecordEntry::decode(&old).map(|e| (e.dataset, e.person, e.row)),
+            Some((41, 0, 3))
+        );
+        // A dataset that does not fit beside the person is refused, not misread.
+        assert_eq!(entry(MAX_DATASETS, 0).try_encode(), None);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = SegmentWriter::new(dir.path(), 1 << 20, 4).expect("writer");
+        let err = w.add_person(MAX_DATASETS, 1, 1, 0, 1).map(|_| ());
+        assert!(matches!(err, Err(IndexError::InvalidInput(_))), "{err:?}");
+        assert_eq!(w.add_person(2, 3, 1, 0, 1).ok(), Some(0));
+        assert_eq!(w.add_record(2, 2, 5, 1).ok(), Some(1));
+        let path = dir.path().join("p.seg");
+        w.finish(&path).expect("finish");
+        let segment = Segment::open(&path).expect("open");
+        let got = |id| segment.record(id).map(|e| (e.dataset, e.person, e.row));
+        assert_eq!((got(0), got(1)), (Some((2, 3, 1)), Some((2, 0, 2))));
+    }
 
     #[test]
     fn a_damaged_scope_table_is_refused_when_first_used() {

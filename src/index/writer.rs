@@ -278,6 +278,19 @@ impl SegmentWriter {
         offset: u64,
         len: u32,
     ) -> Result<u32, IndexError> {
+        self.add_person(dataset, 0, row, offset, len)
+    }
+
+    /// Adds person `person` (1, 2…; 0 for the whole row) of a row holding several
+    /// people, as [`SegmentWriter::add_record`] adds a row; see [`RecordEntry`].
+    pub fn add_person(
+        &mut self,
+        dataset: u32,
+        person: u8,
+        row: u64,
+        offset: u64,
+        len: u32,
+    ) -> Result<u32, IndexError> {
         let row = u32::try_from(row).map_err(|_| {
             IndexError::InvalidInput(format!(
                 "row {row} is beyond the 4 billion rows a dataset may have"
@@ -294,12 +307,19 @@ impl SegmentWriter {
             })?;
         let entry = RecordEntry {
             dataset,
+            person,
             row,
             offset,
             len,
         };
+        let bytes = entry.try_encode().ok_or_else(|| {
+            IndexError::InvalidInput(format!(
+                "dataset {dataset} is beyond the {} datasets a segment may name",
+                super::segment::MAX_DATASETS
+            ))
+        })?;
         self.records
-            .write_all(&entry.encode())
+            .write_all(&bytes)
             .map_err(|e| IndexError::write_path(&self.records_path, e))?;
         self.record_count += 1;
         Ok(id)
@@ -309,7 +329,7 @@ impl SegmentWriter {
     pub fn add_records(&mut self, records: &[RecordEntry]) -> Result<u32, IndexError> {
         let first = u32::try_from(self.record_count).unwrap_or(u32::MAX);
         for r in records {
-            self.add_record(r.dataset, u64::from(r.row), r.offset, r.len)?;
+            self.add_person(r.dataset, r.person, u64::from(r.row), r.offset, r.len)?;
         }
         Ok(first)
     }

@@ -21,6 +21,11 @@
 //!    probability reaches that verdict's threshold. Their data classes and years come
 //!    from the features; `query` re-reads them from the dump to show their values.
 //!
+//! A row holding several people was indexed as one record per person (see
+//! [`crate::source::People`]); re-reading such a record splits the row the same
+//! way and takes that person, and an answer lists each `dataset:row` once, as its
+//! best person.
+//!
 //! When a dump is missing or changed since the build, its records are still judged
 //! field by field from the index, a near-miss the features cannot settle taken at
 //! its best; such records, and the answer, say `index_only`, and their values
@@ -56,7 +61,7 @@ use crate::index::{DumpFile, Index, IndexError, Segment};
 use crate::keys::{self, Key, KeyError, KeyRecipe, Secret};
 use crate::normalize::date::Order as DateOrder;
 use crate::normalize::{Date, Person, email, name};
-use crate::source::{Fields, FileLayout, Format, SourceFile};
+use crate::source::{Fields, FileLayout, Format, People, SourceFile};
 use roaring::RoaringBitmap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -166,6 +171,8 @@ struct DatasetState {
     /// Each column's data class (kind name, or `other:<column>`) as its place in
     /// [`Matcher::classes`].
     class_of_column: Vec<usize>,
+    /// How a row splits into people, as the build split it.
+    people: People,
 }
 
 /// An opened index, ready to answer queries from many threads.
@@ -588,10 +595,12 @@ impl Matcher {
                 kinds.push(kind);
             }
             column_classes.push(classes);
+            let groups: Vec<_> = entry.columns.iter().map(|c| c.person.as_ref()).collect();
             datasets.push(DatasetState {
                 name: Arc::from(entry.name.as_str()),
                 source,
                 columns: entry.columns.iter().map(|c| c.name.clone()).collect(),
+                people: People::from_parts(&kinds, &groups),
                 kinds,
                 orders,
                 class_of_column: Vec::new(),
@@ -904,8 +913,10 @@ impl Matcher {
             let index_only = file.is_none();
             let reread = |fields: &mut Fields| -> bool {
                 file.is_some_and(|(f, local)| {
-                    entry()
-                        .is_some_and(|e| f.read_record_into(local, e.offset, e.len, fields).is_ok())
+                    entry().is_some_and(|e| {
+                        f.read_record_into(local, e.offset, e.len, fields).is_ok()
+                            && ds.people.take(fields, e.person)
+                    })
                 })
             };
             // Scores the record as read from its dump; false when it is negligible.
@@ -1043,14 +1054,39 @@ impl Matcher {
                 .then((a.dataset, a.row).cmp(&(b.dataset, b.row)))
         });
         let exposed = self.opts.thresholds.exposed;
-        if let Pass::Direct(Some(link)) = pass
-            && best >= exposed
-        {
-            link.known.extend(
-                kept.iter()
-                    .filter(|k| k.evidence.probability >= exposed)
-                    .map(|k| (k.candidate.segment, k.candidate.record)),
-            );
+        let link = match pass {
+            Pass::Direct(Some(link)) if best >= exposed => {
+                link.known.extend(
+                    kept.iter()
+                        .filter(|k| k.evidence.probability >= exposed)
+                        .map(|k| (k.candidate.segment, k.candidate.record)),
+                );
+                Some(link)
+            }
+            _ => None,
+        };
+        // Two people of one row: the row once, as the best of them (it alone may
+        // lend identifiers; the linked pass knows both).
+        let several = |k: &Scored| {
+            self.datasets
+                .get(k.dataset as usize)
+                .is_some_and(|d| !d.people.is_empty())
+        };
+        if kept.len() > 1 && kept.iter().any(several) {
+            let mut rows: Vec<(u32, u64)> = Vec::new();
+            kept.retain(|k| {
+                if !several(k) {
+                    return true;
+                }
+                let row = (k.dataset, k.row);
+                let first = !rows.contains(&row);
+                if first {
+                    rows.push(row);
+                }
+                first
+            });
+        }
+        if let Some(link) = link {
             let lenders: Vec<Lender<'_>> = kept
                 .iter()
                 .filter(|k| !k.index_only && k.evidence.probability >= LEND.max(exposed))
@@ -1175,6 +1211,7 @@ impl Matcher {
             if l.file
                 .read_record_into(l.local, entry.offset, entry.len, fields)
                 .is_err()
+                || !l.ds.people.take(fields, entry.person)
             {
                 continue;
             }
@@ -1894,6 +1931,7 @@ mod tests {
                 kinds: vec![None; 3],
                 orders: Vec::new(),
                 class_of_column: vec![count - 1, 0, count / 2],
+                people: People::default(),
             };
             let a = Classes::of(count, &ds, |col| col != 1);
             let b = Classes::of(count, &ds, |col| col == 1);

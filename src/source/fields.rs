@@ -4,6 +4,11 @@
 //! (already unescaped, still in the file's encoding), then [`Fields::finish`] turns
 //! them into UTF-8 text once per record. One `Fields` is reused for every record of
 //! a chunk, so the steady state allocates nothing.
+//!
+//! A JSON value inside an array also says which element of the outermost array
+//! holding it it came from ([`Element`]), so that a record holding several people
+//! (`"members": [{…}, {…}]`) can be split exactly ([`super::people`]), whatever
+//! fields each element lacks.
 
 use super::TextEncoding;
 use encoding_rs::WINDOWS_1252;
@@ -15,6 +20,49 @@ struct Span {
     col: u32,
     start: u32,
     end: u32,
+    /// The array element the value came from, packed ([`place`]); 0 for none.
+    place: u32,
+}
+
+/// The array element a JSON value came from: the outermost array holding it (named
+/// by the byte length of its dotted path: `members` for `members.name`) and the
+/// element's 0-based index in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Element {
+    /// Byte length of the outermost array's path, a prefix of the column's.
+    pub array: u32,
+    /// 0-based index of the element in that array.
+    pub index: u32,
+}
+
+/// Bits of a packed place holding the element index (plus one).
+const INDEX_BITS: u32 = 20;
+/// Largest array path length a place holds; longer ones are unknown.
+const MAX_ARRAY_PATH: u32 = (1 << (32 - INDEX_BITS)) - 2;
+
+/// Packs where a value sits among arrays: the byte length of the outermost array's
+/// path and the element's index. A path too long to pack gives no place (the value
+/// is then not told apart by element); elements past about a million share the
+/// last index.
+pub(crate) fn place(array_path: usize, index: usize) -> u32 {
+    let Some(array) = u32::try_from(array_path)
+        .ok()
+        .filter(|&a| a <= MAX_ARRAY_PATH)
+    else {
+        return 0;
+    };
+    let index = u32::try_from(index.saturating_add(1))
+        .unwrap_or(u32::MAX)
+        .min((1 << INDEX_BITS) - 1);
+    (array << INDEX_BITS) | index
+}
+
+fn element(place: u32) -> Option<Element> {
+    let index = place & ((1 << INDEX_BITS) - 1);
+    (index != 0).then(|| Element {
+        array: place >> INDEX_BITS,
+        index: index - 1,
+    })
 }
 
 /// Field values of one record, aligned to the dataset's columns.
@@ -67,6 +115,43 @@ impl Fields {
                 .get(s.start as usize..s.end as usize)
                 .unwrap_or("")
         })
+    }
+
+    /// Every value of column `col` with the array element it came from (`None`
+    /// outside arrays, and for every format but JSON Lines).
+    pub fn elements(&self, col: usize) -> impl Iterator<Item = (&str, Option<Element>)> + '_ {
+        self.column_spans(col).iter().map(|s| {
+            let text = self
+                .text
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or("");
+            (text, element(s.place))
+        })
+    }
+
+    /// Makes `out` (a finished record of the same columns) hold only the values
+    /// for which `keep(column, element, value)` is true, in the same order.
+    pub fn select_into(
+        &self,
+        out: &mut Fields,
+        mut keep: impl FnMut(usize, Option<Element>, &str) -> bool,
+    ) {
+        out.begin(self.ncols);
+        for col in 0..self.ncols {
+            for s in self.column_spans(col) {
+                let text = self
+                    .text
+                    .get(s.start as usize..s.end as usize)
+                    .unwrap_or("");
+                if keep(col, element(s.place), text) {
+                    let start = out.mark();
+                    out.raw.extend_from_slice(text.as_bytes());
+                    out.push_value_at(col, start, s.place);
+                }
+            }
+        }
+        // The text is UTF-8 already: nothing is decoded again.
+        out.finish(TextEncoding::Utf8);
     }
 
     /// How many values column `col` holds in this record.
@@ -132,10 +217,17 @@ impl Fields {
     /// Close the value that started at `start` (a [`Fields::mark`]) for column `col`.
     #[inline]
     pub(crate) fn push_value(&mut self, col: usize, start: usize) {
+        self.push_value_at(col, start, 0);
+    }
+
+    /// [`Fields::push_value`] for a value of an array element ([`place`]).
+    #[inline]
+    pub(crate) fn push_value_at(&mut self, col: usize, start: usize, place: u32) {
         self.spans.push(Span {
             col: col as u32,
             start: start as u32,
             end: self.raw.len() as u32,
+            place,
         });
     }
 
@@ -147,6 +239,7 @@ impl Fields {
             col: col as u32,
             start: start as u32,
             end: end as u32,
+            place: 0,
         });
     }
 
@@ -347,6 +440,65 @@ mod tests {
                 proptest::prop_assert_eq!(f.has_value(col), f.values(col).any(|v| !v.is_empty()));
             }
         }
+    }
+
+    #[test]
+    fn places_pack_and_unpack() {
+        assert_eq!(element(0), None);
+        assert_eq!(element(place(7, 0)), Some(Element { array: 7, index: 0 }));
+        assert_eq!(
+            element(place(0, 41)),
+            Some(Element {
+                array: 0,
+                index: 41
+            })
+        );
+        assert_eq!(
+            element(place(MAX_ARRAY_PATH as usize, 3)),
+            Some(Element {
+                array: MAX_ARRAY_PATH,
+                index: 3
+            })
+        );
+        // A path too long to pack says nothing; elements past the last index share it.
+        assert_eq!(element(place(MAX_ARRAY_PATH as usize + 1, 3)), None);
+        let last = element(place(1, usize::MAX)).map(|e| e.index);
+        assert_eq!(last, element(place(1, 1 << 21)).map(|e| e.index));
+    }
+
+    #[test]
+    fn elements_come_with_their_values_and_selecting_keeps_them() {
+        let mut f = Fields::new();
+        f.begin(3);
+        for (col, value, at) in [
+            (0, "C1", 0),
+            (1, "John", place(7, 0)),
+            (2, "1950", place(7, 0)),
+            (2, "1982", place(7, 1)),
+            (1, "", place(7, 1)),
+        ] {
+            let start = f.mark();
+            f.raw().extend_from_slice(value.as_bytes());
+            f.push_value_at(col, start, at);
+        }
+        f.finish(TextEncoding::Utf8);
+        let one = Some(Element { array: 7, index: 1 });
+        assert_eq!(f.elements(0).collect::<Vec<_>>(), [("C1", None)]);
+        assert_eq!(
+            f.elements(2).collect::<Vec<_>>(),
+            [
+                ("1950", Some(Element { array: 7, index: 0 })),
+                ("1982", one)
+            ]
+        );
+        let mut second = Fields::new();
+        f.select_into(&mut second, |_, e, _| e.is_none_or(|e| e.index == 1));
+        assert_eq!(second.to_vecs(), [vec!["C1"], vec![""], vec!["1982"]]);
+        assert_eq!(second.elements(2).next(), Some(("1982", one)));
+        assert!(!second.has_value(1));
+        // Reused, it keeps nothing of what it held.
+        f.select_into(&mut second, |col, _, _| col == 0);
+        assert_eq!(second.to_vecs(), [vec!["C1"], vec![], vec![]]);
     }
 
     #[test]

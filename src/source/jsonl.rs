@@ -4,6 +4,9 @@
 //! `serde_json::Value` per line would allocate for every node. It hands each
 //! scalar leaf to a sink with its path: arrays add no path segment, so every
 //! element of `contact.phones` is one more value of that column; `null` is no value.
+//! Each value inside an array also carries which element of the outermost array
+//! holding it it came from (a packed [`super::fields::place`]), so that the values
+//! of `members[0]` and `members[1]` stay apart however many fields each has.
 
 use super::fields::Fields;
 use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding, find2};
@@ -233,7 +236,8 @@ enum Leaf<'a> {
 }
 
 trait Sink {
-    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>);
+    /// A scalar at `path`; `place` says which array element it is in (0: none).
+    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>, place: u32);
 }
 
 /// The leaf paths of the last line (kept), by position, with a value each, and
@@ -306,7 +310,7 @@ struct PathSink {
 }
 
 impl Sink for PathSink {
-    fn leaf(&mut self, path: &[u8], _leaf: Leaf<'_>) {
+    fn leaf(&mut self, path: &[u8], _leaf: Leaf<'_>, _place: u32) {
         let known = self.paths.lookup(path).is_some();
         self.paths.note(path, 0);
         if !known && !self.seen.contains(path) && !self.pending.iter().any(|p| p == path) {
@@ -329,7 +333,7 @@ struct ValueSink<'a> {
 const NO_COLUMN: u32 = u32::MAX;
 
 impl Sink for ValueSink<'_> {
-    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
+    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>, place: u32) {
         let col = match self.cache.lookup(path) {
             Some(col) => col,
             None => self.lookup.get(path).copied().unwrap_or(NO_COLUMN),
@@ -351,7 +355,7 @@ impl Sink for ValueSink<'_> {
         if self.fields.mark() - start > self.max_field {
             self.too_long = true;
         }
-        self.fields.push_value(col as usize, start);
+        self.fields.push_value_at(col as usize, start, place);
     }
 }
 
@@ -362,6 +366,7 @@ fn parse_line(line: &[u8], sink: &mut impl Sink) -> Result<(), RejectReason> {
         i: 0,
         path: Vec::new(),
         depth: 0,
+        outer: None,
     };
     p.ws();
     let is_object = p.peek() == Some(b'{');
@@ -385,7 +390,7 @@ fn parse_line(line: &[u8], sink: &mut impl Sink) -> Result<(), RejectReason> {
 struct NullSink;
 
 impl Sink for NullSink {
-    fn leaf(&mut self, _path: &[u8], _leaf: Leaf<'_>) {}
+    fn leaf(&mut self, _path: &[u8], _leaf: Leaf<'_>, _place: u32) {}
 }
 
 struct Parser<'a> {
@@ -393,11 +398,19 @@ struct Parser<'a> {
     i: usize,
     path: Vec<u8>,
     depth: u32,
+    /// The outermost array being read: its path's length and the element's index.
+    outer: Option<(usize, usize)>,
 }
 
 impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
+    }
+
+    /// Where the next leaf sits among arrays ([`super::fields::place`]).
+    fn place(&self) -> u32 {
+        self.outer
+            .map_or(0, |(path, index)| super::fields::place(path, index))
     }
 
     fn ws(&mut self) {
@@ -421,7 +434,7 @@ impl<'a> Parser<'a> {
             b'[' => self.array(sink),
             b'"' => {
                 let (raw, escaped) = self.string()?;
-                sink.leaf(&self.path, Leaf::Str { raw, escaped });
+                sink.leaf(&self.path, Leaf::Str { raw, escaped }, self.place());
                 Ok(())
             }
             b't' => self.literal(b"true", sink),
@@ -437,7 +450,7 @@ impl<'a> Parser<'a> {
             }
             b'-' | b'0'..=b'9' => {
                 let raw = self.number()?;
-                sink.leaf(&self.path, Leaf::Raw(raw));
+                sink.leaf(&self.path, Leaf::Raw(raw), self.place());
                 Ok(())
             }
             _ => Err(RejectReason::InvalidJson),
@@ -513,7 +526,24 @@ impl<'a> Parser<'a> {
             self.depth -= 1;
             return Ok(());
         }
+        // Elements are told apart by the outermost array only: `members[1].phones[0]`
+        // is element 1 of `members`.
+        let outermost = self.outer.is_none();
+        let done = self.elements(sink, outermost);
+        if outermost {
+            self.outer = None;
+        }
+        done
+    }
+
+    /// The elements of an array whose `[` was read.
+    fn elements(&mut self, sink: &mut impl Sink, outermost: bool) -> Result<(), RejectReason> {
+        let mut element = 0usize;
         loop {
+            if outermost {
+                self.outer = Some((self.path.len(), element));
+                element += 1;
+            }
             // `[{"system": "phone", "value": "07700 900401"}, …]` (FHIR, CRM
             // exports): each value's column is named by its type, `telecom.phone`,
             // so that it is mapped like a phone and not lost as `telecom.value`.
@@ -553,6 +583,7 @@ impl<'a> Parser<'a> {
             i: self.i,
             path: Vec::new(),
             depth: self.depth,
+            outer: None,
         };
         ahead.enter().ok()?;
         let mut has_value = false;
@@ -640,7 +671,7 @@ impl<'a> Parser<'a> {
         if self.s.get(self.i..end) != Some(word) {
             return Err(RejectReason::InvalidJson);
         }
-        sink.leaf(&self.path, Leaf::Raw(word));
+        sink.leaf(&self.path, Leaf::Raw(word), self.place());
         self.i = end;
         Ok(())
     }
@@ -810,7 +841,7 @@ mod tests {
     fn leaves(line: &str) -> Result<Vec<(String, String)>, RejectReason> {
         struct Collect(Vec<(String, String)>);
         impl Sink for Collect {
-            fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
+            fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>, _place: u32) {
                 let mut v = Vec::new();
                 match leaf {
                     Leaf::Str { raw, escaped: true } => unescape(raw, &mut v),
@@ -891,6 +922,32 @@ mod tests {
                 ("a.b", "2")
             ]))
         );
+    }
+
+    #[test]
+    fn values_say_which_element_of_the_outermost_array_they_are_in() {
+        let line = r#"{"claim":"C1","members":[{"name":"Ann","dob":"1950","phones":["1","2"]},{"dob":"1982"},{"name":"Cy","tel":[{"system":"phone","value":"3"}]}],"tags":["t"],"household":{"members":[{"name":"Di"}]}}"#;
+        let j = Jsonl::open(line.as_bytes(), 0, 1 << 20, &keep_pages);
+        let mut f = Fields::new();
+        j.parse_record(line.as_bytes(), TextEncoding::Utf8, usize::MAX, &mut f)
+            .unwrap();
+        let col = |name: &str| j.columns.iter().position(|c| c == name).unwrap();
+        let of = |name: &str| -> Vec<(String, Option<(u32, u32)>)> {
+            f.elements(col(name))
+                .map(|(v, e)| (v.to_string(), e.map(|e| (e.array, e.index))))
+                .collect()
+        };
+        let at = |v: &str, a: u32, i: u32| (v.to_string(), Some((a, i)));
+        assert_eq!(of("claim"), [("C1".to_string(), None)]);
+        // `members` is 7 bytes long: each value names its element, whatever the
+        // elements before it lacked.
+        assert_eq!(of("members.name"), [at("Ann", 7, 0), at("Cy", 7, 2)]);
+        assert_eq!(of("members.dob"), [at("1950", 7, 0), at("1982", 7, 1)]);
+        // An array inside an element is that element's.
+        assert_eq!(of("members.phones"), [at("1", 7, 0), at("2", 7, 0)]);
+        assert_eq!(of("members.tel.phone"), [at("3", 7, 2)]);
+        assert_eq!(of("tags"), [at("t", 4, 0)]);
+        assert_eq!(of("household.members.name"), [at("Di", 17, 0)]);
     }
 
     #[test]

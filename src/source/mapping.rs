@@ -6,6 +6,15 @@
 //! then `--map`, then the mapping file's `[columns]`, then detection. Column names
 //! in overrides match exactly, or else ignoring ASCII case.
 //!
+//! A record may hold several people: an applicant and a partner, a household's
+//! members. [`person_groups`] then says which person each column describes (its
+//! [`PersonGroup`]): the JSON objects holding a person's names (`applicant.*`,
+//! `partner.*`, each element of `members[]`), header prefixes naming another person
+//! (`Partner Forename`, `Spouse DOB`, `Joint Tenant Name`, `2nd Applicant Surname`,
+//! `Applicant 2 Name`), and the record's main person (names, dates of birth and
+//! gender outside those). The other columns (a claim number, the household's
+//! address, a top-level email) are shared by every person of the record.
+//!
 //! ```
 //! use leakscope::field::FieldKind;
 //! use leakscope::source::{map_dataset, Origin, Overrides};
@@ -61,6 +70,38 @@ pub struct ColumnMap {
     /// For a `dob` column, the order its numeric dates are written in: month first
     /// when its sampled values show it (`12/25/1970`, and none `25/12/1970`).
     pub order: crate::normalize::date::Order,
+    /// Which person of the record the column describes, in a dataset whose
+    /// records may hold several; `None`: every person of the record has it (and
+    /// in a dataset of one person per record, every column is `None`).
+    pub person: Option<PersonGroup>,
+}
+
+/// One person of the records of a dataset whose records may hold several (see
+/// [`person_groups`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PersonGroup {
+    /// 1-based, in the order of the columns.
+    pub number: u16,
+    /// The JSON object holding the person (`partner`, `household.members`); empty
+    /// for the main person and for a header prefix (`Partner Forename`). The values
+    /// of each element of an array at or above it (`members[0]`, `members[1]`) are
+    /// each another person.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// Whether the sampled records hold the object in an array, one person per
+    /// element (shown by `--dry-run`; records are split by element either way).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub array: bool,
+}
+
+impl fmt::Display for PersonGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "person {}", self.number)?;
+        if self.array {
+            write!(f, ", one per element of {}", self.path)?;
+        }
+        Ok(())
+    }
 }
 
 impl ColumnMap {
@@ -74,14 +115,38 @@ impl ColumnMap {
     }
 }
 
+impl ColumnMap {
+    /// How the kind was decided, and whose the column is when records may hold
+    /// several people: `header`, `unmapped`, `header, person 2`.
+    pub fn how(&self) -> String {
+        let origin = match self.kind {
+            Some(_) => self.origin,
+            None => Origin::None,
+        };
+        let order =
+            if self.kind.is_some() && self.order == crate::normalize::date::Order::MonthFirst {
+                ", month first"
+            } else {
+                ""
+            };
+        match &self.person {
+            Some(p) => format!("{origin}{order}, {p}"),
+            None => format!("{origin}{order}"),
+        }
+    }
+}
+
 impl fmt::Display for ColumnMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            Some(k) if self.order == crate::normalize::date::Order::MonthFirst => {
-                write!(f, "{} -> {k} ({}, month first)", self.column, self.origin)
-            }
-            Some(k) => write!(f, "{} -> {k} ({})", self.column, self.origin),
-            None => write!(f, "{} -> {} (unmapped)", self.column, self.data_class()),
+            Some(k) => write!(f, "{} -> {k} ({})", self.column, self.how()),
+            None => write!(
+                f,
+                "{} -> {} ({})",
+                self.column,
+                self.data_class(),
+                self.how()
+            ),
         }
     }
 }
@@ -380,6 +445,7 @@ pub fn map_dataset(
                 kind,
                 origin,
                 order: Default::default(),
+                person: None,
             }
         })
         .collect();
@@ -401,6 +467,7 @@ pub fn map_dataset(
             m.order = crate::normalize::date::column_order(column_values(sample, i));
         }
     }
+    person_groups(&mut map, sample);
     map
 }
 
@@ -409,26 +476,52 @@ pub fn map_dataset(
 /// column already holds that name, and the sampled values of both read as names
 /// (no digits); a bare `middle` beside them becomes the middle name. Each word
 /// alone is left unmapped, and so is a pair of dates: `First` and `Last` might be
-/// a first and a last visit.
+/// a first and a last visit. Under a JSON parent (`applicant.first`,
+/// `partner.first`) each parent's pair is its own person's, mapped unless a column
+/// under that same parent already holds the name.
 fn name_pairs(map: &mut [ColumnMap], sample: &[Fields]) {
-    // A JSON path's last step counts (`person.first`), and a pair shares its parent.
-    let split = |c: &str| -> (String, String) {
-        match c.rsplit_once('.') {
-            Some((parent, leaf)) => (parent.to_string(), compact(leaf)),
-            None => (String::new(), compact(c)),
+    let mut parents: Vec<String> = Vec::new();
+    for m in map.iter() {
+        if bare(m, &["first", "given"]) {
+            let parent = split_leaf(&m.column).0;
+            if !parents.contains(&parent) {
+                parents.push(parent);
+            }
         }
-    };
-    let bare = |m: &ColumnMap, words: &[&str]| {
-        m.kind.is_none() && words.contains(&split(&m.column).1.as_str())
-    };
-    let has = |map: &[ColumnMap], kind: FieldKind| map.iter().any(|m| m.kind == Some(kind));
-    let Some(first) = map.iter().position(|m| bare(m, &["first", "given"])) else {
+    }
+    for parent in parents {
+        name_pair_under(map, sample, &parent);
+    }
+}
+
+/// A JSON path's last step counts (`person.first`) and its parent (`person`).
+fn split_leaf(c: &str) -> (String, String) {
+    match c.rsplit_once('.') {
+        Some((parent, leaf)) => (parent.to_string(), compact(leaf)),
+        None => (String::new(), compact(c)),
+    }
+}
+
+/// An unmapped column whose (last) step is one of `words`.
+fn bare(m: &ColumnMap, words: &[&str]) -> bool {
+    m.kind.is_none() && words.contains(&split_leaf(&m.column).1.as_str())
+}
+
+/// [`name_pairs`] for the pair under one parent (`""`: top-level columns).
+fn name_pair_under(map: &mut [ColumnMap], sample: &[Fields], parent: &str) {
+    let beside =
+        |m: &ColumnMap, words: &[&str]| bare(m, words) && split_leaf(&m.column).0 == parent;
+    let Some(first) = map.iter().position(|m| beside(m, &["first", "given"])) else {
         return;
     };
-    let parent = split(&map[first].column).0;
-    let beside = |m: &ColumnMap, words: &[&str]| bare(m, words) && split(&m.column).0 == parent;
     let Some(last) = map.iter().position(|m| beside(m, &["last", "family"])) else {
         return;
+    };
+    // Another parent's names are another person's.
+    let has = |map: &[ColumnMap], kind: FieldKind| {
+        map.iter().any(|m| {
+            m.kind == Some(kind) && (parent.is_empty() || split_leaf(&m.column).0 == parent)
+        })
     };
     if has(map, FieldKind::FirstName) || has(map, FieldKind::LastName) {
         return;
@@ -733,8 +826,121 @@ fn dictionary(c: &str) -> Option<FieldKind> {
 }
 
 /// Look a compacted name up, also without trailing digits (`address1`,
-/// `phone2`) and without leading qualifiers (`customeremail`).
+/// `phone2`), without leading qualifiers (`customeremail`) and without a prefix
+/// naming another person of the record (`partnerforename`: [`other_person`]).
 fn lookup_compact(c: &str) -> Option<FieldKind> {
+    lookup_plain(c).or_else(|| other_person(c).map(|(_, kind)| kind))
+}
+
+/// Header prefixes (compacted) naming another person of the record than its main
+/// one: `Partner Forename`, `Spouse DOB`, `Joint Tenant Name`, `2nd Applicant
+/// Surname`. Longer prefixes first.
+const OTHER_PERSON: [&str; 28] = [
+    "jointaccountholder",
+    "jointliableparty",
+    "secondapplicant",
+    "secondoccupant",
+    "secondresident",
+    "secondclaimant",
+    "jointapplicant",
+    "secondpartner",
+    "jointclaimant",
+    "secondperson",
+    "secondholder",
+    "secondtenant",
+    "civilpartner",
+    "jointholder",
+    "jointtenant",
+    "secondadult",
+    "secondowner",
+    "jointowner",
+    "jointparty",
+    "otheradult",
+    // `Partner's DOB` compacts to `partnersdob`.
+    "partners",
+    "partner",
+    "husband",
+    "spouses",
+    "spouse",
+    "wife",
+    "jlp",
+    // Last: every `joint…` above is longer.
+    "joint",
+];
+
+/// Words numbered to say which person a header is about (`Applicant 2 Name`,
+/// `Adult1 DOB`, `Person 3 Surname`).
+const NUMBERED_PERSON: [&str; 11] = [
+    "adult",
+    "applicant",
+    "claimant",
+    "tenant",
+    "holder",
+    "person",
+    "occupant",
+    "member",
+    "resident",
+    "party",
+    "owner",
+];
+
+/// The kinds a bare `joint` prefix may head (`Joint Forename`, not `Joint Account
+/// No`: a joint account is the household's).
+fn joint_kind(kind: FieldKind) -> bool {
+    use FieldKind::*;
+    matches!(
+        kind,
+        FirstName | MiddleName | LastName | FullName | Dob | Gender | NiNumber | Email | Phone
+    )
+}
+
+/// A compacted header that names another person of the record (`partnerdob`,
+/// `2ndapplicantsurname`, `applicant2name`): that person (`partner`,
+/// `secondapplicant`, `applicant2`) and the kind the rest of the header names.
+fn other_person(c: &str) -> Option<(String, FieldKind)> {
+    // `2nd` and `second` are one word.
+    let c = match c.strip_prefix("2nd") {
+        Some(rest) => format!("second{rest}"),
+        None => c.to_string(),
+    };
+    for prefix in OTHER_PERSON {
+        let Some(rest) = c.strip_prefix(prefix) else {
+            continue;
+        };
+        // `Joint Liable Party 2 Name`: the second of them.
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, rest) = rest.split_at(digits);
+        if !rest.is_empty()
+            && let Some(kind) = lookup_plain(rest)
+            && (prefix != "joint" || joint_kind(kind))
+        {
+            let who = match prefix {
+                "jlp" => "jointliableparty",
+                "partners" => "partner",
+                "spouses" => "spouse",
+                other => other,
+            };
+            return Some((format!("{who}{}", number.trim_start_matches('0')), kind));
+        }
+    }
+    for word in NUMBERED_PERSON {
+        let Some(rest) = c.strip_prefix(word) else {
+            continue;
+        };
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, rest) = rest.split_at(digits);
+        if !number.is_empty()
+            && !rest.is_empty()
+            && let Some(kind) = lookup_plain(rest)
+        {
+            return Some((format!("{word}{}", number.trim_start_matches('0')), kind));
+        }
+    }
+    None
+}
+
+/// [`lookup_compact`] without other people's prefixes.
+fn lookup_plain(c: &str) -> Option<FieldKind> {
     let undigit = |s: &str| {
         s.trim_end_matches(|ch: char| ch.is_ascii_digit())
             .to_string()
@@ -967,6 +1173,175 @@ fn family_beside_given(map: &mut [ColumnMap], sample: &[Fields]) {
     if let Some(m) = beside.and_then(|i| map.get_mut(i)) {
         m.kind = Some(FieldKind::LastName);
         m.origin = Origin::Values;
+    }
+}
+
+/// Whose a column is when a record holds several people ([`PersonGroup`]):
+///
+/// - a JSON object holding a person's names (`applicant.first`, `partner.name`,
+///   `claimant.name.first`: a `name` object is its parent's) is one person, with
+///   every column under it (`partner.dob`, `partner.email`, `partner.address.*`);
+///   each element of an array at or above it (`members[]`) is a person of its own.
+///   Objects that hold another name of the same person (`aliases`,
+///   `previous_names`) or a place's (`address.name`) are no person of their own;
+/// - a header naming another person (`Partner Forename`, `Spouse DOB`,
+///   `Applicant 2 Name`) is that person's;
+/// - names, dates of birth and genders outside those are the main person's, when
+///   the record names one there;
+/// - every other column is shared by all the record's people.
+///
+/// Columns are given a group only when records may hold several people: two
+/// groups or more, or one the sample shows in an array; otherwise every record
+/// is one person, as if there were no groups.
+pub fn person_groups(map: &mut [ColumnMap], sample: &[Fields]) {
+    #[derive(Clone, PartialEq)]
+    enum Key {
+        Main,
+        Object(String),
+        Header(String),
+    }
+    let name = |k: Option<FieldKind>| {
+        matches!(
+            k,
+            Some(
+                FieldKind::FirstName
+                    | FieldKind::MiddleName
+                    | FieldKind::LastName
+                    | FieldKind::FullName
+            )
+        )
+    };
+    let personal =
+        |k: Option<FieldKind>| name(k) || matches!(k, Some(FieldKind::Dob | FieldKind::Gender));
+    let header_person = |m: &ColumnMap| {
+        (!m.column.contains('.'))
+            .then(|| other_person(&compact(&m.column)).map(|(who, _)| who))
+            .flatten()
+    };
+    let mut objects: Vec<String> = Vec::new();
+    let mut main_named = false;
+    for m in map.iter().filter(|m| name(m.kind)) {
+        if header_person(m).is_some() {
+            continue;
+        }
+        match person_object(&m.column) {
+            Some(object) if object.is_empty() => main_named = true,
+            Some(object) if !objects.contains(&object) => objects.push(object),
+            _ => {}
+        }
+    }
+    let keys: Vec<Option<Key>> = map
+        .iter()
+        .map(|m| {
+            if let Some(who) = header_person(m) {
+                return Some(Key::Header(who));
+            }
+            let object = objects
+                .iter()
+                .filter(|o| {
+                    m.column
+                        .strip_prefix(o.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+                })
+                .max_by_key(|o| o.len());
+            if let Some(o) = object {
+                return Some(Key::Object(o.clone()));
+            }
+            (main_named && personal(m.kind)).then_some(Key::Main)
+        })
+        .collect();
+    let mut groups: Vec<(Key, bool)> = Vec::new();
+    for (col, key) in keys.iter().enumerate() {
+        let Some(key) = key else { continue };
+        // In an array when a sampled value sits in an array at or above the object.
+        let in_array = match key {
+            Key::Object(o) => sample.iter().any(|f| {
+                f.elements(col)
+                    .any(|(_, e)| e.is_some_and(|e| e.array as usize <= o.len()))
+            }),
+            _ => false,
+        };
+        match groups.iter_mut().find(|(k, _)| k == key) {
+            Some((_, array)) => *array |= in_array,
+            None => groups.push((key.clone(), in_array)),
+        }
+    }
+    if groups.len() < 2 && !groups.iter().any(|(_, array)| *array) {
+        return;
+    }
+    for (m, key) in map.iter_mut().zip(&keys) {
+        let Some(key) = key else { continue };
+        let Some(at) = groups.iter().position(|(k, _)| k == key) else {
+            continue;
+        };
+        m.person = Some(PersonGroup {
+            number: u16::try_from(at + 1).unwrap_or(u16::MAX),
+            path: match key {
+                Key::Object(o) => o.clone(),
+                _ => String::new(),
+            },
+            array: groups.get(at).is_some_and(|(_, array)| *array),
+        });
+    }
+}
+
+/// Object steps that hold another name of the same person, or a name that is a
+/// place's or an organisation's: no person of their own.
+const SAME_PERSON_OBJECTS: [&str; 12] = [
+    "alias",
+    "aliases",
+    "aka",
+    "akas",
+    "previousname",
+    "previousnames",
+    "formername",
+    "formernames",
+    "othernames",
+    "maidenname",
+    "knownas",
+    "names",
+];
+
+/// Objects whose `name` is not a person's (a house name, a centre).
+const PLACE_OBJECTS: [&str; 12] = [
+    "address",
+    "addresses",
+    "property",
+    "premises",
+    "building",
+    "home",
+    "location",
+    "site",
+    "venue",
+    "centre",
+    "center",
+    "office",
+];
+
+/// The JSON object a name column's person is (`applicant` for
+/// `applicant.first` and `applicant.name.first`); `""` for the record itself
+/// (`first_name`, `name.first`); `None` when the name is not a person's of its own
+/// (under an address or a company).
+fn person_object(column: &str) -> Option<String> {
+    let mut object = column.rsplit_once('.').map_or("", |(parent, _)| parent);
+    loop {
+        let (up, step) = match object.rsplit_once('.') {
+            Some((up, step)) => (up, step),
+            None => ("", object),
+        };
+        if step.is_empty() {
+            return Some(String::new());
+        }
+        let c = compact(step);
+        if PLACE_OBJECTS.contains(&c.as_str()) || NOT_PEOPLE.contains(&c.as_str()) {
+            return None;
+        }
+        if dictionary(&c) == Some(FieldKind::FullName) || SAME_PERSON_OBJECTS.contains(&c.as_str())
+        {
+            object = up;
+            continue;
+        }
+        return Some(object.to_string());
     }
 }
 
@@ -1219,6 +1594,28 @@ mod tests {
             ("Last Name (Surname)", Some(LastName)),
             ("Name (Legal)", Some(FullName)),
             ("Name (as on card)", Some(FullName)),
+            // Another person of the record: the rest of the header says the kind.
+            ("Partner Forename", Some(FirstName)),
+            ("Partner Surname", Some(LastName)),
+            ("Partner DOB", Some(Dob)),
+            ("Partner NI Number", Some(NiNumber)),
+            ("Partner Home Phone", Some(Phone)),
+            ("Spouse Date of Birth", Some(Dob)),
+            ("Joint Tenant Name", Some(FullName)),
+            ("Joint Liable Party Name", Some(FullName)),
+            ("JLP Name", Some(FullName)),
+            ("Joint Forename", Some(FirstName)),
+            ("Partner's Date of Birth", Some(Dob)),
+            ("JLP 2 Surname", Some(LastName)),
+            ("2nd Applicant Surname", Some(LastName)),
+            ("Second Adult DOB", Some(Dob)),
+            ("Applicant 2 Name", Some(FullName)),
+            ("Adult1 Surname", Some(LastName)),
+            ("partner.dob", Some(Dob)),
+            // A joint account is the household's; a prefix alone says nothing.
+            ("Joint Account No", None),
+            ("Partner", None),
+            ("Applicant 2", None),
         ];
         for (h, want) in cases {
             assert_eq!(kind_from_header(h), *want, "{h}");
@@ -1264,6 +1661,25 @@ mod tests {
             [Some(FirstName), Some(MiddleName), Some(LastName)]
         );
         assert_eq!(kinds(&["a.first", "b.last"]), [None, None]);
+        // Each parent's pair is its own person's, whatever another parent holds.
+        assert_eq!(
+            kinds(&[
+                "applicant.first",
+                "applicant.last",
+                "partner.first",
+                "partner.last"
+            ]),
+            [
+                Some(FirstName),
+                Some(LastName),
+                Some(FirstName),
+                Some(LastName)
+            ]
+        );
+        assert_eq!(
+            kinds(&["applicant.first_name", "partner.first", "partner.last"]),
+            [Some(FirstName), Some(FirstName), Some(LastName)]
+        );
         // Values decide between names and, say, a first and a last visit.
         let cols = ["First", "Last"].map(String::from);
         let rows = |pairs: &[(&str, &str)]| -> Vec<Fields> {
@@ -1303,6 +1719,196 @@ mod tests {
         let cols = ["First", "Last"].map(String::from);
         let m = map_dataset("r.csv", &cols, &[], &given);
         assert_eq!((m[0].kind, m[1].kind), (Some(Ignore), None));
+    }
+
+    /// A column's person as mapped: number, object path, array.
+    type Whose = Option<(u16, String, bool)>;
+
+    /// Each column's kind and person as mapped.
+    fn people_of(cols: &[&str], sample: &[Fields]) -> Vec<(Option<FieldKind>, Whose)> {
+        let cols: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+        map_dataset("d", &cols, sample, &Overrides::new())
+            .into_iter()
+            .map(|m| (m.kind, m.person.map(|p| (p.number, p.path, p.array))))
+            .collect()
+    }
+
+    fn person(number: u16, path: &str) -> Whose {
+        Some((number, path.to_string(), false))
+    }
+
+    #[test]
+    fn each_object_holding_a_persons_names_is_a_person() {
+        // An applicant and a partner: the partner's bare first and last are names
+        // too, and everything under each object is that person's.
+        let got = people_of(
+            &[
+                "claim",
+                "applicant.first",
+                "applicant.last",
+                "applicant.dob",
+                "partner.first",
+                "partner.last",
+                "partner.dob",
+                "partner.email",
+                "partner.title",
+                "postcode",
+            ],
+            &[],
+        );
+        assert_eq!(
+            got,
+            [
+                (None, None),
+                (Some(FirstName), person(1, "applicant")),
+                (Some(LastName), person(1, "applicant")),
+                (Some(Dob), person(1, "applicant")),
+                (Some(FirstName), person(2, "partner")),
+                (Some(LastName), person(2, "partner")),
+                (Some(Dob), person(2, "partner")),
+                (Some(Email), person(2, "partner")),
+                (None, person(2, "partner")),
+                (Some(Postcode), None),
+            ]
+        );
+        // The main person at the top, a partner beside: the main person's names,
+        // date of birth and gender are theirs; a top-level email is shared.
+        let got = people_of(
+            &[
+                "first_name",
+                "last_name",
+                "dob",
+                "email",
+                "partner.name",
+                "partner.dob",
+            ],
+            &[],
+        );
+        let main = person(1, "");
+        assert_eq!(
+            got,
+            [
+                (Some(FirstName), main.clone()),
+                (Some(LastName), main.clone()),
+                (Some(Dob), main),
+                (Some(Email), None),
+                (Some(FullName), person(2, "partner")),
+                (Some(Dob), person(2, "partner")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_of_one_person_has_no_groups() {
+        // The synthetic archive's claims: a `name` object is its parent's.
+        let one = [
+            "claim_id",
+            "claimant.name.title",
+            "claimant.name.first",
+            "claimant.name.last",
+            "claimant.dob",
+            "claimant.nino",
+            "contact.phones",
+            "address.postcode",
+        ];
+        assert!(people_of(&one, &[]).iter().all(|(_, p)| p.is_none()));
+        // Aliases and former names are the same person's; an address's name is a
+        // house's.
+        let one = [
+            "name",
+            "dob",
+            "aliases.name",
+            "previous_names.last",
+            "address.name",
+        ];
+        assert!(people_of(&one, &[]).iter().all(|(_, p)| p.is_none()));
+        // A partner alone is the record's one person.
+        let one = ["Partner Forename", "Partner DOB", "Postcode"];
+        assert!(people_of(&one, &[]).iter().all(|(_, p)| p.is_none()));
+    }
+
+    #[test]
+    fn an_array_of_people_is_one_group_of_one_person_per_element() {
+        let line = r#"{"claim_id":"HB1","members":[{"name":"John Smith","dob":"1950-05-05"},{"name":"Mary Smith","dob":"1982-03-03"}],"postcode":"E8 1AA"}"#;
+        let file = crate::source::SourceFile::from_bytes(
+            format!("{line}\n").into_bytes(),
+            "h.jsonl",
+            &crate::source::ReadOptions::default(),
+        )
+        .unwrap();
+        let cols = file.datasets()[0].columns.clone();
+        let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let members = Some((1, "members".to_string(), true));
+        let got = people_of(&cols, &file.sample(0, 10));
+        assert_eq!(
+            got,
+            [
+                (Some(AccountRef), None),
+                (Some(FullName), members.clone()),
+                (Some(Dob), members),
+                (Some(Postcode), None),
+            ]
+        );
+        // Without a sample showing the array, one object of names is one person.
+        assert!(people_of(&cols, &[]).iter().all(|(_, p)| p.is_none()));
+    }
+
+    #[test]
+    fn header_prefixes_name_other_people() {
+        let got = people_of(
+            &[
+                "Forename",
+                "Surname",
+                "DOB",
+                "Partner Forename",
+                "Partner Surname",
+                "Partner DOB",
+                "Partner NI Number",
+                "Email",
+                "Postcode",
+                "Joint Account No",
+            ],
+            &[],
+        );
+        let (main, partner) = (person(1, ""), person(2, ""));
+        assert_eq!(
+            got,
+            [
+                (Some(FirstName), main.clone()),
+                (Some(LastName), main.clone()),
+                (Some(Dob), main),
+                (Some(FirstName), partner.clone()),
+                (Some(LastName), partner.clone()),
+                (Some(Dob), partner.clone()),
+                (Some(NiNumber), partner),
+                (Some(Email), None),
+                (Some(Postcode), None),
+                (None, None),
+            ]
+        );
+        // Numbered applicants, and `2nd` written either way.
+        let got = people_of(
+            &[
+                "Applicant 1 Name",
+                "Applicant 1 DOB",
+                "Applicant 2 Name",
+                "Applicant 2 DOB",
+                "2nd Applicant Surname",
+                "Second Applicant Forename",
+                "Address",
+            ],
+            &[],
+        );
+        let who: Vec<Option<u16>> = got.iter().map(|(_, p)| p.as_ref().map(|p| p.0)).collect();
+        assert_eq!(
+            who,
+            [Some(1), Some(1), Some(2), Some(2), Some(3), Some(3), None]
+        );
+        // The dry run says whose each column is.
+        let cols = ["Forename", "Partner DOB"].map(String::from);
+        let m = map_dataset("d.csv", &cols, &[], &Overrides::new());
+        assert_eq!(m[1].to_string(), "Partner DOB -> dob (header, person 2)");
+        assert_eq!(m[0].how(), "header, person 1");
     }
 
     fn column(values: &[&str]) -> Vec<Fields> {

@@ -43,6 +43,7 @@ mod encoding;
 mod fields;
 mod jsonl;
 pub mod mapping;
+mod people;
 pub mod rejects;
 mod sql;
 mod stamp;
@@ -53,8 +54,9 @@ pub use discover::{
     skipped_warning,
 };
 pub use encoding::TextEncoding;
-pub use fields::Fields;
-pub use mapping::{ColumnMap, MappingError, Origin, Overrides, map_dataset};
+pub use fields::{Element, Fields};
+pub use mapping::{ColumnMap, MappingError, Origin, Overrides, PersonGroup, map_dataset};
+pub use people::{MAX_PEOPLE, People};
 pub use stamp::FileStamp;
 pub use survey::{DatasetReport, survey};
 

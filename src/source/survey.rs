@@ -1,7 +1,9 @@
 //! What `leakscope index --dry-run` prints: per dataset, its format, encoding,
-//! rows, rejects by reason and column mapping.
+//! rows, rejects by reason, column mapping (with the person each column is of,
+//! where rows may hold several) and how many rows hold several people.
 
 use super::mapping::{ColumnMap, Overrides, map_dataset};
+use super::people::People;
 use super::{Format, RejectReason, SourceFile, TextEncoding, short_rows_note};
 use std::fmt;
 use std::path::PathBuf;
@@ -28,6 +30,10 @@ pub struct DatasetReport {
     pub rejects: Vec<(RejectReason, u64)>,
     /// Rows read with trailing fields left off (fewer fields than the header).
     pub short_rows: u64,
+    /// Rows that hold several people, and the people in them.
+    pub several: u64,
+    /// See [`DatasetReport::several`].
+    pub people_in_several: u64,
     /// What each column means.
     pub mapping: Vec<ColumnMap>,
     /// File-level warnings (empty file, unreadable statements).
@@ -39,7 +45,38 @@ pub struct DatasetReport {
 pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport> {
     let mut out = Vec::new();
     for file in files {
-        let scan = file.scan(|| (), |_, _| {});
+        let mappings: Vec<Vec<ColumnMap>> = file
+            .datasets()
+            .iter()
+            .enumerate()
+            .map(|(i, ds)| {
+                let sample = file.sample(i, SAMPLE_RECORDS);
+                map_dataset(&ds.name, &ds.columns, &sample, overrides)
+            })
+            .collect();
+        let people: Vec<People> = mappings.iter().map(|m| People::new(m)).collect();
+        // Per dataset: rows of several people, and those people.
+        let scan = file.scan(
+            || (vec![(0u64, 0u64); people.len()], Vec::new()),
+            |(counts, split), rec| {
+                let n = people
+                    .get(rec.dataset)
+                    .map_or(0, |p| p.split(rec.fields, split));
+                if n > 0
+                    && let Some((rows, persons)) = counts.get_mut(rec.dataset)
+                {
+                    *rows += 1;
+                    *persons += n as u64;
+                }
+            },
+        );
+        let mut several = vec![(0u64, 0u64); people.len()];
+        for (counts, _) in &scan.states {
+            for (total, n) in several.iter_mut().zip(counts) {
+                total.0 += n.0;
+                total.1 += n.1;
+            }
+        }
         if file.datasets().is_empty() {
             out.push(DatasetReport {
                 name: file.name().to_string(),
@@ -50,13 +87,15 @@ pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport>
                 rows: 0,
                 rejects: Vec::new(),
                 short_rows: 0,
+                several: 0,
+                people_in_several: 0,
                 mapping: Vec::new(),
                 warnings: file.warnings().to_vec(),
             });
             continue;
         }
-        for (i, ds) in file.datasets().iter().enumerate() {
-            let sample = file.sample(i, SAMPLE_RECORDS);
+        for ((i, ds), mapping) in file.datasets().iter().enumerate().zip(mappings) {
+            let (several, people_in_several) = several.get(i).copied().unwrap_or((0, 0));
             out.push(DatasetReport {
                 name: ds.name.clone(),
                 path: file.path().to_path_buf(),
@@ -66,7 +105,9 @@ pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport>
                 rows: scan.rows(i),
                 rejects: scan.rejects_by_reason(i),
                 short_rows: scan.short_rows(i),
-                mapping: map_dataset(&ds.name, &ds.columns, &sample, overrides),
+                several,
+                people_in_several,
+                mapping,
                 warnings: file.warnings().to_vec(),
             });
         }
@@ -98,14 +139,25 @@ impl fmt::Display for DatasetReport {
             .max()
             .unwrap_or(0);
         for m in &self.mapping {
-            let kind = match m.kind {
-                Some(k) if m.order == crate::normalize::date::Order::MonthFirst => {
-                    format!("{k} ({}, month first)", m.origin)
-                }
-                Some(k) => format!("{k} ({})", m.origin),
-                None => m.data_class(),
+            let kind = match (m.kind, &m.person) {
+                (Some(k), _) => format!("{k} ({})", m.how()),
+                (None, Some(p)) => format!("{} ({p})", m.data_class()),
+                (None, None) => m.data_class(),
             };
             writeln!(f, "  {:<width$}  -> {kind}", m.column)?;
+        }
+        match self.several {
+            0 => {}
+            1 => writeln!(
+                f,
+                "  1 row holds several people: {} people, indexed one record each",
+                self.people_in_several
+            )?,
+            n => writeln!(
+                f,
+                "  {n} rows hold several people: {} people, indexed one record each",
+                self.people_in_several
+            )?,
         }
         if self.short_rows > 0 {
             writeln!(f, "  note: {}", short_rows_note(self.short_rows))?;
