@@ -6,18 +6,9 @@
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn leakscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args(args)
-        .output()
-        .expect("the leakscope binary runs")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
+mod common;
+use common::{leakscope, p};
 
 /// Builds `dir/idx` from `dumps` (with `extra` arguments first); its stderr.
 fn index(dir: &Path, extra: &[&str], dumps: &[&Path]) -> String {

@@ -7,34 +7,14 @@
 use std::fmt::Write;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn leakscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args(args)
-        .output()
-        .expect("the leakscope binary runs")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
+mod common;
+use common::{leakscope, p};
 
 /// Writes each `(name, content)` into `dir`, indexes them into `dir/idx` and
 /// returns the index path and what `index` printed.
 fn index(dir: &Path, files: &[(&str, &str)]) -> (String, String) {
-    let idx = dir.join("idx");
-    let mut args = vec!["index".to_string(), "--out".into(), p(&idx).into()];
-    for (name, content) in files {
-        let path = dir.join(name);
-        fs::write(&path, content).unwrap();
-        args.push(p(&path).to_string());
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = leakscope(&args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (p(&idx).to_string(), stderr)
+    common::index_files(dir, files)
 }
 
 /// What `lookup --json` answered.

@@ -5,18 +5,9 @@
 use std::fmt::Write;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn leakscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args(args)
-        .output()
-        .expect("the leakscope binary runs")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
+mod common;
+use common::{leakscope, p};
 
 /// Three thousand other residents, elsewhere: an archive large enough for a
 /// postcode, a house and a given name to weigh what they weigh in a real one.
@@ -47,16 +38,7 @@ fn others(delimiter: char, columns: usize) -> String {
 
 /// Writes `name` with `content` into `dir` and indexes it into `dir/idx`.
 fn index(dir: &Path, name: &str, content: &str) -> String {
-    let dump = dir.join(name);
-    fs::write(&dump, content).unwrap();
-    let idx = dir.join("idx");
-    let out = leakscope(&["index", "--out", p(&idx), p(&dump)]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    p(&idx).to_string()
+    common::index_files(dir, &[(name, content)]).0
 }
 
 /// What `lookup --json` answered: the verdict, the score and the best record's

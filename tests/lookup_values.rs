@@ -4,6 +4,8 @@
 //! phones (or a phone a spreadsheet wrote as a float). Each test writes a small dump,
 //! indexes it with the binary and asks the binary.
 
+mod common;
+
 use leakscope::normalize::date;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,22 +30,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Writes `files` (name, text) into `dir` and indexes them; the index's path.
 fn indexed(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
-    let mut args = vec!["index".to_string(), "--out".to_string()];
-    let index = dir.join("idx");
-    args.push(index.display().to_string());
-    for (name, text) in files {
-        let path = dir.join(name);
-        fs::write(&path, text).unwrap();
-        args.push(path.display().to_string());
-    }
-    let out = Command::new(BIN).args(&args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "index failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    index
+    PathBuf::from(common::index_files(dir, files).0)
 }
 
 /// `lookup --index INDEX ARGS...`: its stdout.
