@@ -427,3 +427,51 @@ fn match_lists_a_row_of_two_people_once() {
     );
     assert_eq!(found.records, ["claims.jsonl:1"], "{found:?}");
 }
+
+#[test]
+fn beside_a_partners_email_column_the_rows_own_email_is_the_main_persons() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, printed) = index(
+        dir.path(),
+        &[
+            (
+                "joint.csv",
+                "Account,Forename,Surname,DOB,Email,Partner Forename,Partner Surname,Partner's DOB,Partner Email,Postcode\n\
+                 CT1,Alan,Ashby,01/01/1960,alan@ashby.com,Brenda,Ashby,02/02/1962,brenda@ashby.com,N1 1AA\n\
+                 CT3,Dora,Dale,04/04/1975,dora@dale.com,Eric,Evans,05/05/1974,,N3 3CC\n",
+            ),
+            (
+                "leisure.csv",
+                "booking_id,name,email,activity,card_last4\n\
+                 B1,Alan Ashby,alan@ashby.com,Squash,4242\n\
+                 B3,Dora Dale,dora@dale.com,Swim,1111\n",
+            ),
+        ],
+    );
+    assert!(
+        printed.contains("Email -> email (header, person 1)"),
+        "{printed}"
+    );
+    // Brenda's answer is her own record: not Alan's bookings, found through an
+    // email that was never hers.
+    let brenda = lookup(&idx, &["--name", "Brenda Ashby", "--dob", "02/02/1962"]);
+    assert_eq!(brenda.verdict, "exposed");
+    assert_eq!(brenda.records, ["joint.csv:1"]);
+    assert!(
+        !brenda.data_classes.iter().any(|c| c == "other:activity"),
+        "{:?}",
+        brenda.data_classes
+    );
+    // Eric's row holds Dora's email only: his letter does not list it.
+    let eric = lookup(&idx, &["--name", "Eric Evans", "--dob", "05/05/1974"]);
+    assert_eq!(eric.verdict, "exposed");
+    assert!(
+        !eric.data_classes.iter().any(|c| c == "email"),
+        "{:?}",
+        eric.data_classes
+    );
+    assert!(
+        !lookup_text(&idx, &["--name", "Eric Evans", "--dob", "05/05/1974"])
+            .contains("dora@dale.com")
+    );
+}

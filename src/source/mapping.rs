@@ -1230,6 +1230,21 @@ pub fn person_groups(map: &mut [ColumnMap], sample: &[Fields]) {
             _ => {}
         }
     }
+    let in_object = |m: &ColumnMap| {
+        objects.iter().any(|o| {
+            m.column
+                .strip_prefix(o.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+        })
+    };
+    // Identifier kinds another person of the row has a column of (`Partner Email`,
+    // `partner.email`): beside those, the row's own column of that kind is its main
+    // person's, not the household's (the partner's letter must not list it).
+    let others_kinds: Vec<FieldKind> = map
+        .iter()
+        .filter(|m| header_person(m).is_some() || in_object(m))
+        .filter_map(|m| m.kind.filter(|k| k.is_identifier()))
+        .collect();
     let keys: Vec<Option<Key>> = map
         .iter()
         .map(|m| {
@@ -1247,7 +1262,8 @@ pub fn person_groups(map: &mut [ColumnMap], sample: &[Fields]) {
             if let Some(o) = object {
                 return Some(Key::Object(o.clone()));
             }
-            (main_named && personal(m.kind)).then_some(Key::Main)
+            let own_identifier = m.kind.is_some_and(|k| others_kinds.contains(&k));
+            (main_named && (personal(m.kind) || own_identifier)).then_some(Key::Main)
         })
         .collect();
     let mut groups: Vec<(Key, bool)> = Vec::new();
