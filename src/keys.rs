@@ -56,8 +56,9 @@ const SEPARATOR: u8 = 0x1F;
 /// birth (01/01/1900…) are missing, two-digit years of birth, postcodes with a
 /// country or O for 0, several emails or phones in one cell. 6: record features
 /// carry flat numbers (an older index compares addresses without them). 7: a row
-/// holding several people is keyed person by person.
-pub const KEY_RULES_VERSION: u32 = 7;
+/// holding several people is keyed person by person. 8: a note word after a single
+/// given name is the family name (`Jo Tenant`).
+pub const KEY_RULES_VERSION: u32 = 8;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
 /// the nickname table (a name's group decides its given-name key), as 16 hex

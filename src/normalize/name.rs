@@ -523,19 +523,24 @@ fn tokens<'a>(raw: &'a str, value: &str) -> Vec<Token<'a>> {
 }
 
 /// Drops leading titles and trailing suffixes and notes, always keeping at least one word
-/// (a person may be called `Major` or `Junior`).
-fn strip_titles_and_suffixes(words: &mut Vec<Token<'_>>) {
+/// (a person may be called `Major` or `Junior`), and a note word that may be the
+/// family name.
+fn strip_titles_and_suffixes(words: &mut Vec<Token<'_>>, keep: usize) {
     let lead = words
         .iter()
         .take_while(|t| is_title(&t.folded))
         .count()
         .min(words.len().saturating_sub(1));
     words.drain(..lead);
-    while words.len() > 1
-        && words
-            .last()
-            .is_some_and(|t| is_suffix(&t.folded) || is_note(&t.folded))
-    {
+    // A note word may be a family name (`Jo Tenant`, `Amy Lodger`): it is a note only
+    // after `keep` other words, a given and a family name in a full name (`John
+    // Cooper deceased`), the family name in a family-name cell (`Cooper deceased`).
+    while let Some(last) = words.last() {
+        let drop = (is_suffix(&last.folded) && words.len() > 1)
+            || (is_note(&last.folded) && words.len() > keep);
+        if !drop {
+            break;
+        }
         words.pop();
     }
 }
@@ -588,7 +593,7 @@ fn split_text(text: &str, value: &str) -> FullName {
         let mut given = tokens(tail, value);
         given.retain(|t| !is_title(&t.folded) && !is_suffix(&t.folded) && !is_note(&t.folded));
         let mut family = tokens(head, value);
-        strip_titles_and_suffixes(&mut family);
+        strip_titles_and_suffixes(&mut family, 1);
         if !given.is_empty() && !family.is_empty() {
             let last: String = family.iter().map(|t| t.folded.as_str()).collect();
             let mut others = Vec::new();
@@ -606,7 +611,7 @@ fn split_text(text: &str, value: &str) -> FullName {
         }
     }
     let mut words = tokens(text, value);
-    strip_titles_and_suffixes(&mut words);
+    strip_titles_and_suffixes(&mut words, 2);
     split_words(words, value)
 }
 
@@ -663,7 +668,7 @@ pub fn split_given(raw: &str) -> (Option<String>, Vec<String>) {
         return (fold(raw), Vec::new());
     }
     let mut words = tokens(raw, raw);
-    strip_titles_and_suffixes(&mut words);
+    strip_titles_and_suffixes(&mut words, 1);
     let mut folded = words.into_iter().map(|t| t.folded);
     (folded.next(), folded.collect())
 }
@@ -679,7 +684,7 @@ pub fn split_family(raw: &str) -> FullName {
     }
     let cleaned = clean(raw, Cell::Family);
     let mut words = tokens(&cleaned.text, raw);
-    strip_titles_and_suffixes(&mut words);
+    strip_titles_and_suffixes(&mut words, 1);
     let last: String = words.iter().map(|t| t.folded.as_str()).collect();
     let mut others = Vec::new();
     barrel_parts(&words, raw, &mut others);
@@ -1101,6 +1106,19 @@ mod tests {
         assert_eq!(family("Tenant").as_deref(), Some("tenant"));
         assert_eq!(family("Lowe (tenant)").as_deref(), Some("lowe"));
         assert_eq!(family("Cooper deceased").as_deref(), Some("cooper"));
+        // A note word after one given name is the family name.
+        assert_eq!(
+            split_full("Jo Tenant"),
+            full(Some("jo"), &[], Some("tenant"))
+        );
+        assert_eq!(
+            split_full("Mrs Amy Lodger"),
+            full(Some("amy"), &[], Some("lodger"))
+        );
+        assert_eq!(
+            split_full("Amy Lodger tenant"),
+            full(Some("amy"), &[], Some("lodger"))
+        );
     }
 
     #[test]
