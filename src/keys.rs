@@ -57,7 +57,8 @@ const SEPARATOR: u8 = 0x1F;
 /// country or O for 0, several emails or phones in one cell. 6: record features
 /// carry flat numbers (an older index compares addresses without them). 7: a row
 /// holding several people is keyed person by person. 8: a note word after a single
-/// given name is the family name (`Jo Tenant`).
+/// given name is the family name (`Jo Tenant`); a family name of one letter forms no
+/// key.
 pub const KEY_RULES_VERSION: u32 = 8;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and
@@ -399,6 +400,15 @@ const MAX_PARTS: usize = 4;
 const MAX_PHONETIC: usize = 8;
 /// Most distinct given-name keys one person's keys are made of.
 const MAX_GIVEN: usize = 8;
+/// Most family names one person's keys are made of.
+const MAX_LAST: usize = 8;
+
+/// The names a person's composite keys are made of: initials left out.
+struct Names<'a> {
+    givens: &'a [&'a str],
+    lasts: &'a [&'a str],
+    phonetics: &'a [PhoneticCode],
+}
 
 impl Deriver<'_> {
     /// Hashes the buffer (which starts with `recipe`'s id) into a key, unless it is
@@ -479,18 +489,38 @@ impl Deriver<'_> {
             }
         }
         let givens = given_keys.get(..n_given).unwrap_or_default();
+        // A family name of one letter (`Jane D.`) is an initial too: it would key a
+        // letter, and its sound code would meet every family name with that sound.
+        let mut last_names = [""; MAX_LAST];
+        let mut n_last = 0;
+        for last in &person.last_names {
+            if last.chars().nth(1).is_none() {
+                continue;
+            }
+            let Some(slot) = last_names.get_mut(n_last) else {
+                break;
+            };
+            *slot = last.as_str();
+            n_last += 1;
+        }
+        let lasts = last_names.get(..n_last).unwrap_or_default();
+        let mut names = Names {
+            givens,
+            lasts,
+            phonetics: &[],
+        };
         // Double Metaphone is the slowest step: only for recipes that will use it.
-        let needs_phonetic = !person.last_names.is_empty()
+        let needs_phonetic = !lasts.is_empty()
             && KeyRecipe::COMPOSITES.iter().any(|r| {
                 r.parts().contains(&Part::PhoneticLast)
                     && r.parts()
                         .iter()
-                        .all(|&p| p == Part::PhoneticLast || count(person, &[], givens, p) > 0)
+                        .all(|&p| p == Part::PhoneticLast || count(person, &names, p) > 0)
             });
         let mut codes = [PhoneticCode::default(); MAX_PHONETIC];
         let mut n_codes = 0;
         if needs_phonetic {
-            for last in &person.last_names {
+            for last in lasts {
                 let code = name::phonetic_code(last);
                 let known = codes.get(..n_codes).unwrap_or_default();
                 if !code.is_empty() && !known.contains(&code) {
@@ -502,13 +532,13 @@ impl Deriver<'_> {
                 }
             }
         }
-        let phonetics = codes.get(..n_codes).unwrap_or_default();
+        names.phonetics = codes.get(..n_codes).unwrap_or_default();
         for recipe in KeyRecipe::COMPOSITES {
             let parts = recipe.parts();
             let mut counts = [0usize; MAX_PARTS];
             let mut any_missing = parts.len() > MAX_PARTS;
             for (c, &p) in counts.iter_mut().zip(parts) {
-                *c = count(person, phonetics, givens, p);
+                *c = count(person, &names, p);
                 any_missing |= *c == 0;
             }
             if any_missing {
@@ -525,7 +555,7 @@ impl Deriver<'_> {
                     if j > 0 {
                         self.buf.push(SEPARATOR);
                     }
-                    write_part(person, phonetics, givens, p, i, self.buf);
+                    write_part(person, &names, p, i, self.buf);
                 }
                 self.emit_from(recipe, from);
                 // j < parts.len() <= MAX_PARTS, checked above.
@@ -547,11 +577,11 @@ impl Deriver<'_> {
 }
 
 /// How many values a person has for a part.
-fn count(person: &Person, phonetics: &[PhoneticCode], givens: &[&str], part: Part) -> usize {
+fn count(person: &Person, names: &Names<'_>, part: Part) -> usize {
     match part {
-        Part::Given => givens.len(),
-        Part::Last => person.last_names.len(),
-        Part::PhoneticLast => phonetics.len(),
+        Part::Given => names.givens.len(),
+        Part::Last => names.lasts.len(),
+        Part::PhoneticLast => names.phonetics.len(),
         Part::Dob => person.dobs.len(),
         Part::Postcode => person.postcodes.len(),
         Part::HouseNumber => person.house_numbers.len(),
@@ -559,18 +589,11 @@ fn count(person: &Person, phonetics: &[PhoneticCode], givens: &[&str], part: Par
 }
 
 /// Appends the `i`-th value of a part.
-fn write_part(
-    person: &Person,
-    phonetics: &[PhoneticCode],
-    givens: &[&str],
-    part: Part,
-    i: usize,
-    buf: &mut Vec<u8>,
-) {
+fn write_part(person: &Person, names: &Names<'_>, part: Part, i: usize, buf: &mut Vec<u8>) {
     let text = match part {
-        Part::Given => givens.get(i).copied(),
-        Part::Last => person.last_names.get(i).map(String::as_str),
-        Part::PhoneticLast => phonetics.get(i).map(PhoneticCode::as_str),
+        Part::Given => names.givens.get(i).copied(),
+        Part::Last => names.lasts.get(i).copied(),
+        Part::PhoneticLast => names.phonetics.get(i).map(PhoneticCode::as_str),
         Part::Postcode => person.postcodes.get(i).map(String::as_str),
         Part::HouseNumber => person.house_numbers.get(i).map(String::as_str),
         Part::Dob => {
@@ -771,6 +794,27 @@ mod tests {
             &s,
         );
         assert!(alone.is_empty(), "{alone:?}");
+    }
+
+    #[test]
+    fn a_family_name_of_one_letter_forms_no_family_name_key() {
+        let s = secret(8);
+        let initial = keys_of(
+            &[
+                (FieldKind::FirstName, "Jane"),
+                (FieldKind::LastName, "D."),
+                (FieldKind::Postcode, "SW1A 1AA"),
+            ],
+            &s,
+        );
+        assert_eq!(recipes(&initial), vec![KeyRecipe::GivenPostcode]);
+        let alone = keys_of(
+            &[(FieldKind::FirstName, "Jane"), (FieldKind::LastName, "D")],
+            &s,
+        );
+        assert!(alone.is_empty(), "{alone:?}");
+        let full = keys_of(&[(FieldKind::FullName, "Jane D.")], &s);
+        assert!(full.is_empty(), "{full:?}");
     }
 
     #[test]

@@ -1407,6 +1407,8 @@ fn an_initial_and_a_family_name_are_an_error_not_a_not_found() {
     for args in [
         &["--name", "Mrs J. Featherstone"][..],
         &["--first-name", "J", "--last-name", "Featherstone"][..],
+        &["--name", "Jane F."][..],
+        &["--first-name", "Jane", "--last-name", "F"][..],
     ] {
         let run = lookup(&index, args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stdout);

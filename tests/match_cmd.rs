@@ -233,7 +233,8 @@ fn rows_with_nothing_to_match_on_are_unsearchable_not_not_found() {
          B2,,,,\n\
          B3,,,Smith,\n\
          B4,,,Smith,John\n\
-         B5,,,Smith,J.\n",
+         B5,,,Smith,J.\n\
+         B6,,,S.,John\n",
     )
     .unwrap();
     let (out, err) = match_with(&path, &[]);
@@ -248,9 +249,11 @@ fn rows_with_nothing_to_match_on_are_unsearchable_not_not_found() {
             "unsearchable",
             "unsearchable",
             "not_found",
+            "unsearchable",
             "unsearchable"
         ]
     );
+    assert!(rows[5][5].contains("initial"), "{:?}", rows[5]);
     assert!(rows[4][5].contains("initial"), "{:?}", rows[4]);
     assert!(rows[0][2].is_empty(), "no score: {:?}", rows[0]);
     assert!(
@@ -258,7 +261,7 @@ fn rows_with_nothing_to_match_on_are_unsearchable_not_not_found() {
         "{:?}",
         rows[2]
     );
-    assert!(err.contains("unsearchable        4"), "{err}");
+    assert!(err.contains("unsearchable        5"), "{err}");
     assert!(err.contains("not_found           1"), "{err}");
     let (jsonl, _) = match_with(&path, &["--format", "jsonl"]);
     let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();

@@ -232,11 +232,12 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         let initial = person
             .first_names
             .iter()
+            .chain(&person.last_names)
             .any(|f| f.chars().nth(1).is_none());
         bail!(
             "nothing to search on: the details given form no key; give an identifier (--email, --phone, --ni, --field KIND=VALUE), or two of --first-name, --last-name, --dob and --postcode (a house number in --address with --postcode also works){}",
             if initial {
-                "; a first name of one letter (an initial) does not count: give the full first name, or a date of birth or postcode"
+                "; a first or last name of one letter (an initial) does not count: give the full name, or a date of birth or postcode"
             } else {
                 ""
             }

@@ -822,7 +822,7 @@ fn fill_counting_unusable(
 }
 
 /// The evidence of an `unsearchable` row.
-const UNSEARCHABLE: &str = "nothing to match on: needs an identifier (email, phone, NI number...) or two of first name, last name, date of birth and postcode (a first name of one letter, an initial, does not count)";
+const UNSEARCHABLE: &str = "nothing to match on: needs an identifier (email, phone, NI number...) or two of first name, last name, date of birth and postcode (a first or last name of one letter, an initial, does not count)";
 
 /// Everything after `register_id,` of one output line, newline included.
 fn write_answer(out: &mut String, scratch: &mut String, format: OutputFormat, answer: &Answer) {
