@@ -1000,6 +1000,29 @@ fn two_given_names_in_one_lookup_are_warned_about() {
         run.stderr
     );
     assert!(!run.stderr.contains("Hannah") && !run.stderr.contains("Zebedee"));
+    // One person's double-barrelled or former family name is one family name.
+    for args in [
+        &["--first-name", "Martha", "--last-name", "Smith-Jones"][..],
+        &["--name", "Martha Smith-Jones", "--last-name", "Smith-Jones"][..],
+        &["--name", "Sarah Jones (née Brown)"][..],
+    ] {
+        let run = lookup(&a.index, args);
+        assert!(
+            !run.stderr.contains("were given"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let run = lookup(
+        &a.index,
+        &["--name", "Martha Smith-Jones", "--last-name", "Brown"],
+    );
+    assert!(
+        run.stderr
+            .contains("warning: 2 different family names were given"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

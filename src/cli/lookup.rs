@@ -175,10 +175,34 @@ impl LookupArgs {
             say!("warning: {what}: the value given is ignored");
         }
         // `--name "William Smith" --first-name Hannah`: one query for either name,
-        // which a caseworker should know (values not echoed).
+        // which a caseworker should know (values not echoed). Counted by the names
+        // typed, each by its main name: a double-barrelled or former family name
+        // (`Smith-Jones`, `née Brown`) is one person's.
+        let mut main_given = Vec::new();
+        let mut main_family = Vec::new();
+        for (kind, value) in &given {
+            if !matches!(
+                kind,
+                FieldKind::FirstName | FieldKind::LastName | FieldKind::FullName
+            ) {
+                continue;
+            }
+            let mut one = Person::default();
+            one.add(*kind, value);
+            for (names, main) in [
+                (&one.first_names, &mut main_given),
+                (&one.last_names, &mut main_family),
+            ] {
+                if let Some(name) = names.first()
+                    && !main.contains(name)
+                {
+                    main.push(name.clone());
+                }
+            }
+        }
         for (names, what) in [
-            (person.first_names.len(), "given names"),
-            (person.last_names.len(), "family names"),
+            (main_given.len(), "given names"),
+            (main_family.len(), "family names"),
         ] {
             if names > 1 {
                 say!(
