@@ -400,3 +400,40 @@ fn a_stray_nul_byte_costs_its_row_not_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("book.csv: is not text"), "{err}");
 }
+
+#[test]
+fn a_pipe_or_device_is_refused_not_read_as_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = tmp.path().join("idx");
+    // A device as the dump: read as a file it looked empty, and the build "worked".
+    let out = leakscope(&["index", "--out", p(&idx), "/dev/null"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/dev/null: is not a regular file") && err.contains("save the data to a file"),
+        "{err}"
+    );
+    assert!(!idx.exists());
+    // A FIFO inside a dump directory is left out with a note; the files beside it
+    // are read.
+    let dir = tmp.path().join("dump");
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("a.csv"), "email\njane@example.com\n").unwrap();
+    let fifo = dir.join("feed");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let err = index(tmp.path(), &[], &[&dir]);
+    assert!(
+        err.contains("feed is not a regular file (a pipe, socket or device): not read"),
+        "{err}"
+    );
+    assert_eq!(
+        found(&lookup(tmp.path(), &["--email", "jane@example.com"])),
+        [("a.csv".to_string(), 1)]
+    );
+    // A device as the register.
+    let out = leakscope(&["match", "--index", p(&idx), "/dev/null"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a regular file"), "{err}");
+}

@@ -335,6 +335,11 @@ impl Walk<'_> {
             let meta = fs::metadata(&path).map_err(|e| io_error(&path, e))?;
             let rel = format!("{prefix}{name}");
             if !meta.is_dir() && !meta.is_file() {
+                // A pipe, socket or device in a copied tree holds no dump to map.
+                self.notes.push(format!(
+                    "{} is not a regular file (a pipe, socket or device): not read",
+                    path.display()
+                ));
                 continue;
             }
             let real = resolved(&path);

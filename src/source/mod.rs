@@ -642,6 +642,17 @@ impl SourceFile {
                     .into(),
             });
         }
+        // A pipe or device has no length to map and cannot be read again for
+        // evidence: read as a file, it looked empty and its data was lost.
+        if !meta.is_file() {
+            return Err(SourceError::Unsupported {
+                path: path.to_path_buf(),
+                message: "is not a regular file (a pipe, terminal or device): leakscope maps \
+                          what it reads and reads it again for evidence, so save the data to a \
+                          file first (a .gz file is read as it is)"
+                    .into(),
+            });
+        }
         // What the index will record of the file: its state now, as mapped. Bytes
         // appended later are beyond the map and are not read.
         let stamp = FileStamp::of(path, &meta);
