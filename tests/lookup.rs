@@ -753,7 +753,9 @@ fn a_misspelt_column_in_a_has_scope_is_an_error_listing_the_columns() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("names no column of this index")
-            && run.stderr.contains("other:Vehicle Reg"),
+            && run
+                .stderr
+                .contains("did you mean has:\"other:Vehicle Reg\"?"),
         "{}",
         run.stderr
     );
@@ -761,6 +763,40 @@ fn a_misspelt_column_in_a_has_scope_is_an_error_listing_the_columns() {
     for scope in ["has:\"other:Vehicle Reg\"", "has:passport"] {
         let run = lookup(&a.index, &["--email", "a@b.com", "--scope", scope]);
         assert_eq!(run.code, 1, "{scope}: {}", run.stderr);
+    }
+    // The quoting hint names a column of the index at hand, and only when one has
+    // spaces.
+    let dir = must(tempfile::tempdir(), "tempdir");
+    for (name, header, hint) in [
+        (
+            "badges",
+            "Blue Badge No",
+            Some("has:\"other:Blue Badge No\""),
+        ),
+        ("plain", "badge_no", None),
+    ] {
+        let index = index_of(
+            &dir.path().join(name),
+            &[(
+                "permits.csv",
+                &format!("first_name,last_name,dob,{header}\nJane,Doe,03/02/1980,BB123\n"),
+            )],
+        );
+        let run = lookup(
+            &index,
+            &["--email", "a@b.com", "--scope", "has:other:Badge"],
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(!run.stderr.contains("Vehicle Reg"), "{}", run.stderr);
+        assert_eq!(
+            run.stderr.contains("a name with spaces is quoted"),
+            hint.is_some(),
+            "{}",
+            run.stderr
+        );
+        if let Some(hint) = hint {
+            assert!(run.stderr.contains(hint), "{}", run.stderr);
+        }
     }
 }
 

@@ -147,13 +147,16 @@ pub enum MatchError {
     /// A `has:other:COLUMN` term names no unmapped column of the index: a typo,
     /// which would otherwise answer `not_found` for everyone.
     #[error(
-        "--scope term '{term}' names no column of this index; its unmapped columns are {columns} (a name with spaces is quoted: has:\"other:Vehicle Reg\")"
+        "--scope term '{term}' names no column of this index; its unmapped columns are {columns}{hint}"
     )]
     ScopeNamesNoColumn {
         /// The term as written.
         term: String,
         /// The index's `other:` classes, a few of them.
         columns: String,
+        /// How to write a column name with spaces, with one of the index's own,
+        /// when it has one; else empty.
+        hint: String,
     },
 }
 
@@ -1444,8 +1447,8 @@ fn resolve_scope(
         }
         // A kind no record holds (`has:passport`) is a real answer, "none"; an
         // unmapped column no dataset has is a misspelt header.
-        if !hit && matches!(atom, scope::Atom::Has(scope::DataClass::Other(_))) {
-            let columns = index
+        if !hit && let scope::Atom::Has(scope::DataClass::Other(wanted)) = atom {
+            let columns: Vec<String> = index
                 .manifest()
                 .datasets
                 .iter()
@@ -1457,9 +1460,30 @@ fn resolve_scope(
                 })
                 .map(|c| format!("other:{}", c.name))
                 .collect();
+            // A column written another way (`Vehicle_Reg`, `vehicle reg`) is named;
+            // else how to quote one of this index's names with spaces.
+            let squash = |s: &str| -> String {
+                s.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_lowercase)
+                    .collect()
+            };
+            let wanted = squash(wanted);
+            let hint = match columns.iter().find(|c| {
+                c.strip_prefix("other:")
+                    .is_some_and(|name| squash(name) == wanted)
+            }) {
+                Some(c) => format!("; did you mean has:\"{c}\"?"),
+                None => columns
+                    .iter()
+                    .find(|c| c.contains(' '))
+                    .map(|c| format!(" (a name with spaces is quoted: has:\"{c}\")"))
+                    .unwrap_or_default(),
+            };
             return Err(MatchError::ScopeNamesNoColumn {
                 term: atom.to_string(),
                 columns: few(columns),
+                hint,
             });
         }
         if !hit {
