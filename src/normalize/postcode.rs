@@ -92,8 +92,24 @@ const UK_COUNTRIES: [&str; 11] = [
     "northern ireland",
 ];
 
-/// `text` without a UK country name that ends it after a space, comma or hyphen.
+/// `text` without a UK country name that ends it after a space, comma or hyphen, or
+/// in brackets (`CO1 1AA (UK)`).
 fn strip_country(text: &str) -> Option<&str> {
+    let is_country = |name: &str| {
+        let name = name.trim().trim_end_matches('.');
+        UK_COUNTRIES.iter().any(|c| name.eq_ignore_ascii_case(c))
+    };
+    for (open, close) in [('(', ')'), ('[', ']')] {
+        if let Some(inner) = text.strip_suffix(close)
+            && let Some(at) = inner.rfind(open)
+            && let (Some(head), Some(name)) = (inner.get(..at), inner.get(at + 1..))
+            && is_country(name)
+        {
+            return Some(
+                head.trim_end_matches(|c: char| c == ',' || c == '-' || c.is_whitespace()),
+            );
+        }
+    }
     UK_COUNTRIES.iter().find_map(|country| {
         let cut = text.len().checked_sub(country.len())?;
         let tail = text.get(cut..)?;
@@ -342,6 +358,9 @@ mod tests {
             ("E2 8AA, GB", "E28AA"),
             ("E2 8AA - England", "E28AA"),
             ("SW1A OAA, UK", "SW1A0AA"),
+            ("CO1 1AA (UK)", "CO11AA"),
+            ("CO1 1AA, (U.K.)", "CO11AA"),
+            ("co1 1aa [England]", "CO11AA"),
             ("75008.", "75008"),
             // A postcode ending in GB is not a country.
             ("W1 1GB", "W11GB"),
@@ -351,6 +370,7 @@ mod tests {
         // A country is dropped after a UK postcode only; as before otherwise.
         assert_eq!(canonical("75008, France"), None);
         assert_eq!(canonical("12345 UK").as_deref(), Some("12345UK"));
+        assert_eq!(canonical("CO1 1AA (Essex)"), None);
     }
 
     #[test]
@@ -442,7 +462,8 @@ mod tests {
         fn postcodes_with_punctuation_or_a_country_are_themselves(
             pc in uk_postcode(),
             tail in proptest::sample::select(&[
-                "", ".", ",", " ;", ", UK", " UK", " uk.", ", United Kingdom", " GB", ", England",
+                "", ".", ",", " ;", ", UK", " UK", " uk.", ", United Kingdom", " GB", ", England", " (UK)",
+                " [Wales]",
             ][..]),
         ) {
             let want = canonical(&pc);
