@@ -470,15 +470,50 @@ fn street_type_word(word: &str) -> &str {
 }
 
 /// The words of a folded street line that name the street: abbreviations expanded,
-/// numbers (house and flat numbers, compared separately) skipped. Two lines whose
-/// words are equal name the same street.
+/// numbers (house and flat numbers, compared separately) skipped, and so is a flat
+/// (`flat 3`, `apartment b`, `flat no g1`): `Flat 3, 12 High Street` names the
+/// street `High Street` names. Two lines whose words are equal name the same street.
 pub fn street_name_words(line: &str) -> impl Iterator<Item = &str> {
-    LineWords {
-        rest: line,
-        ascii: line.is_ascii(),
+    StreetNameWords {
+        words: LineWords {
+            rest: line,
+            ascii: line.is_ascii(),
+        },
     }
-    .filter(|w| w.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()))
-    .map(street_type_word)
+}
+
+/// [`street_name_words`]' iterator.
+struct StreetNameWords<'a> {
+    words: LineWords<'a>,
+}
+
+impl<'a> Iterator for StreetNameWords<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let mut after_flat = false;
+        loop {
+            let w = self.words.next()?;
+            if w.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+                after_flat = false;
+                continue;
+            }
+            if is_flat_word(w) {
+                after_flat = true;
+                continue;
+            }
+            // The flat's number after its word: `no`, then `b` or `g1`.
+            if after_flat && matches!(w, "no" | "number" | "num") {
+                continue;
+            }
+            if std::mem::take(&mut after_flat)
+                && flat_id(w).is_some_and(|id| id.len() == w.len() && w.len() <= 4)
+            {
+                continue;
+            }
+            return Some(street_type_word(w));
+        }
+    }
 }
 
 /// The non-empty pieces of a line between whitespace and commas. An ASCII line
@@ -524,15 +559,60 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn street_name_words_split_as_whitespace_does(line in "[a-z0-9 ,\t\u{b}\u{c}\r\n\u{a0}\u{2003}é]{0,40}") {
-            let reference: Vec<&str> = line
+            let words: Vec<&str> = line
                 .split(|c: char| c.is_whitespace() || c == ',')
-                .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
-                .map(street_type_word)
+                .filter(|w| !w.is_empty())
                 .collect();
+            // Flats left out by position: a flat word, then `no`, then its number.
+            let mut reference = Vec::new();
+            let mut i = 0;
+            while let Some(&w) = words.get(i) {
+                i += 1;
+                if w.starts_with(|c: char| c.is_ascii_digit()) {
+                    continue;
+                }
+                if !is_flat_word(w) {
+                    reference.push(street_type_word(w));
+                    continue;
+                }
+                while words.get(i).is_some_and(|n| matches!(*n, "no" | "number" | "num")) {
+                    i += 1;
+                }
+                if let Some(&n) = words.get(i)
+                    && !is_flat_word(n)
+                    && (n.len() == 1 || (n.len() <= 4 && n[1..].bytes().all(|b| b.is_ascii_digit())))
+                    && n.is_ascii()
+                    && n.as_bytes()[0].is_ascii_alphabetic()
+                {
+                    i += 1;
+                }
+            }
             proptest::prop_assert_eq!(street_name_words(&line).collect::<Vec<_>>(), reference);
         }
     }
     use proptest::prelude::*;
+
+    #[test]
+    fn a_flat_is_no_part_of_the_street_name() {
+        let words = |line: &str| {
+            let folded = fold_line(line);
+            street_name_words(&folded)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        for line in [
+            "Flat 3, 12 High Street",
+            "12 High St",
+            "Apartment B, 12 High Street",
+            "Flat No. G1, High Street",
+            "12 (Flat 3) High Street",
+        ] {
+            assert_eq!(words(line), ["high", "street"], "{line:?}");
+        }
+        // A word after a flat word that is no flat number is the street's.
+        assert_eq!(words("Studio Lane"), ["lane"]);
+        assert_eq!(words("Flat 3 B Road"), ["b", "road"]);
+    }
 
     #[test]
     fn house_numbers() {
