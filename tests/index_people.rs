@@ -475,3 +475,36 @@ fn beside_a_partners_email_column_the_rows_own_email_is_the_main_persons() {
             .contains("dora@dale.com")
     );
 }
+
+#[test]
+fn a_row_of_too_many_people_to_split_is_warned_about() {
+    // A club's 300 members in one JSON record: more than a row is split into.
+    let tmp = tempfile::tempdir().unwrap();
+    let member = |i: u32| {
+        format!(
+            r#"{{"name":"Member{i} Smith","dob":"{:02}/06/1955"}}"#,
+            1 + i % 28
+        )
+    };
+    let big: Vec<String> = (0..300).map(member).collect();
+    let small: Vec<String> = (0..2).map(member).collect();
+    let dump = format!(
+        "{{\"club\":\"Rowing\",\"members\":[{}]}}\n{{\"club\":\"Chess\",\"members\":[{}]}}\n",
+        big.join(","),
+        small.join(",")
+    );
+    let path = tmp.path().join("clubs.jsonl");
+    fs::write(&path, &dump).unwrap();
+    let want = "clubs.jsonl: 1 row holds more than 255 people, too many to index one record per person: indexed whole";
+    let dry = leakscope(&["index", "--dry-run", p(&path)]);
+    let printed =
+        String::from_utf8_lossy(&dry.stdout).into_owned() + &String::from_utf8_lossy(&dry.stderr);
+    assert!(printed.contains(want), "{printed}");
+    let (_, printed) = index(tmp.path(), &[("clubs.jsonl", &dump)]);
+    assert!(printed.contains(want), "{printed}");
+    // The small club is split as before, and only it is counted as split.
+    assert!(
+        printed.contains("1 row holds several people: 2 people indexed"),
+        "{printed}"
+    );
+}

@@ -127,6 +127,9 @@ pub struct BuiltDataset {
     /// The people of the `several` rows (the dataset's index records are its
     /// other records and these).
     pub people: u64,
+    /// Rows holding more people than a row is split into
+    /// ([`crate::source::MAX_PEOPLE`]): indexed whole, one record each.
+    pub crowded: u64,
     /// Rejected rows per reason.
     pub rejects: Vec<(RejectReason, u64)>,
     /// Rows read with trailing fields left off (fewer fields than the header).
@@ -198,6 +201,8 @@ struct ChunkOut {
     recent: RecentNames,
     /// The people of a row holding several, one record each.
     split: Vec<Fields>,
+    /// Per dataset of the file: rows of more people than a row is split into.
+    crowded: Vec<u64>,
 }
 
 /// Bitmaps of the scopes.
@@ -303,6 +308,8 @@ struct FileTally {
     /// Rows indexed as several people, and the people in them.
     several: Vec<u64>,
     people: Vec<u64>,
+    /// Rows of too many people to split, indexed whole.
+    crowded: Vec<u64>,
     rejects: Vec<BTreeMap<RejectReason, u64>>,
     /// Rows read with trailing fields left off.
     short: Vec<u64>,
@@ -409,6 +416,9 @@ impl<W: Write> Committer<'_, W> {
             *total += n;
         }
         for (total, n) in tally.short.iter_mut().zip(&scan.short_rows) {
+            *total += n;
+        }
+        for (total, n) in tally.crowded.iter_mut().zip(&state.crowded) {
             *total += n;
         }
         let chunks = file.chunk_count();
@@ -716,6 +726,7 @@ pub fn build(
                 records: vec![0; nd],
                 several: vec![0; nd],
                 people: vec![0; nd],
+                crowded: vec![0; nd],
                 rejects: vec![BTreeMap::new(); nd],
                 short: vec![0; nd],
             }
@@ -748,7 +759,18 @@ pub fn build(
             };
             // One record per person of a row that holds several; else the row.
             let mut split = std::mem::take(&mut st.split);
-            let people = plan.people.split(rec.fields, &mut split);
+            let people = match plan.people.split_or_crowd(rec.fields, &mut split) {
+                Ok(n) => n,
+                Err(_) => {
+                    if st.crowded.len() <= rec.dataset {
+                        st.crowded.resize(rec.dataset + 1, 0);
+                    }
+                    if let Some(n) = st.crowded.get_mut(rec.dataset) {
+                        *n += 1;
+                    }
+                    0
+                }
+            };
             if people == 0 {
                 index_person(
                     st,
@@ -796,6 +818,7 @@ pub fn build(
                 records: tally.records.get(d).copied().unwrap_or(0),
                 several: tally.several.get(d).copied().unwrap_or(0),
                 people: tally.people.get(d).copied().unwrap_or(0),
+                crowded: tally.crowded.get(d).copied().unwrap_or(0),
                 rejects: tally
                     .rejects
                     .get(d)
@@ -804,6 +827,13 @@ pub fn build(
                 short_rows: tally.short.get(d).copied().unwrap_or(0),
                 mapping: plan.mapping.clone(),
             });
+        }
+    }
+    // A row of hundreds of people (a club's members in one JSON record) cannot be
+    // split: indexed whole, its names and details may pair up across people.
+    for d in &datasets {
+        if d.crowded > 0 {
+            warnings.push(crate::source::people_crowded_warning(&d.name, d.crowded));
         }
     }
     if let Some((path, out)) = rejects_out.as_mut() {

@@ -56,7 +56,7 @@ pub use discover::{
 pub use encoding::TextEncoding;
 pub use fields::{Element, Fields};
 pub use mapping::{ColumnMap, MappingError, Origin, Overrides, PersonGroup, map_dataset};
-pub use people::{MAX_PEOPLE, People};
+pub use people::{MAX_PEOPLE, People, crowded_warning as people_crowded_warning};
 pub use stamp::FileStamp;
 pub use survey::{DatasetReport, survey};
 

@@ -32,6 +32,22 @@ use crate::normalize::is_placeholder;
 /// them, 0 meaning the whole record); a record holding more is indexed whole.
 pub const MAX_PEOPLE: usize = 255;
 
+/// The warning for `rows` rows of dataset `name` that hold more people than a row
+/// is split into.
+pub fn crowded_warning(name: &str, rows: u64) -> String {
+    let (rows, hold) = if rows == 1 {
+        ("1 row".to_string(), "holds")
+    } else {
+        (format!("{rows} rows"), "each hold")
+    };
+    format!(
+        "{name}: {rows} {hold} more than {} people, too many to index one record per \
+         person: indexed whole, so one person's name may be matched with another's details \
+         (split such rows into one row per person before indexing to avoid it)",
+        MAX_PEOPLE
+    )
+}
+
 /// How a dataset's records split into people: each column's person, if it has one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct People {
@@ -137,13 +153,23 @@ impl People {
     /// lost (each is in at least one person's record) and none is given to a person
     /// whose it is not.
     pub fn split(&self, fields: &Fields, out: &mut Vec<Fields>) -> usize {
+        self.split_or_crowd(fields, out).unwrap_or(0)
+    }
+
+    /// [`People::split`], telling a record of more than [`MAX_PEOPLE`] people
+    /// (`Err` with their number; `fields` is then the record) from one of one
+    /// person, so that a build can say that it indexed such a record whole.
+    pub fn split_or_crowd(&self, fields: &Fields, out: &mut Vec<Fields>) -> Result<usize, usize> {
         if self.is_empty() {
-            return 0;
+            return Ok(0);
         }
         let mut people = Vec::new();
         self.who(fields, &mut people);
-        if people.len() < 2 || people.len() > MAX_PEOPLE {
-            return 0;
+        if people.len() > MAX_PEOPLE {
+            return Err(people.len());
+        }
+        if people.len() < 2 {
+            return Ok(0);
         }
         if out.len() < people.len() {
             out.resize_with(people.len(), Fields::new);
@@ -159,7 +185,7 @@ impl People {
                 }
             });
         }
-        people.len()
+        Ok(people.len())
     }
 
     /// Makes `fields` (a whole record) hold person `person` of it only, as
@@ -376,6 +402,10 @@ mod tests {
             .collect();
         let mut out = Vec::new();
         assert_eq!(people.split(&record(1, &values), &mut out), 0);
+        assert_eq!(
+            people.split_or_crowd(&record(1, &values), &mut out),
+            Err(MAX_PEOPLE + 1)
+        );
         assert_eq!(
             people.split(&record(1, &values[..MAX_PEOPLE]), &mut out),
             MAX_PEOPLE

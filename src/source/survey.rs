@@ -34,6 +34,8 @@ pub struct DatasetReport {
     pub several: u64,
     /// See [`DatasetReport::several`].
     pub people_in_several: u64,
+    /// Rows of more people than a row is split into: indexed whole.
+    pub crowded: u64,
     /// What each column means.
     pub mapping: Vec<ColumnMap>,
     /// File-level warnings (empty file, unreadable statements).
@@ -57,24 +59,30 @@ pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport>
         let people: Vec<People> = mappings.iter().map(|m| People::new(m)).collect();
         // Per dataset: rows of several people, and those people.
         let scan = file.scan(
-            || (vec![(0u64, 0u64); people.len()], Vec::new()),
+            || (vec![(0u64, 0u64, 0u64); people.len()], Vec::new()),
             |(counts, split), rec| {
                 let n = people
                     .get(rec.dataset)
-                    .map_or(0, |p| p.split(rec.fields, split));
-                if n > 0
-                    && let Some((rows, persons)) = counts.get_mut(rec.dataset)
-                {
-                    *rows += 1;
-                    *persons += n as u64;
+                    .map_or(Ok(0), |p| p.split_or_crowd(rec.fields, split));
+                let Some((rows, persons, crowded)) = counts.get_mut(rec.dataset) else {
+                    return;
+                };
+                match n {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        *rows += 1;
+                        *persons += n as u64;
+                    }
+                    Err(_) => *crowded += 1,
                 }
             },
         );
-        let mut several = vec![(0u64, 0u64); people.len()];
+        let mut several = vec![(0u64, 0u64, 0u64); people.len()];
         for (counts, _) in &scan.states {
             for (total, n) in several.iter_mut().zip(counts) {
                 total.0 += n.0;
                 total.1 += n.1;
+                total.2 += n.2;
             }
         }
         if file.datasets().is_empty() {
@@ -89,13 +97,15 @@ pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport>
                 short_rows: 0,
                 several: 0,
                 people_in_several: 0,
+                crowded: 0,
                 mapping: Vec::new(),
                 warnings: file.warnings().to_vec(),
             });
             continue;
         }
         for ((i, ds), mapping) in file.datasets().iter().enumerate().zip(mappings) {
-            let (several, people_in_several) = several.get(i).copied().unwrap_or((0, 0));
+            let (several, people_in_several, crowded) =
+                several.get(i).copied().unwrap_or((0, 0, 0));
             out.push(DatasetReport {
                 name: ds.name.clone(),
                 path: file.path().to_path_buf(),
@@ -107,6 +117,7 @@ pub fn survey(files: &[SourceFile], overrides: &Overrides) -> Vec<DatasetReport>
                 short_rows: scan.short_rows(i),
                 several,
                 people_in_several,
+                crowded,
                 mapping,
                 warnings: file.warnings().to_vec(),
             });
@@ -161,6 +172,13 @@ impl fmt::Display for DatasetReport {
         }
         if self.short_rows > 0 {
             writeln!(f, "  note: {}", short_rows_note(self.short_rows))?;
+        }
+        if self.crowded > 0 {
+            writeln!(
+                f,
+                "  warning: {}",
+                super::people::crowded_warning(&self.name, self.crowded)
+            )?;
         }
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;
