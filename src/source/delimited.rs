@@ -566,8 +566,10 @@ fn is_header(first: &[String], below: &[Vec<String>]) -> bool {
         let Some(shape) = value_shape(cell) else {
             if kind_from_header(cell).is_some() {
                 named += 1;
-            } else if is_known_given(cell)
+            } else if (is_known_given(cell)
                 && column.iter().filter(|v| is_known_given(v)).count() * 2 >= column.len()
+                || is_full_name(cell)
+                    && column.iter().filter(|v| is_full_name(v)).count() * 2 >= column.len())
                 && !column.is_empty()
             {
                 given += 1;
@@ -599,6 +601,41 @@ fn is_header(first: &[String], below: &[Vec<String>]) -> bool {
     } else {
         named > values
     }
+}
+
+/// A cell that reads as a person's full name: two to four words of letters (and
+/// `-`, `'`), the first a given name leakscope knows (`Rose Fisher`). Over a column
+/// of such names it is a first row of data, not a header.
+fn is_full_name(cell: &str) -> bool {
+    let mut words = cell.split_whitespace();
+    let Some(first) = words.next() else {
+        return false;
+    };
+    let rest = words.count();
+    (1..=3).contains(&rest)
+        && cell.split_whitespace().all(|w| {
+            w.chars()
+                .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+        })
+        && is_common_given(first)
+}
+
+/// A given name of the nickname table or of the common given names `gen` draws
+/// from (a few hundred, written for leakscope): enough to tell a list of people
+/// from a row of column names.
+fn is_common_given(word: &str) -> bool {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let t = crate::synth::tables::tables();
+        t.female
+            .items()
+            .iter()
+            .chain(t.male.items())
+            .map(|n| n.to_lowercase())
+            .collect()
+    });
+    is_known_given(word) || names.contains(&word.to_lowercase())
 }
 
 /// Pick the delimiter among `,` tab `|` `;` that splits the first lines most
@@ -1315,6 +1352,15 @@ mod tests {
             ("Bill,Tenant\n12.50,Jane Doe\n8.00,John Roe\n", "Bill"),
             ("Forename,Surname\nJane,Doe\nJohn,Roe\n", "Forename"),
             ("Mark,Comment\n7,Jane was late\n9,fine\n", "Mark"),
+            // A header of two words over full names: a known header name.
+            (
+                "Full Name,Condition\nRose Fisher,Depression\nIsla Jones,None\n",
+                "Full Name",
+            ),
+            (
+                "Account Holder,Notes\nRose Fisher,x\nIsla Jones,y\n",
+                "Account Holder",
+            ),
         ] {
             let (columns, start) = opened(text);
             assert_eq!(columns.first().map(String::as_str), Some(first), "{text}");
@@ -1341,6 +1387,8 @@ mod tests {
             "Mary,Town\nJohn,Smith\nJane,Jones\n",
             "Jane,Name\nJohn,Smith\nMary,Jones\n",
             "Jane,Kelly,Hope,Faith\nJohn,Smith,x,y\nMary,Jones,z,w\n",
+            // Full names with a note: the first person's note is no column name.
+            "Rose Fisher,Depression\nIsla Jones,None\nKaren Price,None\nSam Li,Asthma\n",
         ];
         for text in headerless {
             let (columns, start) = opened(text);
