@@ -59,7 +59,9 @@ const SEPARATOR: u8 = 0x1F;
 /// holding several people is keyed person by person. 8: a note word after a single
 /// given name is the family name (`Jo Tenant`); a family name of one letter forms no
 /// key; a country in brackets after a postcode (`CO1 1AA (UK)`) is dropped; a flat
-/// is no part of a street's name (the record features hash the street).
+/// is no part of a street's name (the record features hash the street); a bracketed
+/// former name before the family name (`Ann (née Black) White`), a trailing bare
+/// `née`.
 pub const KEY_RULES_VERSION: u32 = 8;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and

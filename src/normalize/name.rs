@@ -289,10 +289,11 @@ fn has_name_word(clause: &str) -> bool {
     })
 }
 
-/// A part of a name cell: name text, or the words after a former-name marker.
+/// A part of a name cell: name text, or the words after a former-name marker
+/// (and whether they were in brackets).
 enum Piece<'a> {
     Text(&'a str),
-    Former(&'a str),
+    Former(&'a str, bool),
 }
 
 /// Cuts a name cell into name text and former-name clauses. A bracketed note
@@ -319,7 +320,7 @@ fn pieces(raw: &str) -> Vec<Piece<'_>> {
                 // `(born 1970)` says no name: left out like any note.
                 let clause = note.get(at + first.len()..).unwrap_or_default();
                 if has_name_word(clause) {
-                    out.push(Piece::Former(clause));
+                    out.push(Piece::Former(clause, true));
                 }
             }
             Some(_) if word_spans(note).all(|(_, w)| is_known_given(w)) => {
@@ -349,7 +350,7 @@ fn inline_pieces<'a>(text: &'a str, out: &mut Vec<Piece<'a>>) {
                 continue;
             }
             out.push(Piece::Text(rest.get(..at).unwrap_or_default()));
-            out.push(Piece::Former(clause));
+            out.push(Piece::Former(clause, false));
             rest = tail.get(end..).unwrap_or_default();
             continue 'scan;
         }
@@ -376,8 +377,9 @@ struct Cleaned<'a> {
 /// Leaves bracketed notes out of a name cell and takes former-name clauses
 /// (`née Morris`) apart. A clause is a former name only after the name it was
 /// replaced by: in a full name two words, or one that is not a given name (`Mrs
-/// Carter née Morris`); otherwise the marker alone is dropped and the clause is the
-/// family name (`Helen née Morris` is Helen Morris).
+/// Carter née Morris`), or in brackets before the family name (`Ann (née Black)
+/// White`); otherwise the marker alone is dropped and the clause is the family name
+/// (`Helen née Morris` is Helen Morris).
 fn clean(raw: &str, cell: Cell) -> Cleaned<'_> {
     if !raw.contains(['(', '[']) && !word_spans(raw).any(|(_, w)| folded_is(w, is_former_marker)) {
         return Cleaned {
@@ -387,17 +389,27 @@ fn clean(raw: &str, cell: Cell) -> Cleaned<'_> {
     }
     let mut text = String::with_capacity(raw.len() + 4);
     let mut formers = Vec::new();
-    for piece in pieces(raw) {
-        match piece {
+    let pieces = pieces(raw);
+    for (i, piece) in pieces.iter().enumerate() {
+        match *piece {
             Piece::Text(t) => text.push_str(t),
-            Piece::Former(clause) => {
+            Piece::Former(clause, bracketed) => {
                 let before: Vec<Token<'_>> = tokens(&text, raw)
                     .into_iter()
                     .filter(|t| !is_title(&t.folded))
                     .collect();
+                // A family name written after the brackets is the one that
+                // replaced the clause's.
+                let name_follows = || {
+                    bracketed
+                        && pieces.get(i + 1..).is_some_and(|rest| {
+                            rest.iter()
+                                .any(|p| matches!(p, Piece::Text(t) if has_name_word(t)))
+                        })
+                };
                 let replaced = match (cell, before.as_slice()) {
                     (_, []) => false,
-                    (Cell::Full, [only]) => given_groups(&only.folded).is_empty(),
+                    (Cell::Full, [only]) => given_groups(&only.folded).is_empty() || name_follows(),
                     _ => true,
                 };
                 if replaced {
@@ -536,8 +548,9 @@ fn strip_titles_and_suffixes(words: &mut Vec<Token<'_>>, keep: usize) {
     // after `keep` other words, a given and a family name in a full name (`John
     // Cooper deceased`), the family name in a family-name cell (`Cooper deceased`).
     while let Some(last) = words.last() {
+        // A former-name marker with no name after it (`Kate Bush nee`) says nothing.
         let drop = (is_suffix(&last.folded) && words.len() > 1)
-            || (is_note(&last.folded) && words.len() > keep);
+            || ((is_note(&last.folded) || is_former_marker(&last.folded)) && words.len() > keep);
         if !drop {
             break;
         }
@@ -1119,6 +1132,12 @@ mod tests {
             split_full("Amy Lodger tenant"),
             full(Some("amy"), &[], Some("lodger"))
         );
+        // A former-name marker with no name after it says nothing.
+        assert_eq!(
+            split_full("Mrs. Kate Bush nee"),
+            full(Some("kate"), &[], Some("bush"))
+        );
+        assert_eq!(split_full("Max Born"), full(Some("max"), &[], Some("born")));
     }
 
     #[test]
@@ -1174,6 +1193,9 @@ mod tests {
                 "delacruz",
             ),
             ("Mrs Carter née Morris", None, "carter", "morris"),
+            // In brackets before the family name that replaced it.
+            ("Ann (nee Black) White", Some("ann"), "white", "black"),
+            ("Mrs Ann (née Black) White", Some("ann"), "white", "black"),
         ];
         for (raw, first, last, former) in cases {
             let want = with_others(full(first, &[], Some(last)), &[former]);
@@ -1185,6 +1207,7 @@ mod tests {
             "Helen née Morris",
             "Helen (née Morris)",
             "Mrs Helen nee Morris",
+            "Helen (née Morris) (deceased)",
         ] {
             assert_eq!(
                 split_full(raw),
