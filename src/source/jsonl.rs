@@ -10,6 +10,7 @@
 
 use super::fields::Fields;
 use super::{Chunk, Event, PASS_WINDOW, RejectReason, Release, TextEncoding, find2};
+use crate::field::FieldKind;
 use memchr::memchr;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -471,12 +472,12 @@ impl<'a> Parser<'a> {
         self.object_typed(sink, None)
     }
 
-    /// An object; with `typed`, its `value` member's path ends in that word
-    /// instead (see [`Parser::value_type`]).
+    /// An object; with `typed` (a word and a member name), that member's path ends
+    /// in the word instead (see [`Parser::value_type`]).
     fn object_typed(
         &mut self,
         sink: &mut impl Sink,
-        typed: Option<&[u8]>,
+        typed: Option<(&[u8], &[u8])>,
     ) -> Result<(), RejectReason> {
         self.enter()?;
         if self.peek() == Some(b'}') {
@@ -494,7 +495,9 @@ impl<'a> Parser<'a> {
                 self.path.push(b'.');
             }
             match typed {
-                Some(word) if !escaped && key == b"value" => self.path.extend_from_slice(word),
+                Some((word, member)) if !escaped && key == member => {
+                    self.path.extend_from_slice(word)
+                }
                 _ if escaped => unescape(key, &mut self.path),
                 _ => self.path.extend_from_slice(key),
             }
@@ -548,7 +551,7 @@ impl<'a> Parser<'a> {
             // exports): each value's column is named by its type, `telecom.phone`,
             // so that it is mapped like a phone and not lost as `telecom.value`.
             match self.value_type() {
-                Some(word) => self.object_typed(sink, Some(&word))?,
+                Some((word, member)) => self.object_typed(sink, Some((&word, member)))?,
                 None => self.value(sink)?,
             }
             self.ws();
@@ -570,10 +573,14 @@ impl<'a> Parser<'a> {
     /// For an array element that is an object holding a scalar `value` and a string
     /// saying what kind of value it is (`system`, `type`, `kind`, `channel`,
     /// `medium`, in that order of preference), that kind as a path segment: a short
-    /// lower-case word (`phone`, `email`, `home_phone`). Read ahead without
+    /// lower-case word (`phone`, `email`, `home_phone`), with the member it names
+    /// (`value`). An `address` or `number` member is such a value too when the kind
+    /// names an email or a phone (`{"kind":"email","address":"…"}`): else it is a
+    /// postal address or some number, and keeps its name. Read ahead without
     /// consuming anything; `None` for any other element, or one that does not parse
     /// (the real parse then says why).
-    fn value_type(&self) -> Option<Vec<u8>> {
+    fn value_type(&self) -> Option<(Vec<u8>, &'static [u8])> {
+        const MEMBERS: [&[u8]; 3] = [b"value", b"address", b"number"];
         const TYPES: [&[u8]; 5] = [b"system", b"type", b"kind", b"channel", b"medium"];
         if self.peek() != Some(b'{') {
             return None;
@@ -586,7 +593,8 @@ impl<'a> Parser<'a> {
             outer: None,
         };
         ahead.enter().ok()?;
-        let mut has_value = false;
+        // The value members present, by their place in MEMBERS.
+        let mut has_value = [false; MEMBERS.len()];
         let mut best: Option<(usize, &[u8])> = None;
         while ahead.peek() == Some(b'"') {
             let (key, escaped) = ahead.string().ok()?;
@@ -604,9 +612,14 @@ impl<'a> Parser<'a> {
                     }
                 }
                 _ => {
-                    has_value |= !escaped
-                        && key == b"value"
-                        && matches!(ahead.peek(), Some(b'"' | b'-' | b'0'..=b'9'));
+                    let scalar = matches!(ahead.peek(), Some(b'"' | b'-' | b'0'..=b'9'));
+                    if let Some(m) = MEMBERS.iter().position(|m| *m == key)
+                        && !escaped
+                        && scalar
+                        && let Some(present) = has_value.get_mut(m)
+                    {
+                        *present = true;
+                    }
                     ahead.value(&mut NullSink).ok()?;
                 }
             }
@@ -619,7 +632,7 @@ impl<'a> Parser<'a> {
                 _ => break,
             }
         }
-        let (_, word) = best.filter(|_| has_value)?;
+        let (_, word) = best?;
         let word = word.trim_ascii();
         if word.is_empty() || word.len() > 24 {
             return None;
@@ -633,7 +646,20 @@ impl<'a> Parser<'a> {
                 _ => return None,
             }
         }
-        Some(segment)
+        let member = if has_value[0] {
+            MEMBERS[0]
+        } else {
+            let names_contact = std::str::from_utf8(&segment)
+                .ok()
+                .and_then(super::mapping::kind_from_header)
+                .is_some_and(|k| matches!(k, FieldKind::Email | FieldKind::Phone));
+            let m = has_value
+                .iter()
+                .position(|&p| p)
+                .filter(|_| names_contact)?;
+            MEMBERS.get(m).copied()?
+        };
+        Some((segment, member))
     }
 
     /// A string starting at the opening quote: its raw contents and whether they
@@ -906,6 +932,24 @@ mod tests {
         assert_eq!(
             leaves(r#"{"t":[{"system":"phone","value":"1",}]}"#),
             Err(RejectReason::InvalidJson)
+        );
+        // An email's `address`, a phone's `number`: named by their kind. A postal
+        // `address` (its kind names no email or phone) keeps its name.
+        assert_eq!(
+            leaves(
+                r#"{"c":[{"kind":"email","address":"cy@cole.com"},{"kind":"Mobile","number":"07700 900403"},{"type":"home","address":"12 High St"},{"system":"sms","value":"1"}]}"#
+            )
+            .unwrap(),
+            pairs(&[
+                ("c.kind", "email"),
+                ("c.email", "cy@cole.com"),
+                ("c.kind", "Mobile"),
+                ("c.mobile", "07700 900403"),
+                ("c.type", "home"),
+                ("c.address", "12 High St"),
+                ("c.system", "sms"),
+                ("c.sms", "1"),
+            ])
         );
     }
 

@@ -698,7 +698,7 @@ fn dictionary(c: &str) -> Option<FieldKind> {
         | "telno" | "telnumber" | "telephone" | "telephoneno" | "telephonenumber" | "mobile"
         | "mobileno" | "mobilenumber" | "mobilephone" | "mob" | "cell" | "cellphone" | "cellno"
         | "landline" | "contactnumber" | "contactno" | "contacttel" | "msisdn" | "phonemobile"
-        | "telmobile" => Phone,
+        | "telmobile" | "sms" | "smsnumber" => Phone,
         "nino"
         | "ni"
         | "ninumber"
