@@ -1014,6 +1014,25 @@ fn an_unusable_value_among_usable_ones_is_warned_about_not_echoed() {
     );
     assert!(!run.stderr.contains("--name"), "{}", run.stderr);
     assert!(!run.stderr.contains("31/02/1959") && !run.stderr.contains("zq@"));
+    // A value given by --field is named as given.
+    let run = lookup(
+        &a.index,
+        &[
+            "--name",
+            "Zebedee Quarrington",
+            "--field",
+            "email=zq@",
+            "--field",
+            "dob=01/01/2090",
+        ],
+    );
+    for want in [
+        "--field email= (number 1) (not a usable email)",
+        "--field dob= (number 2) (a date of birth in the future or before 1880)",
+    ] {
+        assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("--dob"), "{}", run.stderr);
 }
 
 #[test]

@@ -91,20 +91,21 @@ pub struct LookupArgs {
 impl LookupArgs {
     /// The query person, from every field given.
     fn person(&self) -> anyhow::Result<Person> {
-        let mut given: Vec<(FieldKind, &str)> = Vec::new();
+        // Each value with the option that gave it, as warnings name it.
+        let mut given: Vec<(FieldKind, &str, String)> = Vec::new();
         let named = [
-            (FieldKind::Email, &self.email),
-            (FieldKind::Phone, &self.phone),
-            (FieldKind::FirstName, &self.first_name),
-            (FieldKind::LastName, &self.last_name),
-            (FieldKind::FullName, &self.name),
-            (FieldKind::Dob, &self.dob),
-            (FieldKind::Postcode, &self.postcode),
-            (FieldKind::Address, &self.address),
-            (FieldKind::NiNumber, &self.ni),
+            (FieldKind::Email, &self.email, "--email"),
+            (FieldKind::Phone, &self.phone, "--phone"),
+            (FieldKind::FirstName, &self.first_name, "--first-name"),
+            (FieldKind::LastName, &self.last_name, "--last-name"),
+            (FieldKind::FullName, &self.name, "--name"),
+            (FieldKind::Dob, &self.dob, "--dob"),
+            (FieldKind::Postcode, &self.postcode, "--postcode"),
+            (FieldKind::Address, &self.address, "--address"),
+            (FieldKind::NiNumber, &self.ni, "--ni"),
         ];
-        for (kind, values) in named {
-            given.extend(values.iter().map(|v| (kind, v.as_str())));
+        for (kind, values, flag) in named {
+            given.extend(values.iter().map(|v| (kind, v.as_str(), flag.to_string())));
         }
         // A --field may hold an identifier on either side of a slip (`=` left out,
         // the value before the kind): errors name its place, never its text.
@@ -126,7 +127,7 @@ impl LookupArgs {
                     "--field number {nth}: {kind} says nothing about a person; give a field that does"
                 );
             }
-            given.push((kind, value));
+            given.push((kind, value, format!("--field {kind}= (number {nth})")));
         }
         if given.is_empty() {
             bail!(
@@ -136,13 +137,15 @@ impl LookupArgs {
         let mut person = Person::default();
         let mut unusable = Vec::new();
         let today = date::today();
-        for (kind, value) in &given {
+        for (kind, value, flag) in &given {
             // A date of birth in the future (or before 1880) is a typo: compared,
             // it would count against the very person it was typed for.
             if *kind == FieldKind::Dob
                 && date::parse(value).is_some_and(|d| !d.is_possible_birth(today))
             {
-                unusable.push("--dob (a date of birth in the future or before 1880)".to_string());
+                unusable.push(format!(
+                    "{flag} (a date of birth in the future or before 1880)"
+                ));
                 continue;
             }
             person.add(*kind, value);
@@ -150,18 +153,6 @@ impl LookupArgs {
             // the answer would be about less than the caseworker typed. The value
             // itself is not echoed.
             if leakscope::normalize::canonical(*kind, value).is_none() {
-                let flag = match kind {
-                    FieldKind::Email => "--email".to_string(),
-                    FieldKind::Phone => "--phone".to_string(),
-                    FieldKind::FirstName => "--first-name".to_string(),
-                    FieldKind::LastName => "--last-name".to_string(),
-                    FieldKind::FullName => "--name".to_string(),
-                    FieldKind::Dob => "--dob".to_string(),
-                    FieldKind::Postcode => "--postcode".to_string(),
-                    FieldKind::Address => "--address".to_string(),
-                    FieldKind::NiNumber => "--ni".to_string(),
-                    other => format!("--field {other}="),
-                };
                 unusable.push(format!("{flag} (not a usable {})", kind.name()));
             }
         }
@@ -180,7 +171,7 @@ impl LookupArgs {
         // (`Smith-Jones`, `née Brown`) is one person's.
         let mut main_given = Vec::new();
         let mut main_family = Vec::new();
-        for (kind, value) in &given {
+        for (kind, value, _) in &given {
             if !matches!(
                 kind,
                 FieldKind::FirstName | FieldKind::LastName | FieldKind::FullName
