@@ -1068,6 +1068,16 @@ fn two_given_names_in_one_lookup_are_warned_about() {
             run.stderr
         );
     }
+    // One word in --name is a family name, and the caseworker is told.
+    let run = lookup(&a.index, &["--name", "Hannah", "--dob", "01/02/1980"]);
+    assert!(
+        run.stderr
+            .contains("--name holds one name: it is read as a family name"),
+        "{}",
+        run.stderr
+    );
+    let run = lookup(&a.index, &["--name", "Hannah Smith", "--dob", "01/02/1980"]);
+    assert!(!run.stderr.contains("one name"), "{}", run.stderr);
     let run = lookup(
         &a.index,
         &["--name", "Martha Smith-Jones", "--last-name", "Brown"],

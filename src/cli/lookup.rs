@@ -180,6 +180,16 @@ impl LookupArgs {
             }
             let mut one = Person::default();
             one.add(*kind, value);
+            // `--name Jane` is searched as the family name Jane: said, as the
+            // caseworker may have meant a given name.
+            if *kind == FieldKind::FullName
+                && one.first_names.is_empty()
+                && !one.last_names.is_empty()
+            {
+                say!(
+                    "warning: --name holds one name: it is read as a family name; give --first-name for a given name"
+                );
+            }
             for (names, main) in [
                 (&one.first_names, &mut main_given),
                 (&one.last_names, &mut main_family),
