@@ -1488,9 +1488,10 @@ mod tests {
                 Person::of(&[(Address, "Flat 7, 12 Rose Court, SW1A 1AA")]),
                 Outcome::OtherHouse,
             ),
+            // The same flat written in one line: the flat is no part of the street.
             (
                 Person::of(&[(Address, "Flat 3, 12 Rose Court, SW1A 1AA")]),
-                Outcome::StreetVariant,
+                Outcome::Exact,
             ),
         ] {
             assert_eq!(
