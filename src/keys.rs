@@ -61,7 +61,7 @@ const SEPARATOR: u8 = 0x1F;
 /// key; a country in brackets after a postcode (`CO1 1AA (UK)`) is dropped; a flat
 /// is no part of a street's name (the record features hash the street); a bracketed
 /// former name before the family name (`Ann (née Black) White`), a trailing bare
-/// `née`.
+/// `née`; a couple in one name cell (`John & Mary Smith`) keys both given names.
 pub const KEY_RULES_VERSION: u32 = 8;
 
 /// A fingerprint of the rules this build derives keys by: [`KEY_RULES_VERSION`] and

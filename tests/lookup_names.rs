@@ -165,3 +165,42 @@ fn south_slavic_dj_matches_its_plain_spelling() {
         "{agreed:?}"
     );
 }
+
+#[test]
+fn either_half_of_a_couple_in_one_name_cell_is_found() {
+    // A joint council-tax account: one name cell for two people.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dump = String::from(
+        "Account Holder,Address,Postcode\n\
+         John & Mary Tennant-Hale,4 Orchard Row,N1 6XY\n\
+         Mr Peter and Mrs Sue Brampton,9 Quay Street,E1 6AN\n",
+    );
+    for i in 0..2000 {
+        dump.push_str(&format!(
+            "Alice Other{i},{} Mill Lane,E{} {}AB\n",
+            1 + i % 90,
+            1 + i % 9,
+            i % 10
+        ));
+    }
+    let idx = index(tmp.path(), "joint.csv", &dump);
+    for (name, postcode) in [
+        ("Mary Tennant-Hale", "N1 6XY"),
+        ("John Tennant-Hale", "N1 6XY"),
+        ("Sue Brampton", "E1 6AN"),
+        ("Peter Brampton", "E1 6AN"),
+    ] {
+        let (verdict, agreed) = lookup(&idx, &["--name", name, "--postcode", postcode]);
+        assert_eq!(verdict, "exposed", "{name}: {agreed:?}");
+        assert!(
+            agreed.iter().any(|a| a == "\"first_name\""),
+            "{name}: {agreed:?}"
+        );
+    }
+    // Someone else of the family at the address is not the couple.
+    let (verdict, _) = lookup(
+        &idx,
+        &["--name", "Oliver Tennant-Hale", "--postcode", "N1 6XY"],
+    );
+    assert_ne!(verdict, "exposed");
+}

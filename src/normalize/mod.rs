@@ -239,6 +239,10 @@ impl Person {
             FieldKind::FullName => {
                 let full = name::split_full(raw);
                 push_unique(&mut self.first_names, real_name(full.first));
+                // A couple's record (`John & Mary Smith`) is either's.
+                for partner in full.partners {
+                    push_unique(&mut self.first_names, real_name(Some(partner)));
+                }
                 for m in full.middles {
                     push_unique(&mut self.middle_names, real_name(Some(m)));
                 }

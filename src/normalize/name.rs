@@ -114,6 +114,10 @@ pub struct FullName {
     /// parts of a double-barrelled name (`Doe-Smith` → `doe`, `smith`) and a former
     /// name (`Jones (née Brown)` → `brown`), so that a record under either matches.
     pub others: Vec<String>,
+    /// The given name of a second person the cell names (`John & Mary Smith`,
+    /// `Smith, John and Mary` → `mary`): a couple's joint record, which a search
+    /// for either of them must find.
+    pub partners: Vec<String>,
 }
 
 /// A title dropped when it leads a name (folded form).
@@ -502,6 +506,7 @@ fn single(raw: &str) -> FullName {
         middles: Vec::new(),
         last,
         others,
+        partners: Vec::new(),
     })
 }
 
@@ -599,9 +604,38 @@ pub fn split_full(raw: &str) -> FullName {
     finish_with(name, &cleaned.formers, raw)
 }
 
+/// A couple's given names (`john and mary`, `j and mrs m`): `given` keeps the first
+/// person's, and the second person's first given name is returned. `and` leading
+/// or ending the names joins nobody and is left as it is.
+fn take_partner(given: &mut Vec<String>) -> Vec<String> {
+    let Some(at) = given.iter().position(|w| w == "and") else {
+        return Vec::new();
+    };
+    if at == 0 {
+        return Vec::new();
+    }
+    let Some(partner) = given
+        .get(at + 1..)
+        .and_then(|rest| rest.iter().find(|w| !is_title(w)))
+        .cloned()
+    else {
+        return Vec::new();
+    };
+    given.truncate(at);
+    vec![partner]
+}
+
 /// [`split_full`] of a cell's text with its notes and former names taken out; `value`
 /// is the whole cell.
 fn split_text(text: &str, value: &str) -> FullName {
+    // `John & Mary Smith`: the ampersand is no letter, and would vanish.
+    let joined;
+    let text = if text.contains(['&', '+']) {
+        joined = text.replace(['&', '+'], " and ");
+        joined.as_str()
+    } else {
+        text
+    };
     if let Some((head, tail)) = text.split_once(',') {
         let mut given = tokens(tail, value);
         given.retain(|t| !is_title(&t.folded) && !is_suffix(&t.folded) && !is_note(&t.folded));
@@ -611,12 +645,15 @@ fn split_text(text: &str, value: &str) -> FullName {
             let last: String = family.iter().map(|t| t.folded.as_str()).collect();
             let mut others = Vec::new();
             barrel_parts(&family, value, &mut others);
-            let mut given = given.into_iter().map(|t| t.folded);
+            let mut given: Vec<String> = given.into_iter().map(|t| t.folded).collect();
+            let partners = take_partner(&mut given);
+            let mut given = given.into_iter();
             return FullName {
                 first: given.next(),
                 middles: given.collect(),
                 last: Some(last),
                 others,
+                partners,
             };
         }
         if given.is_empty() {
@@ -639,6 +676,7 @@ fn split_words(mut words: Vec<Token<'_>>, value: &str) -> FullName {
                 middles: Vec::new(),
                 last: words.pop().map(|t| t.folded),
                 others,
+                partners: Vec::new(),
             };
         }
         _ => {}
@@ -646,13 +684,17 @@ fn split_words(mut words: Vec<Token<'_>>, value: &str) -> FullName {
     let family_first = is_shouted(words[0].raw) && words[1..].iter().any(|t| !is_shouted(t.raw));
     if family_first {
         barrel_parts(&words[..1], value, &mut others);
-        let mut rest = words.into_iter();
-        let last = rest.next().map(|t| t.folded);
+        let mut rest = words.into_iter().map(|t| t.folded);
+        let last = rest.next();
+        let mut given: Vec<String> = rest.collect();
+        let partners = take_partner(&mut given);
+        let mut given = given.into_iter();
         return FullName {
-            first: rest.next().map(|t| t.folded),
-            middles: rest.map(|t| t.folded).collect(),
+            first: given.next(),
+            middles: given.collect(),
             last,
             others,
+            partners,
         };
     }
     // Particles join the family name, but the given name is never taken.
@@ -663,12 +705,15 @@ fn split_words(mut words: Vec<Token<'_>>, value: &str) -> FullName {
     let last: String = words[start..].iter().map(|t| t.folded.as_str()).collect();
     barrel_parts(&words[start..], value, &mut others);
     words.truncate(start);
-    let mut given = words.into_iter().map(|t| t.folded);
+    let mut given: Vec<String> = words.into_iter().map(|t| t.folded).collect();
+    let partners = take_partner(&mut given);
+    let mut given = given.into_iter();
     FullName {
         first: given.next(),
         middles: given.collect(),
         last: Some(last),
         others,
+        partners,
     }
 }
 
@@ -706,6 +751,7 @@ pub fn split_family(raw: &str) -> FullName {
         middles: Vec::new(),
         last: (!last.is_empty()).then_some(last),
         others,
+        partners: Vec::new(),
     };
     finish_with(name, &cleaned.formers, raw)
 }
@@ -958,6 +1004,7 @@ mod tests {
             middles: middles.iter().map(|s| s.to_string()).collect(),
             last: last.map(str::to_string),
             others: Vec::new(),
+            partners: Vec::new(),
         }
     }
 
@@ -1138,6 +1185,27 @@ mod tests {
             full(Some("kate"), &[], Some("bush"))
         );
         assert_eq!(split_full("Max Born"), full(Some("max"), &[], Some("born")));
+    }
+
+    #[test]
+    fn a_couple_in_one_cell_gives_both_given_names() {
+        let couple = |first: &str, partner: &str, last: &str| FullName {
+            partners: vec![partner.to_string()],
+            ..full(Some(first), &[], Some(last))
+        };
+        for raw in [
+            "John & Mary Smith",
+            "John and Mary Smith",
+            "Mr John & Mrs Mary Smith",
+            "John + Mary Smith",
+            "Smith, John & Mary",
+            "SMITH John & Mary",
+        ] {
+            assert_eq!(split_full(raw), couple("john", "mary", "smith"), "{raw}");
+        }
+        assert_eq!(split_full("Mr J & Mrs M Jones"), couple("j", "m", "jones"));
+        // `and` joining nobody is left alone.
+        assert_eq!(split_full("John Anderson").partners, Vec::<String>::new());
     }
 
     #[test]

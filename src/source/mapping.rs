@@ -797,7 +797,8 @@ fn dictionary(c: &str) -> Option<FieldKind> {
         "lastname" | "surname" | "familyname" | "lname" | "namelast" | "namefamily"
         | "namesurname" | "namessurname" | "nameslast" => LastName,
         "name" | "fullname" | "namefull" | "holdername" | "accountholdername" | "accountname"
-        | "personname" | "nameofholder" | "displayname" | "names" => FullName,
+        | "personname" | "nameofholder" | "displayname" | "names" | "accountholder"
+        | "accountholders" | "holder" | "holders" => FullName,
         "dob" | "dateofbirth" | "birthdate" | "birthday" | "dobirth" | "bday" | "birthdt"
         | "born" | "bornon" | "birth" => Dob,
         "gender" | "sex" => Gender,
