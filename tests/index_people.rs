@@ -37,16 +37,7 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 }
 
 fn lookup(idx: &str, args: &[&str]) -> Found {
-    let mut all = vec!["lookup", "--index", idx, "--json"];
-    all.extend_from_slice(args);
-    let out = leakscope(&all);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: {e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let json = common::lookup_json(idx, args);
     let records = json["matches"]
         .as_array()
         .map(|ms| {

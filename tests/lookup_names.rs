@@ -15,16 +15,7 @@ fn index(dir: &Path, name: &str, content: &str) -> String {
 
 /// `lookup --json` with `args`: the verdict and the matched records' `agreed` lists.
 fn lookup(idx: &str, args: &[&str]) -> (String, Vec<String>) {
-    let mut all = vec!["lookup", "--index", idx, "--json"];
-    all.extend_from_slice(args);
-    let out = leakscope(&all);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: {e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let json = common::lookup_json(idx, args);
     let verdict = json["verdict"].as_str().unwrap_or_default().to_string();
     let agreed = json["matches"]
         .get(0)

@@ -1462,16 +1462,10 @@ fn resolve_scope(
                 .collect();
             // A column written another way (`Vehicle_Reg`, `vehicle reg`) is named;
             // else how to quote one of this index's names with spaces.
-            let squash = |s: &str| -> String {
-                s.chars()
-                    .filter(|c| c.is_alphanumeric())
-                    .flat_map(char::to_lowercase)
-                    .collect()
-            };
-            let wanted = squash(wanted);
+            let wanted = crate::source::mapping::compact(wanted);
             let hint = match columns.iter().find(|c| {
                 c.strip_prefix("other:")
-                    .is_some_and(|name| squash(name) == wanted)
+                    .is_some_and(|name| crate::source::mapping::compact(name) == wanted)
             }) {
                 Some(c) => format!("; did you mean has:\"{c}\"?"),
                 None => columns

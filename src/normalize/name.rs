@@ -604,6 +604,25 @@ pub fn split_full(raw: &str) -> FullName {
     finish_with(name, &cleaned.formers, raw)
 }
 
+/// A full name of the folded given names `given` (first, then middles; a couple's
+/// second given name a partner: [`take_partner`]), `last` and `others`.
+fn with_given(
+    given: impl Iterator<Item = String>,
+    last: Option<String>,
+    others: Vec<String>,
+) -> FullName {
+    let mut given: Vec<String> = given.collect();
+    let partners = take_partner(&mut given);
+    let mut given = given.into_iter();
+    FullName {
+        first: given.next(),
+        middles: given.collect(),
+        last,
+        others,
+        partners,
+    }
+}
+
 /// A couple's given names (`john and mary`, `j and mrs m`): `given` keeps the first
 /// person's, and the second person's first given name is returned. `and` leading
 /// or ending the names joins nobody and is left as it is.
@@ -645,16 +664,7 @@ fn split_text(text: &str, value: &str) -> FullName {
             let last: String = family.iter().map(|t| t.folded.as_str()).collect();
             let mut others = Vec::new();
             barrel_parts(&family, value, &mut others);
-            let mut given: Vec<String> = given.into_iter().map(|t| t.folded).collect();
-            let partners = take_partner(&mut given);
-            let mut given = given.into_iter();
-            return FullName {
-                first: given.next(),
-                middles: given.collect(),
-                last: Some(last),
-                others,
-                partners,
-            };
+            return with_given(given.into_iter().map(|t| t.folded), Some(last), others);
         }
         if given.is_empty() {
             return split_words(family, value);
@@ -686,16 +696,7 @@ fn split_words(mut words: Vec<Token<'_>>, value: &str) -> FullName {
         barrel_parts(&words[..1], value, &mut others);
         let mut rest = words.into_iter().map(|t| t.folded);
         let last = rest.next();
-        let mut given: Vec<String> = rest.collect();
-        let partners = take_partner(&mut given);
-        let mut given = given.into_iter();
-        return FullName {
-            first: given.next(),
-            middles: given.collect(),
-            last,
-            others,
-            partners,
-        };
+        return with_given(rest, last, others);
     }
     // Particles join the family name, but the given name is never taken.
     let mut start = words.len() - 1;
@@ -705,16 +706,7 @@ fn split_words(mut words: Vec<Token<'_>>, value: &str) -> FullName {
     let last: String = words[start..].iter().map(|t| t.folded.as_str()).collect();
     barrel_parts(&words[start..], value, &mut others);
     words.truncate(start);
-    let mut given: Vec<String> = words.into_iter().map(|t| t.folded).collect();
-    let partners = take_partner(&mut given);
-    let mut given = given.into_iter();
-    FullName {
-        first: given.next(),
-        middles: given.collect(),
-        last: Some(last),
-        others,
-        partners,
-    }
+    with_given(words.into_iter().map(|t| t.folded), Some(last), others)
 }
 
 /// A given-name column: the first word is the given name and later words are

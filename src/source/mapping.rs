@@ -610,8 +610,9 @@ fn column_values(sample: &[Fields], col: usize) -> Vec<&str> {
 }
 
 /// A header reduced to lower-case ASCII letters and digits, with any
-/// parenthesised note (`DOB (dd/mm/yyyy)`) dropped.
-fn compact(s: &str) -> String {
+/// parenthesised note (`DOB (dd/mm/yyyy)`) dropped: how two headers are told to
+/// name the same column.
+pub fn compact(s: &str) -> String {
     let mut depth = 0u32;
     let mut out = String::with_capacity(s.len());
     for c in deunicode::deunicode(s).chars() {

@@ -35,3 +35,18 @@ pub fn index_files(dir: &Path, files: &[(&str, &str)]) -> (String, String) {
     assert!(out.status.success(), "index failed: {stderr}");
     (p(&idx).to_string(), stderr)
 }
+
+/// `lookup --index idx --json` with `args`: the parsed answer (the test fails, with
+/// what was printed, when it is not JSON).
+pub fn lookup_json(idx: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["lookup", "--index", idx, "--json"];
+    all.extend_from_slice(args);
+    let out = leakscope(&all);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
